@@ -1,0 +1,51 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { AppError } from '../common/app-error.js';
+
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+export interface GlobalOptions {
+  dataDir: string;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  /** Sub-commands (e.g. `library list`); a command has either these or `run`. */
+  children?: Command[];
+  options?: ParseArgsConfig['options'];
+  run?: (args: { positionals: string[]; values: Record<string, unknown>; global: GlobalOptions; io: CliIo }) => Promise<number>;
+}
+
+/** A mistake in how the command was called: printed with a pointer to --help, exit code 2. */
+export class UsageError extends AppError {
+  constructor(message: string) {
+    super('invalid-input', message);
+  }
+}
+
+export function parseCommandArgs(command: Command, argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' }, ...command.options }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]!);
+  }
+}
+
+export function helpText(command: Command, path: string): string {
+  const lines = [`Usage: ${path} ${command.usage}`.trimEnd(), '', command.summary];
+  if (command.children?.length) {
+    lines.push('', 'Commands:');
+    const width = Math.max(...command.children.map((c) => c.name.length));
+    for (const c of command.children) lines.push(`  ${c.name.padEnd(width)}  ${c.summary}`);
+    lines.push('', `Run \`${path} <command> --help\` for a command's options.`);
+  }
+  const options = Object.entries(command.options ?? {});
+  lines.push('', 'Options:');
+  for (const [name, def] of options) lines.push(`  --${name}${def.type === 'string' ? ' <value>' : ''}`);
+  lines.push('  --data-dir <dir>  the library folder (default: the app\'s, or $SINGLEINSERT_DATA_DIR)', '  -h, --help        show this help');
+  return lines.join('\n');
+}

@@ -1,0 +1,108 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AppError, isNodeError } from '../common/app-error.js';
+
+const SHA_PATTERN = /^[0-9a-f]{64}$/;
+const TMP_DIR = '.tmp';
+
+export function sha256Of(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Content-addressed files: store/ab/abcdef… named by their sha256.
+ * A file appears under its name only complete: it is written to .tmp, flushed, then renamed.
+ */
+export class FileStore {
+  constructor(readonly root: string) {
+    mkdirSync(join(root, TMP_DIR), { recursive: true });
+  }
+
+  pathOf(sha256: string): string {
+    if (!SHA_PATTERN.test(sha256)) throw new AppError('invalid-input', `Not a sha256 digest: ${sha256}`);
+    return join(this.root, sha256.slice(0, 2), sha256);
+  }
+
+  async put(bytes: Uint8Array): Promise<{ sha256: string; size: number }> {
+    const sha256 = sha256Of(bytes);
+    const target = this.pathOf(sha256);
+    if (await exists(target)) return { sha256, size: bytes.byteLength };
+    const tmp = join(this.root, TMP_DIR, `${sha256}.${randomBytes(4).toString('hex')}`);
+    try {
+      const handle = await open(tmp, 'wx');
+      try {
+        await handle.writeFile(bytes);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      mkdirSync(join(this.root, sha256.slice(0, 2)), { recursive: true });
+      await rename(tmp, target);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      if (isNodeError(err) && (err.code === 'ENOSPC' || err.code === 'EDQUOT')) {
+        throw new AppError('disk-full', `The disk holding ${this.root} is full; free some space and try again. Nothing was stored.`, {
+          cause: err,
+        });
+      }
+      throw err;
+    }
+    return { sha256, size: bytes.byteLength };
+  }
+
+  async read(sha256: string): Promise<Buffer> {
+    try {
+      return await readFile(this.pathOf(sha256));
+    } catch (err) {
+      if (isNodeError(err) && err.code === 'ENOENT') {
+        throw new AppError('not-found', `File ${sha256.slice(0, 12)}… is missing from the library store.`);
+      }
+      throw err;
+    }
+  }
+
+  has(sha256: string): Promise<boolean> {
+    return exists(this.pathOf(sha256));
+  }
+
+  async remove(sha256: string): Promise<void> {
+    await rm(this.pathOf(sha256), { force: true });
+  }
+
+  removeSync(sha256: string): void {
+    rmSync(this.pathOf(sha256), { force: true });
+  }
+
+  /** Every complete file in the store, with its age, for reconciliation. */
+  list(): Array<{ sha256: string; mtimeMs: number }> {
+    const out: Array<{ sha256: string; mtimeMs: number }> = [];
+    for (const dir of readdirSync(this.root)) {
+      if (!/^[0-9a-f]{2}$/.test(dir)) continue;
+      for (const name of readdirSync(join(this.root, dir))) {
+        if (SHA_PATTERN.test(name) && name.startsWith(dir)) {
+          out.push({ sha256: name, mtimeMs: statSync(join(this.root, dir, name)).mtimeMs });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Half-written files from an interrupted write; nothing points at them. */
+  clearTemp(): number {
+    const dir = join(this.root, TMP_DIR);
+    const names = readdirSync(dir);
+    for (const name of names) rmSync(join(dir, name), { force: true });
+    return names.length;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

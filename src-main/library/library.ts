@@ -1,0 +1,252 @@
+import type { Database } from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ConceptRecord, ImageRecord } from '../../src-preload/contract/index.js';
+import { AppError } from '../common/app-error.js';
+import { newId } from '../common/ids.js';
+import { openDatabase } from './database.js';
+import { FileStore } from './file-store.js';
+
+export interface StoredFile {
+  sha256: string;
+  size: number;
+  mime: string;
+}
+
+export interface NewImage {
+  name: string;
+  sourceSha256: string;
+  sourceFormat: string;
+  sourceWidth: number;
+  sourceHeight: number;
+  image: StoredFile & { width: number; height: number };
+  thumb: StoredFile;
+}
+
+export interface ReconcileReport {
+  tempFilesRemoved: number;
+  orphanFilesRemoved: number;
+  unreferencedRowsRemoved: number;
+  missingFiles: string[];
+}
+
+interface ImageRow {
+  id: string;
+  sha256: string;
+  source_sha256: string;
+  thumb_sha256: string;
+  name: string;
+  source_format: string;
+  width: number;
+  height: number;
+  source_width: number;
+  source_height: number;
+  bytes: number;
+  created_at: string;
+}
+
+interface ConceptRow {
+  id: string;
+  name: string;
+  class_word: string;
+  token: string;
+  image_id: string | null;
+  status: ConceptRecord['status'];
+  thumb_sha256: string | null;
+  created_at: string;
+}
+
+const toImage = (r: ImageRow): ImageRecord => ({
+  id: r.id,
+  sha256: r.sha256,
+  sourceSha256: r.source_sha256,
+  thumbSha256: r.thumb_sha256,
+  name: r.name,
+  sourceFormat: r.source_format,
+  width: r.width,
+  height: r.height,
+  sourceWidth: r.source_width,
+  sourceHeight: r.source_height,
+  bytes: r.bytes,
+  createdAt: r.created_at,
+});
+
+const toConcept = (r: ConceptRow): ConceptRecord => ({
+  id: r.id,
+  name: r.name,
+  classWord: r.class_word,
+  token: r.token,
+  imageId: r.image_id,
+  status: r.status,
+  thumbSha256: r.thumb_sha256,
+  createdAt: r.created_at,
+});
+
+/** Files written less recently than this may belong to another process's import in flight. */
+const DEFAULT_ORPHAN_MIN_AGE_MS = 10 * 60 * 1000;
+
+/**
+ * The concept library: SQLite rows plus the content-addressed file store.
+ * Invariant: a row only ever points at a complete file (files are written before
+ * rows are committed, and removed only after the rows pointing at them are gone).
+ */
+export class Library {
+  readonly db: Database;
+  readonly store: FileStore;
+
+  private constructor(readonly dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.store = new FileStore(join(dataDir, 'store'));
+    this.db = openDatabase(join(dataDir, 'library.sqlite'));
+  }
+
+  static open(dataDir: string, options: { reconcile?: boolean } = {}): Library {
+    const library = new Library(dataDir);
+    if (options.reconcile ?? true) library.reconcile();
+    return library;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // 1. Images
+
+  listImages(): ImageRecord[] {
+    return (this.db.prepare('SELECT * FROM images ORDER BY created_at DESC, id').all() as ImageRow[]).map(toImage);
+  }
+
+  getImage(id: string): ImageRecord {
+    const row = this.db.prepare('SELECT * FROM images WHERE id = ?').get(id) as ImageRow | undefined;
+    if (!row) throw new AppError('not-found', `No image ${id} in the library (see \`singleinsert library list\`).`);
+    return toImage(row);
+  }
+
+  findImageBySource(sourceSha256: string): ImageRecord | undefined {
+    const row = this.db
+      .prepare('SELECT * FROM images WHERE source_sha256 = ? OR sha256 = ?')
+      .get(sourceSha256, sourceSha256) as ImageRow | undefined;
+    return row && toImage(row);
+  }
+
+  /** Stores the files, then commits the rows; returns the existing record when the same image is already there. */
+  async addImage(input: NewImage, files: { image: Uint8Array; thumb: Uint8Array }): Promise<{ image: ImageRecord; duplicate: boolean }> {
+    const existing = this.findDuplicate(input);
+    if (existing) return { image: existing, duplicate: true };
+    await this.store.put(files.image);
+    await this.store.put(files.thumb);
+    const id = newId('img');
+    const now = new Date().toISOString();
+    const insert = this.db.transaction(() => {
+      const again = this.findDuplicate(input);
+      if (again) return again;
+      this.insertBlob(input.image, now);
+      this.insertBlob(input.thumb, now);
+      this.db
+        .prepare(
+          `INSERT INTO images (id, sha256, source_sha256, thumb_sha256, name, source_format, width, height,
+             source_width, source_height, bytes, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          id,
+          input.image.sha256,
+          input.sourceSha256,
+          input.thumb.sha256,
+          input.name,
+          input.sourceFormat,
+          input.image.width,
+          input.image.height,
+          input.sourceWidth,
+          input.sourceHeight,
+          input.image.size,
+          now,
+        );
+      return undefined;
+    });
+    const raced = insert.immediate();
+    if (raced) return { image: raced, duplicate: true };
+    return { image: this.getImage(id), duplicate: false };
+  }
+
+  async deleteImage(id: string): Promise<{ removedFiles: number }> {
+    this.getImage(id);
+    return this.deleteRowsThenFiles(() => this.db.prepare('DELETE FROM images WHERE id = ?').run(id));
+  }
+
+  // 2. Concepts
+
+  listConcepts(): ConceptRecord[] {
+    return (this.db.prepare('SELECT * FROM concepts ORDER BY created_at DESC, id').all() as ConceptRow[]).map(toConcept);
+  }
+
+  getConcept(id: string): ConceptRecord {
+    const row = this.db.prepare('SELECT * FROM concepts WHERE id = ?').get(id) as ConceptRow | undefined;
+    if (!row) throw new AppError('not-found', `No concept ${id} in the library (see \`singleinsert library list\`).`);
+    return toConcept(row);
+  }
+
+  async deleteConcept(id: string): Promise<{ removedFiles: number }> {
+    this.getConcept(id);
+    return this.deleteRowsThenFiles(() => this.db.prepare('DELETE FROM concepts WHERE id = ?').run(id));
+  }
+
+  // 3. Store bookkeeping
+
+  stats(): { images: number; concepts: number; storeBytes: number } {
+    const count = (table: string) => (this.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    const bytes = (this.db.prepare('SELECT coalesce(sum(size), 0) AS n FROM blobs').get() as { n: number }).n;
+    return { images: count('images'), concepts: count('concepts'), storeBytes: bytes };
+  }
+
+  /**
+   * Brings rows and files back in step after a crash: removes half-written temp files,
+   * blob rows nothing points at (and their files), and files no row knows.
+   * Files with no row that are younger than `orphanMinAgeMs` are left: another process may be importing them.
+   */
+  reconcile(options: { orphanMinAgeMs?: number } = {}): ReconcileReport {
+    const minAge = options.orphanMinAgeMs ?? DEFAULT_ORPHAN_MIN_AGE_MS;
+    const tempFilesRemoved = this.store.clearTemp();
+    const unreferenced = this.dropUnreferencedBlobRows();
+    const known = new Set((this.db.prepare('SELECT sha256 FROM blobs').all() as Array<{ sha256: string }>).map((r) => r.sha256));
+    const now = Date.now();
+    let orphanFilesRemoved = 0;
+    const onDisk = new Set<string>();
+    for (const file of this.store.list()) {
+      onDisk.add(file.sha256);
+      if (!known.has(file.sha256) && now - file.mtimeMs >= minAge) {
+        this.store.removeSync(file.sha256);
+        orphanFilesRemoved++;
+      }
+    }
+    const missingFiles = [...known].filter((sha) => !onDisk.has(sha));
+    return { tempFilesRemoved, orphanFilesRemoved, unreferencedRowsRemoved: unreferenced.length, missingFiles };
+  }
+
+  private findDuplicate(input: NewImage): ImageRecord | undefined {
+    return this.findImageBySource(input.sourceSha256) ?? this.findImageBySource(input.image.sha256);
+  }
+
+  private insertBlob(file: StoredFile, now: string): void {
+    this.db
+      .prepare('INSERT INTO blobs (sha256, size, mime, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(sha256) DO NOTHING')
+      .run(file.sha256, file.size, file.mime, now);
+  }
+
+  private dropUnreferencedBlobRows(): string[] {
+    const rows = this.db
+      .prepare('DELETE FROM blobs WHERE sha256 NOT IN (SELECT sha256 FROM blob_refs) RETURNING sha256')
+      .all() as Array<{ sha256: string }>;
+    return rows.map((r) => r.sha256);
+  }
+
+  /** Rows go first, in one transaction with their blob rows; files follow. A crash in between leaves only orphan files, which reconcile() removes. */
+  private async deleteRowsThenFiles(deleteRows: () => unknown): Promise<{ removedFiles: number }> {
+    const freed = this.db.transaction(() => {
+      deleteRows();
+      return this.dropUnreferencedBlobRows();
+    })();
+    for (const sha of freed) await this.store.remove(sha);
+    return { removedFiles: freed.length };
+  }
+}

@@ -1,0 +1,94 @@
+import { open } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { ImportResult } from '../../../src-preload/contract/index.js';
+import { AppError, isNodeError, toApiError } from '../../common/app-error.js';
+import { sha256Of } from '../../library/file-store.js';
+import type { Library } from '../../library/library.js';
+import { DEFAULT_INGEST_LIMITS, type IngestLimits, normalizePhoto } from './normalize-photo.js';
+
+/** A photo to import: its display name and a way to read its bytes. */
+export interface PhotoInput {
+  name: string;
+  read: (maxBytes: number) => Promise<Buffer>;
+}
+
+export interface ImportProgress {
+  done: number;
+  total: number;
+  message: string;
+}
+
+export function photoFromPath(path: string): PhotoInput {
+  return { name: basename(path), read: (maxBytes) => readBounded(path, maxBytes) };
+}
+
+/**
+ * Imports photos one at a time. Each one either lands completely (files + rows)
+ * or leaves nothing; a bad file does not stop the others. Cancelling stops before the next file.
+ */
+export async function importPhotos(
+  library: Library,
+  photos: PhotoInput[],
+  options: { signal?: AbortSignal; onProgress?: (p: ImportProgress) => void; limits?: IngestLimits } = {},
+): Promise<ImportResult[]> {
+  const limits = options.limits ?? DEFAULT_INGEST_LIMITS;
+  const results: ImportResult[] = [];
+  for (const [i, photo] of photos.entries()) {
+    if (options.signal?.aborted) throw new AppError('cancelled', `Import cancelled after ${i} of ${photos.length} files.`);
+    options.onProgress?.({ done: i, total: photos.length, message: `Importing ${photo.name}` });
+    results.push(await importOne(library, photo, limits));
+  }
+  options.onProgress?.({ done: photos.length, total: photos.length, message: 'Import finished' });
+  return results;
+}
+
+async function importOne(library: Library, photo: PhotoInput, limits: IngestLimits): Promise<ImportResult> {
+  try {
+    const bytes = await photo.read(limits.maxFileBytes);
+    const sourceSha256 = sha256Of(bytes);
+    const known = library.findImageBySource(sourceSha256);
+    if (known) return { status: 'duplicate', name: photo.name, image: known };
+    const n = await normalizePhoto(bytes, limits);
+    const { image, duplicate } = await library.addImage(
+      {
+        name: photo.name,
+        sourceSha256,
+        sourceFormat: n.sourceFormat,
+        sourceWidth: n.sourceWidth,
+        sourceHeight: n.sourceHeight,
+        image: { sha256: sha256Of(n.png), size: n.png.byteLength, mime: 'image/png', width: n.width, height: n.height },
+        thumb: { sha256: sha256Of(n.thumb), size: n.thumb.byteLength, mime: 'image/webp' },
+      },
+      { image: n.png, thumb: n.thumb },
+    );
+    return { status: duplicate ? 'duplicate' : 'imported', name: photo.name, image };
+  } catch (err) {
+    return { status: 'failed', name: photo.name, error: toApiError(err) };
+  }
+}
+
+/** Reads a file, refusing it before reading when it is larger than `maxBytes`. */
+async function readBounded(path: string, maxBytes: number): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    if (isNodeError(err) && err.code === 'ENOENT') throw new AppError('not-found', `No such file: ${path}`);
+    if (isNodeError(err) && err.code === 'EISDIR') throw new AppError('invalid-input', `${path} is a folder, not a photo.`);
+    if (isNodeError(err) && err.code === 'EACCES') throw new AppError('invalid-input', `No permission to read ${path}.`);
+    throw err;
+  }
+  try {
+    const { size, isFile } = await handle.stat().then((s) => ({ size: s.size, isFile: s.isFile() }));
+    if (!isFile) throw new AppError('invalid-input', `${path} is not a regular file.`);
+    if (size > maxBytes) {
+      throw new AppError('too-large', `${basename(path)} is ${(size / 1024 / 1024).toFixed(0)} MB; photos up to ${(maxBytes / 1024 / 1024).toFixed(0)} MB can be imported.`);
+    }
+    return await handle.readFile();
+  } catch (err) {
+    if (isNodeError(err) && err.code === 'EISDIR') throw new AppError('invalid-input', `${path} is a folder, not a photo.`);
+    throw err;
+  } finally {
+    await handle.close();
+  }
+}

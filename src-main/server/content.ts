@@ -1,0 +1,61 @@
+// What both transports serve besides the API: the built renderer and files from the store.
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize, sep } from 'node:path';
+import { AppError } from '../common/app-error.js';
+import { PROJECT_ROOT } from '../common/project-root.js';
+import type { Library } from '../library/library.js';
+
+export const RENDERER_DIR = join(PROJECT_ROOT, 'out', 'renderer');
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.json': 'application/json',
+};
+
+/** The Content-Security-Policy of the app's pages; `connect` adds the event socket's origin in web mode. */
+export function contentSecurityPolicy(connect: string[] = []): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' blob: data:",
+    "font-src 'self'",
+    `connect-src 'self' ${connect.join(' ')}`.trim(),
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+    "object-src 'none'",
+  ].join('; ');
+}
+
+/** A file of the built renderer, never outside its folder; unknown paths get index.html (single-page app). */
+export async function readRendererAsset(pathname: string, root = RENDERER_DIR): Promise<{ body: Buffer; mime: string }> {
+  const rel = normalize(decodeURIComponent(pathname)).replace(/^([/\\])+/, '');
+  const file = join(root, rel || 'index.html');
+  if (!file.startsWith(root + sep) && file !== root) throw new AppError('not-found', 'Not found');
+  try {
+    return { body: await readFile(file), mime: MIME[extname(file)] ?? 'application/octet-stream' };
+  } catch {
+    if (extname(rel) !== '') throw new AppError('not-found', `Not found: ${pathname}`);
+    try {
+      return { body: await readFile(join(root, 'index.html')), mime: MIME['.html']! };
+    } catch {
+      throw new AppError('unavailable', 'The renderer is not built; run `npm run build` first.');
+    }
+  }
+}
+
+/** A file of the content store by its sha256, with the type it was stored as. */
+export async function readStoreFile(library: Library, sha256: string): Promise<{ body: Buffer; mime: string }> {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new AppError('not-found', 'Not found');
+  const row = library.db.prepare('SELECT mime FROM blobs WHERE sha256 = ?').get(sha256) as { mime: string } | undefined;
+  if (!row) throw new AppError('not-found', 'Not found');
+  return { body: await library.store.read(sha256), mime: row.mime };
+}

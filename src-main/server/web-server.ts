@@ -1,0 +1,158 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { AppError, toApiError } from '../common/app-error.js';
+import type { Backend } from '../api/backend.js';
+import { DEFAULT_INGEST_LIMITS } from '../pipeline/ingest/normalize-photo.js';
+import { contentSecurityPolicy, readRendererAsset, readStoreFile, RENDERER_DIR } from './content.js';
+
+export const TOKEN_HEADER = 'x-singleinsert-token';
+const MAX_INVOKE_BYTES = 1024 * 1024;
+
+export interface WebServer {
+  url: string;
+  origin: string;
+  token: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Web mode: the same API contract over loopback HTTP (requests) and a WebSocket (events).
+ * Only 127.0.0.1 is bound; every API call carries a per-run random token, and the
+ * Host and Origin headers are checked so other local pages and rebound DNS names cannot call it.
+ */
+export async function startWebServer(
+  backend: Backend,
+  options: { port?: number; rendererDir?: string; token?: string } = {},
+): Promise<WebServer> {
+  const token = options.token ?? randomBytes(24).toString('base64url');
+  const rendererDir = options.rendererDir ?? RENDERER_DIR;
+  let origin = '';
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err) => sendError(res, err));
+  });
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!hostAllowed(req)) return sendStatus(res, 421, 'Misdirected request');
+    const url = new URL(req.url ?? '/', origin);
+    if (url.pathname === '/api/invoke') {
+      if (req.method !== 'POST') return sendStatus(res, 405, 'Use POST');
+      if (!tokenValid(req.headers[TOKEN_HEADER])) return sendStatus(res, 401, 'Missing or wrong API token; open the URL the app printed.');
+      if (!String(req.headers['content-type']).startsWith('application/json')) return sendStatus(res, 415, 'Expected application/json');
+      let body: unknown;
+      try {
+        body = JSON.parse((await readBody(req, MAX_INVOKE_BYTES)).toString('utf8'));
+      } catch (err) {
+        if (err instanceof AppError) throw err;
+        return sendJson(res, 200, { ok: false, error: { code: 'invalid-input', message: 'The request body is not valid JSON.' } });
+      }
+      return sendJson(res, 200, await backend.dispatch(body));
+    }
+    if (url.pathname === '/api/upload') {
+      if (req.method !== 'POST') return sendStatus(res, 405, 'Use POST');
+      if (!tokenValid(req.headers[TOKEN_HEADER])) return sendStatus(res, 401, 'Missing or wrong API token; open the URL the app printed.');
+      const bytes = await readBody(req, DEFAULT_INGEST_LIMITS.maxFileBytes);
+      return sendJson(res, 200, { uploadId: await backend.uploads.save(bytes) });
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendStatus(res, 405, 'Method not allowed');
+    if (url.pathname.startsWith('/files/')) {
+      if (!tokenValid(url.searchParams.get('token') ?? undefined)) return sendStatus(res, 401, 'Missing or wrong token');
+      const file = await readStoreFile(backend.library, url.pathname.slice('/files/'.length));
+      res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
+      return send(res, 200, file.mime, file.body);
+    }
+    const asset = await readRendererAsset(url.pathname, rendererDir);
+    if (asset.mime.startsWith('text/html')) res.setHeader('Cache-Control', 'no-store');
+    return send(res, 200, asset.mime, asset.body);
+  }
+
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', origin);
+    if (!hostAllowed(req) || url.pathname !== '/api/events' || req.headers.origin !== origin || !tokenValid(url.searchParams.get('token') ?? undefined)) {
+      socket.write('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+      socket.destroy();
+      return;
+    }
+    sockets.handleUpgrade(req, socket, head, (ws) => {
+      const unsubscribe = backend.events.subscribe((message) => ws.send(JSON.stringify(message)));
+      ws.on('close', unsubscribe);
+      ws.on('message', () => ws.close(1008, 'This socket only sends events'));
+    });
+  });
+
+  function hostAllowed(req: IncomingMessage): boolean {
+    const port = (server.address() as AddressInfo).port;
+    return req.headers.host === `127.0.0.1:${port}` || req.headers.host === `localhost:${port}`;
+  }
+
+  function tokenValid(given: string | string[] | undefined): boolean {
+    if (typeof given !== 'string') return false;
+    const a = Buffer.from(given);
+    const b = Buffer.from(token);
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+
+  function send(res: ServerResponse, status: number, mime: string, body: Buffer | string): void {
+    res.writeHead(status, {
+      'Content-Type': mime,
+      'Content-Security-Policy': contentSecurityPolicy([origin.replace(/^http/, 'ws')]),
+      'X-Content-Type-Options': 'nosniff',
+      'X-Frame-Options': 'DENY',
+      'Referrer-Policy': 'no-referrer',
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cross-Origin-Resource-Policy': 'same-origin',
+    });
+    res.end(body);
+  }
+
+  function sendJson(res: ServerResponse, status: number, value: unknown): void {
+    send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
+  }
+
+  function sendStatus(res: ServerResponse, status: number, message: string): void {
+    send(res, status, 'text/plain; charset=utf-8', message);
+  }
+
+  function sendError(res: ServerResponse, err: unknown): void {
+    const error = toApiError(err);
+    if (error.code === 'internal') console.error('[web]', err);
+    const status = error.code === 'not-found' ? 404 : error.code === 'too-large' ? 413 : error.code === 'invalid-input' ? 400 : 500;
+    if (res.headersSent) return void res.end();
+    if (res.req.url?.startsWith('/api/')) return sendJson(res, status, { ok: false, error });
+    sendStatus(res, status, error.message);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  origin = `http://127.0.0.1:${port}`;
+  return {
+    url: `${origin}/?token=${token}`,
+    origin,
+    token,
+    close: async () => {
+      for (const ws of sockets.clients) ws.terminate();
+      sockets.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+    },
+  };
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new AppError('too-large', `The request is larger than ${Math.round(limit / 1024 / 1024)} MB.`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new AppError('too-large', `The request is larger than ${Math.round(limit / 1024 / 1024)} MB.`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

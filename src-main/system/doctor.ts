@@ -1,0 +1,23 @@
+import type { DoctorReport } from '../../src-preload/contract/index.js';
+import { APP_VERSION } from '../common/app-version.js';
+import { findElectronBinary } from './electron-binary.js';
+import { probeGpus } from './gpu-probe.js';
+import { probeProviders } from './providers.js';
+
+export async function runDoctor(dataDir: string): Promise<DoctorReport> {
+  const [gpu, providers] = await Promise.all([probeGpus(), probeProviders()]);
+  const electron = findElectronBinary();
+  return {
+    app: {
+      version: APP_VERSION,
+      dataDir,
+      node: process.versions.node,
+      electron: process.versions.electron ?? null,
+      platform: process.platform,
+      arch: process.arch,
+    },
+    gpu,
+    providers,
+    electronBinary: { installed: electron.installed, detail: electron.detail },
+  };
+}

@@ -1,0 +1,81 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { ProviderInfo } from '../../src-preload/contract/index.js';
+import { ProtoWriter } from '../graph/onnx/protobuf-writer.js';
+
+type ProviderName = ProviderInfo['name'];
+const PROVIDERS: ProviderName[] = ['cpu', 'webgpu', 'cuda'];
+
+/** y = x + x over float32[4]: the smallest model that makes a provider run a kernel. */
+export function probeModel(): Uint8Array {
+  const valueInfo = (w: ProtoWriter, name: string) =>
+    w.string(1, name).message(2, (type) =>
+      type.message(1, (tensor) => tensor.varint(1, 1 /* FLOAT */).message(2, (shape) => shape.message(1, (dim) => dim.varint(1, 4)))),
+    );
+  return new ProtoWriter()
+    .varint(1, 8) // ir_version
+    .string(2, 'singleinsert')
+    .message(8, (opset) => opset.string(1, '').varint(2, 17))
+    .message(7, (graph) =>
+      graph
+        .message(1, (node) => node.string(1, 'x').string(1, 'x').string(2, 'y').string(4, 'Add'))
+        .string(2, 'provider-probe')
+        .message(11, (w) => valueInfo(w, 'x'))
+        .message(12, (w) => valueInfo(w, 'y')),
+    )
+    .finish();
+}
+
+/**
+ * Which onnxruntime execution providers this machine can use: bundled in the
+ * package, and actually able to create a session and run a kernel.
+ */
+export async function probeProviders(): Promise<ProviderInfo[]> {
+  const require = createRequire(import.meta.url);
+  let ort: typeof import('onnxruntime-node');
+  try {
+    ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
+  } catch (err) {
+    const detail = `onnxruntime-node could not be loaded: ${(err as Error).message}`;
+    return PROVIDERS.map((name) => ({ name, bundled: false, usable: false, detail }));
+  }
+  const supported = new Map(ort.listSupportedBackends().map((b) => [b.name, b.bundled]));
+  const ortBin = join(dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
+  const model = probeModel();
+  const results: ProviderInfo[] = [];
+  for (const name of PROVIDERS) {
+    const bundled = supported.get(name) === true;
+    if (!supported.has(name)) {
+      results.push({ name, bundled: false, usable: false, detail: `not available for ${process.platform}/${process.arch}` });
+      continue;
+    }
+    if (name === 'cuda' && !existsSync(join(ortBin, process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'))) {
+      results.push({
+        name,
+        bundled,
+        usable: false,
+        detail: 'CUDA provider not installed; on a connected machine with an NVIDIA driver and CUDA 12 run `npm run fetch:cuda`',
+      });
+      continue;
+    }
+    try {
+      const session = await ort.InferenceSession.create(model, { executionProviders: [name] });
+      const x = new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4]), [4]);
+      const y = (await session.run({ x })).y!.data as Float32Array;
+      await session.release();
+      const ok = y[3] === 8;
+      results.push({ name, bundled, usable: ok, detail: ok ? 'ran a test kernel' : 'ran a test kernel but got a wrong answer' });
+    } catch (err) {
+      results.push({ name, bundled, usable: false, detail: explainProviderError((err as Error).message) });
+    }
+  }
+  return results;
+}
+
+/** ORT's messages carry source paths and lambdas; keep the part a person can act on. */
+function explainProviderError(message: string): string {
+  if (/WebGPU adapter/i.test(message)) return 'no GPU adapter found (WebGPU needs a Vulkan, D3D12 or Metal capable GPU and driver)';
+  const line = message.split('\n')[0]!;
+  return (line.split(/\) (?=[A-Z])/).pop() ?? line).slice(0, 300);
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+export const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest');
+export const isoDate = z.string();
+
+/** Ids are short, typed and printable: img_…, con_…, msk_…, job_…, run_…, gen_…, mod_… */
+export const imageId = z.string().regex(/^img_[0-9a-z]{6,32}$/, 'expected an image id like img_1a2b3c4d');
+export const conceptId = z.string().regex(/^con_[0-9a-z]{6,32}$/, 'expected a concept id like con_1a2b3c4d');
+export const jobId = z.string().regex(/^job_[0-9a-z]{6,32}$/, 'expected a job id like job_1a2b3c4d');
+
+/** Error codes the UI and the CLI can act on; `message` always says what to do next. */
+export const errorCode = z.enum([
+  'invalid-input',
+  'not-found',
+  'unsupported-image',
+  'corrupt-image',
+  'too-large',
+  'disk-full',
+  'conflict',
+  'cancelled',
+  'unavailable',
+  'internal',
+]);
+export type ErrorCode = z.infer<typeof errorCode>;
+
+export const apiError = z.object({ code: errorCode, message: z.string() });
+export type ApiError = z.infer<typeof apiError>;
+
+/** One request on the generic channel. */
+export const invokeRequest = z.object({
+  service: z.string().min(1).max(64),
+  method: z.string().min(1).max(64),
+  input: z.unknown(),
+});
+export type InvokeRequest = z.infer<typeof invokeRequest>;
+
+export type InvokeResponse = { ok: true; value: unknown } | { ok: false; error: ApiError };
+
+/** One event on the generic channel. */
+export interface EventMessage {
+  service: string;
+  event: string;
+  payload: unknown;
+}
+
+/** Channel names shared by preload and main (Electron) and by the web transport's paths. */
+export const CHANNELS = {
+  invoke: 'si:invoke',
+  event: 'si:event',
+} as const;

@@ -1,0 +1,26 @@
+// The whole API between the renderer and the main side. Each transport serves
+// exactly this object; a test checks every method has a handler.
+import type { ServiceClient, ServiceDef, ServiceHandler } from './define.js';
+import { imagesService } from './images.js';
+import { jobsService } from './jobs.js';
+import { libraryService } from './library.js';
+import { systemService } from './system.js';
+
+export const contract = {
+  library: libraryService,
+  images: imagesService,
+  jobs: jobsService,
+  system: systemService,
+} satisfies Record<string, ServiceDef>;
+
+export type Contract = typeof contract;
+export type ServiceName = keyof Contract;
+
+export type ApiClient = { [S in ServiceName]: ServiceClient<Contract[S]> };
+export type ApiHandlers = { [S in ServiceName]: ServiceHandler<Contract[S]> };
+
+export * from './common.js';
+export type { ImageRecord, ConceptRecord } from './library.js';
+export type { ImportResult, ImportSource } from './images.js';
+export type { JobInfo } from './jobs.js';
+export type { DoctorReport, GpuReport, ProviderInfo } from './system.js';

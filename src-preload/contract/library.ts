@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { conceptId, imageId, isoDate, sha256Hex } from './common.js';
+import { method, service } from './define.js';
+
+export const imageRecord = z.object({
+  id: imageId,
+  /** sha256 of the stored, normalized image (oriented, bounded, sRGB PNG). */
+  sha256: sha256Hex,
+  /** sha256 of the bytes the user imported; importing the same file twice finds this. */
+  sourceSha256: sha256Hex,
+  thumbSha256: sha256Hex,
+  name: z.string(),
+  sourceFormat: z.string(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  sourceWidth: z.number().int().positive(),
+  sourceHeight: z.number().int().positive(),
+  bytes: z.number().int().nonnegative(),
+  createdAt: isoDate,
+});
+export type ImageRecord = z.infer<typeof imageRecord>;
+
+export const conceptStatus = z.enum(['draft', 'training', 'ready', 'failed']);
+
+export const conceptRecord = z.object({
+  id: conceptId,
+  name: z.string(),
+  classWord: z.string(),
+  token: z.string(),
+  imageId: imageId.nullable(),
+  status: conceptStatus,
+  thumbSha256: sha256Hex.nullable(),
+  createdAt: isoDate,
+});
+export type ConceptRecord = z.infer<typeof conceptRecord>;
+
+export const libraryStats = z.object({
+  dataDir: z.string(),
+  images: z.number().int(),
+  concepts: z.number().int(),
+  storeBytes: z.number().int(),
+});
+
+export const libraryService = service(
+  {
+    list: method(
+      z.object({}).strict(),
+      z.object({ images: z.array(imageRecord), concepts: z.array(conceptRecord) }),
+    ),
+    stats: method(z.object({}).strict(), libraryStats),
+    /** Deletes the image with its masks; concepts made from it keep their weights and lose the link. */
+    deleteImage: method(z.object({ id: imageId }).strict(), z.object({ removedFiles: z.number().int() })),
+    deleteConcept: method(z.object({ id: conceptId }).strict(), z.object({ removedFiles: z.number().int() })),
+  },
+  {
+    onChanged: z.object({ reason: z.enum(['imported', 'deleted', 'updated']) }),
+  },
+);
