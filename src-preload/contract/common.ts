@@ -42,9 +42,3 @@ export interface EventMessage {
   event: string;
   payload: unknown;
 }
-
-/** Channel names shared by preload and main (Electron) and by the web transport's paths. */
-export const CHANNELS = {
-  invoke: 'si:invoke',
-  event: 'si:event',
-} as const;

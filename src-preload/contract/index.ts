@@ -20,6 +20,7 @@ export type ApiClient = { [S in ServiceName]: ServiceClient<Contract[S]> };
 export type ApiHandlers = { [S in ServiceName]: ServiceHandler<Contract[S]> };
 
 export * from './common.js';
+export * from './bridge.js';
 export type { ImageRecord, ConceptRecord } from './library.js';
 export type { ImportResult, ImportSource } from './images.js';
 export type { JobInfo } from './jobs.js';

@@ -1,0 +1,116 @@
+// The renderer's only way to the main side: a typed client of the contract over
+// Electron's preload bridge or, in web mode, loopback HTTP + WebSocket.
+import type { ApiClient, ApiError, Contract, EventMessage, InvokeResponse, ServiceName } from '../../../src-preload/contract/index.js';
+import type { EventPayload } from '../../../src-preload/contract/define.js';
+
+export class ApiCallError extends Error {
+  constructor(readonly error: ApiError) {
+    super(error.message);
+  }
+}
+
+interface Transport {
+  kind: 'electron' | 'web';
+  invoke(service: string, method: string, input: unknown): Promise<InvokeResponse>;
+  onEvent(listener: (message: EventMessage) => void): () => void;
+  /** URL of a file in the library store, usable in <img src>. */
+  fileUrl(sha256: string): string;
+  /** Turns picked or dropped files into import sources (paths in Electron, uploads in web mode). */
+  toImportSources(files: File[]): Promise<Array<{ kind: 'path'; path: string } | { kind: 'upload'; uploadId: string; name: string }>>;
+}
+
+function electronTransport(): Transport | undefined {
+  const bridge = window.singleinsert;
+  if (!bridge) return undefined;
+  return {
+    kind: 'electron',
+    invoke: (s, m, i) => bridge.invoke(s, m, i),
+    onEvent: (l) => bridge.onEvent(l),
+    fileUrl: (sha) => `/files/${sha}`,
+    toImportSources: async (files) => files.map((f) => ({ kind: 'path' as const, path: bridge.pathForFile(f) })),
+  };
+}
+
+const TOKEN_KEY = 'singleinsert.token';
+
+function webTransport(): Transport {
+  // The token arrives once in the URL the server printed; keep it for this tab and take it out of the address bar.
+  const url = new URL(location.href);
+  const fromUrl = url.searchParams.get('token');
+  if (fromUrl) {
+    sessionStorage.setItem(TOKEN_KEY, fromUrl);
+    url.searchParams.delete('token');
+    history.replaceState(null, '', url);
+  }
+  const token = sessionStorage.getItem(TOKEN_KEY) ?? '';
+  const headers = { 'x-singleinsert-token': token };
+  const listeners = new Set<(m: EventMessage) => void>();
+  let socket: WebSocket | undefined;
+  const connect = () => {
+    socket = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/api/events?token=${encodeURIComponent(token)}`);
+    socket.onmessage = (e) => {
+      const message = JSON.parse(String(e.data)) as EventMessage;
+      for (const l of listeners) l(message);
+    };
+    socket.onclose = () => setTimeout(connect, 1000);
+  };
+  connect();
+  const post = async (path: string, body: BodyInit, contentType: string) => {
+    const res = await fetch(path, { method: 'POST', headers: { ...headers, 'content-type': contentType }, body });
+    if (res.status === 401) throw new ApiCallError({ code: 'unavailable', message: 'This page lost its access token; open the address the app printed again.' });
+    return res;
+  };
+  return {
+    kind: 'web',
+    invoke: async (service, method, input) => (await post('/api/invoke', JSON.stringify({ service, method, input }), 'application/json')).json(),
+    onEvent: (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    fileUrl: (sha) => `/files/${sha}?token=${encodeURIComponent(token)}`,
+    toImportSources: (files) =>
+      Promise.all(
+        files.map(async (file) => {
+          const res = await post('/api/upload', file, 'application/octet-stream');
+          const body = (await res.json()) as { uploadId?: string; error?: ApiError };
+          if (!body.uploadId) throw new ApiCallError(body.error ?? { code: 'internal', message: `Upload of ${file.name} failed.` });
+          return { kind: 'upload' as const, uploadId: body.uploadId, name: file.name };
+        }),
+      ),
+  };
+}
+
+const transport: Transport = electronTransport() ?? webTransport();
+
+/** client.library.list({}) etc.: typed from the contract, checked on the main side. */
+export const api: ApiClient = new Proxy({} as ApiClient, {
+  get: (_, service: string) =>
+    new Proxy(
+      {},
+      {
+        get: (__, method: string) => async (input: unknown) => {
+          const response = await transport.invoke(service, method, input ?? {});
+          if (!response.ok) throw new ApiCallError(response.error);
+          return response.value;
+        },
+      },
+    ),
+});
+
+export function onEvent<S extends ServiceName, E extends keyof Contract[S]['events'] & string>(
+  service: S,
+  event: E,
+  listener: (payload: EventPayload<Contract[S], E>) => void,
+): () => void {
+  return transport.onEvent((m) => {
+    if (m.service === service && m.event === event) listener(m.payload as EventPayload<Contract[S], E>);
+  });
+}
+
+export const fileUrl = (sha256: string) => transport.fileUrl(sha256);
+export const toImportSources = (files: File[]) => transport.toImportSources(files);
+export const transportKind = transport.kind;
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

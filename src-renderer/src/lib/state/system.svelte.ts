@@ -1,0 +1,21 @@
+import type { DoctorReport } from '../../../../src-preload/contract/index.js';
+import { api, errorMessage } from '../api.js';
+
+/** The doctor report (GPU, execution providers, Electron) for the Settings screen. */
+export class SystemState {
+  report = $state.raw<DoctorReport | null>(null);
+  checking = $state(false);
+  error = $state<string | null>(null);
+
+  async check(): Promise<void> {
+    this.checking = true;
+    try {
+      this.report = await api.system.doctor({});
+      this.error = null;
+    } catch (err) {
+      this.error = errorMessage(err);
+    } finally {
+      this.checking = false;
+    }
+  }
+}
