@@ -34,8 +34,8 @@ export async function importPhotos(
   const limits = options.limits ?? DEFAULT_INGEST_LIMITS;
   const results: ImportResult[] = [];
   for (const [i, photo] of photos.entries()) {
-    if (options.signal?.aborted) throw new AppError('cancelled', `Import cancelled after ${i} of ${photos.length} files.`);
     options.onProgress?.({ done: i, total: photos.length, message: `Importing ${photo.name}` });
+    if (options.signal?.aborted) throw new AppError('cancelled', `Import cancelled after ${i} of ${photos.length} files.`);
     results.push(await importOne(library, photo, limits));
   }
   options.onProgress?.({ done: photos.length, total: photos.length, message: 'Import finished' });

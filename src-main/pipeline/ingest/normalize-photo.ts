@@ -45,7 +45,8 @@ export async function normalizePhoto(bytes: Buffer, limits: IngestLimits = DEFAU
 
   let meta: Metadata;
   try {
-    meta = await input().metadata();
+    // the header alone: safe at any size, so the size check below can name the dimensions
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (err) {
     throw classifySharpError(err);
   }

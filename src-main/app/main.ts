@@ -1,0 +1,58 @@
+// Electron's main process: the only code that imports 'electron'. It owns the window
+// and serves the same backend and contract as web mode (src-main/server).
+import { app, BrowserWindow, dialog } from 'electron';
+import { join } from 'node:path';
+import { createBackend } from '../api/backend.js';
+import { APP_NAME } from '../common/data-dir.js';
+import { PROJECT_ROOT } from '../common/project-root.js';
+import { serveContractOverIpc } from './ipc.js';
+import { registerAppScheme, serveAppScheme } from './protocol.js';
+import { APP_ORIGIN, hardenAllWebContents } from './security.js';
+
+app.setName(APP_NAME);
+registerAppScheme();
+hardenAllWebContents();
+
+if (!app.requestSingleInstanceLock()) app.quit();
+
+async function start(): Promise<void> {
+  await app.whenReady();
+  const backend = createBackend({ dataDir: app.getPath('userData') });
+  serveAppScheme(backend.library);
+
+  const window = new BrowserWindow({
+    width: 1280,
+    height: 860,
+    minWidth: 900,
+    minHeight: 600,
+    title: APP_NAME,
+    backgroundColor: '#14161a',
+    show: false,
+    webPreferences: {
+      preload: join(PROJECT_ROOT, 'out', 'preload', 'index.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      spellcheck: false,
+    },
+  });
+  const stopIpc = serveContractOverIpc(backend, window);
+  window.once('ready-to-show', () => window.show());
+  app.on('second-instance', () => {
+    if (window.isMinimized()) window.restore();
+    window.focus();
+  });
+  window.on('closed', () => {
+    stopIpc();
+    backend.close();
+  });
+  await window.loadURL(`${APP_ORIGIN}/index.html`);
+}
+
+app.on('window-all-closed', () => app.quit());
+
+start().catch((err: unknown) => {
+  dialog.showErrorBox(`${APP_NAME} could not start`, err instanceof Error ? err.message : String(err));
+  app.exit(1);
+});

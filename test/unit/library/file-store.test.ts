@@ -1,0 +1,40 @@
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FileStore, sha256Of } from '../../../src-main/library/file-store.js';
+import { tmpDir } from '../../helpers/tmp.js';
+
+describe('FileStore', () => {
+  it('names files by their sha256 and stores equal content once', async () => {
+    const store = new FileStore(tmpDir());
+    const bytes = Buffer.from('hello library');
+    const a = await store.put(bytes);
+    const b = await store.put(Buffer.from('hello library'));
+    expect(a.sha256).toBe(sha256Of(bytes));
+    expect(b).toEqual(a);
+    expect(store.list().map((f) => f.sha256)).toEqual([a.sha256]);
+    expect((await store.read(a.sha256)).toString()).toBe('hello library');
+  });
+
+  it('leaves neither a partial file nor a temp file when the write fails', async () => {
+    const root = tmpDir();
+    const store = new FileStore(root);
+    const bytes = Buffer.from('will not land');
+    const sha = sha256Of(bytes);
+    // a file where the shard folder should be makes the final rename fail
+    writeFileSync(join(root, sha.slice(0, 2)), 'in the way');
+    await expect(store.put(bytes)).rejects.toThrow();
+    expect(existsSync(store.pathOf(sha))).toBe(false);
+    expect(readdirSync(join(root, '.tmp'))).toEqual([]);
+  });
+
+  it('refuses names that are not digests (no path tricks)', () => {
+    const store = new FileStore(tmpDir());
+    expect(() => store.pathOf('../../etc/passwd')).toThrow(/Not a sha256/);
+  });
+
+  it('reports a missing file as not-found', async () => {
+    const store = new FileStore(tmpDir());
+    await expect(store.read('a'.repeat(64))).rejects.toMatchObject({ code: 'not-found' });
+  });
+});
