@@ -24,7 +24,7 @@ export interface WebServer {
  */
 export async function startWebServer(
   backend: Backend,
-  options: { port?: number; rendererDir?: string; token?: string } = {},
+  options: { port?: number; rendererDir?: string; token?: string; maxUploadBytes?: number } = {},
 ): Promise<WebServer> {
   const token = options.token ?? randomBytes(24).toString('base64url');
   const rendererDir = options.rendererDir ?? RENDERER_DIR;
@@ -54,7 +54,7 @@ export async function startWebServer(
     if (url.pathname === '/api/upload') {
       if (req.method !== 'POST') return sendStatus(res, 405, 'Use POST');
       if (!tokenValid(req.headers[TOKEN_HEADER])) return sendStatus(res, 401, 'Missing or wrong API token; open the URL the app printed.');
-      const bytes = await readBody(req, DEFAULT_INGEST_LIMITS.maxFileBytes);
+      const bytes = await readBody(req, options.maxUploadBytes ?? DEFAULT_INGEST_LIMITS.maxFileBytes);
       return sendJson(res, 200, { uploadId: await backend.uploads.save(bytes) });
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendStatus(res, 405, 'Method not allowed');
@@ -121,6 +121,8 @@ export async function startWebServer(
     if (error.code === 'internal') console.error('[web]', err);
     const status = error.code === 'not-found' ? 404 : error.code === 'too-large' ? 413 : error.code === 'invalid-input' ? 400 : 500;
     if (res.headersSent) return void res.end();
+    // the rest of an oversized body is not read: close the connection after answering
+    if (error.code === 'too-large') res.setHeader('Connection', 'close');
     if (res.req.url?.startsWith('/api/')) return sendJson(res, status, { ok: false, error });
     sendStatus(res, status, error.message);
   }

@@ -1,0 +1,122 @@
+import { request } from 'node:http';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type Backend, createBackend } from '../../src-main/api/backend.js';
+import { startWebServer, TOKEN_HEADER, type WebServer } from '../../src-main/server/web-server.js';
+import { fixtureImage } from '../helpers/fixtures.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+/** A raw request, so the Host header can be set (fetch forbids that). */
+function raw(server: WebServer, path: string, init: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {}) {
+  return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+    const url = new URL(path, server.origin);
+    const req = request(url, { method: init.method ?? 'GET', headers: init.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+describe('web mode server', () => {
+  let backend: Backend;
+  let server: WebServer;
+  const invoke = (body: unknown, headers: Record<string, string> = { [TOKEN_HEADER]: server.token }) =>
+    raw(server, '/api/invoke', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+  beforeEach(async () => {
+    backend = createBackend({ dataDir: tmpDir() });
+    server = await startWebServer(backend, { rendererDir: tmpDir() });
+  });
+  afterEach(async () => {
+    await server.close();
+    backend.close();
+  });
+
+  it('binds to 127.0.0.1 and prints a URL with a random token', () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{32}$/);
+  });
+
+  it('refuses API calls without the token, with a wrong token, or for another Host', async () => {
+    const call = { service: 'library', method: 'list', input: {} };
+    expect((await invoke(call, {})).status).toBe(401);
+    expect((await invoke(call, { [TOKEN_HEADER]: 'x'.repeat(32) })).status).toBe(401);
+    const port = new URL(server.origin).port;
+    const rebound = await raw(server, '/api/invoke', {
+      method: 'POST',
+      headers: { host: `evil.example:${port}`, 'content-type': 'application/json', [TOKEN_HEADER]: server.token },
+      body: JSON.stringify(call),
+    });
+    expect(rebound.status).toBe(421);
+    expect((await raw(server, `/api/invoke`, { method: 'POST', headers: { [TOKEN_HEADER]: server.token, 'content-type': 'text/plain' }, body: '{}' })).status).toBe(415);
+  });
+
+  it('serves the contract: valid calls answer, invalid payloads get a clear error', async () => {
+    const ok = await invoke({ service: 'library', method: 'list', input: {} });
+    expect(JSON.parse(ok.body)).toEqual({ ok: true, value: { images: [], concepts: [] } });
+    const bad = JSON.parse((await invoke({ service: 'library', method: 'deleteImage', input: { id: 7 } })).body);
+    expect(bad).toMatchObject({ ok: false, error: { code: 'invalid-input', message: expect.stringMatching(/deleteImage/) } });
+    const notJson = await raw(server, '/api/invoke', { method: 'POST', headers: { 'content-type': 'application/json', [TOKEN_HEADER]: server.token }, body: '{nope' });
+    expect(JSON.parse(notJson.body)).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
+  });
+
+  it('imports an uploaded photo, serves its thumbnail with the token, and pushes events over the socket', async () => {
+    const ws = new WebSocket(`${server.origin.replace('http', 'ws')}/api/events?token=${server.token}`, { origin: server.origin });
+    const events: Array<{ service: string; event: string; payload: { state?: string } }> = [];
+    ws.on('message', (m) => events.push(JSON.parse(String(m))));
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+
+    const upload = await raw(server, '/api/upload', {
+      method: 'POST',
+      headers: { [TOKEN_HEADER]: server.token, 'content-type': 'application/octet-stream' },
+      body: readFileSync(fixtureImage('dog_00.jpg')),
+    });
+    const { uploadId } = JSON.parse(upload.body) as { uploadId: string };
+    const imported = JSON.parse((await invoke({ service: 'images', method: 'import', input: { sources: [{ kind: 'upload', uploadId, name: 'dog_00.jpg' }] } })).body);
+    expect(imported).toMatchObject({ ok: true, value: { results: [{ status: 'imported', name: 'dog_00.jpg' }] } });
+    const thumbSha = imported.value.results[0].image.thumbSha256 as string;
+
+    const thumb = await raw(server, `/files/${thumbSha}?token=${server.token}`);
+    expect(thumb.status).toBe(200);
+    expect(thumb.headers['content-type']).toBe('image/webp');
+    expect((await raw(server, `/files/${thumbSha}`)).status).toBe(401);
+    expect((await raw(server, `/files/${'0'.repeat(64)}?token=${server.token}`)).status).toBe(404);
+
+    await new Promise((r) => setTimeout(r, 50));
+    expect(events).toContainEqual({ service: 'library', event: 'onChanged', payload: { reason: 'imported' } });
+    expect(events.filter((e) => e.event === 'onUpdate').map((e) => e.payload.state)).toEqual(expect.arrayContaining(['running', 'succeeded']));
+    ws.close();
+  });
+
+  it('refuses event sockets from another origin or without the token', async () => {
+    const attempt = (url: string, origin: string) =>
+      new Promise<string>((resolve) => {
+        const ws = new WebSocket(url, { origin });
+        ws.once('open', () => resolve('open'));
+        ws.once('error', () => resolve('refused'));
+      });
+    const wsBase = `${server.origin.replace('http', 'ws')}/api/events`;
+    expect(await attempt(`${wsBase}?token=${server.token}`, 'http://evil.example')).toBe('refused');
+    expect(await attempt(wsBase, server.origin)).toBe('refused');
+  });
+
+  it('rejects an oversized upload with 413 and keeps nothing', async () => {
+    const small = await startWebServer(backend, { rendererDir: tmpDir(), maxUploadBytes: 64 * 1024 });
+    try {
+      const r = await raw(small, '/api/upload', {
+        method: 'POST',
+        headers: { [TOKEN_HEADER]: small.token, 'content-type': 'application/octet-stream' },
+        body: readFileSync(fixtureImage('dog_00.jpg')),
+      });
+      expect(r.status).toBe(413);
+      expect(JSON.parse(r.body)).toMatchObject({ ok: false, error: { code: 'too-large' } });
+      expect(readdirSync(join(backend.dataDir, 'uploads'))).toEqual([]);
+    } finally {
+      await small.close();
+    }
+  });
+});
