@@ -1,0 +1,119 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Library } from '../../src-main/library/library.js';
+import { RENDERER_DIR } from '../../src-main/server/content.js';
+import { fixtureImage } from '../helpers/fixtures.js';
+import { tmpDir } from '../helpers/tmp.js';
+import { launchChromium } from './browser.js';
+import { startWebMode } from './web-mode-process.js';
+
+const ARTIFACTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
+
+describe('Library in Chromium, against `npm start` in web mode', () => {
+  let app: Awaited<ReturnType<typeof startWebMode>>;
+  let dataDir: string;
+  /** The library as the app process wrote it (SQLite in WAL mode is safe to read from a second process). */
+  const inLibrary = <T>(read: (library: Library) => T): T => {
+    const library = Library.open(dataDir, { reconcile: false });
+    try {
+      return read(library);
+    } finally {
+      library.close();
+    }
+  };
+  let browser: Browser;
+  let page: Page;
+  let dataRoot: string | undefined;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(join(RENDERER_DIR, 'index.html'))) throw new Error('The renderer is not built: run `npm run build` first (npm test does).');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    // not tmpDir(): that one is removed after each test, and this library lives for the whole file
+    dataRoot = mkdtempSync(join(tmpdir(), 'si-e2e-'));
+    dataDir = join(dataRoot, 'library');
+    app = await startWebMode(dataDir);
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1200, height: 760 } });
+    // CSP violations and script errors fail the test, not only missing elements
+    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(app.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+    if (dataRoot) rmSync(dataRoot, { recursive: true, force: true });
+  });
+
+  it('starts empty, with the token taken out of the address bar', async () => {
+    await expect(page.getByRole('heading', { name: 'No photos yet' }).isVisible()).resolves.toBe(true);
+    expect(page.url()).not.toContain('token=');
+  });
+
+  it('imports a real photo through the file picker and shows its thumbnail', async () => {
+    await page.getByTestId('import-input').setInputFiles(fixtureImage('dog_00.jpg'));
+    const card = page.getByTestId('library-card').filter({ hasText: 'dog_00.jpg' });
+    await card.waitFor({ timeout: 15_000 });
+    await expect(card.textContent()).resolves.toContain('780×780 · JPEG');
+    const thumb = card.locator('img');
+    await thumb.evaluate((img: HTMLImageElement) => (img.complete ? null : new Promise((r) => (img.onload = r))));
+    expect(await thumb.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([384, 384]);
+    await page.getByText('Imported 1 photo.').waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'library-imported.png') });
+    expect(inLibrary((l) => l.listImages().map((i) => i.name))).toEqual(['dog_00.jpg']);
+  });
+
+  it('imports by drag and drop too, and says so when a photo is already there', async () => {
+    const bytes = readFileSync(fixtureImage('dog_00.jpg')).toString('base64');
+    const dataTransfer = await page.evaluateHandle((b64) => {
+      const dt = new DataTransfer();
+      const bin = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      dt.items.add(new File([bin], 'dog-again.jpg', { type: 'image/jpeg' }));
+      return dt;
+    }, bytes);
+    const region = page.getByRole('region', { name: 'Library' });
+    await region.dispatchEvent('dragenter', { dataTransfer });
+    await page.getByText('Drop photos to import').waitFor();
+    await region.dispatchEvent('drop', { dataTransfer });
+    await page.getByText('dog-again.jpg is already in the library.').waitFor();
+    expect(inLibrary((l) => l.listImages())).toHaveLength(1);
+  });
+
+  it('shows a clear error for a corrupt file and stores nothing', async () => {
+    const broken = join(tmpDir(), 'broken.jpg');
+    writeFileSync(broken, readFileSync(fixtureImage('cat_00.jpg')).subarray(0, 2000));
+    await page.getByTestId('import-input').setInputFiles(broken);
+    await page.getByText(/broken\.jpg: The image could not be decoded/).waitFor();
+    expect(inLibrary((l) => l.listImages())).toHaveLength(1);
+  });
+
+  it('deletes the photo after confirmation, removing its files', async () => {
+    const card = page.getByTestId('library-card').filter({ hasText: 'dog_00.jpg' });
+    await card.hover();
+    await card.getByRole('button', { name: 'Delete dog_00.jpg' }).click();
+    const dialog = page.getByRole('dialog');
+    await expect(dialog.getByRole('heading').textContent()).resolves.toBe('Delete dog_00.jpg?');
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('heading', { name: 'No photos yet' }).waitFor();
+    expect(inLibrary((l) => l.listImages())).toEqual([]);
+    expect(inLibrary((l) => l.store.list())).toEqual([]);
+  });
+
+  it('shows the GPU report and execution providers in Settings', async () => {
+    await page.getByRole('link', { name: 'Settings' }).click();
+    const providers = page.getByTestId('providers-panel');
+    await providers.getByText('ran a test kernel').waitFor({ timeout: 15_000 });
+    await expect(page.getByTestId('gpu-panel').textContent()).resolves.toMatch(/NVIDIA/);
+    await page.screenshot({ path: join(ARTIFACTS, 'settings.png') });
+  });
+
+  it('logged no script errors or CSP violations', () => {
+    expect(problems.filter((p) => !/favicon/.test(p))).toEqual([]);
+  });
+});
