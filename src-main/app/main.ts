@@ -7,7 +7,8 @@ import { APP_NAME } from '../common/data-dir.js';
 import { PROJECT_ROOT } from '../common/project-root.js';
 import { serveContractOverIpc } from './ipc.js';
 import { registerAppScheme, serveAppScheme } from './protocol.js';
-import { APP_ORIGIN, hardenAllWebContents } from './security.js';
+import { APP_ORIGIN, SECURE_WEB_PREFERENCES } from './app-origin.js';
+import { hardenAllWebContents } from './security.js';
 
 app.setName(APP_NAME);
 registerAppScheme();
@@ -29,12 +30,8 @@ async function start(): Promise<void> {
     backgroundColor: '#14161a',
     show: false,
     webPreferences: {
+      ...SECURE_WEB_PREFERENCES,
       preload: join(PROJECT_ROOT, 'out', 'preload', 'index.cjs'),
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      webSecurity: true,
-      spellcheck: false,
     },
   });
   const stopIpc = serveContractOverIpc(backend, window);

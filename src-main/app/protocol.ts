@@ -2,7 +2,7 @@ import { protocol } from 'electron';
 import { toApiError } from '../common/app-error.js';
 import type { Library } from '../library/library.js';
 import { contentSecurityPolicy, readRendererAsset, readStoreFile } from '../server/content.js';
-import { APP_HOST, APP_SCHEME } from './security.js';
+import { APP_HOST, APP_SCHEME } from './app-origin.js';
 
 /** Must run before app 'ready': app:// behaves like https (secure, standard, fetch allowed). */
 export function registerAppScheme(): void {

@@ -1,18 +1,11 @@
 import { app, type IpcMainInvokeEvent, session, type WebContents } from 'electron';
 
-export const APP_SCHEME = 'app';
-export const APP_HOST = 'studio';
-export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
+import { isAppPageUrl } from './app-origin.js';
 
 /** Only the app's own page may talk to the main side. */
 export function isTrustedSender(event: IpcMainInvokeEvent): boolean {
-  const url = event.senderFrame?.url;
-  if (!url) return false;
-  try {
-    return new URL(url).origin === APP_ORIGIN && event.senderFrame === event.sender.mainFrame;
-  } catch {
-    return false;
-  }
+  const frame = event.senderFrame;
+  return frame !== null && isAppPageUrl(frame.url) && frame === event.sender.mainFrame;
 }
 
 /**
@@ -23,10 +16,10 @@ export function hardenAllWebContents(): void {
   app.on('web-contents-created', (_event, contents: WebContents) => {
     contents.setWindowOpenHandler(() => ({ action: 'deny' }));
     contents.on('will-navigate', (event, url) => {
-      if (!url.startsWith(`${APP_ORIGIN}/`)) event.preventDefault();
+      if (!isAppPageUrl(url)) event.preventDefault();
     });
     contents.on('will-redirect', (event, url) => {
-      if (!url.startsWith(`${APP_ORIGIN}/`)) event.preventDefault();
+      if (!isAppPageUrl(url)) event.preventDefault();
     });
     contents.on('will-attach-webview', (event) => event.preventDefault());
   });

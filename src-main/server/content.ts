@@ -37,7 +37,13 @@ export function contentSecurityPolicy(connect: string[] = []): string {
 
 /** A file of the built renderer, never outside its folder; unknown paths get index.html (single-page app). */
 export async function readRendererAsset(pathname: string, root = RENDERER_DIR): Promise<{ body: Buffer; mime: string }> {
-  const rel = normalize(decodeURIComponent(pathname)).replace(/^([/\\])+/, '');
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    throw new AppError('not-found', 'Not found');
+  }
+  const rel = normalize(decoded).replace(/^([/\\])+/, '');
   const file = join(root, rel || 'index.html');
   if (!file.startsWith(root + sep) && file !== root) throw new AppError('not-found', 'Not found');
   try {

@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -117,6 +117,30 @@ describe('web mode server', () => {
       expect(readdirSync(join(backend.dataDir, 'uploads'))).toEqual([]);
     } finally {
       await small.close();
+    }
+  });
+});
+
+describe('web mode static files', () => {
+  it('serves the renderer with its CSP and never a file outside it', async () => {
+    const backend = createBackend({ dataDir: tmpDir() });
+    const rendererDir = tmpDir();
+    writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>app</title>');
+    const server = await startWebServer(backend, { rendererDir });
+    try {
+      const index = await raw(server, '/');
+      expect(index.status).toBe(200);
+      expect(index.body).toContain('<title>app</title>');
+      expect(String(index.headers['content-security-policy'])).toContain("script-src 'self'");
+      expect((await raw(server, '/some/screen')).body).toContain('<title>app</title>');
+      for (const path of ['/../package.json', '/%2e%2e/%2e%2e/etc/passwd', '/..%2f..%2fetc%2fpasswd', '/%E0%A4%A']) {
+        const r = await raw(server, path);
+        expect(r.body, path).not.toMatch(/root:|"name"/);
+      }
+      expect((await raw(server, '/missing.js')).status).toBe(404);
+    } finally {
+      await server.close();
+      backend.close();
     }
   });
 });
