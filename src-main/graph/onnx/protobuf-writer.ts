@@ -13,6 +13,15 @@ export class ProtoWriter {
     return this;
   }
 
+  /** A float field (wire type 5, little-endian IEEE single). */
+  float(field: number, value: number): this {
+    this.tag(field, 5);
+    const bytes = new Uint8Array(4);
+    new DataView(bytes.buffer).setFloat32(0, value, true);
+    this.push(bytes);
+    return this;
+  }
+
   string(field: number, value: string): this {
     return this.bytes(field, textEncoder.encode(value));
   }

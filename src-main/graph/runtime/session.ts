@@ -1,0 +1,83 @@
+import { createRequire } from 'node:module';
+import type * as Ort from 'onnxruntime-node';
+import type { DType, HostArray } from '../dtype.js';
+import type { ExecutionProvider } from './providers.js';
+
+const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
+
+export interface HostTensor {
+  dtype: DType;
+  shape: readonly number[];
+  data: HostArray;
+}
+
+const ORT_TYPE: Record<DType, Ort.Tensor.Type> = {
+  float32: 'float32',
+  float16: 'float16',
+  float64: 'float64',
+  int64: 'int64',
+  int32: 'int32',
+  bool: 'bool',
+};
+
+/**
+ * One ONNX model loaded in onnxruntime on the provider the settings ask for.
+ * If that provider cannot start, the session falls back to the CPU and says why in `fallback`.
+ */
+export class GraphSession {
+  private constructor(
+    private readonly session: Ort.InferenceSession,
+    readonly provider: ExecutionProvider,
+    readonly fallback: string | null,
+  ) {}
+
+  static async load(model: string | Uint8Array, options: { provider?: ExecutionProvider; threads?: number } = {}): Promise<GraphSession> {
+    const wanted = options.provider ?? 'cpu';
+    const sessionOptions = (provider: ExecutionProvider): Ort.InferenceSession.SessionOptions => ({
+      executionProviders: [provider],
+      graphOptimizationLevel: 'all',
+      ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+    });
+    try {
+      return new GraphSession(await createSession(model, sessionOptions(wanted)), wanted, null);
+    } catch (err) {
+      if (wanted === 'cpu') throw err;
+      const reason = `The ${wanted} execution provider could not start (${(err as Error).message.split('\n')[0]}); running on the CPU instead, which is much slower.`;
+      return new GraphSession(await createSession(model, sessionOptions('cpu')), 'cpu', reason);
+    }
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  async run(feeds: Record<string, HostTensor>, outputs?: readonly string[]): Promise<Record<string, HostTensor>> {
+    const ortFeeds: Record<string, Ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(ORT_TYPE[t.dtype], t.data as never, [...t.shape]);
+    const result = outputs ? await this.session.run(ortFeeds, [...outputs]) : await this.session.run(ortFeeds);
+    const out: Record<string, HostTensor> = {};
+    for (const [name, t] of Object.entries(result)) {
+      out[name] = { dtype: fromOrtType(t.type), shape: t.dims, data: t.data as HostArray };
+    }
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** From a file (external data resolved beside it) or from bytes (everything inline). */
+function createSession(model: string | Uint8Array, options: Ort.InferenceSession.SessionOptions): Promise<Ort.InferenceSession> {
+  return typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options);
+}
+
+function fromOrtType(type: Ort.Tensor.Type): DType {
+  const entry = Object.entries(ORT_TYPE).find(([, v]) => v === type);
+  if (!entry) throw new Error(`Unsupported output type ${type}`);
+  return entry[0] as DType;
+}
