@@ -4,3 +4,4 @@ export * from './linalg.js';
 export * from './reduce.js';
 export * from './shape-ops.js';
 export { NON_DIFFERENTIABLE, vjpOf } from './registry.js';
+export type { Tensor } from '../ir.js';

@@ -1,0 +1,169 @@
+import { grad } from '../autodiff.js';
+import { Graph } from '../graph.js';
+import type { Tensor } from '../ir.js';
+import { encodeModel } from '../onnx/serialize.js';
+import { add } from '../ops/elementwise.js';
+import { type AdamWConfig, addAdamW, momentNames } from '../optim.js';
+import { numel } from '../shape.js';
+import { cachedModel } from './compile-cache.js';
+import type { ExecutionProvider } from './providers.js';
+import { GraphSession, type HostTensor } from './session.js';
+
+export interface TrainableModel {
+  loss: Tensor;
+  /** Trainable parameters, declared with graph.param(). */
+  params: Tensor[];
+  /** Other tensors to report each step (loss terms, predictions). */
+  outputs?: Record<string, Tensor>;
+}
+
+export interface TrainerSpec {
+  build: (graph: Graph) => TrainableModel;
+  initialParams: Record<string, Float32Array>;
+  optimizer?: AdamWConfig;
+  /** Gradients of this many micro-batches are summed (averaged) before one optimizer step. */
+  microBatches?: number;
+  provider?: ExecutionProvider;
+  /** Where compiled graphs are kept between runs (see compile-cache.ts); in memory when omitted. */
+  cacheDir?: string;
+}
+
+export interface StepResult {
+  /** Mean loss over the micro-batches. */
+  loss: number;
+  gradNorm: number;
+  outputs: Record<string, HostTensor>;
+}
+
+const NEW = '.new';
+const ACC = '.grad_acc';
+
+/**
+ * Runs training steps of a model on onnxruntime: parameters and AdamW moments live
+ * here between steps and go in and out of the step graph as tensors.
+ */
+export class Trainer {
+  private stepCount = 0;
+
+  private constructor(
+    private readonly params: Map<string, Float32Array>,
+    private readonly moments: Map<string, Float32Array>,
+    private readonly shapes: Map<string, readonly number[]>,
+    private readonly fused: GraphSession | null,
+    private readonly accumulate: GraphSession | null,
+    private readonly apply: GraphSession | null,
+    private readonly extraOutputs: string[],
+    readonly microBatches: number,
+  ) {}
+
+  static async create(spec: TrainerSpec): Promise<Trainer> {
+    const k = spec.microBatches ?? 1;
+    const forward = new Graph('train');
+    const model = spec.build(forward);
+    const shapes = new Map(model.params.map((p) => [p.name, p.shape] as const));
+    const params = new Map<string, Float32Array>();
+    const moments = new Map<string, Float32Array>();
+    for (const p of model.params) {
+      const value = spec.initialParams[p.name];
+      if (!value || value.length !== numel(p.shape)) throw new Error(`Initial value for parameter ${p.name} is missing or has the wrong size`);
+      params.set(p.name, Float32Array.from(value));
+      const names = momentNames(p.name);
+      moments.set(names.m, new Float32Array(value.length));
+      moments.set(names.v, new Float32Array(value.length));
+    }
+    const grads = grad(model.loss, model.params);
+    forward.output(model.loss, 'loss');
+    const extra = Object.keys(model.outputs ?? {});
+    for (const [name, t] of Object.entries(model.outputs ?? {})) forward.output(t, name);
+    const load = (g: Graph) =>
+      GraphSession.load(spec.cacheDir ? cachedModel(g, spec.cacheDir).modelPath : encodeModel(g), { provider: spec.provider });
+
+    if (k === 1) {
+      const adam = addAdamW(forward, model.params, grads, spec.optimizer);
+      for (const s of adam.slots) {
+        forward.output(s.newParam, s.param.name + NEW);
+        forward.output(s.newM, s.m.name + NEW);
+        forward.output(s.newV, s.v.name + NEW);
+      }
+      forward.output(adam.gradNorm, 'grad_norm');
+      return new Trainer(params, moments, shapes, await load(forward), null, null, extra, 1);
+    }
+
+    // k micro-batches: one graph adds each batch's gradients into accumulators, another applies them.
+    model.params.forEach((p, i) => {
+      const acc = forward.input(p.name + ACC, 'float32', p.shape, 'state');
+      forward.output(add(acc, grads[i]!), p.name + ACC + NEW);
+    });
+    const applyGraph = new Graph('apply');
+    const applyParams = model.params.map((p) => applyGraph.param(p.name, p.shape));
+    const accumulated = model.params.map((p) => applyGraph.input(p.name + ACC, 'float32', p.shape));
+    const adam = addAdamW(applyGraph, applyParams, accumulated, spec.optimizer, 1 / k);
+    for (const s of adam.slots) {
+      applyGraph.output(s.newParam, s.param.name + NEW);
+      applyGraph.output(s.newM, s.m.name + NEW);
+      applyGraph.output(s.newV, s.v.name + NEW);
+    }
+    applyGraph.output(adam.gradNorm, 'grad_norm');
+    return new Trainer(params, moments, shapes, null, await load(forward), await load(applyGraph), extra, k);
+  }
+
+  /** One optimizer step over `batches` (one feed per micro-batch). */
+  async step(batches: Array<Record<string, HostTensor>>, lr: number): Promise<StepResult> {
+    if (batches.length !== this.microBatches) throw new Error(`Expected ${this.microBatches} micro-batches, got ${batches.length}`);
+    this.stepCount++;
+    const optim = { 'optim.lr': scalar(lr), 'optim.step': scalar(this.stepCount) };
+    if (this.fused) {
+      const out = await this.fused.run({ ...batches[0], ...this.paramFeeds(), ...this.momentFeeds(), ...optim });
+      this.takeUpdates(out);
+      return { loss: first(out.loss!), gradNorm: first(out.grad_norm!), outputs: this.pickExtra(out) };
+    }
+    const acc: Record<string, HostTensor> = {};
+    for (const [name, shape] of this.shapes) acc[name + ACC] = { dtype: 'float32', shape, data: new Float32Array(numel(shape)) };
+    let loss = 0;
+    let last: Record<string, HostTensor> = {};
+    for (const batch of batches) {
+      last = await this.accumulate!.run({ ...batch, ...this.paramFeeds(), ...acc });
+      for (const name of this.shapes.keys()) acc[name + ACC] = last[name + ACC + NEW]!;
+      loss += first(last.loss!);
+    }
+    const out = await this.apply!.run({ ...this.paramFeeds(), ...this.momentFeeds(), ...acc, ...optim });
+    this.takeUpdates(out);
+    return { loss: loss / batches.length, gradNorm: first(out.grad_norm!), outputs: this.pickExtra(last) };
+  }
+
+  /** Why the requested execution provider is not in use, if it is not. */
+  get fallback(): string | null {
+    return (this.fused ?? this.accumulate)!.fallback;
+  }
+
+  /** Current parameter values by name. */
+  parameters(): Record<string, Float32Array> {
+    return Object.fromEntries(this.params);
+  }
+
+  async release(): Promise<void> {
+    for (const s of [this.fused, this.accumulate, this.apply]) await s?.release();
+  }
+
+  private paramFeeds(): Record<string, HostTensor> {
+    return Object.fromEntries([...this.params].map(([n, data]) => [n, { dtype: 'float32', shape: this.shapes.get(n)!, data }]));
+  }
+
+  private momentFeeds(): Record<string, HostTensor> {
+    return Object.fromEntries(
+      [...this.moments].map(([n, data]) => [n, { dtype: 'float32', shape: this.shapes.get(n.replace(/\.adam_[mv]$/, ''))!, data }]),
+    );
+  }
+
+  private takeUpdates(out: Record<string, HostTensor>): void {
+    for (const name of this.params.keys()) this.params.set(name, out[name + NEW]!.data as Float32Array);
+    for (const name of this.moments.keys()) this.moments.set(name, out[name + NEW]!.data as Float32Array);
+  }
+
+  private pickExtra(out: Record<string, HostTensor>): Record<string, HostTensor> {
+    return Object.fromEntries(this.extraOutputs.map((n) => [n, out[n]!]));
+  }
+}
+
+const scalar = (v: number): HostTensor => ({ dtype: 'float32', shape: [], data: Float32Array.of(v) });
+const first = (t: HostTensor) => Number(t.data[0]);
