@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Graph } from '../../../src-main/graph/graph.js';
@@ -45,6 +45,23 @@ describe('ONNX serialization', () => {
     const linked = writeModel(model((g) => g.weight('w', 'float32', [64, 32], { file: userFile, offset: 136, length: W.byteLength })), join(dir, 'linked'));
     expect(linked.weightBytes).toBe(0);
     expect(await run(linked.modelPath)).toEqual(inline);
+  });
+
+  it('loads a graph whose weights pass 2 GB (a sparse file, so the test costs no disk)', async () => {
+    const dir = tmpDir();
+    const file = join(dir, 'huge.bin');
+    const rows = 140_000_000; // × 4 float32 = 2.24 GB
+    const fd = openSync(file, 'w');
+    ftruncateSync(fd, rows * 16);
+    writeSync(fd, Buffer.from(Float32Array.from([1, 2, 3, 4]).buffer), 0, 16, (rows - 1) * 16);
+    closeSync(fd);
+    const g = new Graph();
+    const table = g.weight('table', 'float32', [rows, 4], { file, offset: 0, length: rows * 16 });
+    g.output(op.gather(table, g.input('ids', 'int64', [2])), 'y');
+    const session = await GraphSession.load(writeModel(g, join(dir, 'model')).modelPath);
+    const out = await session.run({ ids: { dtype: 'int64', shape: [2], data: BigInt64Array.from([0n, BigInt(rows - 1)]) } });
+    expect(Array.from(out.y!.data as Float32Array)).toEqual([0, 0, 0, 0, 1, 2, 3, 4]);
+    await session.release();
   });
 
   it('the compile cache writes a graph once and finds it again; other weights make another entry', () => {
