@@ -14,6 +14,8 @@ export const errorCode = z.enum([
   'not-found',
   'unsupported-image',
   'corrupt-image',
+  'corrupt-file',
+  'unsupported-model',
   'too-large',
   'disk-full',
   'conflict',
