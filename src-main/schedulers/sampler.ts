@@ -1,0 +1,109 @@
+import { type NoiseSchedule, scaledLinearSchedule, TRAIN_TIMESTEPS } from './ddpm-schedule.js';
+
+export type SamplerName = 'ddim' | 'euler' | 'dpmpp2m';
+
+/**
+ * One sampling loop's schedule and update rule. The caller, for i = 0…steps−1:
+ * feeds `scaleModelInput(x, i)` and `timesteps[i]` to the UNet, gets ε̂ (after guidance),
+ * then sets x = step(ε̂, i, x). The first x is noise × initNoiseSigma.
+ */
+export interface Sampler {
+  readonly name: SamplerName;
+  readonly timesteps: readonly number[];
+  readonly initNoiseSigma: number;
+  scaleModelInput(x: Float32Array, i: number): Float32Array;
+  step(eps: Float32Array, i: number, x: Float32Array): Float32Array;
+}
+
+export function createSampler(name: SamplerName, steps: number, schedule: NoiseSchedule = scaledLinearSchedule()): Sampler {
+  if (!Number.isInteger(steps) || steps < 1 || steps > TRAIN_TIMESTEPS) throw new RangeError(`steps must be 1…${TRAIN_TIMESTEPS}, got ${steps}`);
+  switch (name) {
+    case 'ddim':
+      return ddim(steps, schedule);
+    case 'euler':
+      return sigmaSampler('euler', steps, schedule);
+    case 'dpmpp2m':
+      return sigmaSampler('dpmpp2m', steps, schedule);
+  }
+}
+
+/** DDIM (η = 0) with SD's "leading" spacing and steps_offset 1: 981, 961, …, 1 for 50 steps. */
+function ddim(steps: number, { alphasCumprod }: NoiseSchedule): Sampler {
+  const ratio = Math.floor(TRAIN_TIMESTEPS / steps);
+  const timesteps = Array.from({ length: steps }, (_, i) => (steps - 1 - i) * ratio + 1);
+  return {
+    name: 'ddim',
+    timesteps,
+    initNoiseSigma: 1,
+    scaleModelInput: (x) => x,
+    step: (eps, i, x) => {
+      const t = timesteps[i]!;
+      const prev = t - ratio;
+      const at = alphasCumprod[t]!;
+      const aPrev = prev >= 0 ? alphasCumprod[prev]! : alphasCumprod[0]!; // SD: final ᾱ is ᾱ_0, not 1
+      const sa = Math.sqrt(at);
+      const s1 = Math.sqrt(1 - at);
+      const sp = Math.sqrt(aPrev);
+      const s1p = Math.sqrt(1 - aPrev);
+      return x.map((xi, k) => {
+        const x0 = (xi - s1 * eps[k]!) / sa;
+        return sp * x0 + s1p * eps[k]!;
+      });
+    },
+  };
+}
+
+/**
+ * Samplers in σ-space (x = x0 + σ·ε, σ = √((1−ᾱ)/ᾱ)) with "linspace" timesteps,
+ * σ interpolated at fractional timesteps, as diffusers' Euler and DPM-Solver++ do.
+ */
+function sigmaSampler(name: 'euler' | 'dpmpp2m', steps: number, { alphasCumprod }: NoiseSchedule): Sampler {
+  const sigmaAt = (t: number) => {
+    const lo = Math.floor(t);
+    const hi = Math.min(lo + 1, TRAIN_TIMESTEPS - 1);
+    const f = t - lo;
+    const s = (i: number) => Math.sqrt((1 - alphasCumprod[i]!) / alphasCumprod[i]!);
+    return (1 - f) * s(lo) + f * s(hi);
+  };
+  const timesteps = Array.from({ length: steps }, (_, i) => ((TRAIN_TIMESTEPS - 1) * (steps - 1 - i)) / Math.max(1, steps - 1));
+  const sigmas = [...timesteps.map(sigmaAt), 0];
+  let previousX0: Float32Array | null = null;
+  return {
+    name,
+    timesteps,
+    initNoiseSigma: sigmas[0]!,
+    scaleModelInput: (x, i) => {
+      const c = 1 / Math.sqrt(sigmas[i]! ** 2 + 1);
+      return x.map((v) => v * c);
+    },
+    step: (eps, i, x) => {
+      const sigma = sigmas[i]!;
+      const next = sigmas[i + 1]!;
+      const x0 = x.map((xi, k) => xi - sigma * eps[k]!);
+      if (name === 'euler' || next === 0) {
+        previousX0 = x0;
+        return x.map((xi, k) => xi + (next - sigma) * eps[k]!);
+      }
+      // DPM-Solver++(2M): second order from the previous denoised estimate
+      const t = -Math.log(sigma);
+      const tNext = -Math.log(next);
+      const h = tNext - t;
+      let d = x0;
+      if (previousX0 && i > 0) {
+        const hLast = t - -Math.log(sigmas[i - 1]!);
+        const r = hLast / h;
+        const prev = previousX0;
+        d = x0.map((v, k) => (1 + 1 / (2 * r)) * v - (1 / (2 * r)) * prev[k]!);
+      }
+      previousX0 = x0;
+      const ratio = next / sigma;
+      const coeff = Math.expm1(-h);
+      return x.map((xi, k) => ratio * xi - coeff * d[k]!);
+    },
+  };
+}
+
+/** Classifier-free guidance: ε = ε_uncond + g·(ε_cond − ε_uncond). */
+export function guide(uncond: Float32Array, cond: Float32Array, scale: number): Float32Array {
+  return uncond.map((u, i) => u + scale * (cond[i]! - u));
+}

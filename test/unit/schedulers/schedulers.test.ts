@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { SeededRandom } from '../../../src-main/graph/random.js';
+import { addNoise, predictX0, scaledLinearSchedule } from '../../../src-main/schedulers/ddpm-schedule.js';
+import { createSampler, guide, type SamplerName } from '../../../src-main/schedulers/sampler.js';
+
+const schedule = scaledLinearSchedule();
+
+describe('DDPM scaled-linear schedule', () => {
+  it('matches the closed form at its ends', () => {
+    expect(schedule.betas[0]).toBeCloseTo(0.00085, 12);
+    expect(schedule.betas[999]).toBeCloseTo(0.012, 12);
+    expect(schedule.alphasCumprod[0]).toBeCloseTo(0.99915, 12);
+    // √β is linear: β_t = (√0.00085 + t/999 (√0.012 − √0.00085))²
+    const t = 500;
+    expect(schedule.betas[t]).toBeCloseTo((Math.sqrt(0.00085) + (t / 999) * (Math.sqrt(0.012) - Math.sqrt(0.00085))) ** 2, 14);
+    expect(schedule.alphasCumprod[999]).toBeCloseTo(0.00466, 5);
+    let prod = 1;
+    for (let i = 0; i <= 300; i++) prod *= 1 - schedule.betas[i]!;
+    expect(schedule.alphasCumprod[300]).toBeCloseTo(prod, 14);
+  });
+
+  it('x̂0 inverts the forward process when ε is known', () => {
+    const r = new SeededRandom(1);
+    const x0 = r.normalArray(16);
+    const eps = r.normalArray(16);
+    const xt = addNoise(schedule, x0, eps, 700);
+    predictX0(schedule, xt, eps, 700).forEach((v, i) => expect(v).toBeCloseTo(x0[i]!, 4));
+  });
+});
+
+describe('samplers', () => {
+  it('DDIM uses SD’s leading timesteps (981 … 1 for 50 steps)', () => {
+    const s = createSampler('ddim', 50);
+    expect(s.timesteps).toHaveLength(50);
+    expect(s.timesteps.slice(0, 3)).toEqual([981, 961, 941]);
+    expect(s.timesteps.at(-1)).toBe(1);
+  });
+
+  it('Euler starts at SD’s σ_max ≈ 14.6146', () => {
+    const s = createSampler('euler', 30);
+    expect(s.initNoiseSigma).toBeCloseTo(14.6146, 3);
+    expect(s.timesteps[0]).toBe(999);
+    expect(s.timesteps.at(-1)).toBe(0);
+  });
+
+  it.each(['ddim', 'euler', 'dpmpp2m'] as SamplerName[])('%s lands on x0 when the model predicts the true noise', (name) => {
+    const r = new SeededRandom(2);
+    const x0 = r.normalArray(64);
+    const sampler = createSampler(name, 25);
+    let x = r.normalArray(64).map((v) => v * sampler.initNoiseSigma);
+    // a perfect ε-model for this x0: ε = (x_t − √ᾱ_t·x0)/√(1−ᾱ_t), with x_t the model input at timestep t
+    const alphaAt = (t: number) => {
+      const lo = Math.floor(t);
+      const f = t - lo;
+      const s = (i: number) => Math.sqrt((1 - schedule.alphasCumprod[i]!) / schedule.alphasCumprod[i]!);
+      const sigma = (1 - f) * s(lo) + f * s(Math.min(lo + 1, 999));
+      return 1 / (1 + sigma * sigma);
+    };
+    let eps = new Float32Array(64);
+    for (let i = 0; i < sampler.timesteps.length; i++) {
+      const input = sampler.scaleModelInput(x, i);
+      const ab = alphaAt(sampler.timesteps[i]!);
+      eps = input.map((v, k) => (v - Math.sqrt(ab) * x0[k]!) / Math.sqrt(1 - ab));
+      x = sampler.step(eps, i, x);
+    }
+    // SD's DDIM stops at ᾱ_0 (not 1): x = √ᾱ_0·x0 + √(1−ᾱ_0)·ε; the σ-space samplers reach σ = 0
+    const a0 = schedule.alphasCumprod[0]!;
+    const expected = name === 'ddim' ? x0.map((v, k) => Math.sqrt(a0) * v + Math.sqrt(1 - a0) * eps[k]!) : x0;
+    const maxErr = Math.max(...x.map((v, k) => Math.abs(v - expected[k]!)));
+    expect(maxErr).toBeLessThan(1e-4);
+  });
+
+  it('classifier-free guidance extrapolates from the unconditional prediction', () => {
+    expect(Array.from(guide(Float32Array.from([1, 2]), Float32Array.from([3, 2]), 7.5))).toEqual([16, 2]);
+  });
+
+  it('refuses a bad step count', () => {
+    expect(() => createSampler('ddim', 0)).toThrow(/steps must be/);
+  });
+});
