@@ -1,0 +1,66 @@
+// Building blocks shared by the SD models, with diffusers' weight names.
+import type { Tensor } from '../graph/ir.js';
+import { attention, groupNorm, layerNorm, linear, silu } from '../graph/nn.js';
+import * as op from '../graph/ops/index.js';
+import type { ParamFactory } from './params.js';
+
+export function linearLayer(p: ParamFactory, name: string, x: Tensor, inDim: number, outDim: number, bias = true): Tensor {
+  const g = x.graph;
+  return g.scope(name, () => linear(x, p('weight', [outDim, inDim]), bias ? p('bias', [outDim]) : null));
+}
+
+export function conv(p: ParamFactory, name: string, x: Tensor, inCh: number, outCh: number, kernel: number, options: { stride?: number; padding?: number } = {}): Tensor {
+  return x.graph.scope(name, () => op.conv2d(x, p('weight', [outCh, inCh, kernel, kernel]), p('bias', [outCh]), options));
+}
+
+export function groupNormLayer(p: ParamFactory, name: string, x: Tensor, groups: number, eps: number): Tensor {
+  const c = x.shape[1]!;
+  return x.graph.scope(name, () => groupNorm(x, groups, p('weight', [c]), p('bias', [c]), eps));
+}
+
+export function layerNormLayer(p: ParamFactory, name: string, x: Tensor, eps = 1e-5): Tensor {
+  const c = x.shape[x.shape.length - 1]!;
+  return x.graph.scope(name, () => layerNorm(x, p('weight', [c]), p('bias', [c]), eps));
+}
+
+/** [B, N, heads·d] → [B, heads, N, d] */
+export function splitHeads(x: Tensor, heads: number): Tensor {
+  const [b, n, c] = x.shape as [number, number, number];
+  return op.transpose(op.reshape(x, [b, n, heads, c / heads]), [0, 2, 1, 3]);
+}
+
+/** [B, heads, N, d] → [B, N, heads·d] */
+export function mergeHeads(x: Tensor): Tensor {
+  const [b, h, n, d] = x.shape as [number, number, number, number];
+  return op.reshape(op.transpose(x, [0, 2, 1, 3]), [b, n, h * d]);
+}
+
+/** diffusers' Attention (to_q/to_k/to_v without bias, to_out.0 with bias); context = null for self-attention. */
+export function crossAttention(p: ParamFactory, name: string, x: Tensor, context: Tensor | null, heads: number): Tensor {
+  const g = x.graph;
+  const dim = x.shape[2]!;
+  const ctx = context ?? x;
+  const ctxDim = ctx.shape[2]!;
+  return g.scope(name, () => {
+    const q = splitHeads(linearLayer(p, 'to_q', x, dim, dim, false), heads);
+    const k = splitHeads(linearLayer(p, 'to_k', ctx, ctxDim, dim, false), heads);
+    const v = splitHeads(linearLayer(p, 'to_v', ctx, ctxDim, dim, false), heads);
+    return linearLayer(p, 'to_out.0', mergeHeads(attention(q, k, v)), dim, dim);
+  });
+}
+
+/** diffusers' ResnetBlock2D; `temb` is optional (the VAE has none). */
+export function resnetBlock(p: ParamFactory, name: string, x: Tensor, temb: Tensor | null, outCh: number, groups: number, eps: number): Tensor {
+  const g = x.graph;
+  const inCh = x.shape[1]!;
+  return g.scope(name, () => {
+    let h = conv(p, 'conv1', silu(groupNormLayer(p, 'norm1', x, groups, eps)), inCh, outCh, 3, { padding: 1 });
+    if (temb) {
+      const t = linearLayer(p, 'time_emb_proj', silu(temb), temb.shape[1]!, outCh);
+      h = op.add(h, op.reshape(t, [t.shape[0]!, outCh, 1, 1]));
+    }
+    h = conv(p, 'conv2', silu(groupNormLayer(p, 'norm2', h, groups, eps)), outCh, outCh, 3, { padding: 1 });
+    const shortcut = inCh === outCh ? x : conv(p, 'conv_shortcut', x, inCh, outCh, 1);
+    return op.add(shortcut, h);
+  });
+}

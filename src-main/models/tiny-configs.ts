@@ -1,0 +1,36 @@
+// Small configurations with SD 1.x's architecture: the tests' and the CLI's quick models.
+import type { ClipTextConfig } from './clip-text.js';
+import type { UNetConfig } from './unet.js';
+import type { VaeConfig } from './vae.js';
+
+export const TINY_UNET: UNetConfig = {
+  sampleSize: 8,
+  inChannels: 4,
+  outChannels: 4,
+  blockOutChannels: [32, 64],
+  layersPerBlock: 1,
+  attentionLevels: [true, false],
+  crossAttentionDim: 32,
+  heads: 2,
+  normGroups: 8,
+  normEps: 1e-5,
+};
+
+export const TINY_CLIP_TEXT: ClipTextConfig = {
+  vocabSize: 49408,
+  hiddenSize: 32,
+  intermediateSize: 64,
+  layers: 2,
+  heads: 2,
+  maxPositions: 77,
+  eps: 1e-5,
+};
+
+export const TINY_VAE: VaeConfig = {
+  inChannels: 3,
+  latentChannels: 4,
+  blockOutChannels: [16, 32],
+  layersPerBlock: 1,
+  normGroups: 8,
+  scalingFactor: 0.18215,
+};
