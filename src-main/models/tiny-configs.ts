@@ -10,18 +10,19 @@ export const TINY_UNET: UNetConfig = {
   blockOutChannels: [32, 64],
   layersPerBlock: 1,
   attentionLevels: [true, false],
-  crossAttentionDim: 32,
-  heads: 2,
-  normGroups: 8,
+  crossAttentionDim: 48,
+  // heads and groups as in SD 1.x: single files carry no config, and these cannot be read from shapes
+  heads: 8,
+  normGroups: 32,
   normEps: 1e-5,
 };
 
 export const TINY_CLIP_TEXT: ClipTextConfig = {
   vocabSize: 49408,
-  hiddenSize: 32,
-  intermediateSize: 64,
+  hiddenSize: 48,
+  intermediateSize: 96,
   layers: 2,
-  heads: 2,
+  heads: 12,
   maxPositions: 77,
   eps: 1e-5,
 };
@@ -29,8 +30,8 @@ export const TINY_CLIP_TEXT: ClipTextConfig = {
 export const TINY_VAE: VaeConfig = {
   inChannels: 3,
   latentChannels: 4,
-  blockOutChannels: [16, 32],
+  blockOutChannels: [32, 64],
   layersPerBlock: 1,
-  normGroups: 8,
+  normGroups: 32,
   scalingFactor: 0.18215,
 };

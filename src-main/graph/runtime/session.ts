@@ -1,6 +1,9 @@
 import { createRequire } from 'node:module';
 import type * as Ort from 'onnxruntime-node';
 import type { DType, HostArray } from '../dtype.js';
+import type { Graph } from '../graph.js';
+import { encodeModel } from '../onnx/serialize.js';
+import { cachedModel } from './compile-cache.js';
 import type { ExecutionProvider } from './providers.js';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
@@ -80,4 +83,16 @@ function fromOrtType(type: Ort.Tensor.Type): DType {
   const entry = Object.entries(ORT_TYPE).find(([, v]) => v === type);
   if (!entry) throw new Error(`Unsupported output type ${type}`);
   return entry[0] as DType;
+}
+
+/**
+ * A session for a graph: from the compile cache when `cacheDir` is given (needed for weights
+ * that live in files), else from bytes in memory.
+ */
+export async function sessionForGraph(graph: Graph, options: { provider?: ExecutionProvider; cacheDir?: string } = {}): Promise<GraphSession> {
+  if (options.cacheDir) return GraphSession.load(cachedModel(graph, options.cacheDir).modelPath, { provider: options.provider });
+  if (graph.initializers.some((i) => i.value.kind === 'external')) {
+    throw new Error(`Graph ${graph.name} reads weights from files; give it a cache folder to write the model into.`);
+  }
+  return GraphSession.load(encodeModel(graph), { provider: options.provider });
 }

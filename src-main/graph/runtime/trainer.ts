@@ -1,13 +1,11 @@
 import { grad } from '../autodiff.js';
 import { Graph } from '../graph.js';
 import type { Tensor } from '../ir.js';
-import { encodeModel } from '../onnx/serialize.js';
 import { add } from '../ops/elementwise.js';
 import { type AdamWConfig, addAdamW, momentNames } from '../optim.js';
 import { numel } from '../shape.js';
-import { cachedModel } from './compile-cache.js';
 import type { ExecutionProvider } from './providers.js';
-import { GraphSession, type HostTensor } from './session.js';
+import { type GraphSession, type HostTensor, sessionForGraph } from './session.js';
 
 export interface TrainableModel {
   loss: Tensor;
@@ -75,8 +73,7 @@ export class Trainer {
     forward.output(model.loss, 'loss');
     const extra = Object.keys(model.outputs ?? {});
     for (const [name, t] of Object.entries(model.outputs ?? {})) forward.output(t, name);
-    const load = (g: Graph) =>
-      GraphSession.load(spec.cacheDir ? cachedModel(g, spec.cacheDir).modelPath : encodeModel(g), { provider: spec.provider });
+    const load = (g: Graph) => sessionForGraph(g, { provider: spec.provider, cacheDir: spec.cacheDir });
 
     if (k === 1) {
       const adam = addAdamW(forward, model.params, grads, spec.optimizer);

@@ -47,7 +47,7 @@ describe('samplers', () => {
     const r = new SeededRandom(2);
     const x0 = r.normalArray(64);
     const sampler = createSampler(name, 25);
-    let x = r.normalArray(64).map((v) => v * sampler.initNoiseSigma);
+    let x: Float32Array = r.normalArray(64).map((v) => v * sampler.initNoiseSigma);
     // a perfect ε-model for this x0: ε = (x_t − √ᾱ_t·x0)/√(1−ᾱ_t), with x_t the model input at timestep t
     const alphaAt = (t: number) => {
       const lo = Math.floor(t);
@@ -56,7 +56,7 @@ describe('samplers', () => {
       const sigma = (1 - f) * s(lo) + f * s(Math.min(lo + 1, 999));
       return 1 / (1 + sigma * sigma);
     };
-    let eps = new Float32Array(64);
+    let eps: Float32Array = new Float32Array(64);
     for (let i = 0; i < sampler.timesteps.length; i++) {
       const input = sampler.scaleModelInput(x, i);
       const ab = alphaAt(sampler.timesteps[i]!);
