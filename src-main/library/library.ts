@@ -23,6 +23,13 @@ export interface NewImage {
   thumb: StoredFile;
 }
 
+export interface GenerationRow {
+  id: string;
+  prompt: string;
+  sha256: string;
+  createdAt: string;
+}
+
 export interface ReconcileReport {
   tempFilesRemoved: number;
   orphanFilesRemoved: number;
@@ -191,7 +198,27 @@ export class Library {
     return this.deleteRowsThenFiles(() => this.db.prepare('DELETE FROM concepts WHERE id = ?').run(id));
   }
 
-  // 3. Store bookkeeping
+  // 3. Generations
+
+  /** Stores a generated image and its settings. */
+  async addGeneration(input: { prompt: string; negative: string; settings: object; modelId: string | null; png: Buffer }): Promise<GenerationRow> {
+    const { sha256, size } = await this.store.put(input.png);
+    const id = newId('gen');
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
+      this.insertBlob({ sha256, size, mime: 'image/png' }, now);
+      this.db
+        .prepare('INSERT INTO generations (id, prompt, negative_prompt, settings_json, model_id, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(id, input.prompt, input.negative, JSON.stringify(input.settings), input.modelId, sha256, now);
+    })();
+    return { id, prompt: input.prompt, sha256, createdAt: now };
+  }
+
+  listGenerations(): GenerationRow[] {
+    return this.db.prepare('SELECT id, prompt, sha256, created_at AS createdAt FROM generations ORDER BY created_at DESC, id').all() as GenerationRow[];
+  }
+
+  // 4. Store bookkeeping
 
   stats(): { images: number; concepts: number; storeBytes: number } {
     const count = (table: string) => (this.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;

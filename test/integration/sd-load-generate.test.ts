@@ -18,6 +18,9 @@ import { SD15_VAE } from '../../src-main/models/vae.js';
 import { writeSafetensors } from '../../src-main/weights/safetensors.js';
 import { writeTinyDiffusers, writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Library } from '../../src-main/library/library.js';
 import { tmpdir } from 'node:os';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -111,6 +114,25 @@ describe('Stable Diffusion 1.x loading and generation (tiny model, both file for
     expect(images[0]!.png.equals(images[1]!.png)).toBe(false);
     const again = await generateImages(model, { ...settings, count: 1 }, { cacheDir: cacheRoot });
     expect(again.images[0]!.png.equals(images[0]!.png)).toBe(true);
+  });
+
+  it('`singleinsert generate` runs end to end: PNG files, progress, library rows', () => {
+    const dataDir = join(root, 'library');
+    const out = join(root, 'out');
+    const bin = fileURLToPath(new URL('../../bin/singleinsert.js', import.meta.url));
+    const r = spawnSync(process.execPath, [bin, 'generate', '--model', single, '--prompt', 'a photo of a dog', '--steps', '3', '--seed', '7', '--count', '2', '--width', '16', '--height', '16', '--sampler', 'euler', '--out', out, '--data-dir', dataDir], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const files = r.stdout.trim().split('\n');
+    expect(files).toHaveLength(2);
+    expect(files[0]).toMatch(/gen_[0-9a-f]{12}-seed7\.png$/);
+    expect(r.stderr).toMatch(/step 1\/3 · ETA \d+ s\nstep 2\/3/);
+    expect(readPngText(readFileSync(files[1]!)).parameters).toMatch(/Seed: 8, Size: 16x16/);
+    const library = Library.open(dataDir);
+    expect(library.listGenerations().map((g) => g.prompt)).toEqual(['a photo of a dog', 'a photo of a dog']);
+    library.close();
+    const bad = spawnSync(process.execPath, [bin, 'generate', '--model', single, '--prompt', 'x', '--steps', 'many', '--data-dir', dataDir], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--steps must be a whole number/);
   });
 
   it('refuses pickles, other families and broken files with clear messages', () => {
