@@ -1,0 +1,102 @@
+// `npm run bench:sd`: one UNet step (batch 2, as with guidance) and one VAE decode on the CPU EP,
+// for the tiny test configuration and for SD 1.5's real shapes with random weights. Prints JSON.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Graph } from '../../graph/graph.js';
+import { writeModel } from '../../graph/onnx/serialize.js';
+import { SeededRandom } from '../../graph/random.js';
+import type { ExecutionProvider } from '../../graph/runtime/providers.js';
+import { GraphSession, type HostTensor } from '../../graph/runtime/session.js';
+import { numel } from '../../graph/shape.js';
+import { weightsFrom } from '../../models/params.js';
+import { TINY_CLIP_TEXT, TINY_UNET, TINY_VAE } from '../../models/tiny-configs.js';
+import { SD15_CLIP_TEXT } from '../../models/clip-text.js';
+import { SD15_UNET, unet, type UNetConfig } from '../../models/unet.js';
+import { SD15_VAE, vaeDecode, type VaeConfig } from '../../models/vae.js';
+import { RandomSource } from '../../weights/sources.js';
+
+interface Target {
+  unet: UNetConfig;
+  vae: VaeConfig;
+  textDim: number;
+}
+const TARGETS: Record<string, Target> = {
+  tiny: { unet: TINY_UNET, vae: TINY_VAE, textDim: TINY_CLIP_TEXT.hiddenSize },
+  sd15: { unet: SD15_UNET, vae: SD15_VAE, textDim: SD15_CLIP_TEXT.hiddenSize },
+};
+
+function build(target: Target, part: 'unet' | 'vae'): { graph: Graph; feeds: Record<string, HostTensor> } {
+  const g = new Graph(part);
+  const source = new RandomSource(1);
+  const rng = new SeededRandom(2);
+  const s = target.unet.sampleSize;
+  const feed = (shape: number[]): HostTensor => ({ dtype: 'float32', shape, data: rng.normalArray(numel(shape)) });
+  if (part === 'unet') {
+    const shapes = { sample: [2, 4, s, s], timestep: [2], encoder_hidden_states: [2, 77, target.textDim] };
+    const eps = unet(weightsFrom(g, source, { prefix: 'unet.' }), target.unet, {
+      sample: g.input('sample', 'float32', shapes.sample),
+      timestep: g.input('timestep', 'float32', shapes.timestep),
+      encoderHiddenStates: g.input('encoder_hidden_states', 'float32', shapes.encoder_hidden_states),
+    });
+    g.output(eps, 'eps');
+    return { graph: g, feeds: { sample: feed(shapes.sample), timestep: { dtype: 'float32', shape: [2], data: Float32Array.of(500, 500) }, encoder_hidden_states: feed(shapes.encoder_hidden_states) } };
+  }
+  g.output(vaeDecode(weightsFrom(g, source, { prefix: 'vae.' }), target.vae, g.input('latents', 'float32', [1, 4, s, s])), 'image');
+  return { graph: g, feeds: { latents: feed([1, 4, s, s]) } };
+}
+
+async function measure(targetName: string, part: 'unet' | 'vae', provider: ExecutionProvider, runs: number) {
+  const t0 = performance.now();
+  const { graph, feeds } = build(TARGETS[targetName]!, part);
+  const buildMs = performance.now() - t0;
+  const dir = mkdtempSync(join(tmpdir(), 'si-bench-'));
+  try {
+    const { modelPath, weightBytes } = writeModel(graph, dir);
+    const t1 = performance.now();
+    const session = await GraphSession.load(modelPath, { provider });
+    const loadMs = performance.now() - t1;
+    const times: number[] = [];
+    for (let i = 0; i <= runs; i++) {
+      const start = performance.now();
+      await session.run(feeds);
+      if (i > 0) times.push(performance.now() - start); // run 0 warms up
+    }
+    await session.release();
+    times.sort((a, b) => a - b);
+    return {
+      target: targetName,
+      part: part === 'unet' ? 'unet_step_batch2' : 'vae_decode',
+      provider: session.provider,
+      fallback: session.fallback,
+      nodes: graph.nodes.length,
+      weightMB: Math.round(weightBytes / 1e5) / 10,
+      buildAndRandomWeightsMs: Math.round(buildMs),
+      sessionLoadMs: Math.round(loadMs),
+      medianMs: Math.round(times[Math.floor(times.length / 2)]!),
+      minMs: Math.round(times[0]!),
+      runs,
+      peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const [, , target, part, provider = 'cpu', runs] = process.argv;
+if (target) {
+  process.stdout.write(JSON.stringify(await measure(target, part as 'unet' | 'vae', provider as ExecutionProvider, Number(runs ?? 3))));
+} else {
+  const self = fileURLToPath(import.meta.url);
+  const wanted = process.env.BENCH_PROVIDER ?? 'cpu';
+  const plan: Array<[string, string, number]> = [
+    ['tiny', 'unet', 10],
+    ['tiny', 'vae', 10],
+    ['sd15', 'unet', Number(process.env.BENCH_RUNS ?? 2)],
+    ['sd15', 'vae', Number(process.env.BENCH_RUNS ?? 2)],
+  ];
+  const results = plan.map(([t, p, r]) => JSON.parse(execFileSync(process.execPath, [self, t, p, wanted, String(r)], { encoding: 'utf8', maxBuffer: 1 << 24 })));
+  console.log(JSON.stringify({ bench: 'sd', date: new Date().toISOString(), node: process.versions.node, results }, null, 2));
+}
