@@ -6,12 +6,13 @@ import { doctorCommand } from './commands/doctor.js';
 import { generateCommand } from './commands/generate.js';
 import { importCommand } from './commands/import.js';
 import { libraryCommand } from './commands/library.js';
+import { modelsCommand } from './commands/models.js';
 
 export const rootCommand: Command = {
   name: 'singleinsert',
   summary: 'SingleInsert Studio: learn a concept from one photo and put it into Stable Diffusion.',
   usage: '<command> [options]',
-  children: [importCommand, libraryCommand, generateCommand, doctorCommand],
+  children: [importCommand, libraryCommand, modelsCommand, generateCommand, doctorCommand],
 };
 
 const consoleIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };

@@ -23,6 +23,19 @@ export interface NewImage {
   thumb: StoredFile;
 }
 
+export interface ModelRecord {
+  id: string;
+  family: string;
+  format: string;
+  name: string;
+  path: string;
+  managed: boolean;
+  sha256: string | null;
+  sizeBytes: number;
+  sourceUrl: string | null;
+  installedAt: string;
+}
+
 export interface GenerationRow {
   id: string;
   prompt: string;
@@ -87,6 +100,32 @@ const toConcept = (r: ConceptRow): ConceptRecord => ({
   status: r.status,
   thumbSha256: r.thumb_sha256,
   createdAt: r.created_at,
+});
+
+interface ModelRow {
+  id: string;
+  family: string;
+  format: string;
+  name: string;
+  path: string;
+  managed: number;
+  sha256: string | null;
+  size_bytes: number;
+  source_url: string | null;
+  installed_at: string;
+}
+
+const toModel = (r: ModelRow): ModelRecord => ({
+  id: r.id,
+  family: r.family,
+  format: r.format,
+  name: r.name,
+  path: r.path,
+  managed: r.managed === 1,
+  sha256: r.sha256,
+  sizeBytes: r.size_bytes,
+  sourceUrl: r.source_url,
+  installedAt: r.installed_at,
 });
 
 /** Files written less recently than this may belong to another process's import in flight. */
@@ -218,7 +257,34 @@ export class Library {
     return this.db.prepare('SELECT id, prompt, sha256, created_at AS createdAt FROM generations ORDER BY created_at DESC, id').all() as GenerationRow[];
   }
 
-  // 4. Store bookkeeping
+  // 4. Models
+
+  addModel(input: Omit<ModelRecord, 'id' | 'installedAt'>): ModelRecord {
+    const record: ModelRecord = { ...input, id: newId('mod'), installedAt: new Date().toISOString() };
+    this.db
+      .prepare(
+        `INSERT INTO models (id, family, name, format, path, managed, sha256, size_bytes, source_url, installed_at)
+         VALUES (@id, @family, @name, @format, @path, @managed, @sha256, @sizeBytes, @sourceUrl, @installedAt)`,
+      )
+      .run({ ...record, managed: record.managed ? 1 : 0 });
+    return record;
+  }
+
+  listModels(): ModelRecord[] {
+    return (this.db.prepare('SELECT * FROM models ORDER BY installed_at DESC, id').all() as ModelRow[]).map(toModel);
+  }
+
+  getModel(idOrName: string): ModelRecord {
+    const row = this.db.prepare('SELECT * FROM models WHERE id = ? OR name = ? ORDER BY installed_at DESC LIMIT 1').get(idOrName, idOrName) as ModelRow | undefined;
+    if (!row) throw new AppError('not-found', `No installed model ${idOrName} (see \`singleinsert models list\`).`);
+    return toModel(row);
+  }
+
+  deleteModel(id: string): void {
+    this.db.prepare('DELETE FROM models WHERE id = ?').run(id);
+  }
+
+  // 5. Store bookkeeping
 
   stats(): { images: number; concepts: number; storeBytes: number } {
     const count = (table: string) => (this.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ExecutionProvider } from '../../graph/runtime/providers.js';
 import { Library } from '../../library/library.js';
@@ -12,6 +12,16 @@ import { UsageError } from '../command.js';
 const SAMPLERS: SamplerName[] = ['ddim', 'euler', 'dpmpp2m'];
 const PROVIDERS: ExecutionProvider[] = ['cpu', 'webgpu', 'cuda'];
 
+/** An installed model's path, by id or name. */
+function installedPath(dataDir: string, idOrName: string): string {
+  const library = Library.open(dataDir);
+  try {
+    return library.getModel(idOrName).path;
+  } finally {
+    library.close();
+  }
+}
+
 function intOption(values: Record<string, unknown>, name: string, min: number, max: number): number | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
@@ -22,8 +32,8 @@ function intOption(values: Record<string, unknown>, name: string, min: number, m
 
 export const generateCommand: Command = {
   name: 'generate',
-  summary: 'Generate images with a Stable Diffusion 1.x model (diffusers folder or single .safetensors file).',
-  usage: 'generate --model <dir|file> --prompt "…" [--negative "…"] [--steps 50] [--guidance 7.5] [--seed N] [--count 1] [--sampler ddim|euler|dpmpp2m] [--width W --height H] [--provider cpu|webgpu|cuda] [--out dir]',
+  summary: 'Generate images with a Stable Diffusion 1.x model (diffusers folder, single .safetensors file, or installed model id/name).',
+  usage: 'generate --model <dir|file|model> --prompt "…" [--negative "…"] [--steps 50] [--guidance 7.5] [--seed N] [--count 1] [--sampler ddim|euler|dpmpp2m] [--width W --height H] [--provider cpu|webgpu|cuda] [--out dir]',
   options: {
     model: { type: 'string' },
     prompt: { type: 'string' },
@@ -48,7 +58,9 @@ export const generateCommand: Command = {
     const guidance = values.guidance === undefined ? 7.5 : Number(values.guidance);
     if (!Number.isFinite(guidance) || guidance < 0 || guidance > 50) throw new UsageError('--guidance must be a number from 0 to 50');
 
-    const model = openStableDiffusion(resolve(String(values.model)));
+    const modelArg = String(values.model);
+    const modelPath = existsSync(modelArg) ? resolve(modelArg) : installedPath(global.dataDir, modelArg);
+    const model = openStableDiffusion(modelPath);
     const settings = defaultSettings(model, {
       prompt: String(values.prompt),
       negative: String(values.negative ?? ''),

@@ -1,0 +1,83 @@
+import { Library } from '../../library/library.js';
+import { FAMILIES, type InstalledFamily } from '../../model-manager/detect-family.js';
+import { installFromPath, installFromUrl, removeModel } from '../../model-manager/install.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
+
+const withLibrary = async <T>(dataDir: string, fn: (library: Library) => Promise<T>) => {
+  const library = Library.open(dataDir);
+  try {
+    return await fn(library);
+  } finally {
+    library.close();
+  }
+};
+
+const list: Command = {
+  name: 'list',
+  summary: 'List installed models.',
+  usage: 'models list [--json]',
+  options: { json: { type: 'boolean' } },
+  run: ({ values, global, io }) =>
+    withLibrary(global.dataDir, async (library) => {
+      const models = library.listModels();
+      if (values.json) io.out(JSON.stringify(models, null, 2));
+      else if (models.length === 0) io.out('No models installed. Add one with `singleinsert models add <path|url>`.');
+      else for (const m of models) io.out(`${m.id}\t${m.family}\t${m.format}\t${(m.sizeBytes / 1e9).toFixed(2)} GB\t${m.managed ? 'in library' : 'referenced'}\t${m.name}\t${m.path}`);
+      return 0;
+    }),
+};
+
+const add: Command = {
+  name: 'add',
+  summary: 'Install a model from a local path (referenced in place unless --copy) or an http(s) URL of a .safetensors file (resumable download).',
+  usage: 'models add <path|url> [--name N] [--family sd1|grounding-dino|clip|dino] [--copy] [--sha256 HEX]',
+  options: { name: { type: 'string' }, family: { type: 'string' }, copy: { type: 'boolean' }, sha256: { type: 'string' } },
+  run: ({ positionals, values, global, io }) => {
+    const target = positionals[0];
+    if (!target) throw new UsageError('models add needs a path or a URL');
+    const family = values.family as InstalledFamily | undefined;
+    if (family && !FAMILIES.includes(family)) throw new UsageError(`--family must be one of ${FAMILIES.join(', ')}`);
+    if (values.sha256 && !/^[0-9a-fA-F]{64}$/.test(String(values.sha256))) throw new UsageError('--sha256 must be 64 hex digits');
+    return withLibrary(global.dataDir, async (library) => {
+      const name = values.name as string | undefined;
+      let lastShown = -1;
+      const model = /^https?:\/\//.test(target)
+        ? await installFromUrl(library, target, {
+            name,
+            family,
+            sha256: values.sha256 as string | undefined,
+            onProgress: ({ received, total }) => {
+              const pct = total ? Math.floor((100 * received) / total) : -1;
+              if (pct !== lastShown && pct % 10 === 0) io.err(total ? `downloaded ${pct}% (${received} of ${total} bytes)` : `downloaded ${received} bytes`);
+              lastShown = pct;
+            },
+          })
+        : await installFromPath(library, target, { name, family, copy: values.copy === true });
+      io.out(`${model.id}\t${model.family}\t${model.name}`);
+      return 0;
+    });
+  },
+};
+
+const rm: Command = {
+  name: 'rm',
+  summary: 'Uninstall a model; files are deleted only if the library downloaded or copied them.',
+  usage: 'models rm <id|name>',
+  run: ({ positionals, global, io }) => {
+    if (!positionals[0]) throw new UsageError('models rm needs a model id or name');
+    return withLibrary(global.dataDir, async (library) => {
+      const model = library.getModel(positionals[0]!);
+      const { deletedFiles } = removeModel(library, model.id);
+      io.out(`removed ${model.id} (${deletedFiles ? 'files deleted' : `files kept at ${model.path}`})`);
+      return 0;
+    });
+  },
+};
+
+export const modelsCommand: Command = {
+  name: 'models',
+  summary: 'Install, list and remove models (SD 1.x, GroundingDINO, CLIP, DINO).',
+  usage: 'models <command>',
+  children: [list, add, rm],
+};

@@ -1,0 +1,33 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppError } from '../common/app-error.js';
+import { openStableDiffusion } from '../weights/sd-loader.js';
+
+export type InstalledFamily = 'sd1' | 'grounding-dino' | 'clip' | 'dino';
+export const FAMILIES: InstalledFamily[] = ['sd1', 'grounding-dino', 'clip', 'dino'];
+
+/** What kind of model a path holds, checked as far as its files allow; throws with the reason otherwise. */
+export function detectFamily(path: string): { family: InstalledFamily; format: string } {
+  if (statSync(path).isDirectory()) {
+    if (existsSync(join(path, 'model_index.json'))) {
+      openStableDiffusion(path);
+      return { family: 'sd1', format: 'diffusers' };
+    }
+    const configPath = join(path, 'config.json');
+    if (existsSync(configPath)) {
+      const config = JSON.parse(readFileSync(configPath, 'utf8')) as { model_type?: string };
+      const onnx = existsSync(join(path, 'onnx')) && readdirSync(join(path, 'onnx')).some((f) => f.endsWith('.onnx'));
+      const format = onnx ? 'onnx-folder' : 'folder';
+      if (config.model_type === 'grounding-dino') {
+        if (!onnx) throw new AppError('unsupported-model', `${path} is a GroundingDINO folder without onnx/*.onnx; use the transformers.js (ONNX) export of the model.`);
+        return { family: 'grounding-dino', format };
+      }
+      if (config.model_type === 'clip' || config.model_type === 'clip_vision_model') return { family: 'clip', format };
+      if (config.model_type === 'dinov2' || config.model_type === 'vit') return { family: 'dino', format };
+      throw new AppError('unsupported-model', `${path} holds a "${config.model_type ?? 'unknown'}" model; SingleInsert Studio uses SD 1.x, GroundingDINO, CLIP and DINO.`);
+    }
+    throw new AppError('unsupported-model', `${path} is neither a diffusers folder (model_index.json) nor a model folder with config.json.`);
+  }
+  openStableDiffusion(path);
+  return { family: 'sd1', format: 'single-file' };
+}
