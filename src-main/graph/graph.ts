@@ -32,6 +32,16 @@ export class Graph {
     }
   }
 
+  /** Runs `fn` with no scope, for tensors already named in full (LoRA weights named after their layer). */
+  unscoped<T>(fn: () => T): T {
+    const saved = this.scopes.splice(0);
+    try {
+      return fn();
+    } finally {
+      this.scopes.push(...saved);
+    }
+  }
+
   scopedName(name: string): string {
     return [...this.scopes, name].join('.');
   }

@@ -52,7 +52,8 @@ export function clipTextEncoder(p: ParamFactory, cfg: ClipTextConfig, { inputIds
       return op.add(tokens, op.slice(positions, 0, 0, n));
     });
     // 2. Causal mask: a token sees itself and earlier tokens only
-    const mask = g.constant('float32', [1, 1, n, n], Array.from({ length: n * n }, (_, i) => (i % n > Math.floor(i / n) ? -1e9 : 0)));
+    const blocked = h.dtype === 'float16' ? -1e4 : -1e9;
+    const mask = g.constant(h.dtype, [1, 1, n, n], Array.from({ length: n * n }, (_, i) => (i % n > Math.floor(i / n) ? blocked : 0)));
     // 3. Encoder layers
     for (let i = 0; i < cfg.layers; i++) {
       h = g.scope(`encoder.layers.${i}`, () => {

@@ -2,11 +2,15 @@
 import type { Tensor } from '../graph/ir.js';
 import { attention, groupNorm, layerNorm, linear, silu } from '../graph/nn.js';
 import * as op from '../graph/ops/index.js';
+import { loraDelta } from './lora.js';
 import type { ParamFactory } from './params.js';
 
 export function linearLayer(p: ParamFactory, name: string, x: Tensor, inDim: number, outDim: number, bias = true): Tensor {
   const g = x.graph;
-  return g.scope(name, () => linear(x, p('weight', [outDim, inDim]), bias ? p('bias', [outDim]) : null));
+  const y = g.scope(name, () => linear(x, p('weight', [outDim, inDim]), bias ? p('bias', [outDim]) : null));
+  // adapters run in float32 whatever the base model's type
+  const delta = p.adapters?.length ? loraDelta(p.adapters, g.scopedName(name), op.cast(x, 'float32'), inDim, outDim) : null;
+  return delta ? op.add(y, op.cast(delta, y.dtype)) : y;
 }
 
 export function conv(p: ParamFactory, name: string, x: Tensor, inCh: number, outCh: number, kernel: number, options: { stride?: number; padding?: number } = {}): Tensor {

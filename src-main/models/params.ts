@@ -5,6 +5,7 @@ import { GraphError } from '../graph/errors.js';
 import type { Graph } from '../graph/graph.js';
 import type { ExternalRef, Tensor } from '../graph/ir.js';
 import { numel, type Shape } from '../graph/shape.js';
+import type { LoraAdapter } from './lora.js';
 
 /** Where weight values come from: a checkpoint on disk, or generated (tests, benchmarks). */
 export interface WeightSource {
@@ -16,16 +17,21 @@ export interface WeightSource {
   load(name: string, dtype: DType, shape: Shape): HostArray | ExternalRef;
 }
 
-export type ParamFactory = (name: string, shape: Shape) => Tensor;
+/** Gives model code its weights by name; `adapters` are LoRAs applied to the linear layers they target. */
+export type ParamFactory = ((name: string, shape: Shape) => Tensor) & { adapters?: readonly LoraAdapter[] };
 
 /**
  * Frozen weights from `source`, named by the graph's current scope (unet.down_blocks.0…).
  * `prefix` is stripped from the scoped name before lookup, so one source can serve one sub-model.
  * A missing or mis-shaped key is an error that names it.
  */
-export function weightsFrom(graph: Graph, source: WeightSource, options: { dtype?: DType; prefix?: string } = {}): ParamFactory {
+export function weightsFrom(
+  graph: Graph,
+  source: WeightSource,
+  options: { dtype?: DType; prefix?: string; adapters?: readonly LoraAdapter[] } = {},
+): ParamFactory {
   const dtype = options.dtype ?? 'float32';
-  return (name, shape) => {
+  const factory: ParamFactory = (name, shape) => {
     const full = graph.scopedName(name);
     const key = options.prefix && full.startsWith(options.prefix) ? full.slice(options.prefix.length) : full;
     const have = source.shapeOf(key, shape);
@@ -35,6 +41,8 @@ export function weightsFrom(graph: Graph, source: WeightSource, options: { dtype
     }
     return graph.weight(name, dtype, shape, source.load(key, dtype, shape));
   };
+  if (options.adapters) factory.adapters = options.adapters;
+  return factory;
 }
 
 /** Checkpoints sometimes store 1×1 conv weights as [out, in] and linear as [out, in, 1, 1]: equal up to unit axes. */

@@ -82,7 +82,7 @@ export function unet(p: ParamFactory, cfg: UNetConfig, { sample, timestep, encod
   return g.scope('unet', () => {
     // 1. Time embedding
     const temb = g.scope('time_embedding', () => {
-      const t = linearLayer(p, 'linear_1', timestepEmbedding(timestep, ch[0]!), ch[0]!, tembDim);
+      const t = linearLayer(p, 'linear_1', op.cast(timestepEmbedding(timestep, ch[0]!), sample.dtype), ch[0]!, tembDim);
       return linearLayer(p, 'linear_2', silu(t), tembDim, tembDim);
     });
     // 2. Pre-process

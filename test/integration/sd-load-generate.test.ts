@@ -116,6 +116,17 @@ describe('Stable Diffusion 1.x loading and generation (tiny model, both file for
     expect(again.images[0]!.png.equals(images[0]!.png)).toBe(true);
   });
 
+  it('builds and runs the float16 graphs GPU providers get', async () => {
+    const model = openStableDiffusion(single);
+    const settings = defaultSettings(model, { prompt: 'a dog', steps: 2, seed: 1, width: 16, height: 16 });
+    const half = await generateImages(model, settings, { cacheDir: cacheRoot, dtype: 'float16' });
+    const full = await generateImages(model, settings, { cacheDir: cacheRoot });
+    const pixels = async (png: Buffer) => new Uint8Array(await sharp(png).raw().toBuffer());
+    const [a, b] = [await pixels(half.images[0]!.png), await pixels(full.images[0]!.png)];
+    const meanDiff = a.reduce((s, v, i) => s + Math.abs(v - b[i]!), 0) / a.length;
+    expect(meanDiff).toBeLessThan(3); // out of 255
+  });
+
   it('`singleinsert generate` runs end to end: PNG files, progress, library rows', () => {
     const dataDir = join(root, 'library');
     const out = join(root, 'out');

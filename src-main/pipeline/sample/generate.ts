@@ -53,10 +53,18 @@ const toDtype = (t: Tensor, dtype: FloatDType) => op.cast(t, dtype);
 export async function generateImages(
   model: StableDiffusionModel,
   settings: GenerateSettings,
-  options: { provider?: ExecutionProvider; /** where compiled graphs go; needed for weights read from files */ cacheDir?: string; signal?: AbortSignal; onProgress?: (p: GenerateProgress) => void } = {},
+  options: {
+    provider?: ExecutionProvider;
+    /** Compute type; by default float16 on GPU providers and float32 on the CPU. */
+    dtype?: FloatDType;
+    /** Where compiled graphs go; needed for weights read from files. */
+    cacheDir?: string;
+    signal?: AbortSignal;
+    onProgress?: (p: GenerateProgress) => void;
+  } = {},
 ): Promise<{ images: GeneratedImage[]; fallback: string | null }> {
   const provider = options.provider ?? 'cpu';
-  const dtype: FloatDType = provider === 'cpu' ? 'float32' : 'float16'; // fp16 where a GPU runs it, fp32 on the CPU
+  const dtype: FloatDType = options.dtype ?? (provider === 'cpu' ? 'float32' : 'float16');
   const factor = vaeFactor(model);
   if (settings.width % (factor * 8) !== 0 || settings.height % (factor * 8) !== 0) {
     throw new AppError('invalid-input', `Width and height must be multiples of ${factor * 8} (got ${settings.width}×${settings.height}).`);

@@ -1,0 +1,80 @@
+// SingleInsert's image encoder: CLIP's ViT (B/32 at 224 px) and a projection of its pooled
+// output to one token embedding, the concept's `*`.
+import type { Tensor } from '../graph/ir.js';
+import { attention, quickGelu } from '../graph/nn.js';
+import * as op from '../graph/ops/index.js';
+import { layerNormLayer, linearLayer, mergeHeads, splitHeads } from './layers.js';
+import type { ParamFactory } from './params.js';
+
+export interface VisionConfig {
+  imageSize: number;
+  patchSize: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  layers: number;
+  heads: number;
+  eps: number;
+  /** Width of the token embedding the encoder produces (SD 1.x's text width). */
+  tokenDim: number;
+}
+
+export const CLIP_VIT_B32: VisionConfig = {
+  imageSize: 224,
+  patchSize: 32,
+  hiddenSize: 768,
+  intermediateSize: 3072,
+  layers: 12,
+  heads: 12,
+  eps: 1e-5,
+  tokenDim: 768,
+};
+
+/** CLIP's normalisation of RGB in [0, 1]. */
+export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073];
+export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711];
+
+/** The vision tower's pooled output: the class token after post_layernorm, [B, hidden]. */
+export function clipVisionPooled(p: ParamFactory, cfg: VisionConfig, pixels: Tensor): Tensor {
+  const g = pixels.graph;
+  const b = pixels.shape[0]!;
+  const d = cfg.hiddenSize;
+  const grid = cfg.imageSize / cfg.patchSize;
+  const tokens = grid * grid + 1;
+  return g.scope('vision_model', () => {
+    // 1. Patches + class token + positions
+    let h = g.scope('embeddings', () => {
+      const patches = op.conv2d(pixels, g.scope('patch_embedding', () => p('weight', [d, 3, cfg.patchSize, cfg.patchSize])), null, { stride: cfg.patchSize });
+      const seq = op.transpose(op.reshape(patches, [b, d, grid * grid]), [0, 2, 1]);
+      const cls = op.expand(op.reshape(p('class_embedding', [d]), [1, 1, d]), [b, 1, d]);
+      return op.add(op.concat([cls, seq], 1), g.scope('position_embedding', () => p('weight', [tokens, d])));
+    });
+    h = layerNormLayer(p, 'pre_layrnorm', h, cfg.eps); // sic: the checkpoint's name
+    // 2. Encoder layers (no causal mask)
+    for (let i = 0; i < cfg.layers; i++) {
+      h = g.scope(`encoder.layers.${i}`, () => {
+        const normed = layerNormLayer(p, 'layer_norm1', h, cfg.eps);
+        const attn = g.scope('self_attn', () => {
+          const q = splitHeads(linearLayer(p, 'q_proj', normed, d, d), cfg.heads);
+          const k = splitHeads(linearLayer(p, 'k_proj', normed, d, d), cfg.heads);
+          const v = splitHeads(linearLayer(p, 'v_proj', normed, d, d), cfg.heads);
+          return linearLayer(p, 'out_proj', mergeHeads(attention(q, k, v)), d, d);
+        });
+        const x = op.add(h, attn);
+        const normed2 = layerNormLayer(p, 'layer_norm2', x, cfg.eps);
+        return op.add(x, g.scope('mlp', () => linearLayer(p, 'fc2', quickGelu(linearLayer(p, 'fc1', normed2, d, cfg.intermediateSize)), cfg.intermediateSize, d)));
+      });
+    }
+    // 3. Pool: the class token
+    return layerNormLayer(p, 'post_layernorm', op.reshape(op.slice(h, 1, 0, 1), [b, d]), cfg.eps);
+  });
+}
+
+/**
+ * Photo [B, 3, S, S] (CLIP-normalised) → one token embedding per image [B, 1, tokenDim].
+ * `mapper` holds the projection SingleInsert trains (its own weights, not CLIP's).
+ */
+export function imageEncoder(vision: ParamFactory, mapper: ParamFactory, cfg: VisionConfig, pixels: Tensor): Tensor {
+  const pooled = clipVisionPooled(vision, cfg, pixels);
+  const token = pixels.graph.scope('mapper', () => linearLayer(mapper, 'proj', pooled, cfg.hiddenSize, cfg.tokenDim));
+  return op.reshape(token, [pixels.shape[0]!, 1, cfg.tokenDim]);
+}
