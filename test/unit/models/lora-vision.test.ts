@@ -8,7 +8,7 @@ import { sessionForGraph } from '../../../src-main/graph/runtime/session.js';
 import type { Shape } from '../../../src-main/graph/shape.js';
 import { clipTextEncoder } from '../../../src-main/models/clip-text.js';
 import { linearLayer } from '../../../src-main/models/layers.js';
-import { frozenLora, loraKeys, TrainableLora } from '../../../src-main/models/lora.js';
+import { frozenLora, type LoraAdapter, loraKeys, TrainableLora } from '../../../src-main/models/lora.js';
 import { weightsFrom, type WeightSource } from '../../../src-main/models/params.js';
 import { TINY_CLIP_TEXT, TINY_UNET } from '../../../src-main/models/tiny-configs.js';
 import { unet } from '../../../src-main/models/unet.js';
@@ -38,7 +38,7 @@ describe('LoRA adapters', () => {
   const B = new SeededRandom(3).normalArray(6 * 2);
   const x = new SeededRandom(4).normalArray(3 * 5);
 
-  function layerWith(adapters: Parameters<typeof weightsFrom>[2]['adapters']) {
+  function layerWith(adapters: readonly LoraAdapter[] | undefined) {
     const g = new Graph();
     const base: WeightSource = { label: 'base', shapeOf: (_n, s) => s, load: (n) => (n.endsWith('weight') ? W : new Float32Array(6)) };
     const p = weightsFrom(g, base, { adapters });
