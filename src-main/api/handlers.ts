@@ -2,19 +2,23 @@ import type { ApiHandlers } from '../../src-preload/contract/index.js';
 import type { JobManager } from '../jobs/job-manager.js';
 import type { Library } from '../library/library.js';
 import { importPhotos, photoFromPath } from '../pipeline/ingest/import-photos.js';
+import { type MaskResult, MaskService, NO_DETECTOR_HINT } from '../pipeline/mask/mask-service.js';
 import { runDoctor } from '../system/doctor.js';
 import type { EventBus } from './event-bus.js';
 import type { UploadStore } from './upload-store.js';
 
 export interface HandlerContext {
   library: Library;
+  masks: MaskService;
   jobs: JobManager;
   uploads: UploadStore;
   events: EventBus;
 }
 
 /** One handler per contract method; transports call these through the dispatcher only. */
-export function createHandlers({ library, jobs, uploads, events }: HandlerContext): ApiHandlers {
+const wire = (m: MaskResult) => ({ maskPng: m.png.toString('base64'), width: m.width, height: m.height, score: m.score, coverage: m.coverage });
+
+export function createHandlers({ library, masks, jobs, uploads, events }: HandlerContext): ApiHandlers {
   return {
     library: {
       list: () => ({ images: library.listImages(), concepts: library.listConcepts() }),
@@ -47,6 +51,36 @@ export function createHandlers({ library, jobs, uploads, events }: HandlerContex
     jobs: {
       list: () => jobs.list(),
       cancel: ({ id }) => ({ cancelled: jobs.cancel(id) }),
+    },
+    masks: {
+      prepare: async ({ imageId }) => {
+        const image = library.getImage(imageId);
+        const { result } = await jobs.run('segment', `Preparing ${image.name} for masks`, async (ctx) => {
+          ctx.progress(0, 1, 'Computing the image embedding (a few seconds the first time)');
+          const e = await masks.prepare(imageId);
+          ctx.progress(1, 1, 'Ready');
+          return e;
+        });
+        return { width: result.width, height: result.height };
+      },
+      segment: async ({ imageId, points, box, refine }) => wire(await masks.segment(imageId, { points, box, refine })),
+      detectorStatus: () => {
+        const folder = masks.detectorFolder();
+        return { installed: folder !== null, name: folder?.name ?? null, hint: folder ? '' : NO_DETECTOR_HINT };
+      },
+      detect: async ({ imageId, classWord }) => {
+        const { detection, mask } = await masks.detect(imageId, classWord);
+        return { box: detection.box, score: detection.score, label: detection.label, mask: wire(mask) };
+      },
+      save: async ({ imageId, classWord, maskPng, source }) => {
+        const record = await masks.save(imageId, classWord, Buffer.from(maskPng, 'base64'), source);
+        events.emit('library', 'onChanged', { reason: 'updated' });
+        return record;
+      },
+      list: ({ imageId }) => {
+        library.getImage(imageId);
+        return library.listMasks(imageId);
+      },
     },
     system: {
       doctor: () => runDoctor(library.dataDir),

@@ -23,6 +23,16 @@ export interface NewImage {
   thumb: StoredFile;
 }
 
+export interface MaskRecord {
+  id: string;
+  imageId: string;
+  classWord: string;
+  version: number;
+  sha256: string;
+  source: 'auto' | 'sam' | 'manual';
+  createdAt: string;
+}
+
 export interface ModelRecord {
   id: string;
   family: string;
@@ -237,7 +247,43 @@ export class Library {
     return this.deleteRowsThenFiles(() => this.db.prepare('DELETE FROM concepts WHERE id = ?').run(id));
   }
 
-  // 3. Generations
+  // 3. Masks: every save is a new version for its image and class word
+
+  async saveMask(input: { imageId: string; classWord: string; png: Buffer; source: 'auto' | 'sam' | 'manual' }): Promise<MaskRecord> {
+    this.getImage(input.imageId);
+    const classWord = input.classWord.trim().toLowerCase();
+    if (!classWord) throw new AppError('invalid-input', 'A mask needs a class word (face, hair, dog…).');
+    const { sha256, size } = await this.store.put(input.png);
+    const id = newId('msk');
+    const now = new Date().toISOString();
+    const version = this.db.transaction(() => {
+      this.insertBlob({ sha256, size, mime: 'image/png' }, now);
+      const next = (this.db.prepare('SELECT coalesce(max(version), 0) + 1 AS v FROM masks WHERE image_id = ? AND class_word = ?').get(input.imageId, classWord) as { v: number }).v;
+      this.db
+        .prepare('INSERT INTO masks (id, image_id, class_word, version, sha256, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(id, input.imageId, classWord, next, sha256, input.source, now);
+      return next;
+    }).immediate();
+    return { id, imageId: input.imageId, classWord, version, sha256, source: input.source, createdAt: now };
+  }
+
+  listMasks(imageId: string): MaskRecord[] {
+    return (
+      this.db
+        .prepare('SELECT id, image_id AS imageId, class_word AS classWord, version, sha256, source, created_at AS createdAt FROM masks WHERE image_id = ? ORDER BY class_word, version DESC')
+        .all(imageId) as MaskRecord[]
+    );
+  }
+
+  getMask(id: string): MaskRecord {
+    const row = this.db
+      .prepare('SELECT id, image_id AS imageId, class_word AS classWord, version, sha256, source, created_at AS createdAt FROM masks WHERE id = ?')
+      .get(id) as MaskRecord | undefined;
+    if (!row) throw new AppError('not-found', `No mask ${id}.`);
+    return row;
+  }
+
+  // 4. Generations
 
   /** Stores a generated image and its settings. */
   async addGeneration(input: { prompt: string; negative: string; settings: object; modelId: string | null; png: Buffer }): Promise<GenerationRow> {
@@ -257,7 +303,7 @@ export class Library {
     return this.db.prepare('SELECT id, prompt, sha256, created_at AS createdAt FROM generations ORDER BY created_at DESC, id').all() as GenerationRow[];
   }
 
-  // 4. Models
+  // 5. Models
 
   addModel(input: Omit<ModelRecord, 'id' | 'installedAt'>): ModelRecord {
     const record: ModelRecord = { ...input, id: newId('mod'), installedAt: new Date().toISOString() };
@@ -284,7 +330,7 @@ export class Library {
     this.db.prepare('DELETE FROM models WHERE id = ?').run(id);
   }
 
-  // 5. Store bookkeeping
+  // 6. Store bookkeeping
 
   stats(): { images: number; concepts: number; storeBytes: number } {
     const count = (table: string) => (this.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;

@@ -8,7 +8,8 @@ import { DEFAULT_INGEST_LIMITS } from '../pipeline/ingest/normalize-photo.js';
 import { contentSecurityPolicy, readRendererAsset, readStoreFile, RENDERER_DIR } from './content.js';
 
 export const TOKEN_HEADER = 'x-singleinsert-token';
-const MAX_INVOKE_BYTES = 1024 * 1024;
+// masks travel as base64 PNGs inside calls
+const MAX_INVOKE_BYTES = 32 * 1024 * 1024;
 
 export interface WebServer {
   url: string;

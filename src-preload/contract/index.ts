@@ -4,12 +4,14 @@ import type { ServiceClient, ServiceDef, ServiceHandler } from './define.js';
 import { imagesService } from './images.js';
 import { jobsService } from './jobs.js';
 import { libraryService } from './library.js';
+import { masksService } from './masks.js';
 import { systemService } from './system.js';
 
 export const contract = {
   library: libraryService,
   images: imagesService,
   jobs: jobsService,
+  masks: masksService,
   system: systemService,
 } satisfies Record<string, ServiceDef>;
 
@@ -24,4 +26,5 @@ export * from './bridge.js';
 export type { ImageRecord, ConceptRecord } from './library.js';
 export type { ImportResult, ImportSource } from './images.js';
 export type { JobInfo } from './jobs.js';
+export type { MaskRecord, MaskResultWire } from './masks.js';
 export type { DoctorReport, GpuReport, ProviderInfo } from './system.js';

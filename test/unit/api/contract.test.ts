@@ -8,7 +8,7 @@ describe('API contract', () => {
   it('has a handler for every method, and no handler outside the contract', () => {
     const backend = createBackend({ dataDir: tmpDir() });
     try {
-      const handlers = createHandlers({ library: backend.library, jobs: {} as never, uploads: backend.uploads, events: backend.events });
+      const handlers = createHandlers({ library: backend.library, masks: {} as never, jobs: {} as never, uploads: backend.uploads, events: backend.events });
       for (const [service, def] of Object.entries(contract)) {
         const serviceHandlers = handlers[service as keyof typeof handlers] as Record<string, unknown>;
         expect(serviceHandlers, `handlers for service ${service}`).toBeDefined();

