@@ -27,12 +27,18 @@ interface Preprocessor {
   image_std?: number[];
 }
 
-/** HF's resize rule: shortest edge to `shortest`, unless the longest would pass `longest`. */
+/** Python's round(): halves go to the even neighbour. */
+const roundHalfEven = (x: number) => {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+};
+
+/** Hugging Face's resize rule: shortest edge to `shortest`, unless the longest would pass `longest`; the long side truncates. */
 export function detectorInputSize(width: number, height: number, shortest: number, longest: number): { width: number; height: number } {
   let short = shortest;
   const [minSide, maxSide] = [Math.min(width, height), Math.max(width, height)];
-  if ((maxSide / minSide) * short > longest) short = Math.round((longest * minSide) / maxSide);
-  return width <= height ? { width: short, height: Math.round((short * height) / width) } : { width: Math.round((short * width) / height), height: short };
+  if ((maxSide / minSide) * short > longest) short = roundHalfEven((longest * minSide) / maxSide);
+  return width <= height ? { width: short, height: Math.floor((short * height) / width) } : { width: Math.floor((short * width) / height), height: short };
 }
 
 export class GroundingDino {

