@@ -11,21 +11,23 @@ export type ScreenId = (typeof SCREENS)[number]['id'];
 
 const isScreen = (s: string): s is ScreenId => SCREENS.some((x) => x.id === s);
 
-/** The current screen, kept in the URL hash so reloads and back/forward work. */
+/** The current screen (and its item, as in #/masks/img_…), kept in the URL hash so reloads and back/forward work. */
 export class Navigation {
   screen = $state<ScreenId>('library');
+  item = $state<string | null>(null);
 
   constructor() {
     const read = () => {
-      const id = location.hash.replace(/^#\/?/, '');
+      const [id = '', item] = location.hash.replace(/^#\/?/, '').split('/');
       this.screen = isScreen(id) ? id : 'library';
+      this.item = item ? decodeURIComponent(item) : null;
     };
     read();
     window.addEventListener('hashchange', read);
   }
 
-  go(screen: ScreenId): void {
-    location.hash = `/${screen}`;
+  go(screen: ScreenId, item?: string): void {
+    location.hash = item ? `/${screen}/${encodeURIComponent(item)}` : `/${screen}`;
   }
 }
 
