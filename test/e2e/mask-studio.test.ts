@@ -1,0 +1,114 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Library } from '../../src-main/library/library.js';
+import { importPhotos, photoFromPath } from '../../src-main/pipeline/ingest/import-photos.js';
+import { maskFromPng } from '../../src-main/pipeline/mask/sam-engine.js';
+import { fixtureImage } from '../helpers/fixtures.js';
+import { launchChromium } from './browser.js';
+import { startWebMode } from './web-mode-process.js';
+
+const ARTIFACTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
+
+/** The mask as the page shows it: which overlay pixels are painted (alpha > 0). */
+const shownMask = (page: Page) =>
+  page.getByTestId('mask-overlay').evaluate((c: HTMLCanvasElement) => {
+    const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const on: number[] = [];
+    for (let i = 0; i < c.width * c.height; i++) if (data[i * 4 + 3]! > 0) on.push(i);
+    return { width: c.width, height: c.height, count: on.length, checksum: on.reduce((s, i) => (s * 31 + i) % 1_000_000_007, 7) };
+  });
+
+const idle = (page: Page) => page.waitForFunction(() => !document.querySelector('.busy'), null, { timeout: 60_000 });
+
+describe('Mask studio in Chromium (web mode)', { timeout: 60_000 }, () => {
+  let root: string;
+  let dataDir: string;
+  let imageId: string;
+  let app: Awaited<ReturnType<typeof startWebMode>>;
+  let browser: Browser;
+  let page: Page;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    root = mkdtempSync(join(tmpdir(), 'si-e2e-mask-'));
+    dataDir = join(root, 'library');
+    const library = Library.open(dataDir);
+    const [result] = await importPhotos(library, [photoFromPath(fixtureImage('dog_00.jpg'))]);
+    imageId = result!.status === 'imported' ? result!.image.id : '';
+    library.close();
+    app = await startWebMode(dataDir);
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(app.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('opens the photo from the Library and segments the dog with one click', async () => {
+    await page.getByTitle('Mask: dog_00.jpg').click({ force: true });
+    await page.getByTestId('mask-overlay').waitFor();
+    await idle(page);
+    expect((await shownMask(page)).count).toBe(0);
+    const box = (await page.getByTestId('mask-overlay').boundingBox())!;
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await page.waitForFunction(() => !/covers 0\.0%/.test(document.querySelector('[data-testid=mask-coverage]')!.textContent!));
+    await idle(page);
+    const shown = await shownMask(page);
+    expect(shown.width).toBe(780);
+    expect(shown.count / (780 * 780)).toBeGreaterThan(0.3);
+    await page.screenshot({ path: join(ARTIFACTS, 'mask-studio-dog.png') });
+  });
+
+  it('paints with the brush, and undo takes the stroke back', async () => {
+    const before = await shownMask(page);
+    await page.keyboard.press('b');
+    const box = (await page.getByTestId('mask-overlay').boundingBox())!;
+    await page.mouse.move(box.x + 20, box.y + 20);
+    await page.mouse.down();
+    for (let i = 1; i <= 10; i++) await page.mouse.move(box.x + 20 + i * 10, box.y + 20 + i * 3);
+    await page.mouse.up();
+    const painted = await shownMask(page);
+    expect(painted.count).toBeGreaterThan(before.count + 500);
+    await page.keyboard.press('Control+z');
+    expect(await shownMask(page)).toEqual(before);
+    await page.keyboard.press('Control+Shift+z');
+    expect((await shownMask(page)).count).toBe(painted.count);
+    await page.keyboard.press('Control+z');
+  });
+
+  it('saves the mask as a version; after a reload the same mask is shown, and the file matches it', async () => {
+    const shown = await shownMask(page);
+    await page.getByTestId('class-word').fill('dog');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('Saved dog mask, version 1.').waitFor();
+    await page.reload();
+    await page.getByTestId('mask-overlay').waitFor();
+    await idle(page);
+    await page.waitForFunction(() => !/covers 0\.0%/.test(document.querySelector('[data-testid=mask-coverage]')!.textContent!));
+    expect(await shownMask(page)).toEqual(shown);
+    await expect(page.getByTestId('class-word').inputValue()).resolves.toBe('dog');
+
+    const library = Library.open(dataDir, { reconcile: false });
+    const [saved] = library.listMasks(imageId);
+    const { mask } = await maskFromPng(await library.store.read(saved!.sha256));
+    library.close();
+    expect(saved).toMatchObject({ classWord: 'dog', version: 1, source: 'sam' });
+    expect(mask.reduce((n, v) => n + (v > 0 ? 1 : 0), 0)).toBe(shown.count);
+    await page.screenshot({ path: join(ARTIFACTS, 'mask-studio-reloaded.png') });
+  });
+
+  it('logged no script errors or CSP violations', () => {
+    expect(problems).toEqual([]);
+  });
+});
