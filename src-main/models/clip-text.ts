@@ -1,8 +1,7 @@
 // CLIP's text tower (SD 1.x: ViT-L/14 text transformer), with placeholder rows replaced at run time.
 import type { Tensor } from '../graph/ir.js';
-import { attention, quickGelu } from '../graph/nn.js';
 import * as op from '../graph/ops/index.js';
-import { layerNormLayer, linearLayer, mergeHeads, splitHeads } from './layers.js';
+import { clipEncoder, layerNormLayer } from './layers.js';
 import type { ParamFactory } from './params.js';
 
 export interface ClipTextConfig {
@@ -55,21 +54,7 @@ export function clipTextEncoder(p: ParamFactory, cfg: ClipTextConfig, { inputIds
     const blocked = h.dtype === 'float16' ? -1e4 : -1e9;
     const mask = g.constant(h.dtype, [1, 1, n, n], Array.from({ length: n * n }, (_, i) => (i % n > Math.floor(i / n) ? blocked : 0)));
     // 3. Encoder layers
-    for (let i = 0; i < cfg.layers; i++) {
-      h = g.scope(`encoder.layers.${i}`, () => {
-        const normed = layerNormLayer(p, 'layer_norm1', h, cfg.eps);
-        const attn = g.scope('self_attn', () => {
-          const q = splitHeads(linearLayer(p, 'q_proj', normed, d, d), cfg.heads);
-          const k = splitHeads(linearLayer(p, 'k_proj', normed, d, d), cfg.heads);
-          const v = splitHeads(linearLayer(p, 'v_proj', normed, d, d), cfg.heads);
-          return linearLayer(p, 'out_proj', mergeHeads(attention(q, k, v, mask)), d, d);
-        });
-        const x = op.add(h, attn);
-        const normed2 = layerNormLayer(p, 'layer_norm2', x, cfg.eps);
-        const mlp = g.scope('mlp', () => linearLayer(p, 'fc2', quickGelu(linearLayer(p, 'fc1', normed2, d, cfg.intermediateSize)), cfg.intermediateSize, d));
-        return op.add(x, mlp);
-      });
-    }
+    h = clipEncoder(p, h, cfg, mask);
     return layerNormLayer(p, 'final_layer_norm', h, cfg.eps);
   });
 }

@@ -1,6 +1,6 @@
 // Building blocks shared by the SD models, with diffusers' weight names.
 import type { Tensor } from '../graph/ir.js';
-import { attention, groupNorm, layerNorm, linear, silu } from '../graph/nn.js';
+import { attention, groupNorm, layerNorm, linear, quickGelu, silu } from '../graph/nn.js';
 import * as op from '../graph/ops/index.js';
 import { loraDelta } from './lora.js';
 import type { ParamFactory } from './params.js';
@@ -67,4 +67,30 @@ export function resnetBlock(p: ParamFactory, name: string, x: Tensor, temb: Tens
     const shortcut = inCh === outCh ? x : conv(p, 'conv_shortcut', x, inCh, outCh, 1);
     return op.add(shortcut, h);
   });
+}
+
+/** CLIP's transformer stack (text and vision towers alike): pre-norm attention + quick-GELU MLP, `encoder.layers.N`. */
+export function clipEncoder(
+  p: ParamFactory,
+  h: Tensor,
+  cfg: { layers: number; heads: number; intermediateSize: number; eps: number },
+  mask: Tensor | null,
+): Tensor {
+  const g = h.graph;
+  const d = h.shape[h.shape.length - 1]!;
+  for (let i = 0; i < cfg.layers; i++) {
+    h = g.scope(`encoder.layers.${i}`, () => {
+      const normed = layerNormLayer(p, 'layer_norm1', h, cfg.eps);
+      const attn = g.scope('self_attn', () => {
+        const q = splitHeads(linearLayer(p, 'q_proj', normed, d, d), cfg.heads);
+        const k = splitHeads(linearLayer(p, 'k_proj', normed, d, d), cfg.heads);
+        const v = splitHeads(linearLayer(p, 'v_proj', normed, d, d), cfg.heads);
+        return linearLayer(p, 'out_proj', mergeHeads(attention(q, k, v, mask)), d, d);
+      });
+      const x = op.add(h, attn);
+      const normed2 = layerNormLayer(p, 'layer_norm2', x, cfg.eps);
+      return op.add(x, g.scope('mlp', () => linearLayer(p, 'fc2', quickGelu(linearLayer(p, 'fc1', normed2, d, cfg.intermediateSize)), cfg.intermediateSize, d)));
+    });
+  }
+  return h;
 }

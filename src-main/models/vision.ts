@@ -1,9 +1,8 @@
 // SingleInsert's image encoder: CLIP's ViT (B/32 at 224 px) and a projection of its pooled
 // output to one token embedding, the concept's `*`.
 import type { Tensor } from '../graph/ir.js';
-import { attention, quickGelu } from '../graph/nn.js';
 import * as op from '../graph/ops/index.js';
-import { layerNormLayer, linearLayer, mergeHeads, splitHeads } from './layers.js';
+import { clipEncoder, layerNormLayer, linearLayer } from './layers.js';
 import type { ParamFactory } from './params.js';
 
 export interface VisionConfig {
@@ -50,20 +49,7 @@ export function clipVisionPooled(p: ParamFactory, cfg: VisionConfig, pixels: Ten
     });
     h = layerNormLayer(p, 'pre_layrnorm', h, cfg.eps); // sic: the checkpoint's name
     // 2. Encoder layers (no causal mask)
-    for (let i = 0; i < cfg.layers; i++) {
-      h = g.scope(`encoder.layers.${i}`, () => {
-        const normed = layerNormLayer(p, 'layer_norm1', h, cfg.eps);
-        const attn = g.scope('self_attn', () => {
-          const q = splitHeads(linearLayer(p, 'q_proj', normed, d, d), cfg.heads);
-          const k = splitHeads(linearLayer(p, 'k_proj', normed, d, d), cfg.heads);
-          const v = splitHeads(linearLayer(p, 'v_proj', normed, d, d), cfg.heads);
-          return linearLayer(p, 'out_proj', mergeHeads(attention(q, k, v)), d, d);
-        });
-        const x = op.add(h, attn);
-        const normed2 = layerNormLayer(p, 'layer_norm2', x, cfg.eps);
-        return op.add(x, g.scope('mlp', () => linearLayer(p, 'fc2', quickGelu(linearLayer(p, 'fc1', normed2, d, cfg.intermediateSize)), cfg.intermediateSize, d)));
-      });
-    }
+    h = clipEncoder(p, h, cfg, null);
     // 3. Pool: the class token
     return layerNormLayer(p, 'post_layernorm', op.reshape(op.slice(h, 1, 0, 1), [b, d]), cfg.eps);
   });

@@ -2,19 +2,20 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Library } from '../../src-main/library/library.js';
 import { RENDERER_DIR } from '../../src-main/server/content.js';
 import { fixtureImage } from '../helpers/fixtures.js';
 import { tmpDir } from '../helpers/tmp.js';
-import { launchChromium } from './browser.js';
-import { startWebMode } from './web-mode-process.js';
+import { type AppSession, openApp } from './app-session.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
 
 describe('Library in Chromium, against `npm start` in web mode', () => {
-  let app: Awaited<ReturnType<typeof startWebMode>>;
+  let session: AppSession;
+  let page: Page;
+  let dataRoot: string | undefined;
   let dataDir: string;
   /** The library as the app process wrote it (SQLite in WAL mode is safe to read from a second process). */
   const inLibrary = <T>(read: (library: Library) => T): T => {
@@ -25,10 +26,6 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
       library.close();
     }
   };
-  let browser: Browser;
-  let page: Page;
-  let dataRoot: string | undefined;
-  const problems: string[] = [];
 
   beforeAll(async () => {
     if (!existsSync(join(RENDERER_DIR, 'index.html'))) throw new Error('The renderer is not built: run `npm run build` first (npm test does).');
@@ -36,18 +33,12 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
     // not tmpDir(): that one is removed after each test, and this library lives for the whole file
     dataRoot = mkdtempSync(join(tmpdir(), 'si-e2e-'));
     dataDir = join(dataRoot, 'library');
-    app = await startWebMode(dataDir);
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1200, height: 760 } });
-    // CSP violations and script errors fail the test, not only missing elements
-    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
-    page.on('pageerror', (e) => problems.push(e.message));
-    await page.goto(app.url);
+    session = await openApp(dataDir, { width: 1200, height: 760 });
+    page = session.page;
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
+    await session?.close();
     if (dataRoot) rmSync(dataRoot, { recursive: true, force: true });
   });
 
@@ -114,6 +105,6 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
   });
 
   it('logged no script errors or CSP violations', () => {
-    expect(problems.filter((p) => !/favicon/.test(p))).toEqual([]);
+    expect(session.problems).toEqual([]);
   });
 });

@@ -2,14 +2,13 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Library } from '../../src-main/library/library.js';
 import { importPhotos, photoFromPath } from '../../src-main/pipeline/ingest/import-photos.js';
 import { maskFromPng } from '../../src-main/pipeline/mask/sam-engine.js';
 import { fixtureImage } from '../helpers/fixtures.js';
-import { launchChromium } from './browser.js';
-import { startWebMode } from './web-mode-process.js';
+import { type AppSession, openApp } from './app-session.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
 
@@ -28,10 +27,8 @@ describe('Mask studio in Chromium (web mode)', { timeout: 60_000 }, () => {
   let root: string;
   let dataDir: string;
   let imageId: string;
-  let app: Awaited<ReturnType<typeof startWebMode>>;
-  let browser: Browser;
+  let session: AppSession;
   let page: Page;
-  const problems: string[] = [];
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -41,17 +38,12 @@ describe('Mask studio in Chromium (web mode)', { timeout: 60_000 }, () => {
     const [result] = await importPhotos(library, [photoFromPath(fixtureImage('dog_00.jpg'))]);
     imageId = result!.status === 'imported' ? result!.image.id : '';
     library.close();
-    app = await startWebMode(dataDir);
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
-    page.on('pageerror', (e) => problems.push(e.message));
-    await page.goto(app.url);
+    session = await openApp(dataDir);
+    page = session.page;
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
+    await session?.close();
     rmSync(root, { recursive: true, force: true });
   });
 
@@ -109,6 +101,6 @@ describe('Mask studio in Chromium (web mode)', { timeout: 60_000 }, () => {
   });
 
   it('logged no script errors or CSP violations', () => {
-    expect(problems).toEqual([]);
+    expect(session.problems).toEqual([]);
   });
 });
