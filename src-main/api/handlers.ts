@@ -3,6 +3,7 @@ import type { JobManager } from '../jobs/job-manager.js';
 import type { Library } from '../library/library.js';
 import { importPhotos, photoFromPath } from '../pipeline/ingest/import-photos.js';
 import { type MaskResult, MaskService, NO_DETECTOR_HINT } from '../pipeline/mask/mask-service.js';
+import { installFromPath, installFromUrl, removeModel } from '../model-manager/install.js';
 import { runDoctor } from '../system/doctor.js';
 import type { EventBus } from './event-bus.js';
 import type { UploadStore } from './upload-store.js';
@@ -81,6 +82,33 @@ export function createHandlers({ library, masks, jobs, uploads, events }: Handle
         library.getImage(imageId);
         return library.listMasks(imageId);
       },
+    },
+    models: {
+      list: () => library.listModels(),
+      addPath: async ({ path, name, family, copy }) => {
+        const { result } = await jobs.run('install', `Install ${path}`, (ctx) => {
+          ctx.progress(0, 1, 'Checking and hashing the model files');
+          return installFromPath(library, path, { name, family, copy });
+        });
+        events.emit('models', 'onChanged', {});
+        return result;
+      },
+      addUrl: async ({ url, sha256, name, family }) => {
+        const { result } = await jobs.run('install', `Download ${url}`, (ctx) =>
+          installFromUrl(library, url, { sha256, name, family, signal: ctx.signal, onProgress: (p) => ctx.progress(p.received, p.total, 'Downloading') }),
+        );
+        events.emit('models', 'onChanged', {});
+        return result;
+      },
+      remove: ({ id }) => {
+        const result = removeModel(library, id);
+        events.emit('models', 'onChanged', {});
+        return result;
+      },
+    },
+    generations: {
+      list: () => library.listGenerations(),
+      remove: ({ id }) => library.deleteGeneration(id),
     },
     system: {
       doctor: () => runDoctor(library.dataDir),

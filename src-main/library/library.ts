@@ -299,6 +299,11 @@ export class Library {
     return { id, prompt: input.prompt, sha256, createdAt: now };
   }
 
+  async deleteGeneration(id: string): Promise<{ removedFiles: number }> {
+    if (!this.db.prepare('SELECT 1 FROM generations WHERE id = ?').get(id)) throw new AppError('not-found', `No generated image ${id}.`);
+    return this.deleteRowsThenFiles(() => this.db.prepare('DELETE FROM generations WHERE id = ?').run(id));
+  }
+
   listGenerations(): GenerationRow[] {
     return this.db.prepare('SELECT id, prompt, sha256, created_at AS createdAt FROM generations ORDER BY created_at DESC, id').all() as GenerationRow[];
   }

@@ -5,6 +5,8 @@ import { imagesService } from './images.js';
 import { jobsService } from './jobs.js';
 import { libraryService } from './library.js';
 import { masksService } from './masks.js';
+import { modelsService } from './models.js';
+import { generationsService } from './generations.js';
 import { systemService } from './system.js';
 
 export const contract = {
@@ -12,6 +14,8 @@ export const contract = {
   images: imagesService,
   jobs: jobsService,
   masks: masksService,
+  models: modelsService,
+  generations: generationsService,
   system: systemService,
 } satisfies Record<string, ServiceDef>;
 
@@ -27,4 +31,6 @@ export type { ImageRecord, ConceptRecord } from './library.js';
 export type { ImportResult, ImportSource } from './images.js';
 export type { JobInfo } from './jobs.js';
 export type { MaskRecord, MaskResultWire } from './masks.js';
+export type { ModelRecordWire } from './models.js';
+export type { GenerationRecord } from './generations.js';
 export type { DoctorReport, GpuReport, ProviderInfo } from './system.js';

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { isoDate } from './common.js';
+import { method, service } from './define.js';
+
+export const modelRecord = z.object({
+  id: z.string(),
+  family: z.string(),
+  format: z.string(),
+  name: z.string(),
+  path: z.string(),
+  managed: z.boolean(),
+  sha256: z.string().nullable(),
+  sizeBytes: z.number(),
+  sourceUrl: z.string().nullable(),
+  installedAt: isoDate,
+});
+export type ModelRecordWire = z.infer<typeof modelRecord>;
+
+const family = z.enum(['sd1', 'grounding-dino', 'clip', 'dino']);
+
+export const modelsService = service(
+  {
+    list: method(z.object({}).strict(), z.array(modelRecord)),
+    /** Registers a model on this machine (files referenced in place unless `copy`). */
+    addPath: method(z.object({ path: z.string().min(1).max(4096), name: z.string().max(200).optional(), family: family.optional(), copy: z.boolean().default(false) }).strict(), modelRecord),
+    /** Downloads a .safetensors model (resumable, sha256-checked) into the library. */
+    addUrl: method(
+      z.object({ url: z.string().url().max(4096), sha256: z.string().regex(/^[0-9a-fA-F]{64}$/).optional(), name: z.string().max(200).optional(), family: family.optional() }).strict(),
+      modelRecord,
+    ),
+    remove: method(z.object({ id: z.string().regex(/^mod_[0-9a-z]{6,32}$/) }).strict(), z.object({ deletedFiles: z.boolean() })),
+  },
+  { onChanged: z.object({}) },
+);

@@ -1,0 +1,54 @@
+import type { ModelRecordWire } from '../../../../src-preload/contract/index.js';
+import { api, errorMessage, onEvent } from '../api.js';
+import { notifications } from './notifications.svelte.js';
+
+/** Installed models for the Settings screen: list, add from a path or URL, remove. */
+export class ModelsState {
+  models = $state.raw<ModelRecordWire[]>([]);
+  source = $state('');
+  sha256 = $state('');
+  copy = $state(false);
+  adding = $state(false);
+
+  constructor() {
+    onEvent('models', 'onChanged', () => void this.refresh());
+    void this.refresh();
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      this.models = await api.models.list({});
+    } catch (err) {
+      notifications.push('error', errorMessage(err));
+    }
+  }
+
+  async add(): Promise<void> {
+    const source = this.source.trim();
+    if (!source) return;
+    this.adding = true;
+    try {
+      const model = /^https?:\/\//.test(source)
+        ? await api.models.addUrl({ url: source, ...(this.sha256.trim() ? { sha256: this.sha256.trim() } : {}) })
+        : await api.models.addPath({ path: source, copy: this.copy });
+      notifications.push('success', `Installed ${model.name} (${model.family}).`);
+      this.source = '';
+      this.sha256 = '';
+      await this.refresh();
+    } catch (err) {
+      notifications.push('error', errorMessage(err));
+    } finally {
+      this.adding = false;
+    }
+  }
+
+  async remove(model: ModelRecordWire): Promise<void> {
+    try {
+      const { deletedFiles } = await api.models.remove({ id: model.id });
+      notifications.push('success', deletedFiles ? `Removed ${model.name} and its files.` : `Removed ${model.name}; its files stay at ${model.path}.`);
+      await this.refresh();
+    } catch (err) {
+      notifications.push('error', errorMessage(err));
+    }
+  }
+}

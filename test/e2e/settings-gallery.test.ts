@@ -1,0 +1,74 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Library } from '../../src-main/library/library.js';
+import { writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
+import { type AppSession, openApp } from './app-session.js';
+
+const ARTIFACTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
+
+describe('Settings (models) and Gallery in Chromium', { timeout: 60_000 }, () => {
+  let root: string;
+  let dataDir: string;
+  let modelPath: string;
+  let session: AppSession;
+  let page: Page;
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    root = mkdtempSync(join(tmpdir(), 'si-e2e-settings-'));
+    dataDir = join(root, 'library');
+    modelPath = writeTinySingleFile(join(root, 'tiny-sd.safetensors'));
+    const library = Library.open(dataDir);
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#3366cc' } }).png().toBuffer();
+    await library.addGeneration({ prompt: 'a blue square', negative: '', settings: { steps: 1 }, modelId: null, png });
+    library.close();
+    session = await openApp(dataDir);
+    page = session.page;
+  });
+
+  afterAll(async () => {
+    await session?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('installs a model from a path on this machine and lists it with its family', async () => {
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByTestId('model-source').fill(modelPath);
+    await page.getByRole('button', { name: 'Add model' }).click();
+    await page.getByText('Installed tiny-sd.safetensors (sd1).').waitFor({ timeout: 30_000 });
+    const panel = page.getByTestId('models-panel');
+    await expect(panel.textContent()).resolves.toMatch(/tiny-sd\.safetensors\s*sd1.*referenced in place/);
+    await page.screenshot({ path: join(ARTIFACTS, 'settings-models.png') });
+    const library = Library.open(dataDir, { reconcile: false });
+    expect(library.listModels().map((m) => [m.family, m.path])).toEqual([['sd1', modelPath]]);
+    library.close();
+  });
+
+  it('refuses a path that is not a model, with the reason', async () => {
+    await page.getByTestId('model-source').fill(join(root, 'nothing-here'));
+    await page.getByRole('button', { name: 'Add model' }).click();
+    await page.getByText(/No file or folder at/).waitFor();
+  });
+
+  it('shows generated images in the Gallery and deletes one after confirmation', async () => {
+    await page.getByRole('link', { name: 'Gallery' }).click();
+    const card = page.getByTestId('library-card').filter({ hasText: 'a blue square' });
+    await card.waitFor();
+    await card.hover();
+    await card.getByRole('button', { name: 'Delete a blue square' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('heading', { name: 'No generated images' }).waitFor();
+    const library = Library.open(dataDir, { reconcile: false });
+    expect(library.listGenerations()).toEqual([]);
+    library.close();
+  });
+
+  it('logged no script errors or CSP violations', () => {
+    expect(session.problems.filter((p) => !/No file or folder/.test(p))).toEqual([]);
+  });
+});
