@@ -74,19 +74,25 @@ export class MaskEditor {
     this.history.clear();
     this.syncHistory();
     this.ready = false;
+    // the user may pick another photo while this one loads: only the current one may change the state
+    const current = () => this.image?.id === image.id;
     await this.run('Loading masks…', async () => {
-      this.versions = await api.masks.list({ imageId: image.id });
-      const latest = this.versions[0];
-      if (latest) {
+      const versions = await api.masks.list({ imageId: image.id });
+      const latest = versions[0];
+      const saved = latest ? (await maskFromUrl(fileUrl(latest.sha256))).mask : null;
+      const detector = await api.masks.detectorStatus({});
+      if (!current()) return;
+      this.versions = versions;
+      this.detector = detector;
+      if (latest && saved) {
         this.classWord = latest.classWord;
-        this.mask = (await maskFromUrl(fileUrl(latest.sha256))).mask;
+        this.mask = saved;
         this.source = latest.source;
       }
-      this.detector = await api.masks.detectorStatus({});
     });
     await this.run('Preparing the photo for clicks (a few seconds the first time)…', async () => {
       await api.masks.prepare({ imageId: image.id });
-      this.ready = true;
+      if (current()) this.ready = true;
     });
   }
 
@@ -119,9 +125,11 @@ export class MaskEditor {
 
   private async segment(points: SamPoint[], box: Box | null): Promise<void> {
     const image = this.image;
-    if (!image) return;
+    // one prompt at a time: a click while SAM runs would race the answer before it
+    if (!image || this.busy) return;
     await this.run('Segmenting…', async () => {
       const result = await api.masks.segment({ imageId: image.id, points, box, refine: points.length > 1 && !box });
+      if (this.image?.id !== image.id) return;
       this.record();
       this.points = points;
       this.box = box;
