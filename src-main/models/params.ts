@@ -13,8 +13,11 @@ export interface WeightSource {
   readonly label: string;
   /** The shape the source holds for `name` (the model expects `expected`), or undefined if it has none. */
   shapeOf(name: string, expected: Shape): readonly number[] | undefined;
-  /** The values of `name` in `dtype`: file bytes used in place where possible, else converted in memory. */
-  load(name: string, dtype: DType, shape: Shape): HostArray | ExternalRef;
+  /**
+   * The values of `name` in `dtype`: file bytes used in place where possible, else converted in memory.
+   * `inMemory` asks for the values themselves (trainable weights start from them).
+   */
+  load(name: string, dtype: DType, shape: Shape, options?: { inMemory?: boolean }): HostArray | ExternalRef;
 }
 
 /** Gives model code its weights by name; `adapters` are LoRAs applied to the linear layers they target. */
@@ -51,4 +54,54 @@ function sameOrSqueezed(a: readonly number[], b: readonly number[]): boolean {
   const sa = strip(a);
   const sb = strip(b);
   return sa.length === sb.length && sa.every((d, i) => d === sb[i]);
+}
+
+/**
+ * The same weights for several uses in one graph (the frozen UNet on the concept prompt and on
+ * the class prompt): each name becomes one tensor, however often it is asked for.
+ */
+export function sharedWeights(graph: Graph, factory: ParamFactory): ParamFactory {
+  const made = new Map<string, Tensor>();
+  const shared: ParamFactory = (name, shape) => {
+    const key = graph.scopedName(name);
+    let t = made.get(key);
+    if (!t) {
+      t = factory(name, shape);
+      made.set(key, t);
+    }
+    return t;
+  };
+  if (factory.adapters) shared.adapters = factory.adapters;
+  return shared;
+}
+
+/** The same weights with other adapters (Stage II: the UNet with and without the concept's LoRA). */
+export function withAdapters(factory: ParamFactory, adapters: readonly LoraAdapter[]): ParamFactory {
+  const copy: ParamFactory = (name, shape) => factory(name, shape);
+  copy.adapters = adapters;
+  return copy;
+}
+
+/**
+ * Trainable parameters initialised from a source (the image encoder SingleInsert fine-tunes):
+ * each becomes a graph parameter, with its starting value recorded for the Trainer.
+ */
+export function trainableFrom(graph: Graph, source: WeightSource, options: { prefix?: string } = {}): ParamFactory & { params: Tensor[]; initialValues: Record<string, Float32Array> } {
+  const params: Tensor[] = [];
+  const initialValues: Record<string, Float32Array> = {};
+  const factory = ((name: string, shape: Shape) => {
+    const full = graph.scopedName(name);
+    const key = options.prefix && full.startsWith(options.prefix) ? full.slice(options.prefix.length) : full;
+    const have = source.shapeOf(key, shape);
+    if (!have || numel(have) !== numel(shape)) throw new GraphError('weights', `${source.label}: no weight ${key} of shape [${shape}]`);
+    const t = graph.param(name, shape);
+    const value = source.load(key, 'float32', shape, { inMemory: true });
+    if (!(value instanceof Float32Array)) throw new GraphError('weights', `${source.label}: ${key} could not be read into memory as float32`);
+    params.push(t);
+    initialValues[t.name] = value;
+    return t;
+  }) as ParamFactory & { params: Tensor[]; initialValues: Record<string, Float32Array> };
+  factory.params = params;
+  factory.initialValues = initialValues;
+  return factory;
 }

@@ -41,9 +41,9 @@ export class SafetensorsSource implements WeightSource {
     return this.find(name)?.entry.shape;
   }
 
-  load(name: string, dtype: DType): HostArray | ExternalRef {
+  load(name: string, dtype: DType, _shape?: Shape, options: { inMemory?: boolean } = {}): HostArray | ExternalRef {
     const hit = this.find(name)!;
-    if (FILE_DTYPE[dtype] === hit.entry.dtype) return { file: hit.file.path, offset: hit.entry.offset, length: hit.entry.length };
+    if (FILE_DTYPE[dtype] === hit.entry.dtype && !options.inMemory) return { file: hit.file.path, offset: hit.entry.offset, length: hit.entry.length };
     const values = readTensorAsFloat32(hit.file, hit.entry.name);
     return dtype === 'float16' ? toHalfArray(values) : values;
   }

@@ -13,11 +13,14 @@ export interface TrainableModel {
   params: Tensor[];
   /** Other tensors to report each step (loss terms, predictions). */
   outputs?: Record<string, Tensor>;
+  /** Starting values the model itself knows (weights it fine-tunes), by parameter name. */
+  initialParams?: Record<string, Float32Array>;
 }
 
 export interface TrainerSpec {
   build: (graph: Graph) => TrainableModel;
-  initialParams: Record<string, Float32Array>;
+  /** Starting values by parameter name, for those the model does not give itself. */
+  initialParams?: Record<string, Float32Array>;
   optimizer?: AdamWConfig;
   /** Gradients of this many micro-batches are summed (averaged) before one optimizer step. */
   microBatches?: number;
@@ -62,7 +65,7 @@ export class Trainer {
     const params = new Map<string, Float32Array>();
     const moments = new Map<string, Float32Array>();
     for (const p of model.params) {
-      const value = spec.initialParams[p.name];
+      const value = spec.initialParams?.[p.name] ?? model.initialParams?.[p.name];
       if (!value || value.length !== numel(p.shape)) throw new Error(`Initial value for parameter ${p.name} is missing or has the wrong size`);
       params.set(p.name, Float32Array.from(value));
       const names = momentNames(p.name);
