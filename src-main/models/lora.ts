@@ -36,15 +36,21 @@ export const loraKeys = (module: string) => ({ down: `${module}.lora_A.weight`, 
 
 /** A learned adapter read from a concept's weights (any WeightSource holding loraKeys names). */
 export function frozenLora(label: string, source: WeightSource, scale = 1): LoraAdapter {
+  const made = new Map<string, { down: Tensor; up: Tensor }>();
   return {
     label,
     scale,
     targets: (module) => source.shapeOf(loraKeys(module).down, []) !== undefined,
+    // a layer used twice (one model on two prompts) gets the same tensors
     weights: (graph, module, inDim, outDim) => {
+      const known = made.get(module);
+      if (known) return known;
       const keys = loraKeys(module);
       const rank = source.shapeOf(keys.down, [])![0]!;
       const load = (key: string, shape: number[]) => graph.unscoped(() => graph.weight(`${key}#${label}`, 'float32', shape, source.load(key, 'float32', shape)));
-      return { down: load(keys.down, [rank, inDim]), up: load(keys.up, [outDim, rank]) };
+      const pair = { down: load(keys.down, [rank, inDim]), up: load(keys.up, [outDim, rank]) };
+      made.set(module, pair);
+      return pair;
     },
   };
 }
@@ -69,13 +75,18 @@ export class TrainableLora implements LoraAdapter {
     return this.pattern.test(module);
   }
 
+  private readonly made = new Map<string, { down: Tensor; up: Tensor }>();
+
   weights(graph: Graph, module: string, inDim: number, outDim: number): { down: Tensor; up: Tensor } {
+    const known = this.made.get(module);
+    if (known) return known; // the same layer on another prompt shares its adapter
     const keys = loraKeys(module);
     const [down, up] = graph.unscoped(() => [graph.param(keys.down, [this.rank, inDim]), graph.param(keys.up, [outDim, this.rank])]);
     const rng = new SeededRandom(this.seed + this.params.length);
     this.initialValues[keys.down] = Float32Array.from(rng.normalArray(this.rank * inDim), (v) => v / this.rank);
     this.initialValues[keys.up] = new Float32Array(outDim * this.rank);
-    this.params.push(down, up);
-    return { down, up };
+    this.params.push(down!, up!);
+    this.made.set(module, { down: down!, up: up! });
+    return { down: down!, up: up! };
   }
 }

@@ -3,8 +3,8 @@ import { SeededRandom } from '../../src-main/graph/random.js';
 import { Trainer } from '../../src-main/graph/runtime/trainer.js';
 import { TINY_CLIP_TEXT, TINY_UNET } from '../../src-main/models/tiny-configs.js';
 import type { VisionConfig } from '../../src-main/models/vision.js';
-import { buildStage1, type Stage1Models } from '../../src-main/pipeline/invert/stage1.js';
-import { type ConceptExample, stage1Feeds } from '../../src-main/pipeline/invert/stage1-feeds.js';
+import { buildSingleInsertStep, type SingleInsertModels } from '../../src-main/pipeline/invert/training-step.js';
+import { type ConceptExample, stepFeeds } from '../../src-main/pipeline/invert/step-feeds.js';
 import { scaledLinearSchedule } from '../../src-main/schedulers/ddpm-schedule.js';
 import { ClipTokenizer } from '../../src-main/tokenizer/clip-tokenizer.js';
 import { BUNDLED_MERGES } from '../../src-main/weights/sd-loader.js';
@@ -12,7 +12,7 @@ import { RandomSource } from '../../src-main/weights/sources.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const VISION: VisionConfig = { imageSize: 32, patchSize: 8, hiddenSize: 48, intermediateSize: 96, layers: 1, heads: 12, eps: 1e-5, tokenDim: TINY_CLIP_TEXT.hiddenSize };
-const models: Stage1Models = {
+const models: SingleInsertModels = {
   unet: { config: TINY_UNET, source: new RandomSource(1) },
   textEncoder: { config: TINY_CLIP_TEXT, source: new RandomSource(2) },
   vision: { config: VISION, source: new RandomSource(3) },
@@ -39,7 +39,7 @@ describe('Stage I (inversion) on a tiny SD', () => {
   it('trains the image encoder through the frozen text encoder and UNet: the loss falls', async () => {
     const shape = { batch: 2, latent: [8, 8] as [number, number] };
     const trainer = await Trainer.create({
-      build: (g) => buildStage1(g, models, shape, { trainVision: true }),
+      build: (g) => buildSingleInsertStep(g, models, shape, { trainVision: true }),
       optimizer: { weightDecay: 1e-2, maxGradNorm: 1 },
       cacheDir: tmpDir(),
     });
@@ -52,7 +52,7 @@ describe('Stage I (inversion) on a tiny SD', () => {
     const data = example();
     const schedule = scaledLinearSchedule();
     // the same timesteps and noise every step, so losses compare
-    const feeds = () => stage1Feeds(data, shape, new SeededRandom(11), schedule);
+    const feeds = () => stepFeeds(data, shape, new SeededRandom(11), schedule);
     const first = await trainer.step([feeds()], 3e-3);
     expect(first.outputs.token!.shape).toEqual([2, 1, TINY_CLIP_TEXT.hiddenSize]);
     expect(first.outputs.l_fg!.data[0]).toBeGreaterThan(0);
@@ -63,10 +63,33 @@ describe('Stage I (inversion) on a tiny SD', () => {
     await trainer.release();
   }, 120_000);
 
+  it('Stage II trains LoRA on UNet and text encoder with the encoder; L_sm starts at exactly zero', async () => {
+    const shape = { batch: 1, latent: [8, 8] as [number, number] };
+    const trainer = await Trainer.create({
+      build: (g) => buildSingleInsertStep(g, models, shape, { stage: 2, loraRank: 4 }),
+      optimizer: { weightDecay: 1e-2, maxGradNorm: 1 },
+      cacheDir: tmpDir(),
+    });
+    const names = Object.keys(trainer.parameters());
+    expect(names).toContain('unet.down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q.lora_A.weight');
+    expect(names).toContain('text_model.encoder.layers.1.self_attn.v_proj.lora_B.weight');
+    expect(names).toContain('mapper.proj.weight');
+    const data = example();
+    const feeds = () => stepFeeds(data, shape, new SeededRandom(12), scaledLinearSchedule());
+    const first = await trainer.step([feeds()], 3e-3);
+    // B = 0 at the start: the adapted model on the class prompt is the frozen one
+    expect(first.outputs.l_sm!.data[0]).toBe(0);
+    let last = first;
+    for (let i = 0; i < 8; i++) last = await trainer.step([feeds()], 3e-3);
+    expect(last.loss).toBeLessThan(first.loss);
+    expect(Number(last.outputs.l_sm!.data[0])).toBeGreaterThan(0);
+    await trainer.release();
+  }, 180_000);
+
   it('draws timesteps in [0, 1000) and noise from the seed, reproducibly', () => {
     const shape = { batch: 4, latent: [8, 8] as [number, number] };
-    const a = stage1Feeds(example(), shape, new SeededRandom(3), scaledLinearSchedule());
-    const b = stage1Feeds(example(), shape, new SeededRandom(3), scaledLinearSchedule());
+    const a = stepFeeds(example(), shape, new SeededRandom(3), scaledLinearSchedule());
+    const b = stepFeeds(example(), shape, new SeededRandom(3), scaledLinearSchedule());
     expect(Array.from(a.timestep!.data as Float32Array)).toEqual(Array.from(b.timestep!.data as Float32Array));
     expect(new Set(Array.from(a.timestep!.data as Float32Array)).size).toBeGreaterThan(1);
     for (const t of a.timestep!.data as Float32Array) expect(t >= 0 && t < 1000 && Number.isInteger(t)).toBe(true);

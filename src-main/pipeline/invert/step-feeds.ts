@@ -1,7 +1,7 @@
 import type { SeededRandom } from '../../graph/random.js';
 import type { HostTensor } from '../../graph/runtime/session.js';
 import { type NoiseSchedule, TRAIN_TIMESTEPS } from '../../schedulers/ddpm-schedule.js';
-import type { Stage1Shape } from './stage1.js';
+import type { StepShape } from './training-step.js';
 
 /** One photo's fixed inputs: its latents, its mask at latent size, its CLIP pixels, and the two prompts. */
 export interface ConceptExample {
@@ -27,7 +27,7 @@ const repeat = (data: Float32Array, times: number) => {
  * The inputs of one training step: the same photo `batch` times, each with its own
  * timestep t ~ U[0, 1000) and noise ε ~ N(0, I) drawn from `rng` (so runs are reproducible).
  */
-export function stage1Feeds(example: ConceptExample, shape: Stage1Shape, rng: SeededRandom, schedule: NoiseSchedule): Record<string, HostTensor> {
+export function stepFeeds(example: ConceptExample, shape: StepShape, rng: SeededRandom, schedule: NoiseSchedule): Record<string, HostTensor> {
   const b = shape.batch;
   const [h, w] = shape.latent;
   const channels = example.x0.length / (h * w);
