@@ -14,6 +14,8 @@ import { unet } from '../../models/unet.js';
 import { vaeDecode } from '../../models/vae.js';
 import { createSampler, guide, type SamplerName } from '../../schedulers/sampler.js';
 import type { StableDiffusionModel } from '../../weights/sd-loader.js';
+import { frozenLora } from '../../models/lora.js';
+import type { LoadedConcept } from '../compose/concept-file.js';
 import { withPngText } from './png-metadata.js';
 
 export interface GenerateSettings {
@@ -61,6 +63,8 @@ export async function generateImages(
     cacheDir?: string;
     signal?: AbortSignal;
     onProgress?: (p: GenerateProgress) => void;
+    /** Learned concepts, each behind its placeholder word ("*", "*2"…): its token in the prompt, its LoRA added. */
+    concepts?: ReadonlyArray<{ placeholder: string; concept: LoadedConcept; scale?: number }>;
   } = {},
 ): Promise<{ images: GeneratedImage[]; fallback: string | null }> {
   const provider = options.provider ?? 'cpu';
@@ -75,13 +79,37 @@ export async function generateImages(
   const text = model.textEncoder.config;
   const channels = model.unet.config.inChannels;
 
-  // 1. Text: [negative, prompt] → hidden states
+  const concepts = options.concepts ?? [];
+  const adapters = concepts.map((c) => frozenLora(c.placeholder, c.concept.lora, c.scale ?? 1));
+
+  // 1. Text: [negative, prompt] → hidden states, with each concept's token at its placeholder
   const tg = new Graph('text_encoder');
   const ids = tg.input('input_ids', 'int64', [2, 77]);
-  tg.output(op.cast(clipTextEncoder(weightsFrom(tg, model.textEncoder.source, { dtype }), text, { inputIds: ids }), 'float32'), 'hidden');
+  const p = concepts.length;
+  const placeholders = p
+    ? { embeds: toDtype(tg.input('placeholder_embeds', 'float32', [2, p, text.hiddenSize]), dtype), mask: toDtype(tg.input('placeholder_mask', 'float32', [2, 77, p]), dtype) }
+    : undefined;
+  tg.output(op.cast(clipTextEncoder(weightsFrom(tg, model.textEncoder.source, { dtype, adapters }), text, { inputIds: ids, ...(placeholders ? { placeholders } : {}) }), 'float32'), 'hidden');
   const textSession = await load(tg);
-  const encode = (s: string) => model.tokenizer.encode(s).ids.map(BigInt);
-  const hidden = (await textSession.run({ input_ids: { dtype: 'int64', shape: [2, 77], data: BigInt64Array.from([...encode(settings.negative), ...encode(settings.prompt)]) } })).hidden!;
+  const encoded = model.tokenizer.encode(settings.prompt, concepts.map((c) => c.placeholder));
+  const textFeeds: Record<string, HostTensor> = {
+    input_ids: { dtype: 'int64', shape: [2, 77], data: BigInt64Array.from([...model.tokenizer.encode(settings.negative).ids, ...encoded.ids].map(BigInt)) },
+  };
+  if (p) {
+    for (const c of concepts) {
+      if (c.concept.token.length !== text.hiddenSize) throw new AppError('unsupported-model', `Concept ${c.placeholder} was learned on a model with ${c.concept.token.length}-wide text, this one is ${text.hiddenSize}.`);
+      if (!encoded.placeholders.some((e) => e.placeholder === c.placeholder)) throw new AppError('invalid-input', `The prompt does not use ${c.placeholder}; write it where the concept goes ("${c.placeholder} ${c.concept.meta.classWord} …").`);
+    }
+    const embeds = new Float32Array(2 * p * text.hiddenSize);
+    const mask = new Float32Array(2 * 77 * p);
+    concepts.forEach((c, j) => {
+      embeds.set(c.concept.token, (p + j) * text.hiddenSize); // the prompt row; the negative row stays zero
+      for (const at of encoded.placeholders.filter((e) => e.placeholder === c.placeholder)) mask[77 * p + at.position * p + j] = 1;
+    });
+    textFeeds.placeholder_embeds = f32([2, p, text.hiddenSize], embeds);
+    textFeeds.placeholder_mask = f32([2, 77, p], mask);
+  }
+  const hidden = (await textSession.run(textFeeds)).hidden!;
   await textSession.release();
   const d = text.hiddenSize;
   const perImage = 77 * d;
@@ -97,7 +125,7 @@ export async function generateImages(
   const sample = ug.input('sample', 'float32', [2 * n, channels, h, w]);
   const timestep = ug.input('timestep', 'float32', [2 * n]);
   const ehs = ug.input('encoder_hidden_states', 'float32', [2 * n, 77, d]);
-  const eps = unet(weightsFrom(ug, model.unet.source, { dtype, prefix: 'unet.' }), model.unet.config, {
+  const eps = unet(weightsFrom(ug, model.unet.source, { dtype, prefix: 'unet.', adapters }), model.unet.config, {
     sample: toDtype(sample, dtype),
     timestep,
     encoderHiddenStates: toDtype(ehs, dtype),

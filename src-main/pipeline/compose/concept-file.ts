@@ -1,0 +1,40 @@
+// A learned concept on disk: one .safetensors file with the token embedding `*` and its LoRA.
+import { AppError } from '../../common/app-error.js';
+import type { WeightSource } from '../../models/params.js';
+import { readSafetensorsHeader, readTensorAsFloat32, type TensorToWrite, writeSafetensors } from '../../weights/safetensors.js';
+import { SafetensorsSource } from '../../weights/sources.js';
+
+export const CONCEPT_FORMAT = 'singleinsert-concept/1';
+const TOKEN_KEY = 'token_embedding';
+
+export interface ConceptMeta {
+  classWord: string;
+  /** sha256 of the SD model it was learned on (LoRA only fits that base). */
+  baseModel: string;
+  loraRank: number;
+}
+
+export interface LoadedConcept {
+  meta: ConceptMeta;
+  token: Float32Array;
+  /** The LoRA weights, by `<module>.lora_A/B.weight` name. */
+  lora: WeightSource;
+}
+
+export function writeConceptFile(path: string, token: Float32Array, lora: Record<string, { shape: number[]; data: Float32Array }>, meta: ConceptMeta): void {
+  const tensors: Record<string, TensorToWrite> = { [TOKEN_KEY]: { dtype: 'F32', shape: [token.length], data: token } };
+  for (const [name, t] of Object.entries(lora)) tensors[name] = { dtype: 'F32', shape: t.shape, data: t.data };
+  writeSafetensors(path, tensors, { format: CONCEPT_FORMAT, class_word: meta.classWord, base_model: meta.baseModel, lora_rank: String(meta.loraRank) });
+}
+
+export function readConceptFile(path: string, label: string): LoadedConcept {
+  const file = readSafetensorsHeader(path);
+  if (file.metadata.format !== CONCEPT_FORMAT || !file.tensors.has(TOKEN_KEY)) {
+    throw new AppError('corrupt-file', `${path} is not a SingleInsert concept file.`);
+  }
+  return {
+    meta: { classWord: file.metadata.class_word ?? '', baseModel: file.metadata.base_model ?? '', loraRank: Number(file.metadata.lora_rank ?? 0) },
+    token: readTensorAsFloat32(file, TOKEN_KEY),
+    lora: new SafetensorsSource(label, [file]),
+  };
+}
