@@ -6,6 +6,7 @@ import { doctorCommand } from './commands/doctor.js';
 import { generateCommand } from './commands/generate.js';
 import { importCommand } from './commands/import.js';
 import { libraryCommand } from './commands/library.js';
+import { learnCommand } from './commands/learn.js';
 import { maskCommand } from './commands/mask.js';
 import { modelsCommand } from './commands/models.js';
 
@@ -13,7 +14,7 @@ export const rootCommand: Command = {
   name: 'singleinsert',
   summary: 'SingleInsert Studio: learn a concept from one photo and put it into Stable Diffusion.',
   usage: '<command> [options]',
-  children: [importCommand, libraryCommand, maskCommand, modelsCommand, generateCommand, doctorCommand],
+  children: [importCommand, libraryCommand, maskCommand, learnCommand, generateCommand, modelsCommand, doctorCommand],
 };
 
 const consoleIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };

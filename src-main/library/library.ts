@@ -242,6 +242,32 @@ export class Library {
     return toConcept(row);
   }
 
+  /** Stores a learned concept (its file holds the token embedding and the LoRA) as ready to use. */
+  async addConcept(input: { name: string; classWord: string; imageId: string | null; maskId: string | null; baseModelId: string | null; file: Buffer }): Promise<ConceptRecord> {
+    const { sha256, size } = await this.store.put(input.file);
+    const id = newId('con');
+    const now = new Date().toISOString();
+    const thumb = input.imageId ? this.getImage(input.imageId).thumbSha256 : null;
+    this.db.transaction(() => {
+      this.insertBlob({ sha256, size, mime: 'application/vnd.singleinsert.concept' }, now);
+      this.db
+        .prepare(
+          `INSERT INTO concepts (id, name, class_word, token, image_id, mask_id, base_model_id, status, embedding_sha256, lora_sha256, thumb_sha256, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'ready', ?, ?, ?, ?)`,
+        )
+        .run(id, input.name, input.classWord, id, input.imageId, input.maskId, input.baseModelId, sha256, sha256, thumb, now);
+    })();
+    return this.getConcept(id);
+  }
+
+  /** The concept's file (token embedding + LoRA) path in the store. */
+  conceptFilePath(id: string): string {
+    const row = this.db.prepare('SELECT lora_sha256 FROM concepts WHERE id = ?').get(id) as { lora_sha256: string | null } | undefined;
+    if (!row) throw new AppError('not-found', `No concept ${id} in the library (see \`singleinsert library list\`).`);
+    if (!row.lora_sha256) throw new AppError('unavailable', `Concept ${id} has not finished learning.`);
+    return this.store.pathOf(row.lora_sha256);
+  }
+
   async deleteConcept(id: string): Promise<{ removedFiles: number }> {
     this.getConcept(id);
     return this.deleteRowsThenFiles(() => this.db.prepare('DELETE FROM concepts WHERE id = ?').run(id));

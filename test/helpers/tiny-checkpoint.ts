@@ -11,6 +11,7 @@ import { weightsFrom, type WeightSource } from '../../src-main/models/params.js'
 import { TINY_CLIP_TEXT, TINY_UNET, TINY_VAE } from '../../src-main/models/tiny-configs.js';
 import { unet } from '../../src-main/models/unet.js';
 import { vaeDecode, vaeEncode } from '../../src-main/models/vae.js';
+import { clipVisionPooled } from '../../src-main/models/vision.js';
 import { ClipTokenizer } from '../../src-main/tokenizer/clip-tokenizer.js';
 import { textKeyToLdm, unetKeyToLdm, vaeKeyToLdm } from '../../src-main/weights/ldm-keys.js';
 import { writeSafetensors, type TensorToWrite } from '../../src-main/weights/safetensors.js';
@@ -117,4 +118,17 @@ export function writeTinySingleFile(path: string): string {
   out['model_ema.decay'] = { dtype: 'F32', shape: [], data: Float32Array.of(0.9999) };
   writeSafetensors(path, out, { format: 'pt' });
   return path;
+}
+
+/** A tiny CLIP vision model folder (HF CLIPVisionModel layout: config.json + model.safetensors). */
+export function writeTinyClipVision(dir: string): string {
+  const config = { imageSize: 32, patchSize: 8, hiddenSize: 48, intermediateSize: 96, layers: 1, heads: 12, eps: 1e-5, tokenDim: TINY_CLIP_TEXT.hiddenSize };
+  const weights = record((g, s) => clipVisionPooled(weightsFrom(g, s), config, g.input('pixels', 'float32', [1, 3, 32, 32])));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify({ model_type: 'clip_vision_model', image_size: 32, patch_size: 8, hidden_size: 48, intermediate_size: 96, num_hidden_layers: 1, num_attention_heads: 12 }),
+  );
+  writeSafetensors(join(dir, 'model.safetensors'), Object.fromEntries(weights));
+  return dir;
 }

@@ -11,7 +11,9 @@ import { defaultSettings, generateImages } from '../../src-main/pipeline/sample/
 import { openStableDiffusion, type StableDiffusionModel } from '../../src-main/weights/sd-loader.js';
 import { RandomSource } from '../../src-main/weights/sources.js';
 import { fixtureImage } from '../helpers/fixtures.js';
-import { writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
+import { writeTinyClipVision, writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
+import { runCli } from '../../src-main/cli/main.js';
+import { Library } from '../../src-main/library/library.js';
 
 const VISION: VisionConfig = { imageSize: 32, patchSize: 8, hiddenSize: 48, intermediateSize: 96, layers: 1, heads: 12, eps: 1e-5, tokenDim: TINY_CLIP_TEXT.hiddenSize };
 
@@ -66,6 +68,34 @@ describe('learn a concept from one photo, then generate with it (tiny SD)', { ti
     const loaded = readConceptFile(conceptPath, 'rex');
     expect(Array.from(loaded.token)).toEqual(Array.from(learned.token));
     expect(loaded.meta).toEqual({ classWord: 'dog', baseModel: 'tiny', loraRank: 4 });
+  });
+
+  it('works through the CLI: mask → learn → library → generate --concept', async () => {
+    const dataDir = join(root, 'library');
+    const model = join(root, 'tiny.safetensors');
+    const encoder = writeTinyClipVision(join(root, 'clip-vision'));
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+    expect(await runCli(['import', fixtureImage('dog_00.jpg'), '--data-dir', dataDir], io, {})).toBe(0);
+    const imageId = out.at(-1)!.split('\t')[0]!;
+    expect(await runCli(['learn', imageId, '--class', 'dog', '--model', model, '--encoder', encoder, '--data-dir', dataDir], io, {})).toBe(1);
+    expect(err.at(-1)).toMatch(/No "dog" mask for img_.*singleinsert mask/);
+    expect(await runCli(['mask', imageId, '--class', 'dog', '--point', '390,390', '--out', join(root, 'm.png'), '--data-dir', dataDir], io, {})).toBe(0);
+    const learn = ['learn', imageId, '--class', 'dog', '--model', model, '--encoder', encoder, '--steps1', '2', '--steps2', '2', '--batch', '1', '--latent', '8', '--name', 'Rex', '--data-dir', dataDir];
+    expect(await runCli(learn, io, {})).toBe(0);
+    expect(err.filter((l) => l.startsWith('stage'))).toHaveLength(4);
+    const conceptId = out.at(-1)!.split('\t')[0]!;
+    expect(conceptId).toMatch(/^con_/);
+    const library = Library.open(dataDir);
+    expect(library.listConcepts()).toMatchObject([{ id: conceptId, name: 'Rex', classWord: 'dog', status: 'ready', imageId }]);
+    library.close();
+    const gen = ['generate', '--model', model, '--concept', conceptId, '--prompt', '* dog in the snow', '--steps', '2', '--width', '16', '--height', '16', '--seed', '3', '--out', join(root, 'gen'), '--data-dir', dataDir];
+    expect(await runCli(gen, io, {})).toBe(0);
+    expect((await sharp(readFileSync(out.at(-1)!)).metadata()).format).toBe('png');
+    // deleting the concept removes its file
+    expect(await runCli(['library', 'rm', conceptId, '--data-dir', dataDir], io, {})).toBe(0);
+    expect(out.at(-1)).toBe(`removed ${conceptId} (1 file)`);
   });
 
   it('generates with the concept: its token and LoRA change the image; a prompt without * is refused', async () => {

@@ -1,26 +1,18 @@
 import { randomInt } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ExecutionProvider } from '../../graph/runtime/providers.js';
 import { Library } from '../../library/library.js';
 import { defaultSettings, generateImages } from '../../pipeline/sample/generate.js';
 import type { SamplerName } from '../../schedulers/sampler.js';
 import { openStableDiffusion } from '../../weights/sd-loader.js';
+import { readConceptFile } from '../../pipeline/compose/concept-file.js';
 import type { Command } from '../command.js';
+import { resolveModelPath } from '../resolve-model.js';
 import { UsageError } from '../command.js';
 
 const SAMPLERS: SamplerName[] = ['ddim', 'euler', 'dpmpp2m'];
 const PROVIDERS: ExecutionProvider[] = ['cpu', 'webgpu', 'cuda'];
-
-/** An installed model's path, by id or name. */
-function installedPath(dataDir: string, idOrName: string): string {
-  const library = Library.open(dataDir);
-  try {
-    return library.getModel(idOrName).path;
-  } finally {
-    library.close();
-  }
-}
 
 function intOption(values: Record<string, unknown>, name: string, min: number, max: number): number | undefined {
   const raw = values[name];
@@ -33,7 +25,7 @@ function intOption(values: Record<string, unknown>, name: string, min: number, m
 export const generateCommand: Command = {
   name: 'generate',
   summary: 'Generate images with a Stable Diffusion 1.x model (diffusers folder, single .safetensors file, or installed model id/name).',
-  usage: 'generate --model <dir|file|model> --prompt "…" [--negative "…"] [--steps 50] [--guidance 7.5] [--seed N] [--count 1] [--sampler ddim|euler|dpmpp2m] [--width W --height H] [--provider cpu|webgpu|cuda] [--out dir]',
+  usage: 'generate --model <dir|file|model> --prompt "…" [--negative "…"] [--steps 50] [--guidance 7.5] [--seed N] [--count 1] [--sampler ddim|euler|dpmpp2m] [--width W --height H] [--provider cpu|webgpu|cuda] [--concept [*N=]con_id]… [--out dir]',
   options: {
     model: { type: 'string' },
     prompt: { type: 'string' },
@@ -47,6 +39,7 @@ export const generateCommand: Command = {
     height: { type: 'string' },
     provider: { type: 'string' },
     out: { type: 'string' },
+    concept: { type: 'string', multiple: true },
   },
   run: async ({ values, global, io }) => {
     if (!values.model) throw new UsageError('generate needs --model (a diffusers folder or a .safetensors file)');
@@ -58,8 +51,7 @@ export const generateCommand: Command = {
     const guidance = values.guidance === undefined ? 7.5 : Number(values.guidance);
     if (!Number.isFinite(guidance) || guidance < 0 || guidance > 50) throw new UsageError('--guidance must be a number from 0 to 50');
 
-    const modelArg = String(values.model);
-    const modelPath = existsSync(modelArg) ? resolve(modelArg) : installedPath(global.dataDir, modelArg);
+    const { path: modelPath, modelId } = resolveModelPath(global.dataDir, String(values.model));
     const model = openStableDiffusion(modelPath);
     const settings = defaultSettings(model, {
       prompt: String(values.prompt),
@@ -75,7 +67,15 @@ export const generateCommand: Command = {
     io.err(`${model.label}: ${settings.count} image(s), ${settings.width}×${settings.height}, ${settings.steps} ${settings.sampler} steps, guidance ${settings.guidance}, seed ${settings.seed}, ${provider}`);
     const library = Library.open(global.dataDir);
     try {
+      // --concept con_a --concept *2=con_b: the first goes to "*", the next to "*2", unless named
+      const concepts = ((values.concept as string[] | undefined) ?? []).map((arg, i) => {
+        const m = /^(\*\d*)=(.+)$/.exec(arg);
+        const placeholder = m ? m[1]! : i === 0 ? '*' : `*${i + 1}`;
+        const id = m ? m[2]! : arg;
+        return { placeholder, concept: readConceptFile(library.conceptFilePath(id), id) };
+      });
       const { images, fallback } = await generateImages(model, settings, {
+        concepts,
         provider,
         cacheDir: join(global.dataDir, 'cache', 'graphs'),
         onProgress: (p) => io.err(`step ${p.step}/${p.total} · ETA ${Math.ceil(p.etaMs / 1000)} s`),
@@ -84,7 +84,7 @@ export const generateCommand: Command = {
       const outDir = resolve(String(values.out ?? 'generated'));
       mkdirSync(outDir, { recursive: true });
       for (const image of images) {
-        const row = await library.addGeneration({ prompt: settings.prompt, negative: settings.negative, settings: { ...settings, seed: image.seed, count: 1, model: model.label }, modelId: null, png: image.png });
+        const row = await library.addGeneration({ prompt: settings.prompt, negative: settings.negative, settings: { ...settings, seed: image.seed, count: 1, model: model.label }, modelId, png: image.png });
         const path = join(outDir, `${row.id}-seed${image.seed}.png`);
         writeFileSync(path, image.png);
         io.out(path);

@@ -1,0 +1,92 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppError } from '../../common/app-error.js';
+import type { ExecutionProvider } from '../../graph/runtime/providers.js';
+import { Library } from '../../library/library.js';
+import { writeConceptFile } from '../../pipeline/compose/concept-file.js';
+import { learnConcept, PAPER_SETTINGS, prepareExample } from '../../pipeline/invert/learn.js';
+import { openClipVision } from '../../weights/clip-vision-loader.js';
+import { openStableDiffusion } from '../../weights/sd-loader.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
+import { resolveModelPath } from '../resolve-model.js';
+
+const count = (values: Record<string, unknown>, name: string, fallback: number, max: number) => {
+  if (values[name] === undefined) return fallback;
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new UsageError(`--${name} must be a whole number from 0 to ${max}`);
+  return n;
+};
+
+export const learnCommand: Command = {
+  name: 'learn',
+  summary:
+    'Learn a concept from one library photo and its mask (SingleInsert: Stage I inversion, then Stage II LoRA finetune). ' +
+    'Uses the latest saved mask for the class word unless --mask names one.',
+  usage: 'learn <image-id> --class dog --model <sd> --encoder <clip> [--mask msk_…] [--name N] [--steps1 50] [--steps2 100] [--batch 4] [--seed N] [--latent 64] [--provider cpu|webgpu|cuda]',
+  options: {
+    class: { type: 'string' },
+    model: { type: 'string' },
+    encoder: { type: 'string' },
+    mask: { type: 'string' },
+    name: { type: 'string' },
+    steps1: { type: 'string' },
+    steps2: { type: 'string' },
+    batch: { type: 'string' },
+    seed: { type: 'string' },
+    latent: { type: 'string' },
+    provider: { type: 'string' },
+  },
+  run: async ({ positionals, values, global, io }) => {
+    const imageId = positionals[0];
+    if (!imageId) throw new UsageError('learn needs a library image id (see `singleinsert library list`)');
+    if (!values.class) throw new UsageError('learn needs --class (face, hair, dog…)');
+    if (!values.model) throw new UsageError('learn needs --model (an SD 1.x model)');
+    if (!values.encoder) throw new UsageError('learn needs --encoder (a CLIP ViT model: HF CLIPVisionModel or CLIPModel folder)');
+    const classWord = String(values.class).trim().toLowerCase();
+    const sdModel = resolveModelPath(global.dataDir, String(values.model));
+    const sd = openStableDiffusion(sdModel.path);
+    const vision = openClipVision(resolveModelPath(global.dataDir, String(values.encoder)).path, sd.textEncoder.config.hiddenSize);
+    const library = Library.open(global.dataDir);
+    const work = mkdtempSync(join(tmpdir(), 'si-learn-'));
+    try {
+      const image = library.getImage(imageId);
+      const masks = library.listMasks(image.id).filter((m) => (values.mask ? m.id === values.mask : m.classWord === classWord));
+      const mask = masks[0];
+      if (!mask) throw new AppError('not-found', `No ${values.mask ? `mask ${String(values.mask)}` : `"${classWord}" mask`} for ${image.id}; make one with \`singleinsert mask ${image.id} --class ${classWord} --point x,y\`.`);
+      const options = {
+        ...PAPER_SETTINGS,
+        steps1: count(values, 'steps1', PAPER_SETTINGS.steps1, 10_000),
+        steps2: count(values, 'steps2', PAPER_SETTINGS.steps2, 10_000),
+        batch: Math.max(1, count(values, 'batch', PAPER_SETTINGS.batch, 64)),
+        seed: count(values, 'seed', 0, 2 ** 31 - 1),
+        provider: (values.provider ?? 'cpu') as ExecutionProvider,
+        cacheDir: join(global.dataDir, 'cache', 'graphs'),
+        onProgress: (p: { stage: 1 | 2; step: number; total: number; loss: number }) => io.err(`stage ${p.stage} · step ${p.step}/${p.total} · loss ${p.loss.toFixed(5)}`),
+      };
+      const example = await prepareExample(sd, vision.config, await library.store.read(image.sha256), await library.store.read(mask.sha256), classWord, {
+        cacheDir: options.cacheDir,
+        provider: options.provider,
+        ...(values.latent ? { latentSize: count(values, 'latent', 64, 256) } : {}),
+      });
+      const learned = await learnConcept(sd, vision, example, options);
+      const file = join(work, 'concept.safetensors');
+      writeConceptFile(file, learned.token, learned.lora, { classWord, baseModel: sdModel.modelId ?? sd.label, loraRank: options.loraRank });
+      const concept = await library.addConcept({
+        name: String(values.name ?? `${classWord} from ${image.name}`),
+        classWord,
+        imageId: image.id,
+        maskId: mask.id,
+        baseModelId: sdModel.modelId,
+        file: readFileSync(file),
+      });
+      io.out(`${concept.id}\t${concept.name}`);
+      io.err(`Use it: singleinsert generate --model ${String(values.model)} --concept ${concept.id} --prompt "* ${classWord} …"`);
+      return 0;
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+      library.close();
+    }
+  },
+};
