@@ -49,3 +49,12 @@ export function helpText(command: Command, path: string): string {
   lines.push('  --data-dir <dir>  the library folder (default: the app\'s, or $SINGLEINSERT_DATA_DIR)', '  -h, --help        show this help');
   return lines.join('\n');
 }
+
+/** An integer option within [min, max], or undefined when not given; a usage error otherwise. */
+export function intOption(values: Record<string, unknown>, name: string, min: number, max: number): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${String(raw)}"`);
+  return n;
+}

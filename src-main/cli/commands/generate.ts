@@ -9,18 +9,10 @@ import { openStableDiffusion } from '../../weights/sd-loader.js';
 import { readConceptFile } from '../../pipeline/compose/concept-file.js';
 import type { Command } from '../command.js';
 import { resolveModelPath } from '../resolve-model.js';
-import { UsageError } from '../command.js';
+import { intOption, UsageError } from '../command.js';
 
 const SAMPLERS: SamplerName[] = ['ddim', 'euler', 'dpmpp2m'];
 const PROVIDERS: ExecutionProvider[] = ['cpu', 'webgpu', 'cuda'];
-
-function intOption(values: Record<string, unknown>, name: string, min: number, max: number): number | undefined {
-  const raw = values[name];
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${String(raw)}"`);
-  return n;
-}
 
 export const generateCommand: Command = {
   name: 'generate',

@@ -9,15 +9,8 @@ import { learnConcept, PAPER_SETTINGS, prepareExample } from '../../pipeline/inv
 import { openClipVision } from '../../weights/clip-vision-loader.js';
 import { openStableDiffusion } from '../../weights/sd-loader.js';
 import type { Command } from '../command.js';
-import { UsageError } from '../command.js';
+import { intOption, UsageError } from '../command.js';
 import { resolveModelPath } from '../resolve-model.js';
-
-const count = (values: Record<string, unknown>, name: string, fallback: number, max: number) => {
-  if (values[name] === undefined) return fallback;
-  const n = Number(values[name]);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new UsageError(`--${name} must be a whole number from 0 to ${max}`);
-  return n;
-};
 
 export const learnCommand: Command = {
   name: 'learn',
@@ -57,10 +50,10 @@ export const learnCommand: Command = {
       if (!mask) throw new AppError('not-found', `No ${values.mask ? `mask ${String(values.mask)}` : `"${classWord}" mask`} for ${image.id}; make one with \`singleinsert mask ${image.id} --class ${classWord} --point x,y\`.`);
       const options = {
         ...PAPER_SETTINGS,
-        steps1: count(values, 'steps1', PAPER_SETTINGS.steps1, 10_000),
-        steps2: count(values, 'steps2', PAPER_SETTINGS.steps2, 10_000),
-        batch: Math.max(1, count(values, 'batch', PAPER_SETTINGS.batch, 64)),
-        seed: count(values, 'seed', 0, 2 ** 31 - 1),
+        steps1: intOption(values, 'steps1', 0, 10_000) ?? PAPER_SETTINGS.steps1,
+        steps2: intOption(values, 'steps2', 0, 10_000) ?? PAPER_SETTINGS.steps2,
+        batch: intOption(values, 'batch', 1, 64) ?? PAPER_SETTINGS.batch,
+        seed: intOption(values, 'seed', 0, 2 ** 31 - 1) ?? 0,
         provider: (values.provider ?? 'cpu') as ExecutionProvider,
         cacheDir: join(global.dataDir, 'cache', 'graphs'),
         onProgress: (p: { stage: 1 | 2; step: number; total: number; loss: number }) => io.err(`stage ${p.stage} · step ${p.step}/${p.total} · loss ${p.loss.toFixed(5)}`),
@@ -68,7 +61,7 @@ export const learnCommand: Command = {
       const example = await prepareExample(sd, vision.config, await library.store.read(image.sha256), await library.store.read(mask.sha256), classWord, {
         cacheDir: options.cacheDir,
         provider: options.provider,
-        ...(values.latent ? { latentSize: count(values, 'latent', 64, 256) } : {}),
+        ...(values.latent ? { latentSize: intOption(values, 'latent', 1, 256)! } : {}),
       });
       const learned = await learnConcept(sd, vision, example, options);
       const file = join(work, 'concept.safetensors');
