@@ -2,7 +2,7 @@ import type { ApiHandlers } from '../../src-preload/contract/index.js';
 import type { JobManager } from '../jobs/job-manager.js';
 import type { Library } from '../library/library.js';
 import { importPhotos, photoFromPath } from '../pipeline/ingest/import-photos.js';
-import { type MaskResult, MaskService, NO_DETECTOR_HINT } from '../pipeline/mask/mask-service.js';
+import { type MaskResult, type MaskService, NO_DETECTOR_HINT } from '../pipeline/mask/mask-service.js';
 import { installFromPath, installFromUrl, removeModel } from '../model-manager/install.js';
 import { runDoctor } from '../system/doctor.js';
 import type { EventBus } from './event-bus.js';

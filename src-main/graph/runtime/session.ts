@@ -60,6 +60,7 @@ export class GraphSession {
 
   async run(feeds: Record<string, HostTensor>, outputs?: readonly string[]): Promise<Record<string, HostTensor>> {
     const ortFeeds: Record<string, Ort.Tensor> = {};
+    // ORT's constructor is overloaded per element type; HostArray matches ORT_TYPE[t.dtype] by construction
     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(ORT_TYPE[t.dtype], t.data as never, [...t.shape]);
     const result = outputs ? await this.session.run(ortFeeds, [...outputs]) : await this.session.run(ortFeeds);
     const out: Record<string, HostTensor> = {};
