@@ -1,5 +1,6 @@
 import { isFloat } from './dtype.js';
 import { GraphError } from './errors.js';
+import type { Graph } from './graph.js';
 import type { Node, Tensor } from './ir.js';
 import { add, like } from './ops/elementwise.js';
 import { expand } from './ops/shape-ops.js';
@@ -12,20 +13,38 @@ import { NON_DIFFERENTIABLE, vjpOf } from './ops/registry.js';
  * `seed` is the gradient of the loss itself (default 1; the loss must then be a scalar).
  */
 export function grad(loss: Tensor, wrt: readonly Tensor[], seed?: Tensor): Tensor[] {
-  const graph = loss.graph;
   if (!seed && loss.shape.length !== 0) throw new GraphError('grad', `the loss must be a scalar, got shape [${loss.shape}] (or pass a seed)`);
   if (!isFloat(loss.dtype)) throw new GraphError('grad', `the loss must be a float, got ${loss.dtype}`);
+  if (!dependsOn(loss.graph, wrt).has(loss)) throw new GraphError('grad', 'the loss does not depend on any of the tensors to differentiate');
+  return vjp([[loss, seed ?? like(loss, 1)]], wrt);
+}
 
-  // 1. Tensors that depend on some w (forward reachability), in node order (nodes are topologically ordered).
-  const dependsOnWrt = new Set<Tensor>(wrt);
+/** Tensors that depend on some of `wrt` through differentiable ops (forward reachability, in node order). */
+export function dependsOn(graph: Graph, wrt: Iterable<Tensor>): Set<Tensor> {
+  const reached = new Set<Tensor>(wrt);
   for (const node of graph.nodes) {
     if (NON_DIFFERENTIABLE.has(node.type)) continue;
-    if (node.inputs.some((t) => t && dependsOnWrt.has(t))) for (const o of node.outputs) if (isFloat(o.dtype)) dependsOnWrt.add(o);
+    if (node.inputs.some((t) => t && reached.has(t))) for (const o of node.outputs) if (isFloat(o.dtype)) reached.add(o);
   }
-  if (!dependsOnWrt.has(loss)) throw new GraphError('grad', 'the loss does not depend on any of the tensors to differentiate');
+  return reached;
+}
 
-  // 2. Walk back from the loss over nodes whose outputs both reach the loss and depend on some w.
-  const grads = new Map<Tensor, Tensor>([[loss, seed ?? like(loss, 1)]]);
+/**
+ * The vector-Jacobian product of several outputs at once: Σ_i seed_iᵀ · d out_i / d w for each w
+ * (a segment of a checkpointed step gets its outputs' gradients from the segments after it).
+ */
+export function vjp(seeds: ReadonlyArray<readonly [Tensor, Tensor]>, wrt: readonly Tensor[]): Tensor[] {
+  const graph = seeds[0]![0].graph;
+  // 1. Tensors that depend on some w (forward reachability).
+  const dependsOnWrt = dependsOn(graph, wrt);
+
+  // 2. Walk back from the seeded outputs over nodes whose outputs both reach them and depend on some w.
+  const grads = new Map<Tensor, Tensor>();
+  for (const [out, seed] of seeds) {
+    if (!dependsOnWrt.has(out)) continue;
+    const previous = grads.get(out);
+    grads.set(out, previous ? add(previous, seed) : seed);
+  }
   const nodes = graph.nodes.slice();
   for (let i = nodes.length - 1; i >= 0; i--) {
     const node = nodes[i]!;

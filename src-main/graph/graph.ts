@@ -15,6 +15,10 @@ export class Graph {
   readonly inputs: GraphInput[] = [];
   readonly initializers: Initializer[] = [];
   readonly outputs: Array<{ tensor: Tensor; name: string }> = [];
+  /** Node counts at which a checkpointed step cuts the graph into segments (see segments/partition.ts). */
+  readonly cuts: number[] = [];
+  /** Most elements one attention score tensor may have (queries go in chunks above it); null: no limit. */
+  attentionScoreLimit: number | null = null;
   private readonly initializerByTensor = new Map<Tensor, Initializer>();
   private readonly scopes: string[] = [];
   private readonly usedNames = new Set<string>();
@@ -44,6 +48,14 @@ export class Graph {
 
   scopedName(name: string): string {
     return [...this.scopes, name].join('.');
+  }
+
+  /**
+   * Marks a segment boundary: a checkpointed step keeps the tensors crossing it and recomputes
+   * everything between two boundaries in that segment's backward pass. One-graph runs ignore it.
+   */
+  checkpoint(): void {
+    if (this.cuts[this.cuts.length - 1] !== this.nodes.length) this.cuts.push(this.nodes.length);
   }
 
   /** A per-run input: images, noise, timesteps. */

@@ -29,7 +29,7 @@ export const momentNames = (param: string) => ({ m: `${param}.adam_m`, v: `${par
  * Appends one AdamW update (decoupled weight decay, bias correction from `step`) of
  * `params` by `grads`, after scaling grads by `gradScale` (1/k for k accumulated micro-batches).
  */
-export function addAdamW(graph: Graph, params: readonly Tensor[], grads: readonly Tensor[], config: AdamWConfig = {}, gradScale = 1): AdamWTensors {
+export function addAdamW(graph: Graph, params: readonly Tensor[], grads: readonly Tensor[], config: AdamWConfig = {}, gradScale: number | Tensor = 1): AdamWTensors {
   const { beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 1e-2, maxGradNorm } = config;
   const lr = graph.input('optim.lr', 'float32', []);
   const step = graph.input('optim.step', 'float32', []);

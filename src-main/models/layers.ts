@@ -79,6 +79,7 @@ export function clipEncoder(
   const g = h.graph;
   const d = h.shape[h.shape.length - 1]!;
   for (let i = 0; i < cfg.layers; i++) {
+    g.checkpoint();
     h = g.scope(`encoder.layers.${i}`, () => {
       const normed = layerNormLayer(p, 'layer_norm1', h, cfg.eps);
       const attn = g.scope('self_attn', () => {
@@ -92,5 +93,6 @@ export function clipEncoder(
       return op.add(x, g.scope('mlp', () => linearLayer(p, 'fc2', quickGelu(linearLayer(p, 'fc1', normed2, d, cfg.intermediateSize)), cfg.intermediateSize, d)));
     });
   }
+  g.checkpoint();
   return h;
 }

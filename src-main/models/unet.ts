@@ -50,8 +50,11 @@ function transformer2d(p: ParamFactory, name: string, x: Tensor, context: Tensor
     hidden = op.transpose(op.reshape(hidden, [b, c, h * w]), [0, 2, 1]);
     // 2. BasicTransformerBlock: self-attention, cross-attention, GEGLU feed-forward
     hidden = x.graph.scope('transformer_blocks.0', () => {
+      x.graph.checkpoint();
       let t = op.add(hidden, crossAttention(p, 'attn1', layerNormLayer(p, 'norm1', hidden), null, cfg.heads));
+      x.graph.checkpoint();
       t = op.add(t, crossAttention(p, 'attn2', layerNormLayer(p, 'norm2', t), context, cfg.heads));
+      x.graph.checkpoint();
       const normed = layerNormLayer(p, 'norm3', t);
       const ff = x.graph.scope('ff', () => {
         const [a, gate] = op.split(linearLayer(p, 'net.0.proj', normed, c, 8 * c), 2, [4 * c, 4 * c]);
@@ -60,8 +63,11 @@ function transformer2d(p: ParamFactory, name: string, x: Tensor, context: Tensor
       return op.add(t, ff);
     });
     // 3. Back to an image and project out
+    x.graph.checkpoint();
     const image = op.reshape(op.transpose(hidden, [0, 2, 1]), [b, c, h, w]);
-    return op.add(conv(p, 'proj_out', image, c, c, 1), x);
+    const out = op.add(conv(p, 'proj_out', image, c, c, 1), x);
+    x.graph.checkpoint();
+    return out;
   });
 }
 
@@ -85,19 +91,23 @@ export function unet(p: ParamFactory, cfg: UNetConfig, { sample, timestep, encod
       const t = linearLayer(p, 'linear_1', op.cast(timestepEmbedding(timestep, ch[0]!), sample.dtype), ch[0]!, tembDim);
       return linearLayer(p, 'linear_2', silu(t), tembDim, tembDim);
     });
-    // 2. Pre-process
+    // 2. Pre-process (a checkpoint after each block: a checkpointed step keeps only what crosses them)
+    g.checkpoint();
     let h = conv(p, 'conv_in', sample, cfg.inChannels, ch[0]!, 3, { padding: 1 });
+    g.checkpoint();
     const skips: Tensor[] = [h];
     // 3. Down
     ch.forEach((outCh, level) => {
       g.scope(`down_blocks.${level}`, () => {
         for (let j = 0; j < cfg.layersPerBlock; j++) {
           h = resnetBlock(p, `resnets.${j}`, h, temb, outCh, cfg.normGroups, cfg.normEps);
+          g.checkpoint();
           if (cfg.attentionLevels[level]) h = transformer2d(p, `attentions.${j}`, h, encoderHiddenStates, cfg);
           skips.push(h);
         }
         if (level < ch.length - 1) {
           h = conv(p, 'downsamplers.0.conv', h, outCh, outCh, 3, { stride: 2, padding: 1 });
+          g.checkpoint();
           skips.push(h);
         }
       });
@@ -106,8 +116,10 @@ export function unet(p: ParamFactory, cfg: UNetConfig, { sample, timestep, encod
     g.scope('mid_block', () => {
       const c = ch[ch.length - 1]!;
       h = resnetBlock(p, 'resnets.0', h, temb, c, cfg.normGroups, cfg.normEps);
+      g.checkpoint();
       h = transformer2d(p, 'attentions.0', h, encoderHiddenStates, cfg);
       h = resnetBlock(p, 'resnets.1', h, temb, c, cfg.normGroups, cfg.normEps);
+      g.checkpoint();
     });
     // 5. Up
     const reversed = [...ch].reverse();
@@ -116,13 +128,17 @@ export function unet(p: ParamFactory, cfg: UNetConfig, { sample, timestep, encod
       g.scope(`up_blocks.${level}`, () => {
         for (let j = 0; j <= cfg.layersPerBlock; j++) {
           h = resnetBlock(p, `resnets.${j}`, op.concat([h, skips.pop()!], 1), temb, outCh, cfg.normGroups, cfg.normEps);
+          g.checkpoint();
           if (reversedAttention[level]) h = transformer2d(p, `attentions.${j}`, h, encoderHiddenStates, cfg);
         }
         if (level < reversed.length - 1) h = conv(p, 'upsamplers.0.conv', op.upsampleNearest2x(h), outCh, outCh, 3, { padding: 1 });
+        g.checkpoint();
       });
     });
     // 6. Post-process
     h = silu(groupNormLayer(p, 'conv_norm_out', h, cfg.normGroups, cfg.normEps));
-    return conv(p, 'conv_out', h, ch[0]!, cfg.outChannels, 3, { padding: 1 });
+    const eps = conv(p, 'conv_out', h, ch[0]!, cfg.outChannels, 3, { padding: 1 });
+    g.checkpoint();
+    return eps;
   });
 }

@@ -6,7 +6,9 @@ import { encodeModel } from '../onnx/serialize.js';
 import { cachedModel } from './compile-cache.js';
 import type { ExecutionProvider } from './providers.js';
 
-const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
+/** The one onnxruntime binding: every session and tensor of the engine comes from here. */
+export const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
+export type OrtTensor = Ort.Tensor;
 
 export interface HostTensor {
   dtype: DType;
@@ -14,7 +16,7 @@ export interface HostTensor {
   data: HostArray;
 }
 
-const ORT_TYPE: Record<DType, Ort.Tensor.Type> = {
+export const ORT_TYPE: Record<DType, Ort.Tensor.Type> = {
   float32: 'float32',
   float16: 'float16',
   float64: 'float64',
@@ -34,12 +36,14 @@ export class GraphSession {
     readonly fallback: string | null,
   ) {}
 
-  static async load(model: string | Uint8Array, options: { provider?: ExecutionProvider; threads?: number } = {}): Promise<GraphSession> {
+  static async load(model: string | Uint8Array, options: SessionLoadOptions = {}): Promise<GraphSession> {
     const wanted = options.provider ?? 'cpu';
     const sessionOptions = (provider: ExecutionProvider): Ort.InferenceSession.SessionOptions => ({
       executionProviders: [provider],
       graphOptimizationLevel: 'all',
       ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+      // many sessions of one step: a per-session arena would keep each one's peak for good
+      ...(options.manySessions ? { enableCpuMemArena: false, enableMemPattern: false, extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
     });
     try {
       return new GraphSession(await createSession(model, sessionOptions(wanted)), wanted, null);
@@ -70,9 +74,21 @@ export class GraphSession {
     return out;
   }
 
+  /** A run on onnxruntime tensors as they are: feeds shared, outputs written into `fetches` (no copies). */
+  async runTensors(feeds: Record<string, Ort.Tensor>, fetches: Record<string, Ort.Tensor>): Promise<void> {
+    await this.session.run(feeds, fetches);
+  }
+
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+export interface SessionLoadOptions {
+  provider?: ExecutionProvider;
+  threads?: number;
+  /** One of the many sessions of a checkpointed step: no per-session memory arena, no spinning threads. */
+  manySessions?: boolean;
 }
 
 /** From a file (external data resolved beside it) or from bytes (everything inline). */
@@ -90,10 +106,10 @@ function fromOrtType(type: Ort.Tensor.Type): DType {
  * A session for a graph: from the compile cache when `cacheDir` is given (needed for weights
  * that live in files), else from bytes in memory.
  */
-export async function sessionForGraph(graph: Graph, options: { provider?: ExecutionProvider; cacheDir?: string } = {}): Promise<GraphSession> {
-  if (options.cacheDir) return GraphSession.load(cachedModel(graph, options.cacheDir).modelPath, { provider: options.provider });
+export async function sessionForGraph(graph: Graph, options: SessionLoadOptions & { cacheDir?: string } = {}): Promise<GraphSession> {
+  if (options.cacheDir) return GraphSession.load(cachedModel(graph, options.cacheDir).modelPath, options);
   if (graph.initializers.some((i) => i.value.kind === 'external')) {
     throw new Error(`Graph ${graph.name} reads weights from files; give it a cache folder to write the model into.`);
   }
-  return GraphSession.load(encodeModel(graph), { provider: options.provider });
+  return GraphSession.load(encodeModel(graph), options);
 }

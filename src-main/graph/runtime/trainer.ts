@@ -34,6 +34,17 @@ export interface StepResult {
   loss: number;
   gradNorm: number;
   outputs: Record<string, HostTensor>;
+  /** True when the step was skipped (non-finite gradients under loss scaling). */
+  skipped?: boolean;
+}
+
+/** What runs training steps: one graph (`Trainer`) or checkpointed segments (`CheckpointedTrainer`). */
+export interface StepRunner {
+  readonly microBatches: number;
+  step(batches: Array<Record<string, HostTensor>>, lr: number): Promise<StepResult>;
+  parameters(): Record<string, Float32Array>;
+  readonly fallback: string | null;
+  release(): Promise<void>;
 }
 
 const NEW = '.new';
@@ -43,7 +54,7 @@ const ACC = '.grad_acc';
  * Runs training steps of a model on onnxruntime: parameters and AdamW moments live
  * here between steps and go in and out of the step graph as tensors.
  */
-export class Trainer {
+export class Trainer implements StepRunner {
   private stepCount = 0;
 
   private constructor(

@@ -18,6 +18,18 @@ describe('gradients of composed blocks', () => {
       },
     }));
 
+  it('chunked attention (queries in chunks of 2 of 5, with a causal mask): the same gradients', () =>
+    gradCheck({
+      inputs: { q: [1, 2, 5, 4], k: [1, 2, 5, 4], v: [1, 2, 5, 4] },
+      build: ({ q, k, v }, g) => {
+        g.attentionScoreLimit = 2 * 2 * 5; // two query rows per chunk
+        const mask = g.constant('float64', [1, 1, 5, 5], Array.from({ length: 25 }, (_, i) => (i % 5 > Math.floor(i / 5) ? -1e9 : 0)));
+        const out = attention(q!, k!, v!, mask);
+        if (g.cuts.length < 3) throw new Error('attention was not chunked');
+        return out;
+      },
+    }));
+
   it('ResNet block: GroupNorm + SiLU + Conv, with a residual', () =>
     gradCheck({
       dtype: 'float32',

@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { SeededRandom } from '../../../src-main/graph/random.js';
+import { CheckpointedTrainer } from '../../../src-main/graph/runtime/checkpointed-trainer.js';
+import { type StepRunner, Trainer, type TrainerSpec } from '../../../src-main/graph/runtime/trainer.js';
+import { TINY_CLIP_TEXT, TINY_UNET } from '../../../src-main/models/tiny-configs.js';
+import type { VisionConfig } from '../../../src-main/models/vision.js';
+import { type ConceptExample, stepFeeds } from '../../../src-main/pipeline/invert/step-feeds.js';
+import { buildSingleInsertStep, type SingleInsertModels, type StepOptions } from '../../../src-main/pipeline/invert/training-step.js';
+import { scaledLinearSchedule } from '../../../src-main/schedulers/ddpm-schedule.js';
+import { ClipTokenizer } from '../../../src-main/tokenizer/clip-tokenizer.js';
+import { BUNDLED_MERGES } from '../../../src-main/weights/sd-loader.js';
+import { RandomSource } from '../../../src-main/weights/sources.js';
+
+const VISION: VisionConfig = { imageSize: 32, patchSize: 8, hiddenSize: 48, intermediateSize: 96, layers: 1, heads: 12, eps: 1e-5, tokenDim: TINY_CLIP_TEXT.hiddenSize };
+const models: SingleInsertModels = {
+  unet: { config: TINY_UNET, source: new RandomSource(1) },
+  textEncoder: { config: TINY_CLIP_TEXT, source: new RandomSource(2) },
+  vision: { config: VISION, source: new RandomSource(3) },
+  mapper: new RandomSource(4),
+};
+
+function example(): ConceptExample {
+  const r = new SeededRandom(5);
+  const tok = ClipTokenizer.fromMergesFile(BUNDLED_MERGES);
+  const concept = tok.encode('* dog', ['*']);
+  const mask = new Float32Array(64);
+  for (let y = 2; y < 6; y++) for (let x = 2; x < 6; x++) mask[y * 8 + x] = 1;
+  return { x0: r.normalArray(4 * 64), mask, pixels: r.normalArray(3 * 32 * 32), idsConcept: concept.ids, idsClass: tok.encode('dog').ids, placeholderPosition: concept.placeholders[0]!.position };
+}
+
+/** Runs 3 steps and returns losses, grad norms and the final parameters. */
+async function threeSteps(trainer: StepRunner, batch: number) {
+  const data = example();
+  const shape = { batch, latent: [8, 8] as [number, number] };
+  const rng = new SeededRandom(21);
+  const results = [];
+  for (let i = 0; i < 3; i++) {
+    const feeds = stepFeeds(data, shape, rng, scaledLinearSchedule());
+    results.push(await trainer.step(microBatches(feeds, trainer.microBatches), 1e-3));
+  }
+  const params = trainer.parameters();
+  await trainer.release();
+  return { results, params };
+}
+
+/** Splits a batch's feeds into k equal micro-batches along the batch axis. */
+function microBatches(feeds: ReturnType<typeof stepFeeds>, k: number) {
+  if (k === 1) return [feeds];
+  return Array.from({ length: k }, (_, i) =>
+    Object.fromEntries(Object.entries(feeds).map(([name, t]) => {
+      const per = t.shape[0]! / k;
+      const size = t.data.length / t.shape[0]!;
+      return [name, { ...t, shape: [per, ...t.shape.slice(1)], data: t.data.slice(i * per * size, (i + 1) * per * size) }];
+    })),
+  );
+}
+
+function maxRelative(a: Float32Array, b: Float32Array): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i]! - b[i]!));
+    den = Math.max(den, Math.abs(b[i]!));
+  }
+  return num / den;
+}
+
+describe('checkpointed training step (segments run as their own sessions)', () => {
+  const cases: Array<{ name: string; options: StepOptions; batch: number; micro: number; limit?: number }> = [
+    { name: 'Stage I', options: { stage: 1, trainVision: true }, batch: 2, micro: 1 },
+    { name: 'Stage II with chunked attention', options: { stage: 2, loraRank: 4, trainVision: true }, batch: 2, micro: 1, limit: 40_000 },
+    { name: 'Stage I as 2 micro-batches of 1', options: { stage: 1, trainVision: true }, batch: 2, micro: 2 },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: same loss, gradient norm and parameters after 3 steps as the one-graph step`, async () => {
+      // the same attention chunks in both, so segmentation is the only difference
+      const spec = (batch: number): TrainerSpec => ({
+        build: (g) => {
+          g.attentionScoreLimit = c.limit ?? null;
+          return buildSingleInsertStep(g, models, { batch, latent: [8, 8] }, c.options);
+        },
+        optimizer: { weightDecay: 1e-2, maxGradNorm: 1 },
+      });
+      const reference = await threeSteps(await Trainer.create(spec(c.batch)), c.batch);
+      const checkpointed = await CheckpointedTrainer.create({ ...spec(c.batch / c.micro), microBatches: c.micro, attentionScoreLimit: c.limit ?? null });
+      expect(checkpointed.plan.segments).toBeGreaterThan(10);
+      const got = await threeSteps(checkpointed, c.batch);
+      for (let i = 0; i < 3; i++) {
+        expect(Math.abs(got.results[i]!.loss - reference.results[i]!.loss) / reference.results[i]!.loss).toBeLessThan(1e-6);
+        expect(Math.abs(got.results[i]!.gradNorm - reference.results[i]!.gradNorm) / reference.results[i]!.gradNorm).toBeLessThan(1e-6);
+      }
+      // A key projection's bias shifts every score of a row alike, which softmax ignores: its gradient is
+      // zero in exact arithmetic, and Adam turns the rounding noise into ±lr steps. Nothing to compare.
+      const compared = Object.keys(reference.params).filter((name) => !/k_proj\.bias$/.test(name));
+      expect(compared.length).toBeGreaterThan(10);
+      // relative to the parameters as one vector: biases start at zero, so a tensor's own scale says little
+      const flat = (p: Record<string, Float32Array>) => Float32Array.from(compared.flatMap((n) => Array.from(p[n]!)));
+      const [a, b] = [flat(got.params), flat(reference.params)];
+      let diff = 0;
+      let norm = 0;
+      for (let i = 0; i < a.length; i++) {
+        diff += (a[i]! - b[i]!) ** 2;
+        norm += b[i]! ** 2;
+      }
+      expect(Math.sqrt(diff / norm)).toBeLessThan(1e-6);
+      // (element by element, Adam turns rounding-level gradients of a few LoRA entries into ±lr steps)
+    }, 240_000);
+  }
+});
+
+describe('chunked attention', () => {
+  it('gives the unchunked result (forward), in chunks that are segments of their own', async () => {
+    const { Graph } = await import('../../../src-main/graph/graph.js');
+    const { attention } = await import('../../../src-main/graph/nn.js');
+    const { sessionForGraph } = await import('../../../src-main/graph/runtime/session.js');
+    const r = new SeededRandom(3);
+    const feeds = Object.fromEntries(['q', 'k', 'v'].map((n) => [n, { dtype: 'float32' as const, shape: [2, 3, 37, 8], data: r.normalArray(2 * 3 * 37 * 8) }]));
+    const run = async (limit: number | null) => {
+      const g = new Graph('attn');
+      g.attentionScoreLimit = limit;
+      const [q, k, v] = ['q', 'k', 'v'].map((n) => g.input(n, 'float32', [2, 3, 37, 8]));
+      g.output(attention(q!, k!, v!), 'out');
+      const s = await sessionForGraph(g);
+      const out = (await s.run(feeds)).out!.data as Float32Array;
+      await s.release();
+      return { out, cuts: g.cuts.length };
+    };
+    const whole = await run(null);
+    const chunked = await run(2 * 3 * 37 * 10); // 10 query rows a chunk: 4 chunks
+    expect(whole.cuts).toBe(0);
+    expect(chunked.cuts).toBe(5);
+    expect(maxRelative(chunked.out, whole.out)).toBeLessThan(1e-6);
+  });
+});
