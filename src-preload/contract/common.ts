@@ -18,6 +18,7 @@ export const errorCode = z.enum([
   'unsupported-model',
   'too-large',
   'disk-full',
+  'out-of-memory',
   'conflict',
   'cancelled',
   'unavailable',

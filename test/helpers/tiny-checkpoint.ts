@@ -3,59 +3,24 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import type { DType, HostArray } from '../../src-main/graph/dtype.js';
-import { Graph } from '../../src-main/graph/graph.js';
-import type { Shape } from '../../src-main/graph/shape.js';
-import { clipTextEncoder } from '../../src-main/models/clip-text.js';
-import { weightsFrom, type WeightSource } from '../../src-main/models/params.js';
 import { TINY_CLIP_TEXT, TINY_UNET, TINY_VAE } from '../../src-main/models/tiny-configs.js';
-import { unet } from '../../src-main/models/unet.js';
-import { vaeDecode, vaeEncode } from '../../src-main/models/vae.js';
-import { clipVisionPooled } from '../../src-main/models/vision.js';
 import { ClipTokenizer } from '../../src-main/tokenizer/clip-tokenizer.js';
-import { textKeyToLdm, unetKeyToLdm, vaeKeyToLdm } from '../../src-main/weights/ldm-keys.js';
+import { type SdConfigs, sdWeights, type WeightFill, writeClipVisionFolder, writeSingleFileCheckpoint } from '../../src-main/weights/random-checkpoint.js';
 import { writeSafetensors, type TensorToWrite } from '../../src-main/weights/safetensors.js';
 import { BUNDLED_MERGES } from '../../src-main/weights/sd-loader.js';
 import { RandomSource } from '../../src-main/weights/sources.js';
 
-/** Every weight a model asks for, with random values. */
-class Recorder implements WeightSource {
-  readonly label = 'recorder';
-  readonly seen = new Map<string, TensorToWrite>();
-  private readonly random = new RandomSource(3);
-  shapeOf(_n: string, expected: Shape) {
-    return expected;
-  }
-  load(name: string, _dtype: DType, shape: Shape): HostArray {
-    const data = this.random.load(name, 'float32', shape) as Float32Array;
-    // biases and norm offsets get small values too, so a wrong mapping cannot hide behind zeros
-    if (name.endsWith('bias')) data.forEach((_, i) => (data[i] = 0.01 * Math.sin(i + name.length)));
-    this.seen.set(name, { dtype: 'F32', shape: [...shape], data });
-    return data;
-  }
-}
+const random = new RandomSource(3);
+/** RandomSource's values; biases and norm offsets get small values too, so a wrong mapping cannot hide behind zeros. */
+const fill: WeightFill = (name, shape) => {
+  const data = random.load(name, 'float32', shape) as Float32Array;
+  if (name.endsWith('bias')) data.forEach((_, i) => (data[i] = 0.01 * Math.sin(i + name.length)));
+  return data;
+};
 
-function record(build: (g: Graph, source: WeightSource) => void): Map<string, TensorToWrite> {
-  const recorder = new Recorder();
-  build(new Graph('record'), recorder);
-  return recorder.seen;
-}
+const TINY: SdConfigs = { unet: TINY_UNET, text: TINY_CLIP_TEXT, vae: TINY_VAE };
 
-export function tinyWeights() {
-  const unetW = record((g, s) =>
-    unet(weightsFrom(g, s, { prefix: 'unet.' }), TINY_UNET, {
-      sample: g.input('s', 'float32', [1, 4, 8, 8]),
-      timestep: g.input('t', 'float32', [1]),
-      encoderHiddenStates: g.input('c', 'float32', [1, 77, TINY_CLIP_TEXT.hiddenSize]),
-    }),
-  );
-  const textW = record((g, s) => clipTextEncoder(weightsFrom(g, s), TINY_CLIP_TEXT, { inputIds: g.input('ids', 'int64', [1, 77]) }));
-  const vaeW = record((g, s) => {
-    vaeDecode(weightsFrom(g, s, { prefix: 'vae.' }), TINY_VAE, g.input('z', 'float32', [1, 4, 8, 8]));
-    vaeEncode(weightsFrom(g, s, { prefix: 'vae.' }), TINY_VAE, g.input('x', 'float32', [1, 3, 16, 16]));
-  });
-  return { unetW, textW, vaeW };
-}
+export const tinyWeights = () => sdWeights(TINY, fill);
 
 export function writeTinyDiffusers(dir: string): string {
   const { unetW, textW, vaeW } = tinyWeights();
@@ -105,30 +70,8 @@ export function writeTinyDiffusers(dir: string): string {
   return dir;
 }
 
-export function writeTinySingleFile(path: string): string {
-  const { unetW, textW, vaeW } = tinyWeights();
-  const out: Record<string, TensorToWrite> = {};
-  for (const [k, v] of unetW) out[unetKeyToLdm(k.replace(/^unet\./, ''), TINY_UNET)!] = v;
-  for (const [k, v] of textW) out[textKeyToLdm(k)[0]!] = v;
-  for (const [k, v] of vaeW) {
-    const key = vaeKeyToLdm(k.replace(/^vae\./, ''), TINY_VAE)!;
-    // LDM stores the VAE attention projections as 1×1 convolutions
-    out[key] = /mid\.attn_1\.(q|k|v|proj_out)\.weight$/.test(key) ? { ...v, shape: [...v.shape, 1, 1] } : v;
-  }
-  out['model_ema.decay'] = { dtype: 'F32', shape: [], data: Float32Array.of(0.9999) };
-  writeSafetensors(path, out, { format: 'pt' });
-  return path;
-}
+export const writeTinySingleFile = (path: string): string => writeSingleFileCheckpoint(path, TINY, tinyWeights());
 
 /** A tiny CLIP vision model folder (HF CLIPVisionModel layout: config.json + model.safetensors). */
-export function writeTinyClipVision(dir: string): string {
-  const config = { imageSize: 32, patchSize: 8, hiddenSize: 48, intermediateSize: 96, layers: 1, heads: 12, eps: 1e-5, tokenDim: TINY_CLIP_TEXT.hiddenSize };
-  const weights = record((g, s) => clipVisionPooled(weightsFrom(g, s), config, g.input('pixels', 'float32', [1, 3, 32, 32])));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    join(dir, 'config.json'),
-    JSON.stringify({ model_type: 'clip_vision_model', image_size: 32, patch_size: 8, hidden_size: 48, intermediate_size: 96, num_hidden_layers: 1, num_attention_heads: 12 }),
-  );
-  writeSafetensors(join(dir, 'model.safetensors'), Object.fromEntries(weights));
-  return dir;
-}
+export const writeTinyClipVision = (dir: string): string =>
+  writeClipVisionFolder(dir, { imageSize: 32, patchSize: 8, hiddenSize: 48, intermediateSize: 96, layers: 1, heads: 12, eps: 1e-5, tokenDim: TINY_CLIP_TEXT.hiddenSize }, fill);

@@ -6,11 +6,19 @@ import type { ExecutionProvider } from '../../graph/runtime/providers.js';
 import { Library } from '../../library/library.js';
 import { writeConceptFile } from '../../pipeline/compose/concept-file.js';
 import { learnConcept, PAPER_SETTINGS, prepareExample } from '../../pipeline/invert/learn.js';
+import { probeGpus } from '../../system/gpu-probe.js';
 import { openClipVision } from '../../weights/clip-vision-loader.js';
 import { openStableDiffusion } from '../../weights/sd-loader.js';
 import type { Command } from '../command.js';
 import { intOption, UsageError } from '../command.js';
 import { resolveModelPath } from '../resolve-model.js';
+
+/** On an NVIDIA GPU the steps must fit its free memory (the plan then splits the batch); elsewhere the system's. */
+async function deviceMemory(provider: ExecutionProvider): Promise<{ availableBytes?: number }> {
+  if (provider === 'cpu') return {};
+  const gpu = (await probeGpus()).devices[0];
+  return gpu ? { availableBytes: gpu.freeBytes } : {};
+}
 
 export const learnCommand: Command = {
   name: 'learn',
@@ -57,13 +65,15 @@ export const learnCommand: Command = {
         provider: (values.provider ?? 'cpu') as ExecutionProvider,
         cacheDir: join(global.dataDir, 'cache', 'graphs'),
         onProgress: (p: { stage: 1 | 2; step: number; total: number; loss: number }) => io.err(`stage ${p.stage} · step ${p.step}/${p.total} · loss ${p.loss.toFixed(5)}`),
+        onLog: (line: string) => io.err(line),
       };
       const example = await prepareExample(sd, vision.config, await library.store.read(image.sha256), await library.store.read(mask.sha256), classWord, {
         cacheDir: options.cacheDir,
         provider: options.provider,
         ...(values.latent ? { latentSize: intOption(values, 'latent', 1, 256)! } : {}),
       });
-      const learned = await learnConcept(sd, vision, example, options);
+      const started = performance.now();
+      const learned = await learnConcept(sd, vision, example, { ...options, ...(await deviceMemory(options.provider)) });
       const file = join(work, 'concept.safetensors');
       writeConceptFile(file, learned.token, learned.lora, { classWord, baseModel: sdModel.modelId ?? sd.label, loraRank: options.loraRank });
       const concept = await library.addConcept({
@@ -75,6 +85,7 @@ export const learnCommand: Command = {
         file: readFileSync(file),
       });
       io.out(`${concept.id}\t${concept.name}`);
+      io.err(`Learned in ${((performance.now() - started) / 1000).toFixed(1)} s; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB.`);
       io.err(`Use it: singleinsert generate --model ${String(values.model)} --concept ${concept.id} --prompt "* ${classWord} …"`);
       return 0;
     } finally {

@@ -157,6 +157,8 @@ export class CheckpointedTrainer implements StepRunner {
   }
 
   private extraNames = new Map<string, string>();
+  /** Per-run times when SINGLEINSERT_PROFILE is set (benchmarks). */
+  readonly profile: Array<{ run: number; kind: string; ms: number; outputs: string }> = [];
 
   async step(batches: Array<Record<string, HostTensor>>, lr: number): Promise<StepResult> {
     if (batches.length !== this.microBatches) throw new Error(`Expected ${this.microBatches} micro-batches, got ${batches.length}`);
@@ -177,7 +179,9 @@ export class CheckpointedTrainer implements StepRunner {
         }
         const fetches: Record<string, OrtTensor> = {};
         for (const o of r.outputs) fetches[o.slot] = this.pool.take(o.dtype, o.shape);
+        const started = PROFILE ? performance.now() : 0;
         await r.session.runTensors(feeds, fetches);
+        if (PROFILE) this.profile.push({ run: i, kind: i < this.runs.forward.length ? 'fwd' : 'bwd', ms: performance.now() - started, outputs: r.outputs.map((o) => o.name).join(' ') });
         for (const o of r.outputs) {
           const old = values.get(o.name);
           values.set(o.name, fetches[o.slot]!);
@@ -274,6 +278,7 @@ export class CheckpointedTrainer implements StepRunner {
   }
 }
 
+const PROFILE = !!process.env.SINGLEINSERT_PROFILE;
 const scalarTensor = (v: number) => new ort.Tensor('float32', Float32Array.of(v), []);
 const GRAD_PREFIX = gradName({ name: '' } as Tensor);
 const ACC_PREFIX = accName({ name: '' } as Tensor);

@@ -5,7 +5,10 @@ import { Graph } from '../../graph/graph.js';
 import { SeededRandom } from '../../graph/random.js';
 import type { ExecutionProvider } from '../../graph/runtime/providers.js';
 import { sessionForGraph } from '../../graph/runtime/session.js';
-import { Trainer } from '../../graph/runtime/trainer.js';
+import { createStepRunner, describePlan, type MemoryPlan } from '../../graph/runtime/memory-plan.js';
+import type { StepRunner } from '../../graph/runtime/trainer.js';
+import { explainOutOfMemory } from '../../graph/runtime/out-of-memory.js';
+import { WeightPool } from '../../graph/runtime/weight-pool.js';
 import { weightsFrom, type WeightSource } from '../../models/params.js';
 import { vaeEncode } from '../../models/vae.js';
 import { CLIP_MEAN, CLIP_STD, type VisionConfig } from '../../models/vision.js';
@@ -29,6 +32,10 @@ export interface LearnOptions {
   cacheDir: string;
   signal?: AbortSignal;
   onProgress?: (p: { stage: 1 | 2; step: number; total: number; loss: number }) => void;
+  /** Lines for the job's log: each stage's memory plan (mode, micro-batches, estimated peak). */
+  onLog?: (line: string) => void;
+  /** Memory the steps may use (bytes); the system's available memory when omitted. */
+  availableBytes?: number;
 }
 
 /** The method's defaults: AdamW 1e-4 (Stage I, 50 steps), 5e-5 (Stage II, 100 steps), batch 4, rank 4. */
@@ -88,39 +95,59 @@ export async function learnConcept(
   const rng = new SeededRandom(options.seed);
   const losses: LearnedConcept['losses'] = [];
   const optimizer = { weightDecay: 1e-2, maxGradNorm: 1 };
-  const run = async (trainer: Trainer, stage: 1 | 2, steps: number, lr: number) => {
+  const run = async ({ runner, plan }: { runner: StepRunner; plan: MemoryPlan }, stage: 1 | 2, steps: number, lr: number) => {
     for (let step = 1; step <= steps; step++) {
       if (options.signal?.aborted) throw new AppError('cancelled', `Training cancelled in Stage ${stage} at step ${step} of ${steps}.`);
-      const { loss } = await trainer.step([stepFeeds(example, shape, rng, schedule)], lr);
+      const { loss } = await stepOrExplain(runner, plan.split(stepFeeds(example, shape, rng, schedule)), lr, stage);
       if (!Number.isFinite(loss)) throw new AppError('internal', `The loss became ${loss} in Stage ${stage} at step ${step}; try a lower learning rate.`);
       losses.push({ stage, step, loss });
       options.onProgress?.({ stage, step, total: steps, loss });
     }
   };
+  // one copy of the frozen weights for both stages
+  const weights = new WeightPool();
+  const plan = async (stage: 1 | 2, initialParams?: Record<string, Float32Array>) => {
+    const made = await createStepRunner(
+      {
+        build: (g, microBatch) => buildSingleInsertStep(g, models, { ...shape, batch: microBatch }, { stage, trainVision: options.trainVision, loraRank: options.loraRank }),
+        ...(initialParams ? { initialParams } : {}),
+        optimizer,
+        provider: options.provider,
+        cacheDir: options.cacheDir,
+        weights,
+      },
+      { label: `Stage ${stage === 1 ? 'I' : 'II'} step (batch ${options.batch})`, batch: options.batch, ...(options.availableBytes ? { availableBytes: options.availableBytes } : {}) },
+    );
+    options.onLog?.(`Stage ${stage === 1 ? 'I' : 'II'} memory plan: ${describePlan(made.plan)}`);
+    return made;
+  };
   // Stage I: the encoder alone
-  const stage1 = await Trainer.create({ build: (g) => buildSingleInsertStep(g, models, shape, { stage: 1, trainVision: options.trainVision }), optimizer, provider: options.provider, cacheDir: options.cacheDir });
+  const stage1 = await plan(1);
   await run(stage1, 1, options.steps1, options.lr1);
-  const encoder = stage1.parameters();
-  await stage1.release();
+  const encoder = stage1.runner.parameters();
+  await stage1.runner.release();
   // Stage II: encoder (from Stage I) + LoRA
-  const stage2 = await Trainer.create({
-    build: (g) => buildSingleInsertStep(g, models, shape, { stage: 2, trainVision: options.trainVision, loraRank: options.loraRank }),
-    initialParams: encoder,
-    optimizer,
-    provider: options.provider,
-    cacheDir: options.cacheDir,
-  });
+  const stage2 = await plan(2, encoder);
   await run(stage2, 2, options.steps2, options.lr2);
   // one more pass at learning rate 0 reads the token the final encoder gives
-  const final = await stage2.step([stepFeeds(example, shape, rng, schedule)], 0);
+  const final = await stage2.runner.step(stage2.plan.split(stepFeeds(example, shape, rng, schedule)), 0);
   const d = sd.textEncoder.config.hiddenSize;
   const token = Float32Array.from((final.outputs.token!.data as Float32Array).subarray(0, d));
   const lora: LearnedConcept['lora'] = {};
-  for (const [name, data] of Object.entries(stage2.parameters())) {
+  for (const [name, data] of Object.entries(stage2.runner.parameters())) {
     if (!name.includes('.lora_')) continue;
     const other = data.length / options.loraRank;
     lora[name] = { shape: name.endsWith('lora_A.weight') ? [options.loraRank, other] : [other, options.loraRank], data };
   }
-  await stage2.release();
+  await stage2.runner.release();
   return { token, lora, losses };
+}
+
+/** A step; an allocation failure becomes an error that says what to change. */
+async function stepOrExplain(runner: StepRunner, batches: Parameters<StepRunner['step']>[0], lr: number, stage: 1 | 2) {
+  try {
+    return await runner.step(batches, lr);
+  } catch (err) {
+    throw explainOutOfMemory(err, `A Stage ${stage === 1 ? 'I' : 'II'} step`, 'Close other programs or use a smaller --batch, then start again.');
+  }
 }

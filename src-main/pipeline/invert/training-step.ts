@@ -2,6 +2,7 @@
 // one token `*` such that the frozen SD reproduces the subject under the mask and leaves the
 // background to the class prompt. Stage II (finetune): LoRA on the UNet and text encoder trains
 // with the encoder, and L_sm keeps the class prompt's meaning.
+import type { FloatDType } from '../../graph/dtype.js';
 import type { Graph } from '../../graph/graph.js';
 import type { Tensor } from '../../graph/ir.js';
 import * as op from '../../graph/ops/index.js';
@@ -38,6 +39,11 @@ export interface StepOptions {
   loraRank?: number;
   /** Train the ViT too, not only the projection (the paper trains the whole encoder). */
   trainVision?: boolean;
+  /**
+   * Type of the frozen SD weights and activations: float16 halves memory on GPUs. The trainable
+   * encoder and LoRA stay float32 (master copies, optimizer state) and the losses are taken in float32.
+   */
+  dtype?: FloatDType;
 }
 
 /** The SingleInsert training step's loss over frozen SD and the trainable parts of its stage. */
@@ -65,17 +71,21 @@ export function buildSingleInsertStep(g: Graph, models: SingleInsertModels, shap
   const token = imageEncoder(vision, mapper, models.vision.config, pixels);
 
   // 2. Frozen SD weights, shared by every use; in Stage II the concept's LoRA rides on them
+  const dtype = options.dtype ?? 'float32';
   const lora = stage === 2 ? new TrainableLora(options.loraRank ?? 4) : null;
-  const text = sharedWeights(g, weightsFrom(g, models.textEncoder.source));
-  const u = sharedWeights(g, weightsFrom(g, models.unet.source, { prefix: 'unet.' }));
+  const text = sharedWeights(g, weightsFrom(g, models.textEncoder.source, { dtype }));
+  const u = sharedWeights(g, weightsFrom(g, models.unet.source, { prefix: 'unet.', dtype }));
   const adapted = <F extends typeof text>(f: F) => (lora ? withAdapters(f, [lora]) : f);
+  // the UNet's ε̂ back in float32 for the losses
+  const eps = (factory: typeof u, hidden: Tensor) => op.cast(unet(factory, models.unet.config, { sample: op.cast(xt, dtype), timestep, encoderHiddenStates: hidden }), 'float32');
 
   // 3. "* class" (with the token in place) through the trained model; "class" through the frozen one
   const xt = op.add(op.mul(sa, x0), op.mul(s1, noise));
-  const conceptText = clipTextEncoder(adapted(text), models.textEncoder.config, { inputIds: idsConcept, placeholders: { embeds: token, mask: placeholderMask } });
-  const epsConcept = unet(adapted(u), models.unet.config, { sample: xt, timestep, encoderHiddenStates: conceptText });
+  const placeholders = { embeds: op.cast(token, dtype), mask: op.cast(placeholderMask, dtype) };
+  const conceptText = clipTextEncoder(adapted(text), models.textEncoder.config, { inputIds: idsConcept, placeholders });
+  const epsConcept = eps(adapted(u), conceptText);
   const frozenClassText = clipTextEncoder(text, models.textEncoder.config, { inputIds: idsClass });
-  const epsFrozenClass = unet(u, models.unet.config, { sample: xt, timestep, encoderHiddenStates: frozenClassText });
+  const epsFrozenClass = eps(u, frozenClassText);
 
   // 4. Losses on x̂0
   const x0Concept = predictedX0(xt, epsConcept, sa, s1);
@@ -87,7 +97,7 @@ export function buildSingleInsertStep(g: Graph, models: SingleInsertModels, shap
   if (lora) {
     // L_sm: the class prompt through the adapted model still means the class
     const classText = clipTextEncoder(adapted(text), models.textEncoder.config, { inputIds: idsClass });
-    const epsClass = unet(adapted(u), models.unet.config, { sample: xt, timestep, encoderHiddenStates: classText });
+    const epsClass = eps(adapted(u), classText);
     const lSm = mse(predictedX0(xt, epsClass, sa, s1), x0FrozenClass);
     loss = op.add(loss, op.mul(lSm, options.eta ?? 1));
     outputs.l_sm = lSm;

@@ -132,3 +132,47 @@ describe('chunked attention', () => {
     expect(maxRelative(chunked.out, whole.out)).toBeLessThan(1e-6);
   });
 });
+
+describe('mixed precision (float16 frozen weights and activations, float32 master copies, loss scaling)', () => {
+  it('3 float16 steps land within 2% of float32 steps, and an overflowing scale is skipped and lowered', async () => {
+    const make = (dtype: 'float32' | 'float16', lossScale?: number) =>
+      CheckpointedTrainer.create({
+        build: (g) => buildSingleInsertStep(g, models, { batch: 2, latent: [8, 8] }, { stage: 2, loraRank: 4, trainVision: true, dtype }),
+        optimizer: { weightDecay: 1e-2, maxGradNorm: 1 },
+        ...(lossScale ? { lossScale: { initial: lossScale } } : {}),
+      });
+    const full = await threeSteps(await make('float32'), 2);
+    const half = await threeSteps(await make('float16', 1024), 2);
+    for (let i = 0; i < 3; i++) {
+      expect(half.results[i]!.skipped).toBeFalsy();
+      expect(Math.abs(half.results[i]!.loss - full.results[i]!.loss) / full.results[i]!.loss).toBeLessThan(0.02);
+    }
+    // the master copies stay float32 and move as float32's do
+    let diff = 0;
+    let moved = 0;
+    const start = await make('float32');
+    const initial = start.parameters();
+    await start.release();
+    for (const [name, value] of Object.entries(full.params)) {
+      const h = half.params[name]!;
+      expect(h).toBeInstanceOf(Float32Array);
+      for (let i = 0; i < value.length; i++) {
+        diff += (h[i]! - value[i]!) ** 2;
+        moved += (value[i]! - initial[name]![i]!) ** 2;
+      }
+    }
+    // what float16 changes is small against how far training moved the parameters
+    expect(Math.sqrt(diff / moved)).toBeLessThan(0.05);
+
+    // a scale so large that float16 gradients overflow: the step is skipped and the scale falls
+    const overflow = await make('float16', 2 ** 40);
+    const data = example();
+    const feeds = stepFeeds(data, { batch: 2, latent: [8, 8] }, new SeededRandom(3), scaledLinearSchedule());
+    const before = overflow.parameters();
+    const r = await overflow.step([feeds], 1e-3);
+    expect(r.skipped).toBe(true);
+    expect(overflow.currentLossScale).toBe(2 ** 39);
+    expect(overflow.parameters()['mapper.proj.weight']).toEqual(before['mapper.proj.weight']);
+    await overflow.release();
+  }, 240_000);
+});
