@@ -77,3 +77,21 @@ export class RandomSource implements WeightSource {
     return dtype === 'float16' ? toHalfArray(values) : values;
   }
 }
+
+/** Weights held in memory by name (a trained encoder's parameters, to run it forward). */
+export class MemorySource implements WeightSource {
+  constructor(
+    readonly label: string,
+    private readonly values: Readonly<Record<string, Float32Array>>,
+  ) {}
+
+  shapeOf(name: string, expected: Shape): readonly number[] | undefined {
+    const v = this.values[name];
+    return v && v.length === numel(expected) ? expected : undefined;
+  }
+
+  load(name: string, dtype: DType): HostArray {
+    const v = this.values[name]!;
+    return dtype === 'float16' ? toHalfArray(v) : v;
+  }
+}

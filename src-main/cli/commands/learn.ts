@@ -6,6 +6,7 @@ import type { ExecutionProvider } from '../../graph/runtime/providers.js';
 import { Library } from '../../library/library.js';
 import { writeConceptFile } from '../../pipeline/compose/concept-file.js';
 import { learnConcept, PAPER_SETTINGS, prepareExample } from '../../pipeline/invert/learn.js';
+import { availableMemory } from '../../graph/runtime/memory-plan.js';
 import { probeGpus } from '../../system/gpu-probe.js';
 import { openClipVision } from '../../weights/clip-vision-loader.js';
 import { openStableDiffusion } from '../../weights/sd-loader.js';
@@ -13,11 +14,16 @@ import type { Command } from '../command.js';
 import { intOption, UsageError } from '../command.js';
 import { resolveModelPath } from '../resolve-model.js';
 
-/** On an NVIDIA GPU the steps must fit its free memory (the plan then splits the batch); elsewhere the system's. */
-async function deviceMemory(provider: ExecutionProvider): Promise<{ availableBytes?: number }> {
-  if (provider === 'cpu') return {};
-  const gpu = (await probeGpus()).devices[0];
-  return gpu ? { availableBytes: gpu.freeBytes } : {};
+/**
+ * Memory the steps must fit (the plan splits the batch to fit it): an NVIDIA GPU's free memory, else
+ * the system's; --max-memory caps it (to leave room for other programs).
+ */
+async function memoryBudget(provider: ExecutionProvider, maxGb: unknown): Promise<{ availableBytes?: number }> {
+  const cap = maxGb === undefined ? Infinity : Number(maxGb) * 2 ** 30;
+  if (!(cap > 0)) throw new UsageError('--max-memory takes a size in GB, such as 10');
+  const gpu = provider === 'cpu' ? undefined : (await probeGpus()).devices[0];
+  const device = gpu ? gpu.freeBytes : availableMemory();
+  return { availableBytes: Math.min(device, cap) };
 }
 
 export const learnCommand: Command = {
@@ -25,7 +31,7 @@ export const learnCommand: Command = {
   summary:
     'Learn a concept from one library photo and its mask (SingleInsert: Stage I inversion, then Stage II LoRA finetune). ' +
     'Uses the latest saved mask for the class word unless --mask names one.',
-  usage: 'learn <image-id> --class dog --model <sd> --encoder <clip> [--mask msk_…] [--name N] [--steps1 50] [--steps2 100] [--batch 4] [--seed N] [--latent 64] [--provider cpu|webgpu|cuda]',
+  usage: 'learn <image-id> --class dog --model <sd> --encoder <clip> [--mask msk_…] [--name N] [--steps1 50] [--steps2 100] [--batch 4] [--seed N] [--latent 64] [--max-memory GB] [--provider cpu|webgpu|cuda]',
   options: {
     class: { type: 'string' },
     model: { type: 'string' },
@@ -37,6 +43,7 @@ export const learnCommand: Command = {
     batch: { type: 'string' },
     seed: { type: 'string' },
     latent: { type: 'string' },
+    'max-memory': { type: 'string' },
     provider: { type: 'string' },
   },
   run: async ({ positionals, values, global, io }) => {
@@ -73,7 +80,7 @@ export const learnCommand: Command = {
         ...(values.latent ? { latentSize: intOption(values, 'latent', 1, 256)! } : {}),
       });
       const started = performance.now();
-      const learned = await learnConcept(sd, vision, example, { ...options, ...(await deviceMemory(options.provider)) });
+      const learned = await learnConcept(sd, vision, example, { ...options, ...(await memoryBudget(options.provider, values['max-memory'])) });
       const file = join(work, 'concept.safetensors');
       writeConceptFile(file, learned.token, learned.lora, { classWord, baseModel: sdModel.modelId ?? sd.label, loraRank: options.loraRank });
       const concept = await library.addConcept({

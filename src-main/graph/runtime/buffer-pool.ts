@@ -46,6 +46,13 @@ export class BufferPool {
     return new ort.Tensor('float32', view, [...shape]);
   }
 
+  /** Forgets every free buffer (the trainer is done). */
+  clear(): void {
+    this.free.clear();
+    this.zeroBuffer = new Float32Array(0);
+    this.heldBytes = 0;
+  }
+
   /** Bytes this pool has allocated (in use or free), and the most it has held. */
   get stats(): { heldBytes: number; peakBytes: number } {
     return { heldBytes: this.heldBytes, peakBytes: this.peakBytes };

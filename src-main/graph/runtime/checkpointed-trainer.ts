@@ -275,6 +275,11 @@ export class CheckpointedTrainer implements StepRunner {
   async release(): Promise<void> {
     // runs of one structure share a session: release each once
     for (const session of new Set([...this.runs.forward, ...this.runs.backward, this.apply].map((r) => r.session))) await session.release();
+    // drop every buffer now, so the next stage's allocations can reuse the memory once it is collected
+    this.pool.clear();
+    this.params.clear();
+    this.moments.clear();
+    this.weightTensors.clear();
   }
 }
 

@@ -11,10 +11,10 @@ import { explainOutOfMemory } from '../../graph/runtime/out-of-memory.js';
 import { WeightPool } from '../../graph/runtime/weight-pool.js';
 import { weightsFrom, type WeightSource } from '../../models/params.js';
 import { vaeEncode } from '../../models/vae.js';
-import { CLIP_MEAN, CLIP_STD, type VisionConfig } from '../../models/vision.js';
+import { CLIP_MEAN, CLIP_STD, imageEncoder, type VisionConfig } from '../../models/vision.js';
 import { scaledLinearSchedule } from '../../schedulers/ddpm-schedule.js';
 import type { StableDiffusionModel } from '../../weights/sd-loader.js';
-import { RandomSource } from '../../weights/sources.js';
+import { MemorySource, RandomSource } from '../../weights/sources.js';
 import { vaeFactor } from '../sample/generate.js';
 import { type ConceptExample, stepFeeds } from './step-feeds.js';
 import { buildSingleInsertStep, type StepShape } from './training-step.js';
@@ -129,18 +129,30 @@ export async function learnConcept(
   // Stage II: encoder (from Stage I) + LoRA
   const stage2 = await plan(2, encoder);
   await run(stage2, 2, options.steps2, options.lr2);
-  // one more pass at learning rate 0 reads the token the final encoder gives
-  const final = await stage2.runner.step(stage2.plan.split(stepFeeds(example, shape, rng, schedule)), 0);
-  const d = sd.textEncoder.config.hiddenSize;
-  const token = Float32Array.from((final.outputs.token!.data as Float32Array).subarray(0, d));
+  const trained = stage2.runner.parameters();
+  await stage2.runner.release();
+  const token = await encodeToken(vision, trained, example, options);
   const lora: LearnedConcept['lora'] = {};
-  for (const [name, data] of Object.entries(stage2.runner.parameters())) {
+  for (const [name, data] of Object.entries(trained)) {
     if (!name.includes('.lora_')) continue;
     const other = data.length / options.loraRank;
     lora[name] = { shape: name.endsWith('lora_A.weight') ? [options.loraRank, other] : [other, options.loraRank], data };
   }
-  await stage2.runner.release();
   return { token, lora, losses };
+}
+
+/** The token the trained encoder gives the photo: the encoder's forward alone. */
+async function encodeToken(vision: { config: VisionConfig; source: WeightSource }, trained: Record<string, Float32Array>, example: ConceptExample, options: LearnOptions): Promise<Float32Array> {
+  const g = new Graph('token');
+  const s = vision.config.imageSize;
+  // parameters the encoder did not train (the ViT when only the projection learns) come from its file
+  const source = new MemorySource('trained encoder', trained);
+  const merged: WeightSource = { label: source.label, shapeOf: (n, e) => source.shapeOf(n, e) ?? vision.source.shapeOf(n, e), load: (n, d, sh, o) => (source.shapeOf(n, sh) ? source.load(n, d) : vision.source.load(n, d, sh, o)) };
+  g.output(imageEncoder(weightsFrom(g, merged), weightsFrom(g, merged), vision.config, g.input('pixels', 'float32', [1, 3, s, s])), 'token');
+  const session = await sessionForGraph(g, { provider: options.provider, cacheDir: options.cacheDir });
+  const out = await session.run({ pixels: { dtype: 'float32', shape: [1, 3, s, s], data: example.pixels } });
+  await session.release();
+  return Float32Array.from(out.token!.data as Float32Array);
 }
 
 /** A step; an allocation failure becomes an error that says what to change. */

@@ -184,7 +184,7 @@ const learnCli: CaseFn = async ({ checkpoint, vision }) => {
   const imageId = sh(['import', photo, '--json']).match(/img_[A-Za-z0-9]+/)![0];
   sh(['mask', imageId, '--class', 'dog', '--point', '390,390']);
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [cli, 'learn', imageId, '--class', 'dog', '--model', checkpoint, '--encoder', vision, '--steps1', '1', '--steps2', '1', '--data-dir', data], { encoding: 'utf8', env: childEnv(), maxBuffer: 1 << 26 });
+  const r = spawnSync(process.execPath, [cli, 'learn', imageId, '--class', 'dog', '--model', checkpoint, '--encoder', vision, '--steps1', '1', '--steps2', '1', '--max-memory', String(STEP_BUDGET_BYTES / 2 ** 30), '--data-dir', data], { encoding: 'utf8', env: childEnv(), maxBuffer: 1 << 26 });
   const ms = round(performance.now() - t0);
   const log = (r.stderr ?? '').split('\n').filter((l) => !/onnxruntime/.test(l) && l.trim());
   if (r.status !== 0) throw new Error(`singleinsert learn failed (exit ${r.status}): ${log.slice(-3).join(' | ')}`);
