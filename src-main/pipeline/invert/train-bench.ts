@@ -119,7 +119,7 @@ function unetGradEhs(batch: number, tiny: boolean): CaseFn {
       timestep: { dtype: 'float32' as const, shape: [batch], data: Float32Array.from({ length: batch }, (_, i) => 500 + 100 * i) },
     };
     const t = await timed(runs, () => runner.step([feeds], 0));
-    reportProfile(runner);
+    reportProfile(runner, t.minMs);
     await runner.release();
     return { case: `${tiny ? 'tiny' : 'unet_b' + batch}_fwd_bwd_ehs`, what: `UNet forward + gradient w.r.t. encoder_hidden_states, batch ${batch}`, ...t, runs, setupMs: loadMs, plan: strip(plan), peakRssMB: peakRssMB() };
   };
@@ -167,7 +167,7 @@ function blockCase(mode: 'forward' | 'step'): CaseFn {
   return async ({ runs }) => {
     const out = execFileSync(process.execPath, [join(dirname(SELF), '../../graph/bench/graph-bench.js'), 'resnet_xattn_320', mode, 'cpu', String(runs)], { encoding: 'utf8', maxBuffer: 1 << 24, env: childEnv() });
     const r = JSON.parse(out) as { medianMs: number; minMs: number; peakRssMB: number };
-    return { case: mode === 'forward' ? 'block_fwd' : 'block_fwd_bwd_adamw', what: `SD 1.5 ResNet + transformer block, 320 ch, 64², ${mode === 'forward' ? 'forward' : 'forward + backward + AdamW'}`, ...r, runs };
+    return { ...r, case: mode === 'forward' ? 'block_fwd' : 'block_fwd_bwd_adamw', what: `SD 1.5 ResNet + transformer block, 320 ch, 64², ${mode === 'forward' ? 'forward' : 'forward + backward + AdamW'} (graph-bench's resnet_xattn_320)`, runs };
   };
 }
 
@@ -303,12 +303,12 @@ async function main(): Promise<void> {
 }
 
 /** With SINGLEINSERT_PROFILE set: where the last step's time went, on stderr. */
-function reportProfile(runner: StepRunner): void {
+function reportProfile(runner: StepRunner, stepMs: number): void {
   const profile = (runner as { profile?: Array<{ run: number; kind: string; ms: number; outputs: string }> }).profile;
   if (!profile?.length) return;
   const last = profile.slice(-profile.length / 2);
   const total = (kind: string) => round(last.filter((p) => p.kind === kind).reduce((s, p) => s + p.ms, 0));
-  process.stderr.write(`profile: forward ${total('fwd')} ms, backward ${total('bwd')} ms over ${last.length} runs\n`);
+  process.stderr.write(`profile: forward ${total('fwd')} ms, backward ${total('bwd')} ms over ${last.length} runs; fastest step ${stepMs} ms\n`);
   for (const p of [...last].sort((a, b) => b.ms - a.ms).slice(0, 25)) process.stderr.write(`  ${p.kind} #${p.run} ${round(p.ms)} ms ${p.outputs.slice(0, 100)}\n`);
 }
 
