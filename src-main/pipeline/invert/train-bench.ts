@@ -192,11 +192,12 @@ const learnCli: CaseFn = async ({ checkpoint, vision }) => {
   return { case: 'learn_cli', what: '`singleinsert learn` on the random SD 1.5 file: photo → VAE latents → 1 Stage I step → 1 Stage II step → concept in the library', medianMs: ms, minMs: ms, runs: 1, peakRssMB: peak ? Number(peak[1]) : NaN, log: log.filter((l) => /plan|step|concept|con_/.test(l)) };
 };
 
-const CASES: Record<string, { fn: CaseFn; torch?: string }> = {
-  tiny_fwd: { fn: unetForward(2, true), torch: 'tiny_fwd' },
-  tiny_fwd_bwd_ehs: { fn: unetGradEhs(2, true), torch: 'tiny_fwd_bwd_ehs' },
-  block_fwd: { fn: blockCase('forward'), torch: 'block_fwd' },
-  block_fwd_bwd_adamw: { fn: blockCase('step'), torch: 'block_fwd_bwd_adamw' },
+/** Timed runs per case, as the peer times them (after one warm-up): many for the fast cases. */
+const CASES: Record<string, { fn: CaseFn; torch?: string; runs?: number }> = {
+  tiny_fwd: { fn: unetForward(2, true), torch: 'tiny_fwd', runs: 30 },
+  tiny_fwd_bwd_ehs: { fn: unetGradEhs(2, true), torch: 'tiny_fwd_bwd_ehs', runs: 30 },
+  block_fwd: { fn: blockCase('forward'), torch: 'block_fwd', runs: 10 },
+  block_fwd_bwd_adamw: { fn: blockCase('step'), torch: 'block_fwd_bwd_adamw', runs: 7 },
   unet_b1_fwd: { fn: unetForward(1, false), torch: 'unet_b1_fwd' },
   unet_b2_fwd: { fn: unetForward(2, false), torch: 'unet_b2_fwd' },
   unet_b1_fwd_bwd_ehs: { fn: unetGradEhs(1, false), torch: 'unet_b1_fwd_bwd_ehs' },
@@ -275,10 +276,10 @@ async function main(): Promise<void> {
     return i >= 0 ? args[i + 1] : undefined;
   };
   const child = flag('--child');
-  const runs = Number(flag('--runs') ?? 2);
+  const runsFlag = flag('--runs');
   if (child) {
     const paths = ensureCheckpoint();
-    process.stdout.write(JSON.stringify(await CASES[child]!.fn({ ...paths, runs })));
+    process.stdout.write(JSON.stringify(await CASES[child]!.fn({ ...paths, runs: Number(runsFlag ?? CASES[child]!.runs ?? 3) })));
     return;
   }
   const names = (flag('--cases') ?? Object.keys(CASES).join(',')).split(',').filter(Boolean);
@@ -290,6 +291,7 @@ async function main(): Promise<void> {
   const results: Array<CaseResult & { torch?: { medianMs: number; peakRssMB: number }; ratio?: { time: number; memory: number } }> = [];
   for (const name of names) {
     process.stderr.write(`${name}…\n`);
+    const runs = Number(runsFlag ?? CASES[name]!.runs ?? 3);
     const r = spawnSync(process.execPath, [SELF, '--child', name, '--runs', String(runs)], { encoding: 'utf8', maxBuffer: 1 << 26, env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
     if (r.status !== 0) {
       results.push({ case: name, what: 'failed', medianMs: NaN, minMs: NaN, runs, peakRssMB: NaN, error: `exit ${r.status ?? r.signal}` });
