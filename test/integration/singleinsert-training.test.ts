@@ -1,39 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../src-main/graph/random.js';
 import { Trainer } from '../../src-main/graph/runtime/trainer.js';
-import { TINY_CLIP_TEXT, TINY_UNET } from '../../src-main/models/tiny-configs.js';
-import type { VisionConfig } from '../../src-main/models/vision.js';
-import { buildSingleInsertStep, type SingleInsertModels } from '../../src-main/pipeline/invert/training-step.js';
-import { type ConceptExample, stepFeeds } from '../../src-main/pipeline/invert/step-feeds.js';
+import { TINY_CLIP_TEXT } from '../../src-main/models/tiny-configs.js';
+import { buildSingleInsertStep } from '../../src-main/pipeline/invert/training-step.js';
+import { stepFeeds } from '../../src-main/pipeline/invert/step-feeds.js';
 import { scaledLinearSchedule } from '../../src-main/schedulers/ddpm-schedule.js';
-import { ClipTokenizer } from '../../src-main/tokenizer/clip-tokenizer.js';
-import { BUNDLED_MERGES } from '../../src-main/weights/sd-loader.js';
-import { RandomSource } from '../../src-main/weights/sources.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { tinyExample, tinySingleInsertModels } from '../helpers/tiny-singleinsert.js';
 
-const VISION: VisionConfig = { imageSize: 32, patchSize: 8, hiddenSize: 48, intermediateSize: 96, layers: 1, heads: 12, eps: 1e-5, tokenDim: TINY_CLIP_TEXT.hiddenSize };
-const models: SingleInsertModels = {
-  unet: { config: TINY_UNET, source: new RandomSource(1) },
-  textEncoder: { config: TINY_CLIP_TEXT, source: new RandomSource(2) },
-  vision: { config: VISION, source: new RandomSource(3) },
-  mapper: new RandomSource(4),
-};
+const models = tinySingleInsertModels;
 
-function example(): ConceptExample {
-  const r = new SeededRandom(5);
-  const tok = ClipTokenizer.fromMergesFile(BUNDLED_MERGES);
-  const concept = tok.encode('* dog', ['*']);
-  const mask = new Float32Array(64);
-  for (let y = 2; y < 6; y++) for (let x = 2; x < 6; x++) mask[y * 8 + x] = 1;
-  return {
-    x0: r.normalArray(4 * 64),
-    mask,
-    pixels: r.normalArray(3 * 32 * 32),
-    idsConcept: concept.ids,
-    idsClass: tok.encode('dog').ids,
-    placeholderPosition: concept.placeholders[0]!.position,
-  };
-}
+const example = tinyExample;
 
 describe('Stage I (inversion) on a tiny SD', () => {
   it('trains the image encoder through the frozen text encoder and UNet: the loss falls', async () => {

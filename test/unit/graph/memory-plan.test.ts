@@ -5,16 +5,10 @@ import * as op from '../../../src-main/graph/ops/index.js';
 import { estimateStep, planStep, splitBatch } from '../../../src-main/graph/runtime/memory-plan.js';
 import { explainOutOfMemory } from '../../../src-main/graph/runtime/out-of-memory.js';
 import { sessionForGraph } from '../../../src-main/graph/runtime/session.js';
-import { TINY_CLIP_TEXT, TINY_UNET } from '../../../src-main/models/tiny-configs.js';
-import { buildSingleInsertStep, type SingleInsertModels } from '../../../src-main/pipeline/invert/training-step.js';
-import { RandomSource } from '../../../src-main/weights/sources.js';
+import { buildSingleInsertStep } from '../../../src-main/pipeline/invert/training-step.js';
+import { tinySingleInsertModels } from '../../helpers/tiny-singleinsert.js';
 
-const models: SingleInsertModels = {
-  unet: { config: TINY_UNET, source: new RandomSource(1) },
-  textEncoder: { config: TINY_CLIP_TEXT, source: new RandomSource(2) },
-  vision: { config: { imageSize: 32, patchSize: 8, hiddenSize: 48, intermediateSize: 96, layers: 1, heads: 12, eps: 1e-5, tokenDim: 48 }, source: new RandomSource(3) },
-  mapper: new RandomSource(4),
-};
+const models = tinySingleInsertModels;
 const build = (g: Graph, mb: number) => buildSingleInsertStep(g, models, { batch: mb, latent: [8, 8] }, { stage: 2, loraRank: 4, trainVision: true });
 
 describe('memory plan', () => {
