@@ -129,6 +129,9 @@ function prune(g: Graph): void {
     for (const t of n.inputs) if (t) needed.add(t);
   }
   g.nodes.splice(0, g.nodes.length, ...keep.reverse());
+  // constants only the dropped nodes read go too (onnxruntime warns about each one left)
+  const used = g.initializers.filter((init) => needed.has(init.tensor));
+  g.initializers.splice(0, g.initializers.length, ...used);
 }
 
 export function forwardGraph(segment: Segment, source: Graph, shared: (init: Initializer) => boolean): SegmentGraph {
