@@ -25,6 +25,19 @@ export interface AdamWTensors {
 
 export const momentNames = (param: string) => ({ m: `${param}.adam_m`, v: `${param}.adam_v` });
 
+/** Suffix of the outputs carrying a step's new parameter and moment values (`<input name>.new`). */
+export const UPDATED = '.new';
+
+/** Marks the update's new parameters, moments and the gradient norm as graph outputs. */
+export function outputAdamW(graph: Graph, adam: AdamWTensors): void {
+  for (const s of adam.slots) {
+    graph.output(s.newParam, s.param.name + UPDATED);
+    graph.output(s.newM, s.m.name + UPDATED);
+    graph.output(s.newV, s.v.name + UPDATED);
+  }
+  graph.output(adam.gradNorm, 'grad_norm');
+}
+
 /**
  * Appends one AdamW update (decoupled weight decay, bias correction from `step`) of
  * `params` by `grads`, after scaling grads by `gradScale` (1/k for k accumulated micro-batches).

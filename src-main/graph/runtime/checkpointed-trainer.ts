@@ -6,12 +6,12 @@
 // tensors between runs, outputs written into pooled buffers; frozen weights are one shared tensor each.
 import { Graph } from '../graph.js';
 import type { Tensor } from '../ir.js';
-import { addAdamW, momentNames } from '../optim.js';
+import { addAdamW, momentNames, outputAdamW, UPDATED as NEW } from '../optim.js';
 import { numel } from '../shape.js';
 import { accName, backwardGraph, forwardGraph, gradName, gradientFlow, LOSS_SCALE, partition, type SegmentGraph } from '../segments/partition.js';
 import { graphKey } from './compile-cache.js';
 import { BufferPool } from './buffer-pool.js';
-import { type GraphSession, type HostTensor, ORT_TYPE, ort, type OrtTensor, sessionForGraph } from './session.js';
+import { type GraphSession, type HostTensor, ort, type OrtTensor, sessionForGraph, toOrtTensor } from './session.js';
 import type { StepResult, StepRunner, TrainerSpec } from './trainer.js';
 import { isSharedWeight, WeightPool } from './weight-pool.js';
 
@@ -33,7 +33,6 @@ interface Run {
   outputs: Array<{ slot: string; name: string; dtype: Tensor['dtype']; shape: readonly number[] }>;
 }
 
-const NEW = '.new';
 
 export class CheckpointedTrainer implements StepRunner {
   private stepCount = 0;
@@ -49,7 +48,8 @@ export class CheckpointedTrainer implements StepRunner {
     private readonly moments: Map<string, OrtTensor>,
     private readonly paramShapes: Map<string, readonly number[]>,
     private readonly weightTensors: Map<string, OrtTensor>,
-    private readonly targets: { loss: string; extra: string[] },
+    /** The loss's value name, and each extra output's value name → its name in the step's result. */
+    private readonly targets: { loss: string; extra: Map<string, string> },
     /** After which run (forward runs first, then backward) each value is no longer needed. */
     private readonly lastUse: Map<string, number>,
     private readonly pool: BufferPool,
@@ -116,13 +116,7 @@ export class CheckpointedTrainer implements StepRunner {
     const applyParams = model.params.map((p) => applyGraph.param(p.name, p.shape));
     const grads = model.params.map((p) => applyGraph.input(gradName(p), 'float32', p.shape));
     const gradScale = applyGraph.input('grad_scale', 'float32', []);
-    const adam = addAdamW(applyGraph, applyParams, grads, spec.optimizer, gradScale);
-    for (const s of adam.slots) {
-      applyGraph.output(s.newParam, s.param.name + NEW);
-      applyGraph.output(s.newM, s.m.name + NEW);
-      applyGraph.output(s.newV, s.v.name + NEW);
-    }
-    applyGraph.output(adam.gradNorm, 'grad_norm');
+    outputAdamW(applyGraph, addAdamW(applyGraph, applyParams, grads, spec.optimizer, gradScale));
     const applySession = await load(applyGraph);
     const apply: Run = {
       session: applySession,
@@ -150,13 +144,9 @@ export class CheckpointedTrainer implements StepRunner {
       for (const input of r.inputs) if (input.from === 'value') lastUse.set(input.name, i);
     });
     const plan = { segments: segments.length, forwardRuns: forward.length, backwardRuns: backward.length, sessions: sessions.size + 1, sharedWeightBytes: pool.heldBytes };
-    const targets = { loss: model.loss.name, extra: extra.map(([name]) => name) };
-    const trainer = new CheckpointedTrainer({ forward, backward }, apply, params, moments, paramShapes, weightTensors, targets, lastUse, new BufferPool(), spec.lossScale, k, plan);
-    trainer.extraNames = new Map(extra.map(([name, t]) => [t.name, name]));
-    return trainer;
+    const targets = { loss: model.loss.name, extra: new Map(extra.map(([name, t]) => [t.name, name])) };
+    return new CheckpointedTrainer({ forward, backward }, apply, params, moments, paramShapes, weightTensors, targets, lastUse, new BufferPool(), spec.lossScale, k, plan);
   }
-
-  private extraNames = new Map<string, string>();
   /** Per-run times when SINGLEINSERT_PROFILE is set (benchmarks). */
   readonly profile: Array<{ run: number; kind: string; ms: number; outputs: string }> = [];
 
@@ -166,7 +156,7 @@ export class CheckpointedTrainer implements StepRunner {
     let loss = 0;
     let outputs: Record<string, HostTensor> = {};
     for (const batch of batches) {
-      const data = Object.fromEntries(Object.entries(batch).map(([n, t]) => [n, new ort.Tensor(ORT_TYPE[t.dtype], t.data as never, [...t.shape])]));
+      const data = Object.fromEntries(Object.entries(batch).map(([n, t]) => [n, toOrtTensor(t)]));
       const values = new Map<string, OrtTensor>(grads);
       const runs = [...this.runs.forward, ...this.runs.backward];
       for (let i = 0; i < runs.length; i++) {
@@ -197,7 +187,7 @@ export class CheckpointedTrainer implements StepRunner {
       }
       loss += Number(values.get(this.targets.loss)!.data[0]);
       outputs = {};
-      for (const [tensorName, outName] of this.extraNames) {
+      for (const [tensorName, outName] of this.targets.extra) {
         const t = values.get(tensorName)!;
         outputs[outName] = { dtype: t.type as HostTensor['dtype'], shape: t.dims, data: (t.data as Float32Array).slice() as HostTensor['data'] };
       }
@@ -212,7 +202,7 @@ export class CheckpointedTrainer implements StepRunner {
 
   /** Param gradient accumulators live across micro-batches, targets to the micro-batch's end; the rest goes after its last reader. */
   private isKept(name: string): boolean {
-    return (name.startsWith(GRAD_PREFIX) && this.params.has(name.slice(GRAD_PREFIX.length))) || name === this.targets.loss || this.extraNames.has(name);
+    return (name.startsWith(GRAD_PREFIX) && this.params.has(name.slice(GRAD_PREFIX.length))) || name === this.targets.loss || this.targets.extra.has(name);
   }
 
   /** A checkpoint or gradient; grad_acc:X is X's gradient so far (zero for a param's first contribution). */
@@ -235,7 +225,6 @@ export class CheckpointedTrainer implements StepRunner {
     await this.apply.session.runTensors(feeds, out);
     for (const g of grads.values()) this.pool.give(g);
     const gradNorm = Number(out.grad_norm!.data[0]);
-    this.pool.give(out.grad_norm!);
     if (!Number.isFinite(gradNorm) && this.scaling) {
       // an overflow under loss scaling: skip this step, lower the scale
       for (const t of Object.values(out)) this.pool.give(t);
@@ -245,6 +234,7 @@ export class CheckpointedTrainer implements StepRunner {
       this.lossScale *= this.scaling.backoff ?? 0.5;
       return { loss, gradNorm, outputs, skipped: true };
     }
+    this.pool.give(out.grad_norm!);
     // the old values' buffers take the next step's outputs
     for (const name of this.params.keys()) this.swap(this.params, name, out[name + NEW]!);
     for (const name of this.moments.keys()) this.swap(this.moments, name, out[name + NEW]!);

@@ -62,20 +62,19 @@ export async function createStepRunner(
 export function planStep(build: (g: Graph, microBatch: number) => TrainableModel, request: PlanRequest): MemoryPlan {
   const available = request.availableBytes ?? availableMemory();
   const budget = available * HEADROOM;
-  const tried: string[] = [];
+  let smallest = Infinity;
   for (const k of divisors(request.batch)) {
     const mb = request.batch / k;
     for (const mode of request.mode ? [request.mode] : (['one-graph', 'checkpointed'] as const)) {
       const estimate = estimateStep(build, mb, mode);
-      tried.push(`${mode} in ${k}×${mb}: ${gb(estimate.peak)}`);
+      smallest = Math.min(smallest, estimate.peak);
       if (mode === 'one-graph' && !request.mode && estimate.activations > ONE_GRAPH_MAX_ACTIVATIONS) continue;
       if (estimate.peak <= budget) return { mode, microBatches: k, microBatch: mb, estimate, availableBytes: available, split: (feeds) => splitBatch(feeds, k) };
     }
   }
-  const best = tried[tried.length - 1]!;
   throw new AppError(
     'out-of-memory',
-    `The ${request.label} does not fit: it needs about ${best.split(': ')[1]} even as checkpointed micro-batches of 1, and ${gb(available)} is free. ` +
+    `The ${request.label} does not fit: it needs about ${gb(smallest)} even as checkpointed micro-batches of 1, and ${gb(available)} is free. ` +
       'Close other programs, use a smaller photo resolution, or run on a GPU with more memory (float16 halves the need).',
   );
 }

@@ -64,8 +64,7 @@ export class GraphSession {
 
   async run(feeds: Record<string, HostTensor>, outputs?: readonly string[]): Promise<Record<string, HostTensor>> {
     const ortFeeds: Record<string, Ort.Tensor> = {};
-    // ORT's constructor is overloaded per element type; HostArray matches ORT_TYPE[t.dtype] by construction
-    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(ORT_TYPE[t.dtype], t.data as never, [...t.shape]);
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(t);
     const result = outputs ? await this.session.run(ortFeeds, [...outputs]) : await this.session.run(ortFeeds);
     const out: Record<string, HostTensor> = {};
     for (const [name, t] of Object.entries(result)) {
@@ -82,6 +81,12 @@ export class GraphSession {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** A host tensor as an onnxruntime tensor over the same memory (no copy). */
+export function toOrtTensor(t: HostTensor): Ort.Tensor {
+  // ORT's constructor is overloaded per element type; HostArray matches ORT_TYPE[t.dtype] by construction
+  return new ort.Tensor(ORT_TYPE[t.dtype], t.data as never, [...t.shape]);
 }
 
 export interface SessionLoadOptions {

@@ -2,7 +2,7 @@ import { grad } from '../autodiff.js';
 import { Graph } from '../graph.js';
 import type { Tensor } from '../ir.js';
 import { add } from '../ops/elementwise.js';
-import { type AdamWConfig, addAdamW, momentNames } from '../optim.js';
+import { type AdamWConfig, addAdamW, momentNames, outputAdamW, UPDATED } from '../optim.js';
 import { numel } from '../shape.js';
 import type { ExecutionProvider } from './providers.js';
 import { type GraphSession, type HostTensor, sessionForGraph } from './session.js';
@@ -47,7 +47,7 @@ export interface StepRunner {
   release(): Promise<void>;
 }
 
-const NEW = '.new';
+const NEW = UPDATED;
 const ACC = '.grad_acc';
 
 /**
@@ -90,13 +90,7 @@ export class Trainer implements StepRunner {
     const load = (g: Graph) => sessionForGraph(g, { provider: spec.provider, cacheDir: spec.cacheDir });
 
     if (k === 1) {
-      const adam = addAdamW(forward, model.params, grads, spec.optimizer);
-      for (const s of adam.slots) {
-        forward.output(s.newParam, s.param.name + NEW);
-        forward.output(s.newM, s.m.name + NEW);
-        forward.output(s.newV, s.v.name + NEW);
-      }
-      forward.output(adam.gradNorm, 'grad_norm');
+      outputAdamW(forward, addAdamW(forward, model.params, grads, spec.optimizer));
       return new Trainer(params, moments, shapes, await load(forward), null, null, extra, 1);
     }
 
@@ -108,13 +102,7 @@ export class Trainer implements StepRunner {
     const applyGraph = new Graph('apply');
     const applyParams = model.params.map((p) => applyGraph.param(p.name, p.shape));
     const accumulated = model.params.map((p) => applyGraph.input(p.name + ACC, 'float32', p.shape));
-    const adam = addAdamW(applyGraph, applyParams, accumulated, spec.optimizer, 1 / k);
-    for (const s of adam.slots) {
-      applyGraph.output(s.newParam, s.param.name + NEW);
-      applyGraph.output(s.newM, s.m.name + NEW);
-      applyGraph.output(s.newV, s.v.name + NEW);
-    }
-    applyGraph.output(adam.gradNorm, 'grad_norm');
+    outputAdamW(applyGraph, addAdamW(applyGraph, applyParams, accumulated, spec.optimizer, 1 / k));
     return new Trainer(params, moments, shapes, null, await load(forward), await load(applyGraph), extra, k);
   }
 

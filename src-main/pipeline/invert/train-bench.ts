@@ -13,7 +13,6 @@ import * as op from '../../graph/ops/index.js';
 import { SeededRandom } from '../../graph/random.js';
 import { sessionForGraph } from '../../graph/runtime/session.js';
 import type { StepRunner } from '../../graph/runtime/trainer.js';
-import { numel } from '../../graph/shape.js';
 import { SD15_CLIP_TEXT } from '../../models/clip-text.js';
 import { weightsFrom } from '../../models/params.js';
 import { SD15_UNET, unet, type UNetConfig } from '../../models/unet.js';
@@ -23,6 +22,7 @@ import { scaledLinearSchedule } from '../../schedulers/ddpm-schedule.js';
 import { openClipVision } from '../../weights/clip-vision-loader.js';
 import { fastRandomFill, sdWeights, writeClipVisionFolder, writeSingleFileCheckpoint } from '../../weights/random-checkpoint.js';
 import { openStableDiffusion } from '../../weights/sd-loader.js';
+import { RandomSource } from '../../weights/sources.js';
 import { type ConceptExample, stepFeeds } from './step-feeds.js';
 import { buildSingleInsertStep, type SingleInsertModels, type StepOptions } from './training-step.js';
 import { createStepRunner, describePlan, type MemoryPlan } from '../../graph/runtime/memory-plan.js';
@@ -73,8 +73,7 @@ function unetForward(batch: number, tiny: boolean): CaseFn {
     const [h, w] = tiny ? [16, 24] : [64, 64];
     const ctx = tiny ? 32 : 768;
     const g = new Graph('unet');
-    const source = tiny ? null : openStableDiffusion(checkpoint).unet.source;
-    const p = source ? weightsFrom(g, source, { prefix: 'unet.' }) : weightsFrom(g, new (await import('../../weights/sources.js')).RandomSource(1), { prefix: 'unet.' });
+    const p = weightsFrom(g, tiny ? new RandomSource(1) : openStableDiffusion(checkpoint).unet.source, { prefix: 'unet.' });
     g.output(unet(p, cfg, { sample: g.input('sample', 'float32', [batch, 4, h, w]), timestep: g.input('timestep', 'float32', [batch]), encoderHiddenStates: g.input('ehs', 'float32', [batch, 77, ctx]) }), 'eps');
     const t0 = performance.now();
     const session = await sessionForGraph(g, { cacheDir: join(benchDir(), 'graphs') });
@@ -97,7 +96,7 @@ function unetGradEhs(batch: number, tiny: boolean): CaseFn {
     const cfg = tiny ? PEER_TINY : SD15_UNET;
     const [h, w] = tiny ? [16, 24] : [64, 64];
     const ctx = tiny ? 32 : 768;
-    const source = tiny ? new (await import('../../weights/sources.js')).RandomSource(1) : openStableDiffusion(checkpoint).unet.source;
+    const source = tiny ? new RandomSource(1) : openStableDiffusion(checkpoint).unet.source;
     const r = new SeededRandom(2);
     const ehs = r.normalArray(batch * 77 * ctx);
     const t0 = performance.now();
@@ -130,7 +129,6 @@ function singleInsertStep(stage: 1 | 2): CaseFn {
   return async ({ checkpoint, vision, runs }) => {
     const sd = openStableDiffusion(checkpoint);
     const v = openClipVision(vision, sd.textEncoder.config.hiddenSize);
-    const { RandomSource } = await import('../../weights/sources.js');
     const models: SingleInsertModels = { unet: sd.unet, textEncoder: sd.textEncoder, vision: v, mapper: new RandomSource(4) };
     const options: StepOptions = { stage, trainVision: true, loraRank: 4 };
     const example = randomExample(sd.tokenizer, v.config.imageSize);
@@ -182,7 +180,7 @@ const learnCli: CaseFn = async ({ checkpoint, vision }) => {
   const photo = resolve(PROJECT, '../shared/fixtures/images/dog_00.jpg');
   const sh = (args: string[]) => execFileSync(process.execPath, [cli, ...args, '--data-dir', data], { encoding: 'utf8', env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
   const imageId = sh(['import', photo, '--json']).match(/img_[A-Za-z0-9]+/)![0];
-  sh(['mask', imageId, '--class', 'dog', '--point', '390,390']);
+  sh(['mask', imageId, '--class', 'dog', '--point', '390,390', '--out', join(data, 'mask.png')]);
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [cli, 'learn', imageId, '--class', 'dog', '--model', checkpoint, '--encoder', vision, '--steps1', '1', '--steps2', '1', '--max-memory', String(STEP_BUDGET_BYTES / 2 ** 30), '--data-dir', data], { encoding: 'utf8', env: childEnv(), maxBuffer: 1 << 26 });
   const ms = round(performance.now() - t0);
@@ -248,25 +246,8 @@ function runTorch(cases: string[], passes: number): Record<string, { medianMs: n
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   if (r.status !== 0) throw new Error(`the PyTorch peer failed (exit ${r.status}); see its README for the set-up`);
-  const report = JSON.parse(readFileSync(out, 'utf8')) as { cases: Record<string, Record<string, unknown>> };
-  return Object.fromEntries(Object.entries(report.cases).map(([name, c]) => [name, { medianMs: pickMs(c), peakRssMB: pickRss(c) }]));
-}
-
-/** The peer's JSON names its figures its own way; take the median time and peak RSS wherever they sit. */
-function pickMs(c: Record<string, unknown>): number {
-  for (const key of ['median_ms', 'median_s', 'time_median_s']) {
-    const v = c[key];
-    if (typeof v === 'number') return key.endsWith('_s') ? v * 1000 : v;
-  }
-  const nested = (c.time ?? c.timing ?? c.stats) as Record<string, unknown> | undefined;
-  return nested ? pickMs(nested) : NaN;
-}
-
-function pickRss(c: Record<string, unknown>): number {
-  for (const key of ['peak_rss_mb', 'peak_rss_mib', 'max_rss_mb']) if (typeof c[key] === 'number') return c[key] as number;
-  for (const key of ['peak_rss_gb', 'peak_rss_gib']) if (typeof c[key] === 'number') return (c[key] as number) * 1024;
-  const nested = (c.memory ?? c.rss) as Record<string, unknown> | undefined;
-  return nested ? pickRss(nested) : NaN;
+  const report = JSON.parse(readFileSync(out, 'utf8')) as { cases: Record<string, { median_s: number; peak_rss_mib: number }> };
+  return Object.fromEntries(Object.entries(report.cases).map(([name, c]) => [name, { medianMs: c.median_s * 1000, peakRssMB: c.peak_rss_mib }]));
 }
 
 async function main(): Promise<void> {
@@ -315,5 +296,4 @@ function reportProfile(runner: StepRunner, stepMs: number): void {
 }
 
 const strip = ({ split: _split, ...rest }: MemoryPlan) => rest;
-void numel;
 await main();

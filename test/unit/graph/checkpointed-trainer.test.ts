@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../../src-main/graph/random.js';
 import { CheckpointedTrainer } from '../../../src-main/graph/runtime/checkpointed-trainer.js';
+import { splitBatch } from '../../../src-main/graph/runtime/memory-plan.js';
 import { type StepRunner, Trainer, type TrainerSpec } from '../../../src-main/graph/runtime/trainer.js';
 import { stepFeeds } from '../../../src-main/pipeline/invert/step-feeds.js';
 import { buildSingleInsertStep, type StepOptions } from '../../../src-main/pipeline/invert/training-step.js';
@@ -19,23 +20,11 @@ async function threeSteps(trainer: StepRunner, batch: number) {
   const results = [];
   for (let i = 0; i < 3; i++) {
     const feeds = stepFeeds(data, shape, rng, scaledLinearSchedule());
-    results.push(await trainer.step(microBatches(feeds, trainer.microBatches), 1e-3));
+    results.push(await trainer.step(splitBatch(feeds, trainer.microBatches), 1e-3));
   }
   const params = trainer.parameters();
   await trainer.release();
   return { results, params };
-}
-
-/** Splits a batch's feeds into k equal micro-batches along the batch axis. */
-function microBatches(feeds: ReturnType<typeof stepFeeds>, k: number) {
-  if (k === 1) return [feeds];
-  return Array.from({ length: k }, (_, i) =>
-    Object.fromEntries(Object.entries(feeds).map(([name, t]) => {
-      const per = t.shape[0]! / k;
-      const size = t.data.length / t.shape[0]!;
-      return [name, { ...t, shape: [per, ...t.shape.slice(1)], data: t.data.slice(i * per * size, (i + 1) * per * size) }];
-    })),
-  );
 }
 
 function maxRelative(a: Float32Array, b: Float32Array): number {
