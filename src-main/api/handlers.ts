@@ -1,5 +1,7 @@
 import type { ApiHandlers } from '../../src-preload/contract/index.js';
 import type { JobManager } from '../jobs/job-manager.js';
+import type { TrainingQueue } from '../jobs/training-queue.js';
+import { createRun, resumeRun } from '../pipeline/learn/learning-service.js';
 import type { Library } from '../library/library.js';
 import { importPhotos, photoFromPath } from '../pipeline/ingest/import-photos.js';
 import { type MaskResult, type MaskService, NO_DETECTOR_HINT } from '../pipeline/mask/mask-service.js';
@@ -14,12 +16,13 @@ export interface HandlerContext {
   jobs: JobManager;
   uploads: UploadStore;
   events: EventBus;
+  training: TrainingQueue;
 }
 
 /** One handler per contract method; transports call these through the dispatcher only. */
 const wire = (m: MaskResult) => ({ maskPng: m.png.toString('base64'), width: m.width, height: m.height, score: m.score, coverage: m.coverage });
 
-export function createHandlers({ library, masks, jobs, uploads, events }: HandlerContext): ApiHandlers {
+export function createHandlers({ library, masks, jobs, uploads, events, training }: HandlerContext): ApiHandlers {
   return {
     library: {
       list: () => ({ images: library.listImages(), concepts: library.listConcepts() }),
@@ -112,6 +115,21 @@ export function createHandlers({ library, masks, jobs, uploads, events }: Handle
     },
     system: {
       doctor: () => runDoctor(library.dataDir),
+    },
+    training: {
+      list: () => library.runs.list(),
+      get: ({ id }) => ({ run: library.runs.get(id), steps: library.runs.steps(id) }),
+      start: (input) => {
+        const run = createRun(library, input);
+        training.pump();
+        return library.runs.get(run.id);
+      },
+      cancel: ({ id }) => training.cancel(id),
+      resume: ({ id }) => {
+        resumeRun(library, id);
+        training.pump();
+        return library.runs.get(id);
+      },
     },
   };
 }

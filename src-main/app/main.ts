@@ -42,7 +42,7 @@ async function start(): Promise<void> {
   });
   window.on('closed', () => {
     stopIpc();
-    backend.close();
+    void backend.close();
   });
   await window.loadURL(`${APP_ORIGIN}/index.html`);
 }

@@ -9,12 +9,13 @@ import { libraryCommand } from './commands/library.js';
 import { learnCommand } from './commands/learn.js';
 import { maskCommand } from './commands/mask.js';
 import { modelsCommand } from './commands/models.js';
+import { runsCommand } from './commands/runs.js';
 
 export const rootCommand: Command = {
   name: 'singleinsert',
   summary: 'SingleInsert Studio: learn a concept from one photo and put it into Stable Diffusion.',
   usage: '<command> [options]',
-  children: [importCommand, libraryCommand, maskCommand, learnCommand, generateCommand, modelsCommand, doctorCommand],
+  children: [importCommand, libraryCommand, maskCommand, learnCommand, runsCommand, generateCommand, modelsCommand, doctorCommand],
 };
 
 const consoleIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };

@@ -2,6 +2,11 @@
 // xoshiro128** on 32-bit integer math and Box–Muller with V8's fdlibm-based Math functions:
 // the same seed gives the same numbers on every platform.
 
+export interface RandomState {
+  s: readonly number[];
+  spare: number | null;
+}
+
 export class SeededRandom {
   private s0: number;
   private s1: number;
@@ -23,6 +28,18 @@ export class SeededRandom {
     this.s1 = next();
     this.s2 = next();
     this.s3 = next();
+  }
+
+  /** The generator's whole state (a training run's checkpoint keeps it, so a resumed run draws the same numbers). */
+  snapshot(): RandomState {
+    return { s: [this.s0, this.s1, this.s2, this.s3], spare: this.spare };
+  }
+
+  static restore(state: RandomState): SeededRandom {
+    const r = new SeededRandom(0);
+    [r.s0, r.s1, r.s2, r.s3] = state.s.map((x) => x >>> 0) as [number, number, number, number];
+    r.spare = state.spare;
+    return r;
   }
 
   /** The next 32 random bits as an unsigned integer. */

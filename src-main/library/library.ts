@@ -6,6 +6,7 @@ import { AppError } from '../common/app-error.js';
 import { newId } from '../common/ids.js';
 import { openDatabase } from './database.js';
 import { FileStore } from './file-store.js';
+import { TrainingRuns } from './training-runs.js';
 
 export interface StoredFile {
   sha256: string;
@@ -58,6 +59,8 @@ export interface ReconcileReport {
   orphanFilesRemoved: number;
   unreferencedRowsRemoved: number;
   missingFiles: string[];
+  /** Training runs whose process had died, now shown as interrupted. */
+  interruptedRuns: number;
 }
 
 interface ImageRow {
@@ -149,11 +152,18 @@ const DEFAULT_ORPHAN_MIN_AGE_MS = 10 * 60 * 1000;
 export class Library {
   readonly db: Database;
   readonly store: FileStore;
+  readonly runs: TrainingRuns;
 
   private constructor(readonly dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
     this.store = new FileStore(join(dataDir, 'store'));
     this.db = openDatabase(join(dataDir, 'library.sqlite'));
+    this.runs = new TrainingRuns(this.db);
+  }
+
+  /** Where a training run keeps its resumable state (checkpoints), outside the content store. */
+  runDir(runId: string): string {
+    return join(this.dataDir, 'runs', runId);
   }
 
   static open(dataDir: string, options: { reconcile?: boolean } = {}): Library {
@@ -390,7 +400,8 @@ export class Library {
       }
     }
     const missingFiles = [...known].filter((sha) => !onDisk.has(sha));
-    return { tempFilesRemoved, orphanFilesRemoved, unreferencedRowsRemoved: unreferenced.length, missingFiles };
+    const interruptedRuns = this.runs.markOrphansInterrupted();
+    return { tempFilesRemoved, orphanFilesRemoved, unreferencedRowsRemoved: unreferenced.length, missingFiles, interruptedRuns };
   }
 
   private findDuplicate(input: NewImage): ImageRecord | undefined {

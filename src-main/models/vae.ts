@@ -69,8 +69,8 @@ export function vaeDecode(p: ParamFactory, cfg: VaeConfig, latents: Tensor): Ten
   });
 }
 
-/** Image [B, 3, H, W] in [−1, 1] → the latent distribution's mean × scalingFactor [B, 4, H/8, W/8]. */
-export function vaeEncode(p: ParamFactory, cfg: VaeConfig, image: Tensor): Tensor {
+/** The encoder's posterior over latents, already × the scaling factor: mean and standard deviation [B, C, h, w]. */
+export function vaeLatentDistribution(p: ParamFactory, cfg: VaeConfig, image: Tensor): { mean: Tensor; std: Tensor } {
   const g = image.graph;
   return g.scope('vae', () => {
     const moments = g.scope('encoder', () => {
@@ -88,6 +88,13 @@ export function vaeEncode(p: ParamFactory, cfg: VaeConfig, image: Tensor): Tenso
       return conv(p, 'conv_out', h, ch[ch.length - 1]!, 2 * cfg.latentChannels, 3, { padding: 1 });
     });
     const quant = conv(p, 'quant_conv', moments, 2 * cfg.latentChannels, 2 * cfg.latentChannels, 1);
-    return op.mul(op.slice(quant, 1, 0, cfg.latentChannels), cfg.scalingFactor);
+    // diffusers clamps the log-variance to [−30, 20] before std = exp(logvar / 2)
+    const logvar = op.min(op.max(op.slice(quant, 1, cfg.latentChannels, 2 * cfg.latentChannels), op.like(quant, -30)), op.like(quant, 20));
+    return { mean: op.mul(op.slice(quant, 1, 0, cfg.latentChannels), cfg.scalingFactor), std: op.mul(op.exp(op.mul(logvar, 0.5)), cfg.scalingFactor) };
   });
+}
+
+/** Image [B, 3, H, W] in [−1, 1] → the posterior's mean latents × scaling factor. */
+export function vaeEncode(p: ParamFactory, cfg: VaeConfig, image: Tensor): Tensor {
+  return vaeLatentDistribution(p, cfg, image).mean;
 }

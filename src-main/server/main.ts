@@ -15,7 +15,7 @@ console.log(`Library: ${dataDir}`);
 
 const shutdown = async () => {
   await server.close();
-  backend.close();
+  await backend.close();
   process.exit(0);
 };
 process.on('SIGINT', shutdown);

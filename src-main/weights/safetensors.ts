@@ -1,6 +1,6 @@
 // A bounds-checked reader and writer of .safetensors files: nothing in a file is trusted
 // before it is checked against the file's real size.
-import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { fsyncSync, closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { AppError } from '../common/app-error.js';
 import { fromHalf } from '../graph/dtype.js';
 
@@ -169,6 +169,7 @@ export function writeSafetensors(path: string, tensors: Record<string, TensorToW
       const d = tensors[name]!.data;
       writeSync(fd, new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
     }
+    fsyncSync(fd); // on disk before it takes the name: a crash leaves the old file or the new one
     closeSync(fd);
     renameSync(tmp, path);
   } catch (err) {

@@ -8,6 +8,7 @@ import { masksService } from './masks.js';
 import { modelsService } from './models.js';
 import { generationsService } from './generations.js';
 import { systemService } from './system.js';
+import { trainingService } from './training.js';
 
 export const contract = {
   library: libraryService,
@@ -17,6 +18,7 @@ export const contract = {
   models: modelsService,
   generations: generationsService,
   system: systemService,
+  training: trainingService,
 } satisfies Record<string, ServiceDef>;
 
 export type Contract = typeof contract;
@@ -34,3 +36,5 @@ export type { MaskRecord, MaskResultWire } from './masks.js';
 export type { ModelRecordWire } from './models.js';
 export type { GenerationRecord } from './generations.js';
 export type { DoctorReport, GpuReport, ProviderInfo } from './system.js';
+export type { LearnSettings, LearnSettingsInput, LearnPreset, NewRun, RunState, RunStep, TrainingRun } from './training.js';
+export { LEARN_PRESETS, learnSettings, smoothed } from './training.js';

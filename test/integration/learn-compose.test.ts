@@ -3,74 +3,57 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TINY_CLIP_TEXT } from '../../src-main/models/tiny-configs.js';
-import type { VisionConfig } from '../../src-main/models/vision.js';
-import { readConceptFile, writeConceptFile } from '../../src-main/pipeline/compose/concept-file.js';
-import { learnConcept, PAPER_SETTINGS, prepareExample } from '../../src-main/pipeline/invert/learn.js';
-import { defaultSettings, generateImages } from '../../src-main/pipeline/sample/generate.js';
-import { openStableDiffusion, type StableDiffusionModel } from '../../src-main/weights/sd-loader.js';
-import { RandomSource } from '../../src-main/weights/sources.js';
-import { fixtureImage } from '../helpers/fixtures.js';
-import { writeTinyClipVision, writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
 import { runCli } from '../../src-main/cli/main.js';
 import { Library } from '../../src-main/library/library.js';
-
-const VISION: VisionConfig = { imageSize: 32, patchSize: 8, hiddenSize: 48, intermediateSize: 96, layers: 1, heads: 12, eps: 1e-5, tokenDim: TINY_CLIP_TEXT.hiddenSize };
+import { TINY_CLIP_TEXT } from '../../src-main/models/tiny-configs.js';
+import { readConceptFile, writeConceptFile } from '../../src-main/pipeline/compose/concept-file.js';
+import { prepareExample } from '../../src-main/pipeline/learn/example.js';
+import { CLIP_MEAN, CLIP_STD } from '../../src-main/models/vision.js';
+import { defaultSettings, generateImages } from '../../src-main/pipeline/sample/generate.js';
+import { openStableDiffusion, type StableDiffusionModel } from '../../src-main/weights/sd-loader.js';
+import { fixtureImage } from '../helpers/fixtures.js';
+import { writeTinyClipVision, writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
+import { TINY_VISION } from '../helpers/tiny-singleinsert.js';
 
 describe('learn a concept from one photo, then generate with it (tiny SD)', { timeout: 180_000 }, () => {
   let root: string;
   let sd: StableDiffusionModel;
-  let conceptPath: string;
-  beforeAll(() => {
+  let photo: Buffer;
+  let mask: Buffer;
+  beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'si-learn-'));
     sd = openStableDiffusion(writeTinySingleFile(join(root, 'tiny.safetensors')));
-  });
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-  it('prepares the photo (latents, soft mask at latent size, CLIP pixels, prompts) and runs both stages', async () => {
-    const photo = readFileSync(fixtureImage('dog_00.jpg'));
-    const mask = await sharp({ create: { width: 780, height: 780, channels: 3, background: '#000' } })
+    photo = readFileSync(fixtureImage('dog_00.jpg'));
+    mask = await sharp({ create: { width: 780, height: 780, channels: 3, background: '#000' } })
       .composite([{ input: Buffer.from('<svg width="780" height="780"><circle cx="390" cy="420" r="300" fill="#fff"/></svg>') }])
       .png()
       .toBuffer();
-    const example = await prepareExample(sd, VISION, photo, mask, 'dog', { cacheDir: join(root, 'cache'), latentSize: 8 });
-    expect(example.x0).toHaveLength(4 * 8 * 8);
-    expect(example.mask).toHaveLength(64);
-    expect(example.mask[0]).toBe(0); // corner: background
-    expect(example.mask[4 * 8 + 4]).toBeGreaterThan(0.9); // centre: the dog
-    expect(sd.tokenizer.decode(example.idsClass)).toBe('dog');
-    expect(example.placeholderPosition).toBe(1);
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-    const progress: string[] = [];
-    const learned = await learnConcept(sd, { config: VISION, source: new RandomSource(7) }, example, {
-      ...PAPER_SETTINGS,
-      steps1: 3,
-      steps2: 3,
-      batch: 2,
-      lr1: 1e-3,
-      lr2: 1e-3,
-      seed: 1,
-      cacheDir: join(root, 'cache'),
-      onProgress: (p) => progress.push(`${p.stage}:${p.step}/${p.total}`),
-    });
-    expect(progress).toEqual(['1:1/3', '1:2/3', '1:3/3', '2:1/3', '2:2/3', '2:3/3']);
-    expect(learned.token).toHaveLength(TINY_CLIP_TEXT.hiddenSize);
-    expect(learned.losses.every((l) => Number.isFinite(l.loss))).toBe(true);
-    const names = Object.keys(learned.lora);
-    expect(names.some((n) => n.startsWith('unet.') && n.endsWith('lora_B.weight'))).toBe(true);
-    expect(names.some((n) => n.startsWith('text_model.'))).toBe(true);
-    // after Stage II steps, B is no longer zero
-    const someB = learned.lora[names.find((n) => n.endsWith('attn2.to_v.lora_B.weight'))!]!;
-    expect(someB.data.some((v) => v !== 0)).toBe(true);
-
-    conceptPath = join(root, 'concept.safetensors');
-    writeConceptFile(conceptPath, learned.token, learned.lora, { classWord: 'dog', baseModel: 'tiny', loraRank: 4 });
-    const loaded = readConceptFile(conceptPath, 'rex');
-    expect(Array.from(loaded.token)).toEqual(Array.from(learned.token));
-    expect(loaded.meta).toEqual({ classWord: 'dog', baseModel: 'tiny', loraRank: 4 });
+  it('prepares the photo: latent posterior, soft mask at latent size, the encoder\'s pixels, prompts', async () => {
+    const cacheDir = join(root, 'cache');
+    const official = await prepareExample(sd, { config: TINY_VISION, pixels: 'signed' }, photo, mask, 'dog', { cacheDir, latentSize: 8, sampleLatents: true });
+    expect(official.x0).toHaveLength(4 * 8 * 8);
+    expect(official.x0Std).toHaveLength(4 * 8 * 8);
+    expect(official.x0Std!.every((v) => v > 0)).toBe(true);
+    expect(official.mask).toHaveLength(64);
+    expect(official.mask[0]).toBe(0); // corner: background
+    expect(official.mask[4 * 8 + 4]).toBeGreaterThan(0.9); // centre: the dog
+    expect(sd.tokenizer.decode(official.idsClass)).toBe('dog');
+    expect(official.placeholderPosition).toBe(1);
+    // the official encoder sees [−1, 1]; CLIP sees its own normalisation of the same pixels
+    const clip = await prepareExample(sd, { config: TINY_VISION, pixels: 'clip' }, photo, mask, 'dog', { cacheDir, latentSize: 8 });
+    expect(clip.x0Std).toBeUndefined();
+    expect(Math.min(...official.pixels)).toBeGreaterThanOrEqual(-1);
+    expect(Math.max(...official.pixels)).toBeLessThanOrEqual(1);
+    for (const i of [0, 500, 3 * 32 * 32 - 1]) {
+      const c = Math.floor(i / (32 * 32));
+      expect(clip.pixels[i]).toBeCloseTo(((official.pixels[i]! + 1) / 2 - CLIP_MEAN[c]!) / CLIP_STD[c]!, 4);
+    }
   });
 
-  it('works through the CLI: mask → learn → library → generate --concept', async () => {
+  it('works through the CLI: mask → learn (CLIP encoder) → library → generate --concept, then the token and the LoRA each change the image', async () => {
     const dataDir = join(root, 'library');
     const model = join(root, 'tiny.safetensors');
     const encoder = writeTinyClipVision(join(root, 'clip-vision'));
@@ -80,32 +63,41 @@ describe('learn a concept from one photo, then generate with it (tiny SD)', { ti
     expect(await runCli(['import', fixtureImage('dog_00.jpg'), '--data-dir', dataDir], io, {})).toBe(0);
     const imageId = out.at(-1)!.split('\t')[0]!;
     expect(await runCli(['learn', imageId, '--class', 'dog', '--model', model, '--encoder', encoder, '--data-dir', dataDir], io, {})).toBe(1);
-    expect(err.at(-1)).toMatch(/No "dog" mask for img_.*singleinsert mask/);
+    expect(err.at(-1)).toMatch(/No "dog" mask for .*singleinsert mask/);
     expect(await runCli(['mask', imageId, '--class', 'dog', '--point', '390,390', '--out', join(root, 'm.png'), '--data-dir', dataDir], io, {})).toBe(0);
-    const learn = ['learn', imageId, '--class', 'dog', '--model', model, '--encoder', encoder, '--steps1', '2', '--steps2', '2', '--batch', '1', '--latent', '8', '--name', 'Rex', '--data-dir', dataDir];
+    const learn = ['learn', imageId, '--class', 'dog', '--model', model, '--encoder', encoder, '--steps1', '2', '--steps2', '2', '--batch', '1', '--latent', '8', '--lr2', '1e-2', '--name', 'Rex', '--data-dir', dataDir];
     expect(await runCli(learn, io, {})).toBe(0);
-    expect(err.filter((l) => l.startsWith('stage'))).toHaveLength(4);
+    expect(err.filter((l) => /^Stage I+ · step \d\/4/.test(l))).toHaveLength(4);
     const conceptId = out.at(-1)!.split('\t')[0]!;
     expect(conceptId).toMatch(/^con_/);
     const library = Library.open(dataDir);
+    const conceptFile = library.conceptFilePath(conceptId);
     expect(library.listConcepts()).toMatchObject([{ id: conceptId, name: 'Rex', classWord: 'dog', status: 'ready', imageId }]);
     library.close();
     const gen = ['generate', '--model', model, '--concept', conceptId, '--prompt', '* dog in the snow', '--steps', '2', '--width', '16', '--height', '16', '--seed', '3', '--out', join(root, 'gen'), '--data-dir', dataDir];
     expect(await runCli(gen, io, {})).toBe(0);
     expect((await sharp(readFileSync(out.at(-1)!)).metadata()).format).toBe('png');
+
+    // the learned concept: its token alone, and its token with its LoRA, each move the image
+    const concept = readConceptFile(conceptFile, 'rex');
+    expect(concept.token).toHaveLength(TINY_CLIP_TEXT.hiddenSize);
+    const conceptOf = (name: string, token: Float32Array) => {
+      writeConceptFile(join(root, `${name}.safetensors`), token, {}, concept.meta);
+      return readConceptFile(join(root, `${name}.safetensors`), name);
+    };
+    const tokenOnly = conceptOf('token-only', concept.token);
+    const zeroToken = conceptOf('zero-token', new Float32Array(concept.token.length));
+    const settings = defaultSettings(sd, { prompt: '* dog on a beach', steps: 3, seed: 5, width: 16, height: 16 });
+    const cacheDir = join(root, 'cache');
+    const plain = await generateImages(sd, settings, { cacheDir, concepts: [{ placeholder: '*', concept: zeroToken }] });
+    const withToken = await generateImages(sd, settings, { cacheDir, concepts: [{ placeholder: '*', concept: tokenOnly }] });
+    const withBoth = await generateImages(sd, settings, { cacheDir, concepts: [{ placeholder: '*', concept }] });
+    expect(withToken.images[0]!.png.equals(plain.images[0]!.png)).toBe(false);
+    expect(withBoth.images[0]!.png.equals(withToken.images[0]!.png)).toBe(false);
+    await expect(generateImages(sd, { ...settings, prompt: 'a dog on a beach' }, { cacheDir, concepts: [{ placeholder: '*', concept }] })).rejects.toThrow(/does not use \*/);
+
     // deleting the concept removes its file
     expect(await runCli(['library', 'rm', conceptId, '--data-dir', dataDir], io, {})).toBe(0);
     expect(out.at(-1)).toBe(`removed ${conceptId} (1 file)`);
-  });
-
-  it('generates with the concept: its token and LoRA change the image; a prompt without * is refused', async () => {
-    const concept = readConceptFile(conceptPath, 'rex');
-    const settings = defaultSettings(sd, { prompt: '* dog on a beach', steps: 3, seed: 5, width: 16, height: 16 });
-    const cacheDir = join(root, 'cache');
-    const plain = await generateImages(sd, settings, { cacheDir });
-    const withConcept = await generateImages(sd, settings, { cacheDir, concepts: [{ placeholder: '*', concept }] });
-    expect((await sharp(withConcept.images[0]!.png).metadata()).format).toBe('png');
-    expect(withConcept.images[0]!.png.equals(plain.images[0]!.png)).toBe(false);
-    await expect(generateImages(sd, { ...settings, prompt: 'a dog on a beach' }, { cacheDir, concepts: [{ placeholder: '*', concept }] })).rejects.toThrow(/does not use \*/);
   });
 });

@@ -8,7 +8,7 @@ import type { SamplerName } from '../../schedulers/sampler.js';
 import { openStableDiffusion } from '../../weights/sd-loader.js';
 import { readConceptFile } from '../../pipeline/compose/concept-file.js';
 import type { Command } from '../command.js';
-import { resolveModelPath } from '../resolve-model.js';
+import { resolveModelPath } from '../../model-manager/resolve-model.js';
 import { intOption, UsageError } from '../command.js';
 
 const SAMPLERS: SamplerName[] = ['ddim', 'euler', 'dpmpp2m'];

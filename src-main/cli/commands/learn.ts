@@ -1,102 +1,117 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { AppError } from '../../common/app-error.js';
-import type { ExecutionProvider } from '../../graph/runtime/providers.js';
+import { LEARN_PRESETS, type LearnPreset, learnSettings, type LearnSettingsInput, type TrainingRun } from '../../../src-preload/contract/training.js';
 import { Library } from '../../library/library.js';
-import { writeConceptFile } from '../../pipeline/compose/concept-file.js';
-import { learnConcept, PAPER_SETTINGS, prepareExample } from '../../pipeline/invert/learn.js';
-import { availableMemory } from '../../graph/runtime/memory-plan.js';
-import { probeGpus } from '../../system/gpu-probe.js';
-import { openClipVision } from '../../weights/clip-vision-loader.js';
-import { openStableDiffusion } from '../../weights/sd-loader.js';
-import type { Command } from '../command.js';
-import { intOption, UsageError } from '../command.js';
-import { resolveModelPath } from '../resolve-model.js';
+import { createRun, runInThisProcess } from '../../pipeline/learn/learning-service.js';
+import type { CliIo, Command } from '../command.js';
+import { UsageError } from '../command.js';
+import { learnProgress } from '../learn-progress.js';
 
-/**
- * Memory the steps must fit (the plan splits the batch to fit it): an NVIDIA GPU's free memory, else
- * the system's; --max-memory caps it (to leave room for other programs).
- */
-async function memoryBudget(provider: ExecutionProvider, maxGb: unknown): Promise<{ availableBytes?: number }> {
-  const cap = maxGb === undefined ? Infinity : Number(maxGb) * 2 ** 30;
-  if (!(cap > 0)) throw new UsageError('--max-memory takes a size in GB, such as 10');
-  const gpu = provider === 'cpu' ? undefined : (await probeGpus()).devices[0];
-  const device = gpu ? gpu.freeBytes : availableMemory();
-  return { availableBytes: Math.min(device, cap) };
+/** Each setting's option: `--steps1` sets `steps1`, and so on (one table for parsing and help). */
+const SETTING_OPTIONS: Record<string, { key: keyof LearnSettingsInput; kind: 'number' | 'string' }> = {
+  steps1: { key: 'steps1', kind: 'number' },
+  steps2: { key: 'steps2', kind: 'number' },
+  lr1: { key: 'lr1', kind: 'number' },
+  lr2: { key: 'lr2', kind: 'number' },
+  batch: { key: 'batch', kind: 'number' },
+  'micro-batches': { key: 'microBatches', kind: 'number' },
+  rank: { key: 'loraRank', kind: 'number' },
+  gamma: { key: 'gamma', kind: 'number' },
+  eta: { key: 'eta', kind: 'number' },
+  seed: { key: 'seed', kind: 'number' },
+  encoder: { key: 'encoder', kind: 'string' },
+  'stage2-target': { key: 'stage2Target', kind: 'string' },
+  latents: { key: 'latents', kind: 'string' },
+  'checkpoint-every': { key: 'checkpointEvery', kind: 'number' },
+  provider: { key: 'provider', kind: 'string' },
+  latent: { key: 'latentSize', kind: 'number' },
+  'max-memory': { key: 'maxMemoryGb', kind: 'number' },
+};
+
+/** --preset, then the options given one by one, checked by the contract's schema; errors name the option. */
+function settingsFrom(values: Record<string, unknown>) {
+  const preset = String(values.preset ?? 'faithful');
+  if (!(preset in LEARN_PRESETS)) throw new UsageError(`--preset must be one of ${Object.keys(LEARN_PRESETS).join(', ')}, got "${preset}"`);
+  const raw: Record<string, unknown> = { ...LEARN_PRESETS[preset as LearnPreset] };
+  for (const [option, { key, kind }] of Object.entries(SETTING_OPTIONS)) {
+    const v = values[option];
+    if (v === undefined) continue;
+    const n = Number(v);
+    if (kind === 'number' && (String(v).trim() === '' || !Number.isFinite(n))) throw new UsageError(`--${option} takes a number, got "${String(v)}"`);
+    raw[key] = kind === 'number' ? n : v;
+  }
+  const parsed = learnSettings.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const option = Object.entries(SETTING_OPTIONS).find(([, o]) => o.key === issue.path[0])?.[0] ?? String(issue.path[0]);
+    throw new UsageError(`--${option}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** Runs a claimed run here with progress on the terminal; Ctrl+C cancels it (its checkpoint is kept). */
+export async function runWithProgress(library: Library, runId: string, io: CliIo, json: boolean): Promise<TrainingRun> {
+  const progress = learnProgress(io);
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const started = performance.now();
+  try {
+    const run = await runInThisProcess(library, runId, { signal: controller.signal, onStep: progress.step, onLog: progress.log });
+    progress.stop();
+    if (json) io.out(JSON.stringify({ run, steps: library.runs.steps(runId) }));
+    else io.out(`${run.conceptId}\t${run.name}`);
+    io.err(`Learned in ${((performance.now() - started) / 1000).toFixed(1)} s; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB.`);
+    return run;
+  } catch (err) {
+    progress.stop();
+    io.err(`Run ${runId} stopped; see it with \`singleinsert runs show ${runId}\`${library.runs.get(runId).checkpointStep > 0 ? `, go on with \`singleinsert runs resume ${runId}\`` : ''}.`);
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 export const learnCommand: Command = {
   name: 'learn',
   summary:
-    'Learn a concept from one library photo and its mask (SingleInsert: Stage I inversion, then Stage II LoRA finetune). ' +
-    'Uses the latest saved mask for the class word unless --mask names one.',
-  usage: 'learn <image-id> --class dog --model <sd> --encoder <clip> [--mask msk_…] [--name N] [--steps1 50] [--steps2 100] [--batch 4] [--seed N] [--latent 64] [--max-memory GB] [--provider cpu|webgpu|cuda]',
+    'Learn a concept from one library photo and its mask (SingleInsert: Stage I inversion, then Stage II LoRA finetune), as a run that ' +
+    'writes a checkpoint every 10 steps: a run that is stopped goes on with `singleinsert runs resume <run>`. ' +
+    'Presets: faithful (Stage I 50 + Stage II 100 steps, the paper) or fast (Stage I only). Uses the latest saved mask of the class word unless --mask names one. ' +
+    'The image encoder is SingleInsert\'s own (a ViT-B/32 from a random start) unless --encoder names a CLIP vision model.',
+  usage:
+    'learn <image-id> --class dog --model <sd> [--preset faithful|fast] [--encoder official|<clip>] [--mask msk_…] [--name N] [--steps1 50] [--steps2 100] ' +
+    '[--lr1 1e-4] [--lr2 5e-5] [--batch 4] [--micro-batches N] [--rank 4] [--gamma 1] [--eta 1] [--seed 0] [--stage2-target lora-text|frozen] ' +
+    '[--latents sample|mean] [--checkpoint-every 10] [--latent 64] [--max-memory GB] [--provider cpu|webgpu|cuda] [--json]',
   options: {
     class: { type: 'string' },
     model: { type: 'string' },
-    encoder: { type: 'string' },
     mask: { type: 'string' },
     name: { type: 'string' },
-    steps1: { type: 'string' },
-    steps2: { type: 'string' },
-    batch: { type: 'string' },
-    seed: { type: 'string' },
-    latent: { type: 'string' },
-    'max-memory': { type: 'string' },
-    provider: { type: 'string' },
+    preset: { type: 'string' },
+    json: { type: 'boolean' },
+    ...Object.fromEntries(Object.keys(SETTING_OPTIONS).map((o) => [o, { type: 'string' as const }])),
   },
   run: async ({ positionals, values, global, io }) => {
     const imageId = positionals[0];
     if (!imageId) throw new UsageError('learn needs a library image id (see `singleinsert library list`)');
     if (!values.class) throw new UsageError('learn needs --class (face, hair, dog…)');
-    if (!values.model) throw new UsageError('learn needs --model (an SD 1.x model)');
-    if (!values.encoder) throw new UsageError('learn needs --encoder (a CLIP ViT model: HF CLIPVisionModel or CLIPModel folder)');
-    const classWord = String(values.class).trim().toLowerCase();
-    const sdModel = resolveModelPath(global.dataDir, String(values.model));
-    const sd = openStableDiffusion(sdModel.path);
-    const vision = openClipVision(resolveModelPath(global.dataDir, String(values.encoder)).path, sd.textEncoder.config.hiddenSize);
+    if (!values.model) throw new UsageError('learn needs --model (an SD 1.x model: a path, or an installed model\'s id or name)');
+    const settings = settingsFrom(values);
     const library = Library.open(global.dataDir);
-    const work = mkdtempSync(join(tmpdir(), 'si-learn-'));
     try {
-      const image = library.getImage(imageId);
-      const masks = library.listMasks(image.id).filter((m) => (values.mask ? m.id === values.mask : m.classWord === classWord));
-      const mask = masks[0];
-      if (!mask) throw new AppError('not-found', `No ${values.mask ? `mask ${String(values.mask)}` : `"${classWord}" mask`} for ${image.id}; make one with \`singleinsert mask ${image.id} --class ${classWord} --point x,y\`.`);
-      const options = {
-        ...PAPER_SETTINGS,
-        steps1: intOption(values, 'steps1', 0, 10_000) ?? PAPER_SETTINGS.steps1,
-        steps2: intOption(values, 'steps2', 0, 10_000) ?? PAPER_SETTINGS.steps2,
-        batch: intOption(values, 'batch', 1, 64) ?? PAPER_SETTINGS.batch,
-        seed: intOption(values, 'seed', 0, 2 ** 31 - 1) ?? 0,
-        provider: (values.provider ?? 'cpu') as ExecutionProvider,
-        cacheDir: join(global.dataDir, 'cache', 'graphs'),
-        onProgress: (p: { stage: 1 | 2; step: number; total: number; loss: number }) => io.err(`stage ${p.stage} · step ${p.step}/${p.total} · loss ${p.loss.toFixed(5)}`),
-        onLog: (line: string) => io.err(line),
-      };
-      const example = await prepareExample(sd, vision.config, await library.store.read(image.sha256), await library.store.read(mask.sha256), classWord, {
-        cacheDir: options.cacheDir,
-        provider: options.provider,
-        ...(values.latent ? { latentSize: intOption(values, 'latent', 1, 256)! } : {}),
+      const run = createRun(library, {
+        imageId,
+        classWord: String(values.class),
+        model: String(values.model),
+        settings,
+        ...(values.mask ? { maskId: String(values.mask) } : {}),
+        ...(values.name ? { name: String(values.name) } : {}),
       });
-      const started = performance.now();
-      const learned = await learnConcept(sd, vision, example, { ...options, ...(await memoryBudget(options.provider, values['max-memory'])) });
-      const file = join(work, 'concept.safetensors');
-      writeConceptFile(file, learned.token, learned.lora, { classWord, baseModel: sdModel.modelId ?? sd.label, loraRank: options.loraRank });
-      const concept = await library.addConcept({
-        name: String(values.name ?? `${classWord} from ${image.name}`),
-        classWord,
-        imageId: image.id,
-        maskId: mask.id,
-        baseModelId: sdModel.modelId,
-        file: readFileSync(file),
-      });
-      io.out(`${concept.id}\t${concept.name}`);
-      io.err(`Learned in ${((performance.now() - started) / 1000).toFixed(1)} s; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB.`);
-      io.err(`Use it: singleinsert generate --model ${String(values.model)} --concept ${concept.id} --prompt "* ${classWord} …"`);
+      io.err(`Run ${run.id}: ${run.totalSteps} steps (Stage I ${settings.steps1}, Stage II ${settings.steps2}), checkpoint every ${settings.checkpointEvery}.`);
+      await runWithProgress(library, run.id, io, values.json === true);
       return 0;
     } finally {
-      rmSync(work, { recursive: true, force: true });
       library.close();
     }
   },

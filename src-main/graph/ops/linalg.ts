@@ -96,17 +96,21 @@ function flipKernel(weight: Tensor): Tensor {
   return g.addNode('Slice', inputs, {}, [{ dtype: weight.dtype, shape: [cin, cout, kh, kw] }])[0]!;
 }
 
-/** dW[co, ci, i, j] = Σ_{n,y,x} g[n, co, y, x] · xpad[n, ci, y+i, x+j], as one product [Cout, N·HW] × [N·HW, Cin·kh·kw]. */
+/**
+ * dW[co, ci, i, j] = Σ_{n,y,x} g[n, co, y, x] · xpad[n, ci, y+i, x+j], as one product per sample
+ * [Cout, Ho·Wo] × [Cin·kh·kw, Ho·Wo]ᵀ: the shifted copies stay in their own layout (the transposed
+ * operand is read in place by the matrix product), then the samples are summed.
+ */
 function convWeightGradUnfold(x: Tensor, g: Tensor, kh: number, kw: number, p: number): Tensor {
   const [n, cin] = x.shape as [number, number];
   const [, cout, ho, wo] = g.shape as [number, number, number, number];
   const padded = p > 0 ? pad(x, [0, 0, p, p, 0, 0, p, p]) : x;
   const shifts: Tensor[] = [];
   for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) shifts.push(unsqueeze(slice(slice(padded, 2, i, i + ho), 3, j, j + wo), 2));
-  // [N, Cin, kh·kw, Ho, Wo] → [N·Ho·Wo, Cin·kh·kw]
-  const cols = reshape(transpose(concat(shifts, 2), [0, 3, 4, 1, 2]), [n * ho * wo, cin * kh * kw]);
-  const gm = reshape(transpose(g, [1, 0, 2, 3]), [cout, n * ho * wo]);
-  return reshape(matmul(gm, cols), [cout, cin, kh, kw]);
+  // [N, Cin, kh·kw, Ho, Wo] → [N, Cin·kh·kw, Ho·Wo]
+  const cols = reshape(concat(shifts, 2), [n, cin * kh * kw, ho * wo]);
+  const perSample = matmul(reshape(g, [n, cout, ho * wo]), transposeLast2(cols));
+  return reshape(n > 1 ? reduceSum(perSample, [0]) : perSample, [cout, cin, kh, kw]);
 }
 
 function convWeightGradDilated(x: Tensor, g: Tensor, s: number, p: number, kh: number, kw: number): Tensor {

@@ -12,7 +12,7 @@ import { accName, backwardGraph, forwardGraph, gradName, gradientFlow, LOSS_SCAL
 import { graphKey } from './compile-cache.js';
 import { BufferPool } from './buffer-pool.js';
 import { type GraphSession, type HostTensor, ort, type OrtTensor, sessionForGraph, toOrtTensor } from './session.js';
-import type { StepResult, StepRunner, TrainerSpec } from './trainer.js';
+import { mergeMicroBatchOutputs, restored, type StepResult, type StepRunner, type TrainerSpec, type TrainerState } from './trainer.js';
 import { isSharedWeight, WeightPool } from './weight-pool.js';
 
 export interface CheckpointedTrainerSpec extends TrainerSpec {
@@ -154,7 +154,7 @@ export class CheckpointedTrainer implements StepRunner {
     if (batches.length !== this.microBatches) throw new Error(`Expected ${this.microBatches} micro-batches, got ${batches.length}`);
     const grads = new Map<string, OrtTensor>(); // param gradients, summed over micro-batches
     let loss = 0;
-    let outputs: Record<string, HostTensor> = {};
+    const extras: Array<Record<string, HostTensor>> = [];
     for (const batch of batches) {
       const data = Object.fromEntries(Object.entries(batch).map(([n, t]) => [n, toOrtTensor(t)]));
       const values = new Map<string, OrtTensor>(grads);
@@ -186,18 +186,19 @@ export class CheckpointedTrainer implements StepRunner {
         }
       }
       loss += Number(values.get(this.targets.loss)!.data[0]);
-      outputs = {};
+      const outputs: Record<string, HostTensor> = {};
       for (const [tensorName, outName] of this.targets.extra) {
         const t = values.get(tensorName)!;
         outputs[outName] = { dtype: t.type as HostTensor['dtype'], shape: t.dims, data: (t.data as Float32Array).slice() as HostTensor['data'] };
       }
+      extras.push(outputs);
       for (const name of this.params.keys()) {
         const g = values.get(GRAD_PREFIX + name);
         if (g) grads.set(GRAD_PREFIX + name, g);
       }
       for (const [name, t] of values) if (!grads.has(name)) this.pool.give(t);
     }
-    return this.applyUpdate(grads, loss / batches.length, lr, outputs);
+    return this.applyUpdate(grads, loss / batches.length, lr, mergeMicroBatchOutputs(extras));
   }
 
   /** Param gradient accumulators live across micro-batches, targets to the micro-batch's end; the rest goes after its last reader. */
@@ -260,6 +261,21 @@ export class CheckpointedTrainer implements StepRunner {
 
   parameters(): Record<string, Float32Array> {
     return Object.fromEntries([...this.params].map(([n, t]) => [n, (t.data as Float32Array).slice()]));
+  }
+
+  saveState(): TrainerState {
+    const tensors: Record<string, Float32Array> = {};
+    for (const map of [this.params, this.moments]) for (const [n, t] of map) tensors[n] = (t.data as Float32Array).slice();
+    return { step: this.stepCount, lossScale: this.lossScale, goodSteps: this.goodSteps, tensors };
+  }
+
+  loadState(state: TrainerState): void {
+    for (const map of [this.params, this.moments]) {
+      for (const [n, t] of map) (t.data as Float32Array).set(restored(state, n, t.size));
+    }
+    this.stepCount = state.step;
+    this.lossScale = state.lossScale;
+    this.goodSteps = state.goodSteps;
   }
 
   async release(): Promise<void> {

@@ -20,8 +20,10 @@ export interface PlanRequest {
   batch: number;
   /** Memory the step may use; the system's available memory (GPU: its free memory) when omitted. */
   availableBytes?: number;
-  /** Force a mode (tests, benchmarks); the estimate still decides the micro-batches. */
+  /** Force a mode (tests, benchmarks, a resumed run); the estimate still decides the micro-batches. */
   mode?: MemoryPlan['mode'];
+  /** Force the micro-batch count (the user's choice, or a resumed run's, so it sums its gradients as before). */
+  microBatches?: number;
 }
 
 export interface MemoryPlan {
@@ -63,7 +65,10 @@ export function planStep(build: (g: Graph, microBatch: number) => TrainableModel
   const available = request.availableBytes ?? availableMemory();
   const budget = available * HEADROOM;
   let smallest = Infinity;
-  for (const k of divisors(request.batch)) {
+  if (request.microBatches && request.batch % request.microBatches !== 0) {
+    throw new AppError('invalid-input', `A batch of ${request.batch} does not split into ${request.microBatches} micro-batches; pick a divisor of the batch.`);
+  }
+  for (const k of request.microBatches ? [request.microBatches] : divisors(request.batch)) {
     const mb = request.batch / k;
     for (const mode of request.mode ? [request.mode] : (['one-graph', 'checkpointed'] as const)) {
       const estimate = estimateStep(build, mb, mode);
@@ -74,7 +79,7 @@ export function planStep(build: (g: Graph, microBatch: number) => TrainableModel
   }
   throw new AppError(
     'out-of-memory',
-    `The ${request.label} does not fit: it needs about ${gb(smallest)} even as checkpointed micro-batches of 1, and ${gb(available)} is free. ` +
+    `The ${request.label} does not fit: it needs about ${gb(smallest)} even as checkpointed micro-batches of ${request.microBatches ? request.batch / request.microBatches : 1}, and ${gb(available)} is free. ` +
       'Close other programs, use a smaller photo resolution, or run on a GPU with more memory (float16 halves the need).',
   );
 }

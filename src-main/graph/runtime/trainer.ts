@@ -38,11 +38,25 @@ export interface StepResult {
   skipped?: boolean;
 }
 
+/**
+ * Everything a runner needs to take its next step exactly as it would have: the optimizer's step
+ * count, the loss scale, and the parameters and AdamW moments by name (a run's checkpoint).
+ */
+export interface TrainerState {
+  step: number;
+  lossScale: number;
+  goodSteps: number;
+  tensors: Record<string, Float32Array>;
+}
+
 /** What runs training steps: one graph (`Trainer`) or checkpointed segments (`CheckpointedTrainer`). */
 export interface StepRunner {
   readonly microBatches: number;
   step(batches: Array<Record<string, HostTensor>>, lr: number): Promise<StepResult>;
   parameters(): Record<string, Float32Array>;
+  saveState(): TrainerState;
+  /** Restores a saved state; every parameter and moment of this runner must be in it, with its size. */
+  loadState(state: TrainerState): void;
   readonly fallback: string | null;
   release(): Promise<void>;
 }
@@ -119,15 +133,16 @@ export class Trainer implements StepRunner {
     const acc: Record<string, HostTensor> = {};
     for (const [name, shape] of this.shapes) acc[name + ACC] = { dtype: 'float32', shape, data: new Float32Array(numel(shape)) };
     let loss = 0;
-    let last: Record<string, HostTensor> = {};
+    const extras: Array<Record<string, HostTensor>> = [];
     for (const batch of batches) {
-      last = await this.accumulate!.run({ ...batch, ...this.paramFeeds(), ...acc });
-      for (const name of this.shapes.keys()) acc[name + ACC] = last[name + ACC + NEW]!;
-      loss += first(last.loss!);
+      const out = await this.accumulate!.run({ ...batch, ...this.paramFeeds(), ...acc });
+      for (const name of this.shapes.keys()) acc[name + ACC] = out[name + ACC + NEW]!;
+      loss += first(out.loss!);
+      extras.push(this.pickExtra(out));
     }
     const out = await this.apply!.run({ ...this.paramFeeds(), ...this.momentFeeds(), ...acc, ...optim });
     this.takeUpdates(out);
-    return { loss: loss / batches.length, gradNorm: first(out.grad_norm!), outputs: this.pickExtra(last) };
+    return { loss: loss / batches.length, gradNorm: first(out.grad_norm!), outputs: mergeMicroBatchOutputs(extras) };
   }
 
   /** Why the requested execution provider is not in use, if it is not. */
@@ -138,6 +153,17 @@ export class Trainer implements StepRunner {
   /** Current parameter values by name. */
   parameters(): Record<string, Float32Array> {
     return Object.fromEntries(this.params);
+  }
+
+  saveState(): TrainerState {
+    const tensors: Record<string, Float32Array> = {};
+    for (const map of [this.params, this.moments]) for (const [n, data] of map) tensors[n] = data.slice();
+    return { step: this.stepCount, lossScale: 1, goodSteps: 0, tensors };
+  }
+
+  loadState(state: TrainerState): void {
+    for (const map of [this.params, this.moments]) for (const [n, data] of map) map.set(n, restored(state, n, data.length));
+    this.stepCount = state.step;
   }
 
   async release(): Promise<void> {
@@ -162,6 +188,26 @@ export class Trainer implements StepRunner {
   private pickExtra(out: Record<string, HostTensor>): Record<string, HostTensor> {
     return Object.fromEntries(this.extraOutputs.map((n) => [n, out[n]!]));
   }
+}
+
+/** A step's extra outputs over its micro-batches: scalars (loss terms) averaged like the loss, others from the last. */
+export function mergeMicroBatchOutputs(perBatch: ReadonlyArray<Record<string, HostTensor>>): Record<string, HostTensor> {
+  const last = perBatch[perBatch.length - 1] ?? {};
+  if (perBatch.length < 2) return last;
+  const merged: Record<string, HostTensor> = { ...last };
+  for (const [name, t] of Object.entries(last)) {
+    if (t.data.length !== 1) continue;
+    const mean = perBatch.reduce((s, b) => s + Number(b[name]!.data[0]), 0) / perBatch.length;
+    merged[name] = { dtype: 'float32', shape: t.shape, data: Float32Array.of(mean) };
+  }
+  return merged;
+}
+
+/** A tensor of a saved state, checked against the size the runner holds. */
+export function restored(state: TrainerState, name: string, length: number): Float32Array {
+  const t = state.tensors[name];
+  if (!t || t.length !== length) throw new Error(`The saved training state has no ${name} of ${length} values (${t ? t.length : 'missing'}); it was written by other settings.`);
+  return Float32Array.from(t);
 }
 
 const scalar = (v: number): HostTensor => ({ dtype: 'float32', shape: [], data: Float32Array.of(v) });

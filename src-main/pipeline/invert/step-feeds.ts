@@ -5,8 +5,10 @@ import type { StepShape } from './training-step.js';
 
 /** One photo's fixed inputs: its latents, its mask at latent size, its CLIP pixels, and the two prompts. */
 export interface ConceptExample {
-  /** VAE latents of the photo [C, h, w] (already × scaling factor). */
+  /** VAE latents of the photo [C, h, w] (already × scaling factor): the posterior's mean. */
   x0: Float32Array;
+  /** The posterior's standard deviation: when given, each step draws its latents x0 + std·ε (as SingleInsert's code samples them). */
+  x0Std?: Float32Array;
   /** Foreground mask resized to [h, w], soft values in 0…1. */
   mask: Float32Array;
   /** CLIP-normalised photo [3, S, S]. */
@@ -37,8 +39,13 @@ export function stepFeeds(example: ConceptExample, shape: StepShape, rng: Seeded
   const i64 = (ids: number[]): HostTensor => ({ dtype: 'int64', shape: [b, 77], data: BigInt64Array.from(Array.from({ length: b }, () => ids).flat().map(BigInt)) });
   const placeholder = new Float32Array(b * 77);
   for (let i = 0; i < b; i++) placeholder[i * 77 + example.placeholderPosition] = 1;
+  const latents = repeat(example.x0, b);
+  if (example.x0Std) {
+    const std = example.x0Std;
+    for (let i = 0; i < latents.length; i++) latents[i]! += std[i % std.length]! * rng.normal();
+  }
   return {
-    x0: f32([b, channels, h, w], repeat(example.x0, b)),
+    x0: f32([b, channels, h, w], latents),
     mask: f32([b, 1, h, w], repeat(example.mask, b)),
     noise: f32([b, channels, h, w], rng.normalArray(b * channels * h * w)),
     timestep: f32([b], Float32Array.from(t)),

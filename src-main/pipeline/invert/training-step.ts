@@ -39,6 +39,13 @@ export interface StepOptions {
   loraRank?: number;
   /** Train the ViT too, not only the projection (the paper trains the whole encoder). */
   trainVision?: boolean;
+  /** Seed of the LoRA's random start (A ~ N(0, 1/rank), B = 0). */
+  loraSeed?: number;
+  /**
+   * Stage II's target x̄0 for L_bg and L_sm: the frozen UNet on the class prompt as the LoRA text encoder
+   * reads it ('lora-text', as SingleInsert's code does), or as the frozen text encoder reads it ('frozen').
+   */
+  classTarget?: 'lora-text' | 'frozen';
   /**
    * Type of the frozen SD weights and activations: float16 halves memory on GPUs. The trainable
    * encoder and LoRA stay float32 (master copies, optimizer state) and the losses are taken in float32.
@@ -72,7 +79,7 @@ export function buildSingleInsertStep(g: Graph, models: SingleInsertModels, shap
 
   // 2. Frozen SD weights, shared by every use; in Stage II the concept's LoRA rides on them
   const dtype = options.dtype ?? 'float32';
-  const lora = stage === 2 ? new TrainableLora(options.loraRank ?? 4) : null;
+  const lora = stage === 2 ? new TrainableLora(options.loraRank ?? 4, 1, undefined, options.loraSeed ?? 0) : null;
   const text = sharedWeights(g, weightsFrom(g, models.textEncoder.source, { dtype }));
   const u = sharedWeights(g, weightsFrom(g, models.unet.source, { prefix: 'unet.', dtype }));
   const adapted = <F extends typeof text>(f: F) => (lora ? withAdapters(f, [lora]) : f);
@@ -84,8 +91,10 @@ export function buildSingleInsertStep(g: Graph, models: SingleInsertModels, shap
   const placeholders = { embeds: op.cast(token, dtype), mask: op.cast(placeholderMask, dtype) };
   const conceptText = clipTextEncoder(adapted(text), models.textEncoder.config, { inputIds: idsConcept, placeholders });
   const epsConcept = eps(adapted(u), conceptText);
-  const frozenClassText = clipTextEncoder(text, models.textEncoder.config, { inputIds: idsClass });
-  const epsFrozenClass = eps(u, frozenClassText);
+  // the class prompt as Stage II's text encoder reads it (with its LoRA, unless the target is the fully frozen model)
+  const classText = lora && options.classTarget !== 'frozen' ? clipTextEncoder(adapted(text), models.textEncoder.config, { inputIds: idsClass }) : null;
+  const targetClassText = classText ?? clipTextEncoder(text, models.textEncoder.config, { inputIds: idsClass });
+  const epsFrozenClass = eps(u, targetClassText);
 
   // 4. Losses on x̂0
   const x0Concept = predictedX0(xt, epsConcept, sa, s1);
@@ -96,8 +105,7 @@ export function buildSingleInsertStep(g: Graph, models: SingleInsertModels, shap
   const outputs: Record<string, Tensor> = { l_fg: lFg, l_bg: lBg, token };
   if (lora) {
     // L_sm: the class prompt through the adapted model still means the class
-    const classText = clipTextEncoder(adapted(text), models.textEncoder.config, { inputIds: idsClass });
-    const epsClass = eps(adapted(u), classText);
+    const epsClass = eps(adapted(u), classText ?? clipTextEncoder(adapted(text), models.textEncoder.config, { inputIds: idsClass }));
     const lSm = mse(predictedX0(xt, epsClass, sa, s1), x0FrozenClass);
     loss = op.add(loss, op.mul(lSm, options.eta ?? 1));
     outputs.l_sm = lSm;

@@ -5,10 +5,10 @@ import { createHandlers } from '../../../src-main/api/handlers.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
 describe('API contract', () => {
-  it('has a handler for every method, and no handler outside the contract', () => {
+  it('has a handler for every method, and no handler outside the contract', async () => {
     const backend = createBackend({ dataDir: tmpDir() });
     try {
-      const handlers = createHandlers({ library: backend.library, masks: {} as never, jobs: {} as never, uploads: backend.uploads, events: backend.events });
+      const handlers = createHandlers({ library: backend.library, masks: {} as never, jobs: {} as never, uploads: backend.uploads, events: backend.events, training: backend.training });
       for (const [service, def] of Object.entries(contract)) {
         const serviceHandlers = handlers[service as keyof typeof handlers] as Record<string, unknown>;
         expect(serviceHandlers, `handlers for service ${service}`).toBeDefined();
@@ -17,7 +17,7 @@ describe('API contract', () => {
       }
       expect(Object.keys(handlers).sort()).toEqual(Object.keys(contract).sort());
     } finally {
-      backend.close();
+      await backend.close();
     }
   });
 

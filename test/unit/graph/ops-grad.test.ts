@@ -64,6 +64,8 @@ describe('gradient rules for image ops (float32: ORT runs Conv and Resize in flo
     gradCheck({ dtype: 'float32', inputs: { x: [2, 3, 6, 6], w: [4, 3, 3, 3], b: [4] }, build: ({ x, w, b }) => op.conv2d(x!, w!, b!, { padding: 1 }) }));
   it('Conv 3×3, stride 2 (downsampling), odd input', () =>
     gradCheck({ dtype: 'float32', inputs: { x: [1, 2, 7, 7], w: [3, 2, 3, 3] }, build: ({ x, w }) => op.conv2d(x!, w!, null, { stride: 2, padding: 1 }) }));
+  it('Conv 3×3, batch 1, no padding, non-square input (one product per sample)', () =>
+    gradCheck({ dtype: 'float32', inputs: { x: [1, 3, 6, 5], w: [2, 3, 3, 3] }, build: ({ x, w }) => op.conv2d(x!, w!) }));
   it('Conv 1×1', () => gradCheck({ dtype: 'float32', inputs: { x: [2, 4, 5, 5], w: [3, 4, 1, 1] }, build: ({ x, w }) => op.conv2d(x!, w!) }));
   it('Resize nearest ×2', () => gradCheck({ dtype: 'float32', inputs: { x: [1, 2, 3, 4] }, build: ({ x }) => op.upsampleNearest2x(x!) }));
 });

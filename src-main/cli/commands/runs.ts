@@ -1,0 +1,110 @@
+import { smoothed, type TrainingRun } from '../../../src-preload/contract/training.js';
+import { Library } from '../../library/library.js';
+import { resumeRun } from '../../pipeline/learn/learning-service.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
+import { formatDuration } from '../learn-progress.js';
+import { runWithProgress } from './learn.js';
+
+const needId = (positionals: string[], verb: string) => {
+  const id = positionals[0];
+  if (!id) throw new UsageError(`runs ${verb} needs a run id (see \`singleinsert runs list\`)`);
+  return id;
+};
+
+const line = (r: TrainingRun) => [r.id, r.state.padEnd(11), `${r.step}/${r.totalSteps}`.padEnd(9), r.conceptId ?? '-', r.name].join('\t');
+
+const list: Command = {
+  name: 'list',
+  summary: 'Training runs, newest first: state, steps done, the concept each made.',
+  usage: 'list [--json]',
+  options: { json: { type: 'boolean' } },
+  run: async ({ values, global, io }) => {
+    const library = Library.open(global.dataDir);
+    try {
+      const runs = library.runs.list();
+      if (values.json) io.out(JSON.stringify(runs));
+      else if (runs.length === 0) io.err('No training runs yet; start one with `singleinsert learn <image-id> --class … --model …`.');
+      else for (const r of runs) io.out(line(r));
+      return 0;
+    } finally {
+      library.close();
+    }
+  },
+};
+
+const show: Command = {
+  name: 'show',
+  summary: 'One run: its settings, where it stands, its losses and its log.',
+  usage: 'show <run-id> [--json]',
+  options: { json: { type: 'boolean' } },
+  run: async ({ positionals, values, global, io }) => {
+    const id = needId(positionals, 'show');
+    const library = Library.open(global.dataDir);
+    try {
+      const run = library.runs.get(id);
+      const steps = library.runs.steps(id);
+      if (values.json) {
+        io.out(JSON.stringify({ run, steps }));
+        return 0;
+      }
+      const avg = smoothed(steps.map((s) => s.loss));
+      const ms = steps.reduce((a, s) => a + s.ms, 0);
+      io.out(`${run.id}  ${run.name}`);
+      io.out(`state        ${run.state}${run.error ? ` — ${run.error}` : ''}`);
+      io.out(`progress     step ${run.step} of ${run.totalSteps} (Stage ${run.stage === 1 ? 'I' : 'II'}); last checkpoint at step ${run.checkpointStep}`);
+      io.out(`photo, mask  ${run.imageId ?? '(deleted)'}, ${run.maskId ?? '(deleted)'}; class word "${run.classWord}"`);
+      io.out(`model        ${run.modelRef}`);
+      io.out(`settings     ${Object.entries(run.settings).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      if (steps.length) io.out(`loss         last ${steps.at(-1)!.loss.toFixed(5)}, smoothed ${avg.at(-1)!.toFixed(5)}; ${formatDuration(ms)} of steps`);
+      if (run.conceptId) io.out(`concept      ${run.conceptId}`);
+      for (const l of run.log) io.out(`  ${l}`);
+      return 0;
+    } finally {
+      library.close();
+    }
+  },
+};
+
+const resume: Command = {
+  name: 'resume',
+  summary: 'Go on with an interrupted, failed or cancelled run from its last checkpoint, here in the foreground.',
+  usage: 'resume <run-id> [--json]',
+  options: { json: { type: 'boolean' } },
+  run: async ({ positionals, values, global, io }) => {
+    const id = needId(positionals, 'resume');
+    const library = Library.open(global.dataDir);
+    try {
+      const run = resumeRun(library, id);
+      io.err(`Run ${run.id}: going on from step ${run.checkpointStep} of ${run.totalSteps}.`);
+      await runWithProgress(library, run.id, io, values.json === true);
+      return 0;
+    } finally {
+      library.close();
+    }
+  },
+};
+
+const cancel: Command = {
+  name: 'cancel',
+  summary: 'Cancel a queued run, or ask a running one (in the app or another command) to stop at its next step; its last checkpoint is kept.',
+  usage: 'cancel <run-id>',
+  run: async ({ positionals, global, io }) => {
+    const id = needId(positionals, 'cancel');
+    const library = Library.open(global.dataDir);
+    try {
+      const run = library.runs.requestCancel(id);
+      io.err(run.state === 'cancelled' ? `Run ${id} cancelled.` : `Run ${id} will stop at its next step.`);
+      return 0;
+    } finally {
+      library.close();
+    }
+  },
+};
+
+export const runsCommand: Command = {
+  name: 'runs',
+  summary: 'Training runs: list, show, resume, cancel.',
+  usage: '<list|show|resume|cancel> [options]',
+  children: [list, show, resume, cancel],
+};

@@ -1,0 +1,203 @@
+// One training run from its row to its concept: the photo's example, Stage I, Stage II, the token
+// and LoRA into a concept file. Every step is recorded; every N steps (and at the stage boundary)
+// a checkpoint is written, and a run that finds one goes on from it, taking exactly the steps an
+// uninterrupted run would have taken (same random draws, same memory plan, same optimizer state).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LearnSettings, RunStep, TrainingRun } from '../../../src-preload/contract/training.js';
+import { AppError } from '../../common/app-error.js';
+import { Graph } from '../../graph/graph.js';
+import { SeededRandom } from '../../graph/random.js';
+import { availableMemory, createStepRunner, describePlan, type MemoryPlan } from '../../graph/runtime/memory-plan.js';
+import { explainOutOfMemory } from '../../graph/runtime/out-of-memory.js';
+import { sessionForGraph } from '../../graph/runtime/session.js';
+import type { StepRunner } from '../../graph/runtime/trainer.js';
+import { WeightPool } from '../../graph/runtime/weight-pool.js';
+import type { Library } from '../../library/library.js';
+import { resolveModel } from '../../model-manager/resolve-model.js';
+import { weightsFrom, type WeightSource } from '../../models/params.js';
+import { imageEncoder, type VisionConfig } from '../../models/vision.js';
+import { scaledLinearSchedule } from '../../schedulers/ddpm-schedule.js';
+import { probeGpus } from '../../system/gpu-probe.js';
+import { openStableDiffusion } from '../../weights/sd-loader.js';
+import { MemorySource, RandomSource } from '../../weights/sources.js';
+import { writeConceptFile } from '../compose/concept-file.js';
+import { type ConceptExample, stepFeeds } from '../invert/step-feeds.js';
+import { buildSingleInsertStep, type SingleInsertModels } from '../invert/training-step.js';
+import { loadCheckpoint, removeRunDir, saveCheckpoint } from './checkpoint.js';
+import { type ImageEncoderChoice, openImageEncoder } from './encoder.js';
+import { prepareExample } from './example.js';
+import type { TrainingStage } from './stage.js';
+import { STAGE_ONE } from './stage1.js';
+import { STAGE_TWO } from './stage2.js';
+
+export const STAGES: readonly TrainingStage[] = [STAGE_ONE, STAGE_TWO];
+
+export interface RunHooks {
+  /** Aborting stops the run before its next step (cancelled; its last checkpoint is kept). */
+  signal?: AbortSignal;
+  onStep?: (run: TrainingRun, step: RunStep) => void;
+  onLog?: (line: string) => void;
+  /** The architecture of the "official" encoder: ViT-B/32 unless a test asks for a small one. */
+  officialEncoder?: VisionConfig;
+}
+
+const OPTIMIZER = { weightDecay: 1e-2, maxGradNorm: 1 };
+
+/** Runs (or goes on with) a claimed run to its concept. The caller records how it ended if this throws. */
+export async function runLearning(library: Library, runId: string, hooks: RunHooks = {}): Promise<TrainingRun> {
+  const runs = library.runs;
+  const run = runs.get(runId);
+  const s = run.settings;
+  const log = (line: string) => {
+    runs.log(runId, line);
+    hooks.onLog?.(line);
+  };
+  const stopIfAsked = (where: string, keep?: () => void) => {
+    if (!hooks.signal?.aborted && !runs.cancelRequested(runId)) return;
+    keep?.();
+    throw new AppError('cancelled', `Training cancelled ${where}; resume it to go on from its last checkpoint.`);
+  };
+
+  // 1. Models, photo and mask → the example every step uses
+  const sdRef = resolveModel(library, run.modelRef);
+  const sd = openStableDiffusion(sdRef.path);
+  const encoder = openImageEncoder(library, s.encoder, sd.textEncoder.config.hiddenSize, s.seed, hooks.officialEncoder);
+  if (!run.imageId || !run.maskId) throw new AppError('not-found', 'The photo or mask of this run was deleted from the library; start a new run.');
+  const image = library.getImage(run.imageId);
+  const mask = library.getMask(run.maskId);
+  const cacheDir = join(library.dataDir, 'cache', 'graphs');
+  const example = await prepareExample(sd, encoder, await library.store.read(image.sha256), await library.store.read(mask.sha256), run.classWord, {
+    cacheDir,
+    provider: s.provider,
+    latentSize: s.latentSize,
+    sampleLatents: s.latents === 'sample',
+  });
+  const models: SingleInsertModels = { unet: sd.unet, textEncoder: sd.textEncoder, vision: encoder, mapper: new RandomSource(s.seed) };
+  const shape = { batch: s.batch, latent: [s.latentSize, s.latentSize] as [number, number] };
+  const availableBytes = await memoryBudget(s);
+
+  // 2. Where to start: the last checkpoint, or the beginning
+  const dir = library.runDir(runId);
+  const resumed = loadCheckpoint(dir);
+  const rng = resumed ? SeededRandom.restore(resumed.rng) : new SeededRandom(s.seed);
+  let step = resumed?.step ?? 0;
+  runs.rewindTo(runId, step);
+  log(resumed ? `Resumed at step ${step} of ${run.totalSteps} (${resumed.stage === 1 ? 'Stage I' : 'Stage II'}, from the last checkpoint).` : `Started: ${encoder.label}; ${s.batch} copies of the photo per step.`);
+
+  // 3. The stages; `carried` holds what Stage I hands to Stage II (the trained encoder)
+  const weights = new WeightPool();
+  const schedule = scaledLinearSchedule();
+  let carried: Record<string, Float32Array> | undefined = resumed && resumed.stageStep === 0 ? resumed.trainer.tensors : undefined;
+  for (const stage of STAGES) {
+    const total = stage.steps(s);
+    if (resumed && stage.stage < resumed.stage) continue;
+    const from = resumed && stage.stage === resumed.stage ? resumed : null;
+    if (total === 0) continue;
+    stopIfAsked(`before ${stage.title}`);
+    const { runner, plan } = await openStage(stage, s, models, shape, { carried, weights, cacheDir, availableBytes, microBatches: from?.stageStep ? from.microBatches : null });
+    log(`${stage.title} memory plan: ${describePlan(plan)}`);
+    try {
+      if (from && from.stageStep > 0) runner.loadState(from.trainer);
+      const checkpoint = (done: number) => {
+        saveCheckpoint(dir, { stage: stage.stage, stageStep: done, step, rng: rng.snapshot(), microBatches: plan.microBatches, trainer: runner.saveState() });
+        runs.checkpointed(runId, step);
+      };
+      const first = from?.stageStep ?? 0;
+      for (let done = first; done < total; ) {
+        // a cancelled run keeps every step it took
+        stopIfAsked(`in ${stage.title} at step ${done + 1} of ${total}`, () => done > first && checkpoint(done));
+        const started = performance.now();
+        const result = await stepOrExplain(runner, plan.split(stepFeeds(example, shape, rng, schedule)), stage.lr(s), stage.title);
+        if (!Number.isFinite(result.loss)) throw new AppError('internal', `The loss became ${result.loss} in ${stage.title} at step ${done + 1}; try a lower learning rate.`);
+        done++;
+        step++;
+        const term = (name: string) => (result.outputs[name] ? Number(result.outputs[name].data[0]) : null);
+        const record: RunStep = { step, stage: stage.stage, loss: result.loss, lFg: term('l_fg') ?? 0, lBg: term('l_bg') ?? 0, lSm: term('l_sm'), gradNorm: result.gradNorm, ms: performance.now() - started };
+        runs.recordStep(runId, stage.stage, record);
+        if (done % s.checkpointEvery === 0 && done < total) checkpoint(done);
+        hooks.onStep?.(runs.get(runId), record);
+      }
+      carried = runner.parameters();
+    } finally {
+      await runner.release();
+    }
+    if (stage.stage === 1) {
+      // the boundary: Stage II starts from this encoder whatever happens next
+      saveCheckpoint(dir, { stage: 2, stageStep: 0, step, rng: rng.snapshot(), microBatches: null, trainer: { step: 0, lossScale: 1, goodSteps: 0, tensors: carried } });
+      runs.checkpointed(runId, step);
+    }
+  }
+
+  // 4. The concept: the trained encoder's token for the photo, and the LoRA (all steps are taken: no cancel here)
+  const trained = carried ?? {};
+  const token = await encodeToken(encoder, trained, example, { provider: s.provider, cacheDir });
+  const lora: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const [name, data] of Object.entries(trained)) {
+    if (!name.includes('.lora_')) continue;
+    const other = data.length / s.loraRank;
+    lora[name] = { shape: name.endsWith('lora_A.weight') ? [s.loraRank, other] : [other, s.loraRank], data };
+  }
+  const file = join(dir, 'concept.safetensors');
+  writeConceptFile(file, token, lora, { classWord: run.classWord, baseModel: sdRef.modelId ?? sd.label, loraRank: s.loraRank });
+  const concept = await library.addConcept({ name: run.name, classWord: run.classWord, imageId: run.imageId, maskId: run.maskId, baseModelId: sdRef.modelId, file: readFileSync(file) });
+  runs.finish(runId, 'succeeded', { conceptId: concept.id });
+  removeRunDir(dir);
+  log(`Finished: concept ${concept.id} "${concept.name}".`);
+  return runs.get(runId);
+}
+
+/** A stage's step runner, on the plan the memory allows (or the one a resumed stage ran with). */
+async function openStage(
+  stage: TrainingStage,
+  s: LearnSettings,
+  models: SingleInsertModels,
+  shape: { batch: number; latent: [number, number] },
+  o: { carried: Record<string, Float32Array> | undefined; weights: WeightPool; cacheDir: string; availableBytes: number; microBatches: number | null },
+): Promise<{ runner: StepRunner; plan: MemoryPlan }> {
+  const microBatches = o.microBatches ?? (s.microBatches || undefined);
+  return createStepRunner(
+    {
+      build: (g, microBatch) => buildSingleInsertStep(g, models, { ...shape, batch: microBatch }, stage.stepOptions(s)),
+      ...(o.carried ? { initialParams: o.carried } : {}),
+      optimizer: OPTIMIZER,
+      provider: s.provider,
+      cacheDir: o.cacheDir,
+      weights: o.weights,
+    },
+    { label: `${stage.title} step (batch ${s.batch})`, batch: s.batch, availableBytes: o.availableBytes, ...(microBatches ? { microBatches } : {}) },
+  );
+}
+
+/**
+ * Memory the steps must fit (the plan splits the batch to fit it): an NVIDIA GPU's free memory, else
+ * the system's; maxMemoryGb caps it (to leave room for other programs).
+ */
+export async function memoryBudget(s: Pick<LearnSettings, 'provider' | 'maxMemoryGb'>): Promise<number> {
+  const gpu = s.provider === 'cpu' ? undefined : (await probeGpus()).devices[0];
+  const device = gpu ? gpu.freeBytes : availableMemory();
+  return s.maxMemoryGb > 0 ? Math.min(device, s.maxMemoryGb * 2 ** 30) : device;
+}
+
+/** The token the trained encoder gives the photo: the encoder's forward alone. */
+async function encodeToken(encoder: ImageEncoderChoice, trained: Record<string, Float32Array>, example: ConceptExample, options: { provider: LearnSettings['provider']; cacheDir: string }): Promise<Float32Array> {
+  const g = new Graph('token');
+  const size = encoder.config.imageSize;
+  // parameters the run did not train come from the encoder's own source
+  const own = new MemorySource('trained encoder', trained);
+  const merged: WeightSource = { label: own.label, shapeOf: (n, e) => own.shapeOf(n, e) ?? encoder.source.shapeOf(n, e), load: (n, d, sh, o) => (own.shapeOf(n, sh) ? own.load(n, d) : encoder.source.load(n, d, sh, o)) };
+  g.output(imageEncoder(weightsFrom(g, merged), weightsFrom(g, merged), encoder.config, g.input('pixels', 'float32', [1, 3, size, size])), 'token');
+  const session = await sessionForGraph(g, options);
+  const out = await session.run({ pixels: { dtype: 'float32', shape: [1, 3, size, size], data: example.pixels } });
+  await session.release();
+  return Float32Array.from(out.token!.data as Float32Array);
+}
+
+/** A step; an allocation failure becomes an error that says what to change. */
+async function stepOrExplain(runner: StepRunner, batches: Parameters<StepRunner['step']>[0], lr: number, title: string) {
+  try {
+    return await runner.step(batches, lr);
+  } catch (err) {
+    throw explainOutOfMemory(err, `A ${title} step`, 'Close other programs, use a smaller batch or more micro-batches, or another provider, then resume the run.');
+  }
+}

@@ -1,0 +1,138 @@
+// Learning a concept: the settings a run takes (one schema for the API, the CLI and the stored
+// run), the presets, and the run as the library keeps it.
+import { z } from 'zod';
+import { conceptId, imageId, isoDate } from './common.js';
+import { method, service } from './define.js';
+
+export const runId = z.string().regex(/^run_[0-9a-z]{6,32}$/, 'expected a run id like run_1a2b3c4d');
+
+/**
+ * The method's own numbers (SingleInsert paper and code): Stage I 50 steps at 1e-4, Stage II 100 steps
+ * at 5e-5, AdamW (weight decay 1e-2, clipping 1.0), batch 4 of the one photo, LoRA rank 4, γ = η = 1.
+ */
+export const learnSettings = z
+  .object({
+    steps1: z.number().int().min(0).max(10_000).default(50),
+    steps2: z.number().int().min(0).max(10_000).default(100),
+    lr1: z.number().positive().max(1).default(1e-4),
+    lr2: z.number().positive().max(1).default(5e-5),
+    /** Copies of the photo per optimizer step (each with its own timestep and noise). */
+    batch: z.number().int().min(1).max(64).default(4),
+    /** Run the batch as this many micro-batches (gradients accumulated); 0 lets the memory plan choose. */
+    microBatches: z.number().int().min(0).max(64).default(0),
+    loraRank: z.number().int().min(1).max(64).default(4),
+    gamma: z.number().min(0).max(100).default(1),
+    eta: z.number().min(0).max(100).default(1),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    /**
+     * "official": ViT-B/32 from a seeded random start fed [-1, 1] pixels, as SingleInsert's code does (no
+     * extra model needed); otherwise a pretrained CLIP vision model (id, name or path) with CLIP's normalisation.
+     */
+    encoder: z.string().trim().min(1).max(4096).default('official'),
+    /** Stage II's target for L_bg and L_sm: the frozen UNet on the class prompt read by the LoRA text encoder (the code's choice), or by the frozen one. */
+    stage2Target: z.enum(['lora-text', 'frozen']).default('lora-text'),
+    /** Photo latents: drawn from the VAE's posterior each step (the code's choice), or its mean. */
+    latents: z.enum(['sample', 'mean']).default('sample'),
+    /** Write a resumable checkpoint every N steps. */
+    checkpointEvery: z.number().int().min(1).max(10_000).default(10),
+    provider: z.enum(['cpu', 'webgpu', 'cuda']).default('cpu'),
+    /** Latent side (photo side / 8); SD 1.5's 64 (512 px) unless a smaller run is wanted. */
+    latentSize: z.number().int().min(4).max(128).default(64),
+    /** Memory the steps may use, in GiB; the device's free memory when 0. */
+    maxMemoryGb: z.number().min(0).max(1024).default(0),
+  })
+  .strict();
+export type LearnSettings = z.output<typeof learnSettings>;
+export type LearnSettingsInput = z.input<typeof learnSettings>;
+
+/** Presets the Training screen and `learn --preset` offer; custom is whatever the user sets. */
+export const LEARN_PRESETS = {
+  /** Stage I only: the token, no LoRA (minutes on a GPU). */
+  fast: { steps2: 0 },
+  /** Stage I + Stage II, the paper's setting. */
+  faithful: {},
+} as const satisfies Record<string, LearnSettingsInput>;
+export type LearnPreset = keyof typeof LEARN_PRESETS;
+
+export const runState = z.enum(['queued', 'running', 'interrupted', 'succeeded', 'failed', 'cancelled']);
+export type RunState = z.infer<typeof runState>;
+
+export const runStep = z.object({
+  step: z.number().int(),
+  stage: z.union([z.literal(1), z.literal(2)]),
+  loss: z.number(),
+  lFg: z.number(),
+  lBg: z.number(),
+  lSm: z.number().nullable(),
+  gradNorm: z.number(),
+  ms: z.number(),
+});
+export type RunStep = z.infer<typeof runStep>;
+
+export const trainingRun = z.object({
+  id: runId,
+  name: z.string(),
+  classWord: z.string(),
+  imageId: imageId.nullable(),
+  maskId: z.string().nullable(),
+  modelId: z.string().nullable(),
+  modelRef: z.string(),
+  settings: learnSettings,
+  state: runState,
+  stage: z.union([z.literal(1), z.literal(2)]),
+  step: z.number().int(),
+  totalSteps: z.number().int(),
+  checkpointStep: z.number().int(),
+  error: z.string().nullable(),
+  conceptId: conceptId.nullable(),
+  /** Lines for the run's log: memory plans, resumes, the reason it stopped. */
+  log: z.array(z.string()),
+  createdAt: isoDate,
+  startedAt: isoDate.nullable(),
+  finishedAt: isoDate.nullable(),
+});
+export type TrainingRun = z.infer<typeof trainingRun>;
+
+export const newRun = z
+  .object({
+    imageId,
+    classWord: z.string().trim().toLowerCase().min(1).max(64),
+    /** A mask id; the latest saved mask of the class word when omitted. */
+    maskId: z.string().max(64).optional(),
+    /** The SD 1.x model: id, name or path. */
+    model: z.string().trim().min(1).max(4096),
+    name: z.string().trim().max(200).optional(),
+    settings: learnSettings.default(learnSettings.parse({})),
+  })
+  .strict();
+export type NewRun = z.input<typeof newRun>;
+
+export const trainingService = service(
+  {
+    list: method(z.object({}).strict(), z.array(trainingRun)),
+    get: method(z.object({ id: runId }).strict(), z.object({ run: trainingRun, steps: z.array(runStep) })),
+    /** Queues a run; it starts when the runs before it have ended. Returns at once. */
+    start: method(newRun, trainingRun),
+    cancel: method(z.object({ id: runId }).strict(), trainingRun),
+    /** Queues an interrupted, failed or cancelled run again; it goes on from its last checkpoint. */
+    resume: method(z.object({ id: runId }).strict(), trainingRun),
+  },
+  {
+    /** A run's row changed (state, step); `step` is the step just taken, if one was. */
+    onProgress: z.object({ run: trainingRun, step: runStep.nullable() }),
+  },
+);
+
+/**
+ * The loss as the Training screen and the CLI show it: each step draws its own t, so raw losses jump
+ * by orders of magnitude; an exponential moving average (with the start-up bias removed) shows the trend.
+ */
+export function smoothed(values: readonly number[], weight = 0.9): number[] {
+  const out: number[] = [];
+  let avg = 0;
+  values.forEach((v, i) => {
+    avg = weight * avg + (1 - weight) * v;
+    out.push(avg / (1 - weight ** (i + 1)));
+  });
+  return out;
+}

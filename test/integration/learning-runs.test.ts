@@ -1,0 +1,144 @@
+// Learning runs on the tiny SD: the service records every step, checkpoints, cancels, and a resumed
+// run (after a cancel in-process, or a SIGKILL of the CLI) ends with the same concept bytes.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LearnSettingsInput, TrainingRun } from '../../src-preload/contract/training.js';
+import { Library } from '../../src-main/library/library.js';
+import { checkpointPath, loadCheckpoint } from '../../src-main/pipeline/learn/checkpoint.js';
+import { createRun, resumeRun, runInThisProcess } from '../../src-main/pipeline/learn/learning-service.js';
+import { importPhotos, photoFromPath } from '../../src-main/pipeline/ingest/import-photos.js';
+import { fixtureImage } from '../helpers/fixtures.js';
+import { writeTinyClipVision, writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
+import { TINY_VISION } from '../helpers/tiny-singleinsert.js';
+
+const BIN = fileURLToPath(new URL('../../bin/singleinsert.js', import.meta.url));
+const SMALL: LearnSettingsInput = { steps1: 3, steps2: 3, batch: 2, latentSize: 8, lr1: 1e-3, lr2: 1e-3, seed: 11, checkpointEvery: 2 };
+
+describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
+  let root: string;
+  let model: string;
+  let library: Library;
+  let imageId: string;
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'si-runs-'));
+    model = writeTinySingleFile(join(root, 'tiny.safetensors'));
+    library = Library.open(join(root, 'library'));
+    const [result] = await importPhotos(library, [photoFromPath(fixtureImage('dog_00.jpg'))]);
+    if (result?.status !== 'imported') throw new Error('the fixture did not import');
+    imageId = result.image.id;
+    const { width, height } = library.getImage(imageId);
+    const mask = await sharp({ create: { width, height, channels: 3, background: '#000' } })
+      .composite([{ input: Buffer.from(`<svg width="${width}" height="${height}"><circle cx="${width / 2}" cy="${height / 2}" r="${width / 3}" fill="#fff"/></svg>`) }])
+      .png()
+      .toBuffer();
+    await library.saveMask({ imageId, classWord: 'dog', png: mask, source: 'manual' });
+  });
+  afterAll(() => {
+    library.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const conceptBytes = (run: TrainingRun) => readFileSync(library.conceptFilePath(run.conceptId!));
+  const official = { officialEncoder: TINY_VISION };
+
+  let uninterrupted: Buffer;
+  it('runs Stage I and Stage II to a concept, recording each step and the plan; the checkpoint goes once the concept is saved', async () => {
+    const run = createRun(library, { imageId, classWord: 'dog', model, settings: SMALL });
+    expect(run).toMatchObject({ state: 'queued', totalSteps: 6, step: 0, settings: { encoder: 'official', stage2Target: 'lora-text', latents: 'sample' } });
+    const seen: number[] = [];
+    const done = await runInThisProcess(library, run.id, { ...official, onStep: (_r, s) => seen.push(s.step) });
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(done).toMatchObject({ state: 'succeeded', step: 6, stage: 2, error: null });
+    const steps = library.runs.steps(run.id);
+    expect(steps.map((s) => s.stage)).toEqual([1, 1, 1, 2, 2, 2]);
+    // Stage I has no L_sm; at Stage II's first step B = 0, so the adapted model is the frozen one: L_sm = 0
+    expect(steps.slice(0, 3).every((s) => s.lSm === null)).toBe(true);
+    expect(steps[3]!.lSm).toBe(0);
+    expect(steps[5]!.lSm).toBeGreaterThan(0);
+    // L = L_fg + γ·L_bg (+ η·L_sm), γ = η = 1
+    for (const s of steps) expect(s.loss).toBeCloseTo(s.lFg + s.lBg + (s.lSm ?? 0), 5);
+    expect(done.log.some((l) => /Stage I memory plan: one-graph/.test(l))).toBe(true);
+    expect(existsSync(library.runDir(run.id))).toBe(false);
+    const concept = library.getConcept(done.conceptId!);
+    expect(concept).toMatchObject({ classWord: 'dog', name: 'dog from dog_00.jpg', status: 'ready', imageId });
+    uninterrupted = conceptBytes(done);
+  });
+
+  it('a cancel stops before the next step and keeps the checkpoint; resumed, the run ends with the same concept bytes', async () => {
+    const run = createRun(library, { imageId, classWord: 'dog', model, settings: SMALL });
+    const concepts = library.listConcepts().length;
+    await expect(runInThisProcess(library, run.id, { ...official, onStep: (_r, s) => s.step === 4 && library.runs.requestCancel(run.id) })).rejects.toThrow(/cancelled in Stage II at step 2/);
+    const cancelled = library.runs.get(run.id);
+    expect(cancelled).toMatchObject({ state: 'cancelled', step: 4, checkpointStep: 4, conceptId: null });
+    expect(library.listConcepts()).toHaveLength(concepts); // no half-made concept
+    expect(loadCheckpoint(library.runDir(run.id))).toMatchObject({ stage: 2, stageStep: 1, step: 4 });
+    resumeRun(library, run.id);
+    const done = await runInThisProcess(library, run.id, official);
+    expect(done.state).toBe('succeeded');
+    expect(done.log.some((l) => /Resumed at step 4 of 6/.test(l))).toBe(true);
+    expect(library.runs.steps(run.id).map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(conceptBytes(done).equals(uninterrupted)).toBe(true);
+  });
+
+  it('another seed gives another concept (the comparison above can fail)', async () => {
+    const run = createRun(library, { imageId, classWord: 'dog', model, settings: { ...SMALL, seed: 12 } });
+    expect(conceptBytes(await runInThisProcess(library, run.id, official)).equals(uninterrupted)).toBe(false);
+  });
+
+  it('the CLI: a run killed with SIGKILL shows as interrupted and `runs resume` ends with the concept an uninterrupted run makes', async () => {
+    const dataDir = join(root, 'cli-library');
+    const encoder = writeTinyClipVision(join(root, 'clip-vision'));
+    const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args, '--data-dir', dataDir], { encoding: 'utf8' });
+    const imported = cli(['import', fixtureImage('dog_00.jpg')]);
+    const id = imported.stdout.split('\t')[0]!;
+    expect(cli(['mask', id, '--class', 'dog', '--point', '390,390', '--out', join(root, 'm.png')]).status).toBe(0);
+    const learnArgs = ['learn', id, '--class', 'dog', '--model', model, '--encoder', encoder, '--steps1', '3', '--steps2', '4', '--batch', '2', '--latent', '8', '--lr1', '1e-3', '--lr2', '1e-3', '--checkpoint-every', '2', '--seed', '5'];
+
+    // uninterrupted
+    const whole = cli([...learnArgs, '--json']);
+    expect(whole.status, whole.stderr).toBe(0);
+    const wholeRun = JSON.parse(whole.stdout) as { run: TrainingRun };
+    expect(whole.stderr).toMatch(/Stage II · step 7\/7 · loss [\d.]+ \(smoothed [\d.]+\) · .* · ETA/);
+
+    // killed after step 5 (Stage II's second step, whose checkpoint is at step 5: 3 + 2)
+    const child = spawn(process.execPath, [BIN, ...learnArgs, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/step 6\/7/.test(err)) {
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+      child.on('exit', () => reject(new Error(`the CLI ended before it could be killed: ${err}`)));
+    });
+    await new Promise((r) => child.once('exit', r));
+    const listed = JSON.parse(cli(['runs', 'list', '--json']).stdout) as TrainingRun[];
+    const killed = listed.find((r) => r.id !== wholeRun.run.id)!;
+    expect(killed).toMatchObject({ state: 'interrupted', checkpointStep: 5 });
+    expect(existsSync(checkpointPath(join(dataDir, 'runs', killed.id)))).toBe(true);
+    const shown = cli(['runs', 'show', killed.id]);
+    expect(shown.stdout).toMatch(/state\s+interrupted — The process running it stopped/);
+
+    const resumed = cli(['runs', 'resume', killed.id, '--json']);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const resumedRun = JSON.parse(resumed.stdout) as { run: TrainingRun; steps: unknown[] };
+    expect(resumedRun.run.state).toBe('succeeded');
+    expect(resumedRun.steps).toHaveLength(7);
+    const lib = Library.open(dataDir);
+    try {
+      expect(readFileSync(lib.conceptFilePath(resumedRun.run.conceptId!)).equals(readFileSync(lib.conceptFilePath(wholeRun.run.conceptId!)))).toBe(true);
+    } finally {
+      lib.close();
+    }
+    // a finished run cannot be resumed; an unknown one is not found
+    expect(cli(['runs', 'resume', killed.id]).stderr).toMatch(/already finished; its concept is con_/);
+    expect(cli(['runs', 'show', 'run_nothere00']).stderr).toMatch(/No training run run_nothere00/);
+  });
+});
