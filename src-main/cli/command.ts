@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AppError } from '../common/app-error.js';
+import { Library } from '../library/library.js';
 
 export interface CliIo {
   out: (line: string) => void;
@@ -57,4 +58,14 @@ export function intOption(values: Record<string, unknown>, name: string, min: nu
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${String(raw)}"`);
   return n;
+}
+
+/** Runs `fn` on the library of --data-dir, closing it however `fn` ends. */
+export async function withLibrary<T>(global: GlobalOptions, fn: (library: Library) => Promise<T> | T): Promise<T> {
+  const library = Library.open(global.dataDir);
+  try {
+    return await fn(library);
+  } finally {
+    library.close();
+  }
 }

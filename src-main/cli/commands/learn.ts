@@ -1,8 +1,8 @@
 import { LEARN_PRESETS, type LearnPreset, learnSettings, type LearnSettingsInput, type TrainingRun } from '../../../src-preload/contract/training.js';
-import { Library } from '../../library/library.js';
+import type { Library } from '../../library/library.js';
 import { createRun, runInThisProcess } from '../../pipeline/learn/learning-service.js';
 import type { CliIo, Command } from '../command.js';
-import { UsageError } from '../command.js';
+import { UsageError, withLibrary } from '../command.js';
 import { learnProgress } from '../learn-progress.js';
 
 /** Each setting's option: `--steps1` sets `steps1`, and so on (one table for parsing and help). */
@@ -98,8 +98,7 @@ export const learnCommand: Command = {
     if (!values.class) throw new UsageError('learn needs --class (face, hair, dog…)');
     if (!values.model) throw new UsageError('learn needs --model (an SD 1.x model: a path, or an installed model\'s id or name)');
     const settings = settingsFrom(values);
-    const library = Library.open(global.dataDir);
-    try {
+    return withLibrary(global, async (library) => {
       const run = createRun(library, {
         imageId,
         classWord: String(values.class),
@@ -111,8 +110,6 @@ export const learnCommand: Command = {
       io.err(`Run ${run.id}: ${run.totalSteps} steps (Stage I ${settings.steps1}, Stage II ${settings.steps2}), checkpoint every ${settings.checkpointEvery}.`);
       await runWithProgress(library, run.id, io, values.json === true);
       return 0;
-    } finally {
-      library.close();
-    }
+    });
   },
 };

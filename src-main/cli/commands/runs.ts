@@ -1,8 +1,7 @@
 import { smoothed, type TrainingRun } from '../../../src-preload/contract/training.js';
-import { Library } from '../../library/library.js';
 import { resumeRun } from '../../pipeline/learn/learning-service.js';
 import type { Command } from '../command.js';
-import { UsageError } from '../command.js';
+import { UsageError, withLibrary } from '../command.js';
 import { formatDuration } from '../learn-progress.js';
 import { runWithProgress } from './learn.js';
 
@@ -20,16 +19,13 @@ const list: Command = {
   usage: 'list [--json]',
   options: { json: { type: 'boolean' } },
   run: async ({ values, global, io }) => {
-    const library = Library.open(global.dataDir);
-    try {
+    return withLibrary(global, async (library) => {
       const runs = library.runs.list();
       if (values.json) io.out(JSON.stringify(runs));
       else if (runs.length === 0) io.err('No training runs yet; start one with `singleinsert learn <image-id> --class … --model …`.');
       else for (const r of runs) io.out(line(r));
       return 0;
-    } finally {
-      library.close();
-    }
+    });
   },
 };
 
@@ -40,8 +36,7 @@ const show: Command = {
   options: { json: { type: 'boolean' } },
   run: async ({ positionals, values, global, io }) => {
     const id = needId(positionals, 'show');
-    const library = Library.open(global.dataDir);
-    try {
+    return withLibrary(global, async (library) => {
       const run = library.runs.get(id);
       const steps = library.runs.steps(id);
       if (values.json) {
@@ -60,9 +55,7 @@ const show: Command = {
       if (run.conceptId) io.out(`concept      ${run.conceptId}`);
       for (const l of run.log) io.out(`  ${l}`);
       return 0;
-    } finally {
-      library.close();
-    }
+    });
   },
 };
 
@@ -73,15 +66,12 @@ const resume: Command = {
   options: { json: { type: 'boolean' } },
   run: async ({ positionals, values, global, io }) => {
     const id = needId(positionals, 'resume');
-    const library = Library.open(global.dataDir);
-    try {
+    return withLibrary(global, async (library) => {
       const run = resumeRun(library, id);
       io.err(`Run ${run.id}: going on from step ${run.checkpointStep} of ${run.totalSteps}.`);
       await runWithProgress(library, run.id, io, values.json === true);
       return 0;
-    } finally {
-      library.close();
-    }
+    });
   },
 };
 
@@ -91,14 +81,11 @@ const cancel: Command = {
   usage: 'cancel <run-id>',
   run: async ({ positionals, global, io }) => {
     const id = needId(positionals, 'cancel');
-    const library = Library.open(global.dataDir);
-    try {
+    return withLibrary(global, async (library) => {
       const run = library.runs.requestCancel(id);
       io.err(run.state === 'cancelled' ? `Run ${id} cancelled.` : `Run ${id} will stop at its next step.`);
       return 0;
-    } finally {
-      library.close();
-    }
+    });
   },
 };
 

@@ -1,0 +1,195 @@
+// The Training screen's state: the runs (kept current from training.onProgress), the selected run's
+// steps for the chart, and the form that starts a new run.
+import type { ImageRecord, LearnPreset, LearnSettingsInput, MaskRecord, ModelRecordWire, RunStep, TrainingRun } from '../../../../src-preload/contract/index.js';
+import { LEARN_PRESETS, learnSettings } from '../../../../src-preload/contract/index.js';
+import { api, errorMessage, onEvent } from '../api.js';
+import { notifications } from './notifications.svelte.js';
+
+export type PresetChoice = LearnPreset | 'custom';
+
+const ACTIVE: ReadonlyArray<TrainingRun['state']> = ['queued', 'running'];
+
+/** The runs and the selected run's live steps. */
+export class TrainingRunsState {
+  #runs = $state.raw<TrainingRun[]>([]);
+  #selectedId = $state<string | null>(null);
+  #steps = $state.raw<RunStep[]>([]);
+  #loaded = $state(false);
+  #stop: () => void;
+
+  readonly selected = $derived(this.#runs.find((r) => r.id === this.#selectedId) ?? null);
+  readonly queue = $derived(this.#runs.filter((r) => ACTIVE.includes(r.state)).sort((a, b) => (a.state === 'running' ? -1 : b.state === 'running' ? 1 : 0)));
+  readonly running = $derived(this.#runs.find((r) => r.state === 'running') ?? null);
+
+  constructor() {
+    this.#stop = onEvent('training', 'onProgress', ({ run, step }) => {
+      this.#runs = [run, ...this.#runs.filter((r) => r.id !== run.id)].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      if (this.#selectedId === null && run.state === 'running') this.#selectedId = run.id;
+      if (run.id === this.#selectedId && step) this.#steps = [...this.#steps.filter((s) => s.step < step.step), step];
+    });
+    void this.refresh();
+  }
+
+  get runs(): TrainingRun[] {
+    return this.#runs;
+  }
+  get steps(): RunStep[] {
+    return this.#steps;
+  }
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      this.#runs = await api.training.list({});
+      this.#selectedId ??= this.running?.id ?? this.#runs[0]?.id ?? null;
+      if (this.#selectedId) await this.select(this.#selectedId);
+    } catch (err) {
+      notifications.push('error', `The training runs could not be read: ${errorMessage(err)}`);
+    } finally {
+      this.#loaded = true;
+    }
+  }
+
+  async select(id: string): Promise<void> {
+    this.#selectedId = id;
+    this.#steps = [];
+    const { steps } = await api.training.get({ id });
+    if (this.#selectedId === id) this.#steps = steps;
+  }
+
+  async cancel(run: TrainingRun): Promise<void> {
+    try {
+      await api.training.cancel({ id: run.id });
+      notifications.push('info', run.state === 'running' ? `${run.name} stops after its current step; it can be resumed.` : `${run.name} was taken out of the queue.`);
+    } catch (err) {
+      notifications.push('error', errorMessage(err));
+    }
+  }
+
+  async resume(run: TrainingRun): Promise<void> {
+    try {
+      await api.training.resume({ id: run.id });
+      await this.select(run.id);
+    } catch (err) {
+      notifications.push('error', errorMessage(err));
+    }
+  }
+
+  /** A run just started from the form: show it. */
+  adopt(run: TrainingRun): void {
+    this.#runs = [run, ...this.#runs.filter((r) => r.id !== run.id)];
+    void this.select(run.id);
+  }
+
+  destroy(): void {
+    this.#stop();
+  }
+}
+
+/** The "New run" form: photo, mask version, class word, model, preset or custom settings. */
+export class RunFormState {
+  #images = $state.raw<ImageRecord[]>([]);
+  #masks = $state.raw<MaskRecord[]>([]);
+  #models = $state.raw<ModelRecordWire[]>([]);
+  #starting = $state(false);
+  imageId = $state<string | null>(null);
+  maskId = $state<string | null>(null);
+  modelId = $state<string | null>(null);
+  name = $state('');
+  preset = $state<PresetChoice>('faithful');
+  /** Custom settings, starting from the method's defaults. */
+  custom = $state(learnSettings.parse({}));
+  #stop: () => void;
+
+  readonly sdModels = $derived(this.#models.filter((m) => m.family === 'sd1'));
+  readonly clipModels = $derived(this.#models.filter((m) => m.family === 'clip'));
+  readonly mask = $derived(this.#masks.find((m) => m.id === this.maskId) ?? null);
+  readonly settings = $derived<LearnSettingsInput>(this.preset === 'custom' ? { ...this.custom } : { ...LEARN_PRESETS[this.preset] });
+  readonly resolved = $derived(learnSettings.parse(this.settings));
+  readonly totalSteps = $derived(this.resolved.steps1 + this.resolved.steps2);
+  /** What is missing before a run can start, in the words the form shows. */
+  readonly missing = $derived(
+    !this.imageId ? 'Choose a photo.' : !this.maskId ? 'This photo has no saved mask yet: make one in the Mask studio first.' : !this.modelId ? 'Choose a Stable Diffusion 1.x model (install one in Settings › Models).' : null,
+  );
+
+  constructor() {
+    this.#stop = onEvent('library', 'onChanged', () => void this.load());
+    void this.load();
+  }
+
+  get images(): ImageRecord[] {
+    return this.#images;
+  }
+  get masks(): MaskRecord[] {
+    return this.#masks;
+  }
+  get starting(): boolean {
+    return this.#starting;
+  }
+
+  async load(): Promise<void> {
+    try {
+      const [{ images }, models] = await Promise.all([api.library.list({}), api.models.list({})]);
+      this.#images = images;
+      this.#models = models;
+      this.modelId ??= models.find((m) => m.family === 'sd1')?.id ?? null;
+      if (this.imageId && !images.some((i) => i.id === this.imageId)) this.imageId = null;
+      this.imageId ??= images[0]?.id ?? null;
+      await this.loadMasks();
+    } catch (err) {
+      notifications.push('error', errorMessage(err));
+    }
+  }
+
+  async choosePhoto(id: string): Promise<void> {
+    this.imageId = id;
+    this.maskId = null;
+    await this.loadMasks();
+  }
+
+  private async loadMasks(): Promise<void> {
+    const id = this.imageId;
+    if (!id) {
+      this.#masks = [];
+      return;
+    }
+    const masks = await api.masks.list({ imageId: id });
+    if (id !== this.imageId) return;
+    this.#masks = masks;
+    if (!masks.some((m) => m.id === this.maskId)) this.maskId = masks[0]?.id ?? null;
+  }
+
+  /** A model as the user knows it: its name if installed, else the file's name. */
+  modelLabel(ref: string): string {
+    return this.#models.find((m) => m.id === ref)?.name ?? ref.split(/[\\/]/).pop() ?? ref;
+  }
+
+  /** Starts (or queues) the run; returns it for the runs list. */
+  async start(): Promise<TrainingRun | null> {
+    if (this.missing || !this.mask) return null;
+    this.#starting = true;
+    try {
+      const run = await api.training.start({
+        imageId: this.imageId!,
+        classWord: this.mask.classWord,
+        maskId: this.mask.id,
+        model: this.modelId!,
+        settings: this.settings,
+        ...(this.name.trim() ? { name: this.name.trim() } : {}),
+      });
+      this.name = '';
+      return run;
+    } catch (err) {
+      notifications.push('error', `The run could not start: ${errorMessage(err)}`);
+      return null;
+    } finally {
+      this.#starting = false;
+    }
+  }
+
+  destroy(): void {
+    this.#stop();
+  }
+}

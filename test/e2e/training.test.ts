@@ -1,0 +1,101 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Library } from '../../src-main/library/library.js';
+import { installFromPath } from '../../src-main/model-manager/install.js';
+import { importPhotos, photoFromPath } from '../../src-main/pipeline/ingest/import-photos.js';
+import { fixtureImage } from '../helpers/fixtures.js';
+import { writeTinyClipVision, writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
+import { type AppSession, openApp } from './app-session.js';
+
+const ARTIFACTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
+
+describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 180_000 }, () => {
+  let root: string;
+  let dataDir: string;
+  let session: AppSession;
+  let page: Page;
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    root = mkdtempSync(join(tmpdir(), 'si-e2e-training-'));
+    dataDir = join(root, 'library');
+    const library = Library.open(dataDir);
+    const [imported] = await importPhotos(library, [photoFromPath(fixtureImage('dog_00.jpg'))]);
+    if (imported?.status !== 'imported') throw new Error('fixture import failed');
+    const { id, width, height } = imported.image;
+    const mask = await sharp({ create: { width, height, channels: 3, background: '#000' } })
+      .composite([{ input: Buffer.from(`<svg width="${width}" height="${height}"><ellipse cx="${width / 2}" cy="${height / 2}" rx="${width / 3}" ry="${height / 2.5}" fill="#fff"/></svg>`) }])
+      .png()
+      .toBuffer();
+    await library.saveMask({ imageId: id, classWord: 'dog', png: mask, source: 'manual' });
+    await installFromPath(library, writeTinySingleFile(join(root, 'tiny-sd.safetensors')), { name: 'tiny SD' });
+    await installFromPath(library, writeTinyClipVision(join(root, 'tiny-clip')), { name: 'tiny CLIP', family: 'clip' });
+    library.close();
+    session = await openApp(dataDir, { width: 1440, height: 900 });
+    page = session.page;
+  });
+
+  afterAll(async () => {
+    await session?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const custom = async (values: Record<string, string>) => {
+    await page.getByText('Custom', { exact: true }).click();
+    const box = page.getByTestId('custom-settings');
+    for (const [label, value] of Object.entries(values)) await box.getByLabel(label, { exact: true }).fill(value);
+    await box.getByLabel('Image encoder').selectOption({ label: 'CLIP: tiny CLIP' });
+  };
+
+  it('starts a run from the form and shows its losses moving on the chart', async () => {
+    await page.getByRole('link', { name: 'Training' }).click();
+    await page.getByRole('heading', { name: 'No runs yet' }).waitFor();
+    await page.getByTestId('run-form').getByText('dog v1').waitFor();
+    // 32² latents: a few hundred ms a step, long enough to watch
+    await custom({ 'Stage I steps': '12', 'Stage II steps': '6', Batch: '2', 'Latent size': '32', 'Checkpoint every': '4', 'Stage I lr': '0.001', 'Stage II lr': '0.001' });
+    await page.getByRole('textbox', { name: /Name/ }).fill('Rex');
+    await page.getByTestId('start-run').click();
+    const chart = page.getByTestId('loss-chart');
+    await chart.waitFor({ timeout: 60_000 });
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= 4, null, { timeout: 60_000 });
+    await expect(page.getByTestId('run-state').textContent()).resolves.toBe('Training');
+    await expect(page.getByTestId('run-detail').textContent()).resolves.toMatch(/Stage I · step \d+ of 18 · .*(steps\/s|s\/step)/);
+    await page.screenshot({ path: join(ARTIFACTS, 'training-mid-run.png') });
+    const before = Number(await chart.getAttribute('data-points'));
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) > n, before, { timeout: 30_000 });
+  });
+
+  it('queues a second run behind it, cancels it, then the first finishes and its concept is in the Library', async () => {
+    await custom({ 'Stage I steps': '3', 'Stage II steps': '0', Batch: '1', 'Latent size': '8' });
+    await page.getByRole('textbox', { name: /Name/ }).fill('Second');
+    await expect(page.getByTestId('start-run').textContent()).resolves.toMatch(/Add to queue/);
+    await page.getByTestId('start-run').click();
+    await page.getByTestId('run-detail').getByRole('heading', { name: 'Second' }).waitFor();
+    await expect(page.getByTestId('run-state').textContent()).resolves.toBe('Waiting in the queue');
+    await page.getByTestId('cancel-run').click();
+    await page.getByTestId('run-state').getByText('Cancelled').waitFor();
+    // back to the first run, which finishes
+    await page.getByTestId('runs-table').getByRole('button', { name: 'Rex' }).click();
+    await page.getByTestId('run-state').getByText('Finished').waitFor({ timeout: 120_000 });
+    await expect(page.getByTestId('runs-table').textContent()).resolves.toMatch(/Second\s*cancelled\s*0\/3[\s\S]*Rex\s*done\s*18\/18/);
+    await page.screenshot({ path: join(ARTIFACTS, 'training-finished.png') });
+    await page.getByRole('button', { name: 'Open the concept' }).click();
+    await page.getByTestId('library-card').filter({ hasText: 'Rex' }).waitFor();
+    const library = Library.open(dataDir, { reconcile: false });
+    expect(library.listConcepts().map((c) => c.name)).toEqual(['Rex']);
+    expect(library.runs.list().map((r) => [r.name, r.state])).toEqual([
+      ['Second', 'cancelled'],
+      ['Rex', 'succeeded'],
+    ]);
+    library.close();
+  });
+
+  it('logged no script errors or CSP violations', () => {
+    expect(session.problems).toEqual([]);
+  });
+});
