@@ -119,8 +119,8 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
     training: {
       list: () => library.runs.list(),
       get: ({ id }) => ({ run: library.runs.get(id), steps: library.runs.steps(id) }),
-      start: (input) => {
-        const run = createRun(library, input);
+      start: async (input) => {
+        const run = await createRun(library, input, training.options);
         training.pump();
         return library.runs.get(run.id);
       },

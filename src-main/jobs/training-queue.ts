@@ -19,7 +19,7 @@ export class TrainingQueue {
   constructor(
     private readonly library: Library,
     private readonly onProgress: (run: TrainingRun, step: RunStep | null) => void,
-    private readonly options: { officialEncoder?: VisionConfig } = {},
+    readonly options: { officialEncoder?: VisionConfig } = {},
   ) {}
 
   get runningId(): string | null {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type DType, type HostArray, toHalfArray } from '../graph/dtype.js';
+import { BYTES_PER_ELEMENT, type DType, type HostArray, toHalfArray } from '../graph/dtype.js';
 import type { ExternalRef } from '../graph/ir.js';
 import { SeededRandom } from '../graph/random.js';
 import { numel, type Shape } from '../graph/shape.js';
@@ -94,4 +94,17 @@ export class MemorySource implements WeightSource {
     const v = this.values[name]!;
     return dtype === 'float16' ? toHalfArray(v) : v;
   }
+}
+
+/**
+ * The same names and shapes as `source`, with no values: frozen weights as byte ranges of the right
+ * length, trainable ones as empty arrays. Memory estimates build their graphs on it, so estimating a
+ * step reads and draws nothing (a random ViT-B/32 is 88 M numbers).
+ */
+export function shapesOnly(source: WeightSource): WeightSource {
+  return {
+    label: source.label,
+    shapeOf: (name, expected) => source.shapeOf(name, expected),
+    load: (name, dtype, shape, options) => (options?.inMemory ? new Float32Array(0) : { file: '', offset: 0, length: numel(shape) * BYTES_PER_ELEMENT[dtype] }),
+  };
 }

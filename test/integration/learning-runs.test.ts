@@ -48,7 +48,7 @@ describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
 
   let uninterrupted: Buffer;
   it('runs Stage I and Stage II to a concept, recording each step and the plan; the checkpoint goes once the concept is saved', async () => {
-    const run = createRun(library, { imageId, classWord: 'dog', model, settings: SMALL });
+    const run = await createRun(library, { imageId, classWord: 'dog', model, settings: SMALL }, official);
     expect(run).toMatchObject({ state: 'queued', totalSteps: 6, step: 0, settings: { encoder: 'official', stage2Target: 'lora-text', latents: 'sample' } });
     const seen: number[] = [];
     const done = await runInThisProcess(library, run.id, { ...official, onStep: (_r, s) => seen.push(s.step) });
@@ -70,7 +70,7 @@ describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
   });
 
   it('a cancel stops before the next step and keeps the checkpoint; resumed, the run ends with the same concept bytes', async () => {
-    const run = createRun(library, { imageId, classWord: 'dog', model, settings: SMALL });
+    const run = await createRun(library, { imageId, classWord: 'dog', model, settings: SMALL }, official);
     const concepts = library.listConcepts().length;
     await expect(runInThisProcess(library, run.id, { ...official, onStep: (_r, s) => s.step === 4 && library.runs.requestCancel(run.id) })).rejects.toThrow(/cancelled in Stage II at step 2/);
     const cancelled = library.runs.get(run.id);
@@ -85,8 +85,20 @@ describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
     expect(conceptBytes(done).equals(uninterrupted)).toBe(true);
   });
 
+  it('refuses before queuing a run whose step cannot fit the memory, saying what it needs and what to change', async () => {
+    const before = library.runs.list().length;
+    await expect(createRun(library, { imageId, classWord: 'dog', model, settings: { ...SMALL, maxMemoryGb: 0.001 } }, official)).rejects.toThrow(
+      /Stage I step \(batch 2, 64 px\) does not fit: it needs about [\d.]+ GB even as checkpointed micro-batches of 1, and 0\.0 GB is free\. Close other programs/,
+    );
+    expect(library.runs.list()).toHaveLength(before);
+    const fits = await createRun(library, { imageId, classWord: 'dog', model, settings: SMALL }, official);
+    expect(fits.log[0]).toMatch(/^Preflight, Stage I: one-graph, 1 micro-batch of 2; estimated peak/);
+    expect(fits.log[1]).toMatch(/^Preflight, Stage II: /);
+    library.runs.requestCancel(fits.id);
+  });
+
   it('another seed gives another concept (the comparison above can fail)', async () => {
-    const run = createRun(library, { imageId, classWord: 'dog', model, settings: { ...SMALL, seed: 12 } });
+    const run = await createRun(library, { imageId, classWord: 'dog', model, settings: { ...SMALL, seed: 12 } }, official);
     expect(conceptBytes(await runInThisProcess(library, run.id, official)).equals(uninterrupted)).toBe(false);
   });
 

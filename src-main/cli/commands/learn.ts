@@ -99,7 +99,7 @@ export const learnCommand: Command = {
     if (!values.model) throw new UsageError('learn needs --model (an SD 1.x model: a path, or an installed model\'s id or name)');
     const settings = settingsFrom(values);
     return withLibrary(global, async (library) => {
-      const run = createRun(library, {
+      const run = await createRun(library, {
         imageId,
         classWord: String(values.class),
         model: String(values.model),

@@ -47,12 +47,17 @@ const HEADROOM = 0.85;
  */
 const ONE_GRAPH_MAX_ACTIVATIONS = 2 ** 30;
 
-/** Picks the plan for `spec` (whose build gets the micro-batch size) and creates its step runner. */
+export type StepBuild = (g: Graph, microBatch: number) => TrainableModel;
+
+/**
+ * Picks the plan for `spec` (whose build gets the micro-batch size) and creates its step runner.
+ * `estimate` builds the same step without weight values, for the plan (the build itself when omitted).
+ */
 export async function createStepRunner(
-  spec: Omit<CheckpointedTrainerSpec, 'build' | 'microBatches'> & { build: (g: Graph, microBatch: number) => TrainableModel },
+  spec: Omit<CheckpointedTrainerSpec, 'build' | 'microBatches'> & { build: StepBuild; estimate?: StepBuild },
   request: PlanRequest,
 ): Promise<{ runner: StepRunner; plan: MemoryPlan }> {
-  const plan = planStep(spec.build, request);
+  const plan = planStep(spec.estimate ?? spec.build, request);
   const build = (g: Graph) => spec.build(g, plan.microBatch);
   const runner =
     plan.mode === 'one-graph'
@@ -61,7 +66,7 @@ export async function createStepRunner(
   return { runner, plan };
 }
 
-export function planStep(build: (g: Graph, microBatch: number) => TrainableModel, request: PlanRequest): MemoryPlan {
+export function planStep(build: StepBuild, request: PlanRequest): MemoryPlan {
   const available = request.availableBytes ?? availableMemory();
   const budget = available * HEADROOM;
   let smallest = Infinity;
@@ -85,7 +90,7 @@ export function planStep(build: (g: Graph, microBatch: number) => TrainableModel
 }
 
 /** Bytes a step needs: weights + trainable state + the activations its mode keeps at its worst moment. */
-export function estimateStep(build: (g: Graph, microBatch: number) => TrainableModel, microBatch: number, mode: MemoryPlan['mode']) {
+export function estimateStep(build: StepBuild, microBatch: number, mode: MemoryPlan['mode']) {
   const g = new Graph('estimate');
   g.attentionScoreLimit = mode === 'checkpointed' ? DEFAULT_SCORE_LIMIT : null;
   const model = build(g, microBatch);

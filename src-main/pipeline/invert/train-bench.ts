@@ -26,10 +26,14 @@ import { RandomSource } from '../../weights/sources.js';
 import { type ConceptExample, stepFeeds } from './step-feeds.js';
 import { buildSingleInsertStep, type SingleInsertModels, type StepOptions } from './training-step.js';
 import { createStepRunner, describePlan, type MemoryPlan } from '../../graph/runtime/memory-plan.js';
+import { keepFreedMemory } from '../../system/malloc-tune.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const PROJECT = resolve(dirname(SELF), '../../../..');
-/** glibc keeps freed memory for reuse, as the peer is run (its README): both then measure the arena-like steady state. */
+/**
+ * The peer runs with glibc keeping freed memory for reuse (its README). The engine runs as the app does:
+ * default glibc, and training steps switch the same behaviour on themselves (system/malloc-tune.ts).
+ */
 const GLIBC_TUNABLES = 'glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736';
 
 /** The PyTorch peer's tiny UNet (peer-bench/tiny-unet/config.json) in our config. */
@@ -191,17 +195,17 @@ const learnCli: CaseFn = async ({ checkpoint, vision }) => {
 };
 
 /** Timed runs per case, as the peer times them (after one warm-up): many for the fast cases. */
-const CASES: Record<string, { fn: CaseFn; torch?: string; runs?: number }> = {
+const CASES: Record<string, { fn: CaseFn; torch?: string; runs?: number; /** runs as a training run does (malloc keeps freed memory) */ training?: boolean }> = {
   tiny_fwd: { fn: unetForward(2, true), torch: 'tiny_fwd', runs: 30 },
-  tiny_fwd_bwd_ehs: { fn: unetGradEhs(2, true), torch: 'tiny_fwd_bwd_ehs', runs: 30 },
+  tiny_fwd_bwd_ehs: { fn: unetGradEhs(2, true), torch: 'tiny_fwd_bwd_ehs', runs: 30, training: true },
   block_fwd: { fn: blockCase('forward'), torch: 'block_fwd', runs: 10 },
   block_fwd_bwd_adamw: { fn: blockCase('step'), torch: 'block_fwd_bwd_adamw', runs: 7 },
   unet_b1_fwd: { fn: unetForward(1, false), torch: 'unet_b1_fwd' },
   unet_b2_fwd: { fn: unetForward(2, false), torch: 'unet_b2_fwd' },
-  unet_b1_fwd_bwd_ehs: { fn: unetGradEhs(1, false), torch: 'unet_b1_fwd_bwd_ehs' },
-  unet_b2_fwd_bwd_ehs: { fn: unetGradEhs(2, false), torch: 'unet_b2_fwd_bwd_ehs' },
-  stage1_step: { fn: singleInsertStep(1) },
-  stage2_step: { fn: singleInsertStep(2) },
+  unet_b1_fwd_bwd_ehs: { fn: unetGradEhs(1, false), torch: 'unet_b1_fwd_bwd_ehs', training: true },
+  unet_b2_fwd_bwd_ehs: { fn: unetGradEhs(2, false), torch: 'unet_b2_fwd_bwd_ehs', training: true },
+  stage1_step: { fn: singleInsertStep(1), training: true },
+  stage2_step: { fn: singleInsertStep(2), training: true },
   learn_cli: { fn: learnCli },
 };
 
@@ -209,7 +213,11 @@ function benchDir(): string {
   return process.env.SINGLEINSERT_BENCH_DIR ?? join(tmpdir(), 'singleinsert-bench');
 }
 
-const childEnv = () => ({ ...process.env, GLIBC_TUNABLES });
+/** The engine's processes: the environment without GLIBC_TUNABLES (as a user's app runs). */
+const childEnv = () => {
+  const { GLIBC_TUNABLES: _omit, ...env } = process.env;
+  return env;
+};
 
 /** The random SD 1.5 checkpoint and ViT-B/32, written once and reused. */
 function ensureCheckpoint(): { checkpoint: string; vision: string } {
@@ -242,7 +250,7 @@ function runTorch(cases: string[], passes: number): Record<string, { medianMs: n
   const out = join(benchDir(), 'torch-cpu.json');
   const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
   const r = spawnSync(python, [join(peer, 'torch_cpu_bench.py'), '--cases', cases.join(','), '--passes', String(passes), '--no-profile', '--diffusers-src', join(src, 'src'), '--out', out], {
-    env: childEnv(),
+    env: { ...childEnv(), GLIBC_TUNABLES },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   if (r.status !== 0) throw new Error(`the PyTorch peer failed (exit ${r.status}); see its README for the set-up`);
@@ -260,6 +268,7 @@ async function main(): Promise<void> {
   const runsFlag = flag('--runs');
   if (child) {
     const paths = ensureCheckpoint();
+    if (CASES[child]!.training) keepFreedMemory();
     process.stdout.write(JSON.stringify(await CASES[child]!.fn({ ...paths, runs: Number(runsFlag ?? CASES[child]!.runs ?? 3) })));
     return;
   }
@@ -282,7 +291,7 @@ async function main(): Promise<void> {
     const peer = CASES[name]!.torch && torch?.[CASES[name]!.torch!];
     results.push(peer ? { ...result, torch: peer, ratio: { time: round((result.medianMs / peer.medianMs) * 100) / 100, memory: round((result.peakRssMB / peer.peakRssMB) * 100) / 100 } } : result);
   }
-  console.log(JSON.stringify({ bench: 'train', date: new Date().toISOString(), node: process.versions.node, cpus: cpus().length, provider: 'cpu', dtype: 'float32', glibcTunables: GLIBC_TUNABLES, results, plans: results.filter((r) => r.plan).map((r) => `${r.case}: ${describePlan(r.plan!)}`) }, null, 2));
+  console.log(JSON.stringify({ bench: 'train', date: new Date().toISOString(), node: process.versions.node, cpus: cpus().length, provider: 'cpu', dtype: 'float32', peerGlibcTunables: GLIBC_TUNABLES, results, plans: results.filter((r) => r.plan).map((r) => `${r.case}: ${describePlan(r.plan!)}`) }, null, 2));
 }
 
 /** With SINGLEINSERT_PROFILE set: where the last step's time went, on stderr. */

@@ -8,7 +8,7 @@ import type { LearnSettings, RunStep, TrainingRun } from '../../../src-preload/c
 import { AppError } from '../../common/app-error.js';
 import { Graph } from '../../graph/graph.js';
 import { SeededRandom } from '../../graph/random.js';
-import { availableMemory, createStepRunner, describePlan, type MemoryPlan } from '../../graph/runtime/memory-plan.js';
+import { availableMemory, createStepRunner, describePlan, type MemoryPlan, planStep } from '../../graph/runtime/memory-plan.js';
 import { explainOutOfMemory } from '../../graph/runtime/out-of-memory.js';
 import { sessionForGraph } from '../../graph/runtime/session.js';
 import type { StepRunner } from '../../graph/runtime/trainer.js';
@@ -19,8 +19,9 @@ import { weightsFrom, type WeightSource } from '../../models/params.js';
 import { imageEncoder, type VisionConfig } from '../../models/vision.js';
 import { scaledLinearSchedule } from '../../schedulers/ddpm-schedule.js';
 import { probeGpus } from '../../system/gpu-probe.js';
-import { openStableDiffusion } from '../../weights/sd-loader.js';
-import { MemorySource, RandomSource } from '../../weights/sources.js';
+import { keepFreedMemory, releaseFreedMemory } from '../../system/malloc-tune.js';
+import { openStableDiffusion, type StableDiffusionModel } from '../../weights/sd-loader.js';
+import { MemorySource, RandomSource, shapesOnly } from '../../weights/sources.js';
 import { writeConceptFile } from '../compose/concept-file.js';
 import { type ConceptExample, stepFeeds } from '../invert/step-feeds.js';
 import { buildSingleInsertStep, type SingleInsertModels } from '../invert/training-step.js';
@@ -46,6 +47,15 @@ const OPTIMIZER = { weightDecay: 1e-2, maxGradNorm: 1 };
 
 /** Runs (or goes on with) a claimed run to its concept. The caller records how it ended if this throws. */
 export async function runLearning(library: Library, runId: string, hooks: RunHooks = {}): Promise<TrainingRun> {
+  keepFreedMemory();
+  try {
+    return await learn(library, runId, hooks);
+  } finally {
+    releaseFreedMemory();
+  }
+}
+
+async function learn(library: Library, runId: string, hooks: RunHooks): Promise<TrainingRun> {
   const runs = library.runs;
   const run = runs.get(runId);
   const s = run.settings;
@@ -156,9 +166,11 @@ async function openStage(
   o: { carried: Record<string, Float32Array> | undefined; weights: WeightPool; cacheDir: string; availableBytes: number; microBatches: number | null },
 ): Promise<{ runner: StepRunner; plan: MemoryPlan }> {
   const microBatches = o.microBatches ?? (s.microBatches || undefined);
+  const shapes = withoutValues(models);
   return createStepRunner(
     {
       build: (g, microBatch) => buildSingleInsertStep(g, models, { ...shape, batch: microBatch }, stage.stepOptions(s)),
+      estimate: (g, microBatch) => buildSingleInsertStep(g, shapes, { ...shape, batch: microBatch }, stage.stepOptions(s)),
       ...(o.carried ? { initialParams: o.carried } : {}),
       optimizer: OPTIMIZER,
       provider: s.provider,
@@ -167,6 +179,38 @@ async function openStage(
     },
     { label: `${stage.title} step (batch ${s.batch})`, batch: s.batch, availableBytes: o.availableBytes, ...(microBatches ? { microBatches } : {}) },
   );
+}
+
+/** The models' names and shapes without their values, for memory estimates. */
+export function withoutValues(m: SingleInsertModels): SingleInsertModels {
+  return {
+    unet: { ...m.unet, source: shapesOnly(m.unet.source) },
+    textEncoder: { ...m.textEncoder, source: shapesOnly(m.textEncoder.source) },
+    vision: { ...m.vision, source: shapesOnly(m.vision.source) },
+    mapper: shapesOnly(m.mapper),
+  };
+}
+
+/**
+ * Before a run is queued: would each stage's step fit the memory there is? Refuses (out-of-memory, with
+ * what it needs, what is free and what to change) when even the smallest plan does not.
+ */
+export async function preflight(sd: StableDiffusionModel, encoder: ImageEncoderChoice, s: LearnSettings): Promise<string[]> {
+  const models = withoutValues({ unet: sd.unet, textEncoder: sd.textEncoder, vision: encoder, mapper: new RandomSource(s.seed) });
+  const shape = { batch: s.batch, latent: [s.latentSize, s.latentSize] as [number, number] };
+  const availableBytes = await memoryBudget(s);
+  const plans: string[] = [];
+  for (const stage of STAGES) {
+    if (stage.steps(s) === 0) continue;
+    const plan = planStep((g, mb) => buildSingleInsertStep(g, models, { ...shape, batch: mb }, stage.stepOptions(s)), {
+      label: `${stage.title} step (batch ${s.batch}, ${s.latentSize * 8} px)`,
+      batch: s.batch,
+      availableBytes,
+      ...(s.microBatches ? { microBatches: s.microBatches } : {}),
+    });
+    plans.push(`${stage.title}: ${describePlan(plan)}`);
+  }
+  return plans;
 }
 
 /**

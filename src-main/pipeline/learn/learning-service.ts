@@ -5,10 +5,16 @@ import { newRun, type NewRun, type TrainingRun } from '../../../src-preload/cont
 import { AppError, toApiError } from '../../common/app-error.js';
 import type { Library } from '../../library/library.js';
 import { resolveModel } from '../../model-manager/resolve-model.js';
-import { runLearning, type RunHooks } from './learn-run.js';
+import type { VisionConfig } from '../../models/vision.js';
+import { openStableDiffusion } from '../../weights/sd-loader.js';
+import { openImageEncoder } from './encoder.js';
+import { preflight, runLearning, type RunHooks } from './learn-run.js';
 
-/** Checks what a run needs (photo, its mask, the model) and queues it. */
-export function createRun(library: Library, input: NewRun): TrainingRun {
+/**
+ * Checks what a run needs (photo, its mask, the model, the encoder) and that each stage's step fits the
+ * memory there is, then queues it. Whatever is wrong is refused here, before anything is written.
+ */
+export async function createRun(library: Library, input: NewRun, options: { officialEncoder?: VisionConfig } = {}): Promise<TrainingRun> {
   const req = newRun.parse(input);
   const image = library.getImage(req.imageId);
   const masks = library.listMasks(image.id).filter((m) => (req.maskId ? m.id === req.maskId : m.classWord === req.classWord));
@@ -20,7 +26,10 @@ export function createRun(library: Library, input: NewRun): TrainingRun {
     );
   }
   const model = resolveModel(library, req.model);
-  return library.runs.create({
+  const sd = openStableDiffusion(model.path);
+  const encoder = openImageEncoder(library, req.settings.encoder, sd.textEncoder.config.hiddenSize, req.settings.seed, options.officialEncoder);
+  const plans = await preflight(sd, encoder, req.settings);
+  const run = library.runs.create({
     name: req.name || `${req.classWord} from ${image.name}`,
     classWord: req.classWord,
     imageId: image.id,
@@ -29,6 +38,8 @@ export function createRun(library: Library, input: NewRun): TrainingRun {
     modelRef: model.modelId ?? model.path,
     settings: req.settings,
   });
+  for (const plan of plans) library.runs.log(run.id, `Preflight, ${plan}`);
+  return library.runs.get(run.id);
 }
 
 /**
