@@ -32,6 +32,11 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
         events.emit('library', 'onChanged', { reason: 'deleted' });
         return result;
       },
+      updateConcept: ({ id, ...changes }) => {
+        const concept = library.updateConcept(id, changes);
+        events.emit('library', 'onChanged', { reason: 'updated' });
+        return concept;
+      },
       deleteConcept: async ({ id }) => {
         const result = await library.deleteConcept(id);
         events.emit('library', 'onChanged', { reason: 'deleted' });
@@ -119,6 +124,10 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
     training: {
       list: () => library.runs.list(),
       get: ({ id }) => ({ run: library.runs.get(id), steps: library.runs.steps(id) }),
+      ofConcept: ({ conceptId }) => {
+        const run = library.runs.ofConcept(conceptId);
+        return run ? { run, steps: library.runs.steps(run.id) } : null;
+      },
       start: async (input) => {
         const run = await createRun(library, input, training.options);
         training.pump();

@@ -84,8 +84,12 @@ interface ConceptRow {
   class_word: string;
   token: string;
   image_id: string | null;
+  mask_id: string | null;
+  base_model_id: string | null;
   status: ConceptRecord['status'];
   thumb_sha256: string | null;
+  notes: string;
+  tags_json: string;
   created_at: string;
 }
 
@@ -110,8 +114,12 @@ const toConcept = (r: ConceptRow): ConceptRecord => ({
   classWord: r.class_word,
   token: r.token,
   imageId: r.image_id,
+  maskId: r.mask_id,
+  baseModelId: r.base_model_id,
   status: r.status,
   thumbSha256: r.thumb_sha256,
+  notes: r.notes,
+  tags: JSON.parse(r.tags_json) as string[],
   createdAt: r.created_at,
 });
 
@@ -267,6 +275,18 @@ export class Library {
         )
         .run(id, input.name, input.classWord, id, input.imageId, input.maskId, input.baseModelId, sha256, sha256, thumb, now);
     })();
+    return this.getConcept(id);
+  }
+
+  /** What a person edits in the concept's detail view; tags are kept trimmed, unique and sorted. */
+  updateConcept(id: string, changes: { name?: string; notes?: string; tags?: string[] }): ConceptRecord {
+    this.getConcept(id);
+    if (changes.name !== undefined) this.db.prepare('UPDATE concepts SET name = ? WHERE id = ?').run(changes.name, id);
+    if (changes.notes !== undefined) this.db.prepare('UPDATE concepts SET notes = ? WHERE id = ?').run(changes.notes, id);
+    if (changes.tags !== undefined) {
+      const tags = [...new Set(changes.tags.map((t) => t.trim().toLowerCase()).filter(Boolean))].sort();
+      this.db.prepare('UPDATE concepts SET tags_json = ? WHERE id = ?').run(JSON.stringify(tags), id);
+    }
     return this.getConcept(id);
   }
 

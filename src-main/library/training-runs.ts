@@ -78,6 +78,12 @@ export class TrainingRuns {
     return (this.db.prepare('SELECT * FROM training_runs ORDER BY created_at DESC, queue_order DESC').all() as RunRow[]).map(toRun);
   }
 
+  /** The run that made a concept, if one did. */
+  ofConcept(conceptId: string): TrainingRun | null {
+    const row = this.db.prepare('SELECT * FROM training_runs WHERE concept_id = ?').get(conceptId) as RunRow | undefined;
+    return row ? toRun(row) : null;
+  }
+
   /** The queued runs in the order they will start. */
   queued(): TrainingRun[] {
     return (this.db.prepare("SELECT * FROM training_runs WHERE state = 'queued' ORDER BY queue_order").all() as RunRow[]).map(toRun);

@@ -28,11 +28,18 @@ export const conceptRecord = z.object({
   classWord: z.string(),
   token: z.string(),
   imageId: imageId.nullable(),
+  /** The mask version it was learned from, and the SD model it was learned on (null once deleted, or a file path's model). */
+  maskId: z.string().nullable(),
+  baseModelId: z.string().nullable(),
   status: conceptStatus,
   thumbSha256: sha256Hex.nullable(),
+  notes: z.string(),
+  tags: z.array(z.string()),
   createdAt: isoDate,
 });
 export type ConceptRecord = z.infer<typeof conceptRecord>;
+
+const conceptTag = z.string().trim().min(1).max(40);
 
 export const libraryStats = z.object({
   dataDir: z.string(),
@@ -51,6 +58,11 @@ export const libraryService = service(
     /** Deletes the image with its masks; concepts made from it keep their weights and lose the link. */
     deleteImage: method(z.object({ id: imageId }).strict(), z.object({ removedFiles: z.number().int() })),
     deleteConcept: method(z.object({ id: conceptId }).strict(), z.object({ removedFiles: z.number().int() })),
+    /** Renames a concept, or changes its notes or tags. */
+    updateConcept: method(
+      z.object({ id: conceptId, name: z.string().trim().min(1).max(200).optional(), notes: z.string().max(10_000).optional(), tags: z.array(conceptTag).max(30).optional() }).strict(),
+      conceptRecord,
+    ),
   },
   {
     onChanged: z.object({ reason: z.enum(['imported', 'deleted', 'updated']) }),

@@ -111,6 +111,8 @@ export const trainingService = service(
   {
     list: method(z.object({}).strict(), z.array(trainingRun)),
     get: method(z.object({ id: runId }).strict(), z.object({ run: trainingRun, steps: z.array(runStep) })),
+    /** The run that learned a concept, with its steps (null for a concept from elsewhere). */
+    ofConcept: method(z.object({ conceptId }).strict(), z.object({ run: trainingRun, steps: z.array(runStep) }).nullable()),
     /** Queues a run; it starts when the runs before it have ended. Returns at once. */
     start: method(newRun, trainingRun),
     cancel: method(z.object({ id: runId }).strict(), trainingRun),

@@ -88,6 +88,27 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     await page.getByTestId('library-card').filter({ hasText: 'Rex' }).waitFor();
     const library = Library.open(dataDir, { reconcile: false });
     expect(library.listConcepts().map((c) => c.name)).toEqual(['Rex']);
+    library.close();
+  });
+
+  it("shows the concept's details (photo, mask, model, settings, losses), renames and tags it, and filters by tag", async () => {
+    const detail = page.getByTestId('concept-detail');
+    await detail.waitFor();
+    await expect(detail.textContent()).resolves.toMatch(/Rex[\s\S]*Mask dog v1[\s\S]*Base model\s*tiny SD[\s\S]*Stage I 12 steps at 0\.001, Stage II 6/);
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=concept-detail] [data-testid=loss-chart]')?.getAttribute('data-points')) === 18);
+    await detail.getByLabel('Name').fill('Rex the corgi');
+    await detail.getByLabel(/Tags/).fill('Pets, summer, pets');
+    await detail.getByLabel('Notes').fill('From the garden photo.');
+    await detail.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('Saved Rex the corgi.').waitFor();
+    await page.getByTestId('library-card').filter({ hasText: 'pets, summer' }).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'concept-detail.png') });
+    await page.getByRole('combobox', { name: 'Tag' }).selectOption('summer');
+    await expect(page.getByTestId('concept-grid').getByTestId('library-card').count()).resolves.toBe(1);
+    await page.getByRole('searchbox', { name: 'Search concepts' }).fill('cat');
+    await page.getByText('No concept matches.').waitFor();
+    const library = Library.open(dataDir, { reconcile: false });
+    expect(library.listConcepts()).toMatchObject([{ name: 'Rex the corgi', tags: ['pets', 'summer'], notes: 'From the garden photo.' }]);
     expect(library.runs.list().map((r) => [r.name, r.state])).toEqual([
       ['Second', 'cancelled'],
       ['Rex', 'succeeded'],

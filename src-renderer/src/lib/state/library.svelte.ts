@@ -1,4 +1,4 @@
-import type { ConceptRecord, ImageRecord, ImportResult } from '../../../../src-preload/contract/index.js';
+import type { ConceptRecord, ImageRecord, ImportResult, ModelRecordWire } from '../../../../src-preload/contract/index.js';
 import { api, errorMessage, onEvent, toImportSources } from '../api.js';
 import { notifications } from './notifications.svelte.js';
 
@@ -8,6 +8,8 @@ export type LibraryItem = { kind: 'image'; record: ImageRecord } | { kind: 'conc
 export class LibraryState {
   images = $state.raw<ImageRecord[]>([]);
   concepts = $state.raw<ConceptRecord[]>([]);
+  /** Installed models, to filter concepts by the one they were learned on. */
+  models = $state.raw<ModelRecordWire[]>([]);
   loading = $state(true);
   importing = $state(false);
   loadError = $state<string | null>(null);
@@ -22,9 +24,10 @@ export class LibraryState {
 
   async refresh(): Promise<void> {
     try {
-      const { images, concepts } = await api.library.list({});
+      const [{ images, concepts }, models] = await Promise.all([api.library.list({}), api.models.list({})]);
       this.images = images;
       this.concepts = concepts;
+      this.models = models;
       this.loadError = null;
     } catch (err) {
       this.loadError = errorMessage(err);

@@ -1,0 +1,111 @@
+// One concept's detail view: what it was learned from (photo, mask, model, settings, losses) and what
+// the person adds (name, notes, tags).
+import type { ConceptRecord, MaskRecord, ModelRecordWire, RunStep, TrainingRun } from '../../../../src-preload/contract/index.js';
+import { api, errorMessage } from '../api.js';
+import { notifications } from './notifications.svelte.js';
+
+export class ConceptDetailState {
+  #run = $state.raw<TrainingRun | null>(null);
+  #steps = $state.raw<RunStep[]>([]);
+  #mask = $state.raw<MaskRecord | null>(null);
+  #model = $state.raw<ModelRecordWire | null>(null);
+  #saving = $state(false);
+  name = $state('');
+  notes = $state('');
+  /** Tags as typed: comma-separated. */
+  tags = $state('');
+
+  /** `current` gives the concept as the library has it now (it changes after a save). */
+  constructor(private readonly current: () => ConceptRecord) {
+    const concept = current();
+    this.name = concept.name;
+    this.notes = concept.notes;
+    this.tags = concept.tags.join(', ');
+    void this.load(concept);
+  }
+
+  get concept(): ConceptRecord {
+    return this.current();
+  }
+
+  get run(): TrainingRun | null {
+    return this.#run;
+  }
+  get steps(): RunStep[] {
+    return this.#steps;
+  }
+  get mask(): MaskRecord | null {
+    return this.#mask;
+  }
+  get model(): ModelRecordWire | null {
+    return this.#model;
+  }
+  get saving(): boolean {
+    return this.#saving;
+  }
+
+  readonly dirty = $derived.by(() => this.name.trim() !== this.concept.name || this.notes !== this.concept.notes || this.tagList().join(',') !== this.concept.tags.join(','));
+
+  private tagList(): string[] {
+    return [...new Set(this.tags.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean))].sort();
+  }
+
+  private async load(concept: ConceptRecord): Promise<void> {
+    try {
+      const [made, models, masks] = await Promise.all([
+        api.training.ofConcept({ conceptId: concept.id }),
+        api.models.list({}),
+        concept.imageId ? api.masks.list({ imageId: concept.imageId }) : Promise.resolve([]),
+      ]);
+      this.#run = made?.run ?? null;
+      this.#steps = made?.steps ?? [];
+      this.#model = models.find((m) => m.id === concept.baseModelId) ?? null;
+      this.#mask = masks.find((m) => m.id === concept.maskId) ?? null;
+    } catch (err) {
+      notifications.push('error', `The concept's details could not be read: ${errorMessage(err)}`);
+    }
+  }
+
+  async save(): Promise<void> {
+    if (!this.name.trim()) {
+      notifications.push('error', 'A concept needs a name.');
+      return;
+    }
+    this.#saving = true;
+    try {
+      const tags = this.tagList();
+      await api.library.updateConcept({ id: this.concept.id, name: this.name.trim(), notes: this.notes, tags });
+      this.tags = tags.join(', ');
+      notifications.push('success', `Saved ${this.name.trim()}.`);
+    } catch (err) {
+      notifications.push('error', errorMessage(err));
+    } finally {
+      this.#saving = false;
+    }
+  }
+}
+
+/** The Library's search and filters over concepts: text (name, class word, tags), class word, tag, base model. */
+export class ConceptFilter {
+  text = $state('');
+  classWord = $state('');
+  tag = $state('');
+  model = $state('');
+
+  matches(c: ConceptRecord): boolean {
+    const q = this.text.trim().toLowerCase();
+    if (q && ![c.name, c.classWord, ...c.tags].some((s) => s.toLowerCase().includes(q))) return false;
+    if (this.classWord && c.classWord !== this.classWord) return false;
+    if (this.tag && !c.tags.includes(this.tag)) return false;
+    if (this.model && c.baseModelId !== this.model) return false;
+    return true;
+  }
+
+  get active(): boolean {
+    return !!(this.text.trim() || this.classWord || this.tag || this.model);
+  }
+
+  clear(): void {
+    this.text = this.classWord = this.tag = this.model = '';
+  }
+}
