@@ -65,6 +65,7 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= 4, null, { timeout: 60_000 });
     await expect(page.getByTestId('run-state').textContent()).resolves.toBe('Training');
     await expect(page.getByTestId('run-detail').textContent()).resolves.toMatch(/Stage I · step \d+ of 18 · .*(steps\/s|s\/step)/);
+    await page.evaluate(() => document.querySelector('.content')?.scrollTo(0, 0));
     await page.screenshot({ path: join(ARTIFACTS, 'training-mid-run.png') });
     const before = Number(await chart.getAttribute('data-points'));
     await page.waitForFunction((n) => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) > n, before, { timeout: 30_000 });
