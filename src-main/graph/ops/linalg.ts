@@ -78,7 +78,7 @@ defineVjp('Conv', (node, [g], wants) => {
   // input gradient: the transposed convolution of g with the same weight; for stride 1, the same as a
   // convolution with the weight flipped and its channel axes swapped, which onnxruntime runs faster
   const gx = wants[0] ? (s === 1 && kh === kw && p <= kh - 1 ? conv2d(g, flipKernel(weight), null, { padding: kh - 1 - p }) : convTranspose2d(g, weight, { stride: s, padding: p, outHW: [x.shape[2]!, x.shape[3]!] })) : undefined;
-  // weight gradient: for stride 1, one matrix product of g with the input's k×k shifted copies (im2col);
+  // weight gradient: for stride 1, one matrix product per sample of g with the input's k×k shifted copies;
   // otherwise a convolution of the input (channels as batch) with g (batch as channels), dilated by the stride
   let gw: Tensor | undefined;
   if (wants[1]) gw = s === 1 ? convWeightGradUnfold(x, g, kh, kw, p) : convWeightGradDilated(x, g, s, p, kh, kw);
