@@ -260,8 +260,15 @@ export class Library {
     return toConcept(row);
   }
 
-  /** Stores a learned concept (its file holds the token embedding and the LoRA) as ready to use. */
-  async addConcept(input: { name: string; classWord: string; imageId: string | null; maskId: string | null; baseModelId: string | null; file: Buffer }): Promise<ConceptRecord> {
+  /**
+   * Stores a learned concept (its file holds the token embedding and the LoRA) as ready to use.
+   * `alongside` runs in the same transaction as the rows (a run's "succeeded" with its concept: a crash
+   * leaves both or neither, so a resumed run never makes the concept twice).
+   */
+  async addConcept(
+    input: { name: string; classWord: string; imageId: string | null; maskId: string | null; baseModelId: string | null; file: Buffer },
+    alongside?: (conceptId: string) => void,
+  ): Promise<ConceptRecord> {
     const { sha256, size } = await this.store.put(input.file);
     const id = newId('con');
     const now = new Date().toISOString();
@@ -274,6 +281,7 @@ export class Library {
            VALUES (?, ?, ?, ?, ?, ?, ?, 'ready', ?, ?, ?, ?)`,
         )
         .run(id, input.name, input.classWord, id, input.imageId, input.maskId, input.baseModelId, sha256, sha256, thumb, now);
+      alongside?.(id);
     })();
     return this.getConcept(id);
   }

@@ -150,8 +150,10 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
   }
   const file = join(dir, 'concept.safetensors');
   writeConceptFile(file, token, lora, { classWord: run.classWord, baseModel: sdRef.modelId ?? sd.label, loraRank: s.loraRank });
-  const concept = await library.addConcept({ name: run.name, classWord: run.classWord, imageId: run.imageId, maskId: run.maskId, baseModelId: sdRef.modelId, file: readFileSync(file) });
-  runs.finish(runId, 'succeeded', { conceptId: concept.id });
+  const concept = await library.addConcept(
+    { name: run.name, classWord: run.classWord, imageId: run.imageId, maskId: run.maskId, baseModelId: sdRef.modelId, file: readFileSync(file) },
+    (conceptId) => runs.finish(runId, 'succeeded', { conceptId }),
+  );
   removeRunDir(dir);
   log(`Finished: concept ${concept.id} "${concept.name}".`);
   return runs.get(runId);
