@@ -16,7 +16,7 @@ const line = (r: TrainingRun) => [r.id, r.state.padEnd(11), `${r.step}/${r.total
 const list: Command = {
   name: 'list',
   summary: 'Training runs, newest first: state, steps done, the concept each made.',
-  usage: 'list [--json]',
+  usage: 'runs list [--json]',
   options: { json: { type: 'boolean' } },
   run: async ({ values, global, io }) => {
     return withLibrary(global, async (library) => {
@@ -32,7 +32,7 @@ const list: Command = {
 const show: Command = {
   name: 'show',
   summary: 'One run: its settings, where it stands, its losses and its log.',
-  usage: 'show <run-id> [--json]',
+  usage: 'runs show <run-id> [--json]',
   options: { json: { type: 'boolean' } },
   run: async ({ positionals, values, global, io }) => {
     const id = needId(positionals, 'show');
@@ -62,7 +62,7 @@ const show: Command = {
 const resume: Command = {
   name: 'resume',
   summary: 'Go on with an interrupted, failed or cancelled run from its last checkpoint, here in the foreground.',
-  usage: 'resume <run-id> [--json]',
+  usage: 'runs resume <run-id> [--json]',
   options: { json: { type: 'boolean' } },
   run: async ({ positionals, values, global, io }) => {
     const id = needId(positionals, 'resume');
@@ -78,7 +78,7 @@ const resume: Command = {
 const cancel: Command = {
   name: 'cancel',
   summary: 'Cancel a queued run, or ask a running one (in the app or another command) to stop at its next step; its last checkpoint is kept.',
-  usage: 'cancel <run-id>',
+  usage: 'runs cancel <run-id>',
   run: async ({ positionals, global, io }) => {
     const id = needId(positionals, 'cancel');
     return withLibrary(global, async (library) => {
@@ -92,6 +92,6 @@ const cancel: Command = {
 export const runsCommand: Command = {
   name: 'runs',
   summary: 'Training runs: list, show, resume, cancel.',
-  usage: '<list|show|resume|cancel> [options]',
+  usage: 'runs <list|show|resume|cancel> [options]',
   children: [list, show, resume, cancel],
 };
