@@ -1,7 +1,8 @@
 // How a learning run shows on a terminal: a progress bar with the stage, the smoothed loss, speed and
 // ETA when stderr is a terminal; one plain line per step when it is not (logs, CI, pipes).
 import cliProgress from 'cli-progress';
-import { smoothed, type RunStep, type TrainingRun } from '../../src-preload/contract/training.js';
+import { formatDuration, formatSpeed, runPace, smoothed } from '../../src-preload/contract/run-progress.js';
+import type { RunStep, TrainingRun } from '../../src-preload/contract/training.js';
 import type { CliIo } from './command.js';
 
 export interface LearnProgress {
@@ -11,16 +12,13 @@ export interface LearnProgress {
 }
 
 export function learnProgress(io: CliIo, interactive = process.stderr.isTTY === true): LearnProgress {
-  const losses: number[] = [];
-  const times: number[] = [];
+  const steps: RunStep[] = [];
   let bar: cliProgress.SingleBar | null = null;
   const describe = (run: TrainingRun, s: RunStep) => {
-    losses.push(s.loss);
-    times.push(s.ms);
-    const recent = times.slice(-10);
-    const perStep = recent.reduce((a, b) => a + b, 0) / recent.length;
-    const eta = (run.totalSteps - s.step) * perStep;
-    return { stage: s.stage === 1 ? 'Stage I' : 'Stage II', loss: s.loss.toFixed(4), avg: smoothed(losses).at(-1)!.toFixed(4), speed: formatSpeed(perStep), eta: formatDuration(eta) };
+    steps.push(s);
+    const pace = runPace(steps, run.totalSteps)!;
+    const avg = smoothed(steps.map((x) => x.loss)).at(-1)!;
+    return { stage: s.stage === 1 ? 'Stage I' : 'Stage II', loss: s.loss.toFixed(4), avg: avg.toFixed(4), speed: formatSpeed(pace.msPerStep), eta: formatDuration(pace.etaMs) };
   };
   return {
     step(run, s) {
@@ -50,12 +48,3 @@ export function learnProgress(io: CliIo, interactive = process.stderr.isTTY === 
   };
 }
 
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${s % 60} s`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
-}
-
-const formatSpeed = (msPerStep: number) => (msPerStep >= 1000 ? `${(msPerStep / 1000).toFixed(1)} s/step` : `${(1000 / msPerStep).toFixed(1)} steps/s`);

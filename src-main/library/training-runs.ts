@@ -57,13 +57,12 @@ export class TrainingRuns {
 
   create(input: NewRunRow): TrainingRun {
     const id = newId('run');
-    const order = (this.db.prepare('SELECT COALESCE(MAX(queue_order), 0) + 1 AS n FROM training_runs').get() as { n: number }).n;
     this.db
       .prepare(
         `INSERT INTO training_runs (id, name, class_word, image_id, mask_id, model_id, model_ref, settings_json, state, total_steps, queue_order, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
       )
-      .run(id, input.name, input.classWord, input.imageId, input.maskId, input.modelId, input.modelRef, JSON.stringify(input.settings), input.settings.steps1 + input.settings.steps2, order, new Date().toISOString());
+      .run(id, input.name, input.classWord, input.imageId, input.maskId, input.modelId, input.modelRef, JSON.stringify(input.settings), input.settings.steps1 + input.settings.steps2, this.nextInQueue(), new Date().toISOString());
     return this.get(id);
   }
 
@@ -146,8 +145,7 @@ export class TrainingRuns {
     const run = this.get(id);
     if (run.state === 'succeeded') throw new AppError('conflict', `Run ${id} has already finished; its concept is ${run.conceptId}.`);
     if (ACTIVE.includes(run.state)) throw new AppError('conflict', `Run ${id} is ${run.state} already.`);
-    const order = (this.db.prepare('SELECT COALESCE(MAX(queue_order), 0) + 1 AS n FROM training_runs').get() as { n: number }).n;
-    this.db.prepare("UPDATE training_runs SET state = 'queued', queue_order = ?, error = NULL, finished_at = NULL WHERE id = ?").run(order, id);
+    this.db.prepare("UPDATE training_runs SET state = 'queued', queue_order = ?, error = NULL, finished_at = NULL WHERE id = ?").run(this.nextInQueue(), id);
   }
 
   /** A queued run is cancelled at once; a running one is asked to stop at its next step (it may run in another process). */
@@ -162,6 +160,11 @@ export class TrainingRuns {
   cancelRequested(id: string): boolean {
     const row = this.db.prepare('SELECT cancel_requested FROM training_runs WHERE id = ?').get(id) as { cancel_requested: number } | undefined;
     return row?.cancel_requested === 1;
+  }
+
+  /** The queue position after every run's: new and requeued runs go last. */
+  private nextInQueue(): number {
+    return (this.db.prepare('SELECT COALESCE(MAX(queue_order), 0) + 1 AS n FROM training_runs').get() as { n: number }).n;
   }
 
   /** Runs left 'running' by a process that is gone (killed, crashed, power cut) become 'interrupted'. */

@@ -37,4 +37,5 @@ export type { ModelRecordWire } from './models.js';
 export type { GenerationRecord } from './generations.js';
 export type { DoctorReport, GpuReport, ProviderInfo } from './system.js';
 export type { LearnSettings, LearnSettingsInput, LearnPreset, NewRun, RunState, RunStep, TrainingRun } from './training.js';
-export { LEARN_PRESETS, learnSettings, smoothed } from './training.js';
+export { LEARN_PRESETS, learnSettings } from './training.js';
+export { formatDuration, formatSpeed, runPace, smoothed, stageBoundary } from './run-progress.js';

@@ -125,16 +125,3 @@ export const trainingService = service(
   },
 );
 
-/**
- * The loss as the Training screen and the CLI show it: each step draws its own t, so raw losses jump
- * by orders of magnitude; an exponential moving average (with the start-up bias removed) shows the trend.
- */
-export function smoothed(values: readonly number[], weight = 0.9): number[] {
-  const out: number[] = [];
-  let avg = 0;
-  values.forEach((v, i) => {
-    avg = weight * avg + (1 - weight) * v;
-    out.push(avg / (1 - weight ** (i + 1)));
-  });
-  return out;
-}

@@ -1,8 +1,8 @@
-import { smoothed, type TrainingRun } from '../../../src-preload/contract/training.js';
+import { formatDuration, smoothed } from '../../../src-preload/contract/run-progress.js';
+import type { TrainingRun } from '../../../src-preload/contract/training.js';
 import { resumeRun } from '../../pipeline/learn/learning-service.js';
 import type { Command } from '../command.js';
 import { UsageError, withLibrary } from '../command.js';
-import { formatDuration } from '../learn-progress.js';
 import { runWithProgress } from './learn.js';
 
 const needId = (positionals: string[], verb: string) => {

@@ -8,7 +8,7 @@ import type { LearnSettings, RunStep, TrainingRun } from '../../../src-preload/c
 import { AppError } from '../../common/app-error.js';
 import { Graph } from '../../graph/graph.js';
 import { SeededRandom } from '../../graph/random.js';
-import { availableMemory, createStepRunner, describePlan, type MemoryPlan, planStep } from '../../graph/runtime/memory-plan.js';
+import { availableMemory, createStepRunner, describePlan, type MemoryPlan, type PlanRequest, planStep, type StepBuild } from '../../graph/runtime/memory-plan.js';
 import { explainOutOfMemory } from '../../graph/runtime/out-of-memory.js';
 import { sessionForGraph } from '../../graph/runtime/session.js';
 import type { StepRunner } from '../../graph/runtime/trainer.js';
@@ -24,7 +24,7 @@ import { openStableDiffusion, type StableDiffusionModel } from '../../weights/sd
 import { MemorySource, RandomSource, shapesOnly } from '../../weights/sources.js';
 import { writeConceptFile } from '../compose/concept-file.js';
 import { type ConceptExample, stepFeeds } from '../invert/step-feeds.js';
-import { buildSingleInsertStep, type SingleInsertModels } from '../invert/training-step.js';
+import { buildSingleInsertStep, type SingleInsertModels, type StepShape } from '../invert/training-step.js';
 import { loadCheckpoint, removeRunDir, saveCheckpoint } from './checkpoint.js';
 import { type ImageEncoderChoice, openImageEncoder } from './encoder.js';
 import { prepareExample } from './example.js';
@@ -84,7 +84,6 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
     sampleLatents: s.latents === 'sample',
   });
   const models: SingleInsertModels = { unet: sd.unet, textEncoder: sd.textEncoder, vision: encoder, mapper: new RandomSource(s.seed) };
-  const shape = { batch: s.batch, latent: [s.latentSize, s.latentSize] as [number, number] };
   const availableBytes = await memoryBudget(s);
 
   // 2. Where to start: the last checkpoint, or the beginning
@@ -105,7 +104,7 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
     const from = resumed && stage.stage === resumed.stage ? resumed : null;
     if (total === 0) continue;
     stopIfAsked(`before ${stage.title}`);
-    const { runner, plan } = await openStage(stage, s, models, shape, { carried, weights, cacheDir, availableBytes, microBatches: from?.stageStep ? from.microBatches : null });
+    const { runner, plan } = await openStage(stage, s, models, { carried, weights, cacheDir, availableBytes, microBatches: from?.stageStep ? from.microBatches : null });
     log(`${stage.title} memory plan: ${describePlan(plan)}`);
     try {
       if (from && from.stageStep > 0) runner.loadState(from.trainer);
@@ -118,7 +117,7 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
         // a cancelled run keeps every step it took
         stopIfAsked(`in ${stage.title} at step ${done + 1} of ${total}`, () => done > first && checkpoint(done));
         const started = performance.now();
-        const result = await stepOrExplain(runner, plan.split(stepFeeds(example, shape, rng, schedule)), stage.lr(s), stage.title);
+        const result = await stepOrExplain(runner, plan.split(stepFeeds(example, stepShape(s), rng, schedule)), stage.lr(s), stage.title);
         if (!Number.isFinite(result.loss)) throw new AppError('internal', `The loss became ${result.loss} in ${stage.title} at step ${done + 1}; try a lower learning rate.`);
         done++;
         step++;
@@ -159,27 +158,36 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
   return runs.get(runId);
 }
 
+/** The step of one stage as the memory plan builds it (at each candidate micro-batch size). */
+const stepBuild = (stage: TrainingStage, s: LearnSettings, models: SingleInsertModels): StepBuild => (g, microBatch) =>
+  buildSingleInsertStep(g, models, { ...stepShape(s), batch: microBatch }, stage.stepOptions(s));
+
+const stepShape = (s: LearnSettings): StepShape => ({ batch: s.batch, latent: [s.latentSize, s.latentSize] });
+
+/** What a stage's plan is asked: the batch, the memory, and the micro-batches if fixed (by the user or a resumed stage). */
+const planRequest = (stage: TrainingStage, s: LearnSettings, availableBytes: number, microBatches: number | null): PlanRequest => {
+  const fixed = microBatches ?? (s.microBatches || null);
+  return { label: `${stage.title} step (batch ${s.batch}, ${s.latentSize * 8} px)`, batch: s.batch, availableBytes, ...(fixed ? { microBatches: fixed } : {}) };
+};
+
 /** A stage's step runner, on the plan the memory allows (or the one a resumed stage ran with). */
 async function openStage(
   stage: TrainingStage,
   s: LearnSettings,
   models: SingleInsertModels,
-  shape: { batch: number; latent: [number, number] },
   o: { carried: Record<string, Float32Array> | undefined; weights: WeightPool; cacheDir: string; availableBytes: number; microBatches: number | null },
 ): Promise<{ runner: StepRunner; plan: MemoryPlan }> {
-  const microBatches = o.microBatches ?? (s.microBatches || undefined);
-  const shapes = withoutValues(models);
   return createStepRunner(
     {
-      build: (g, microBatch) => buildSingleInsertStep(g, models, { ...shape, batch: microBatch }, stage.stepOptions(s)),
-      estimate: (g, microBatch) => buildSingleInsertStep(g, shapes, { ...shape, batch: microBatch }, stage.stepOptions(s)),
+      build: stepBuild(stage, s, models),
+      estimate: stepBuild(stage, s, withoutValues(models)),
       ...(o.carried ? { initialParams: o.carried } : {}),
       optimizer: OPTIMIZER,
       provider: s.provider,
       cacheDir: o.cacheDir,
       weights: o.weights,
     },
-    { label: `${stage.title} step (batch ${s.batch})`, batch: s.batch, availableBytes: o.availableBytes, ...(microBatches ? { microBatches } : {}) },
+    planRequest(stage, s, o.availableBytes, o.microBatches),
   );
 }
 
@@ -199,20 +207,8 @@ export function withoutValues(m: SingleInsertModels): SingleInsertModels {
  */
 export async function preflight(sd: StableDiffusionModel, encoder: ImageEncoderChoice, s: LearnSettings): Promise<string[]> {
   const models = withoutValues({ unet: sd.unet, textEncoder: sd.textEncoder, vision: encoder, mapper: new RandomSource(s.seed) });
-  const shape = { batch: s.batch, latent: [s.latentSize, s.latentSize] as [number, number] };
   const availableBytes = await memoryBudget(s);
-  const plans: string[] = [];
-  for (const stage of STAGES) {
-    if (stage.steps(s) === 0) continue;
-    const plan = planStep((g, mb) => buildSingleInsertStep(g, models, { ...shape, batch: mb }, stage.stepOptions(s)), {
-      label: `${stage.title} step (batch ${s.batch}, ${s.latentSize * 8} px)`,
-      batch: s.batch,
-      availableBytes,
-      ...(s.microBatches ? { microBatches: s.microBatches } : {}),
-    });
-    plans.push(`${stage.title}: ${describePlan(plan)}`);
-  }
-  return plans;
+  return STAGES.filter((stage) => stage.steps(s) > 0).map((stage) => `${stage.title}: ${describePlan(planStep(stepBuild(stage, s, models), planRequest(stage, s, availableBytes, null)))}`);
 }
 
 /**
