@@ -27,8 +27,8 @@ export function createBackend(options: { dataDir: string; /** the "official" enc
   const uploads = new UploadStore(join(options.dataDir, 'uploads'));
   const training = new TrainingQueue(
     library,
-    (run, step) => {
-      events.emit('training', 'onProgress', { run, step });
+    (run, step, previews) => {
+      events.emit('training', 'onProgress', { run, step, previews });
       if (run.state === 'succeeded' && !step) events.emit('library', 'onChanged', { reason: 'updated' });
     },
     options.officialEncoder ? { officialEncoder: options.officialEncoder } : {},

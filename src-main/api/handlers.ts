@@ -1,4 +1,5 @@
 import type { ApiHandlers } from '../../src-preload/contract/index.js';
+import { AppError } from '../common/app-error.js';
 import type { JobManager } from '../jobs/job-manager.js';
 import type { TrainingQueue } from '../jobs/training-queue.js';
 import { createRun, resumeRun } from '../pipeline/learn/learning-service.js';
@@ -123,10 +124,10 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
     },
     training: {
       list: () => library.runs.list(),
-      get: ({ id }) => ({ run: library.runs.get(id), steps: library.runs.steps(id) }),
+      get: ({ id }) => library.runs.detail(id),
       ofConcept: ({ conceptId }) => {
         const run = library.runs.ofConcept(conceptId);
-        return run ? { run, steps: library.runs.steps(run.id) } : null;
+        return run ? library.runs.detail(run.id) : null;
       },
       start: async (input) => {
         const run = await createRun(library, input, training.options);
@@ -138,6 +139,11 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
         resumeRun(library, id);
         training.pump();
         return library.runs.get(id);
+      },
+      delete: ({ id }) => {
+        // the queue's run may not have claimed its row yet
+        if (training.runningId === id) throw new AppError('conflict', `Run ${id} is starting; cancel it first, then delete it.`);
+        return library.deleteRun(id);
       },
     },
   };

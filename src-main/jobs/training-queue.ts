@@ -3,7 +3,7 @@
 // order from the library, so runs queued by the CLI or before a restart are picked up too.
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { RunStep, TrainingRun } from '../../src-preload/contract/training.js';
+import type { RunPreview, RunStep, TrainingRun } from '../../src-preload/contract/training.js';
 import { PROJECT_ROOT } from '../common/project-root.js';
 import type { Library } from '../library/library.js';
 import type { VisionConfig } from '../models/vision.js';
@@ -18,7 +18,7 @@ export class TrainingQueue {
 
   constructor(
     private readonly library: Library,
-    private readonly onProgress: (run: TrainingRun, step: RunStep | null) => void,
+    private readonly onProgress: (run: TrainingRun, step: RunStep | null, previews: RunPreview[]) => void,
     readonly options: { officialEncoder?: VisionConfig } = {},
   ) {}
 
@@ -36,7 +36,8 @@ export class TrainingQueue {
     const worker = new Worker(WORKER_SCRIPT, { workerData: input });
     this.current = { runId: next.id, worker };
     worker.on('message', (m: WorkerMessage) => {
-      if (m.type === 'step') this.onProgress(m.run, m.step);
+      if (m.type === 'step') this.onProgress(m.run, m.step, []);
+      else if (m.type === 'previews') this.onProgress(m.run, null, m.previews);
       else this.publish(next.id);
     });
     worker.on('error', (err) => {
@@ -72,6 +73,7 @@ export class TrainingQueue {
   }
 
   private publish(runId: string): void {
-    this.onProgress(this.library.runs.get(runId), null);
+    const run = this.library.runs.find(runId); // gone if deleted meanwhile
+    if (run) this.onProgress(run, null, []);
   }
 }

@@ -2,7 +2,7 @@
 // while steps take seconds to hours. It opens its own connection to the library (SQLite in WAL mode
 // takes a writer per connection) and reports every step to the queue that started it.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { RunStep, TrainingRun } from '../../src-preload/contract/training.js';
+import type { RunPreview, RunStep, TrainingRun } from '../../src-preload/contract/training.js';
 import { toApiError } from '../common/app-error.js';
 import { Library } from '../library/library.js';
 import { runInThisProcess } from '../pipeline/learn/learning-service.js';
@@ -16,6 +16,7 @@ export interface WorkerInput {
 
 export type WorkerMessage =
   | { type: 'step'; run: TrainingRun; step: RunStep }
+  | { type: 'previews'; run: TrainingRun; previews: RunPreview[] }
   | { type: 'log'; line: string }
   | { type: 'end'; error: ReturnType<typeof toApiError> | null };
 
@@ -32,6 +33,7 @@ try {
   await runInThisProcess(library, input.runId, {
     signal: controller.signal,
     onStep: (run, step) => post({ type: 'step', run, step }),
+    onPreviews: (run, previews) => post({ type: 'previews', run, previews }),
     onLog: (line) => post({ type: 'log', line }),
     ...(input.officialEncoder ? { officialEncoder: input.officialEncoder } : {}),
   });

@@ -1,7 +1,8 @@
 import type { Database } from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConceptRecord, ImageRecord } from '../../src-preload/contract/index.js';
+import type { RunPreview } from '../../src-preload/contract/training.js';
 import { AppError } from '../common/app-error.js';
 import { newId } from '../common/ids.js';
 import { openDatabase } from './database.js';
@@ -266,15 +267,26 @@ export class Library {
    * leaves both or neither, so a resumed run never makes the concept twice).
    */
   async addConcept(
-    input: { name: string; classWord: string; imageId: string | null; maskId: string | null; baseModelId: string | null; file: Buffer },
+    input: {
+      name: string;
+      classWord: string;
+      imageId: string | null;
+      maskId: string | null;
+      baseModelId: string | null;
+      file: Buffer;
+      /** A WebP image drawn with the concept; the photo's thumbnail stands in without one. */
+      thumb?: Buffer | null;
+    },
     alongside?: (conceptId: string) => void,
   ): Promise<ConceptRecord> {
     const { sha256, size } = await this.store.put(input.file);
+    const drawn = input.thumb ? await this.store.put(input.thumb) : null;
     const id = newId('con');
     const now = new Date().toISOString();
-    const thumb = input.imageId ? this.getImage(input.imageId).thumbSha256 : null;
+    const thumb = drawn?.sha256 ?? (input.imageId ? this.getImage(input.imageId).thumbSha256 : null);
     this.db.transaction(() => {
       this.insertBlob({ sha256, size, mime: 'application/vnd.singleinsert.concept' }, now);
+      if (drawn) this.insertBlob({ ...drawn, mime: 'image/webp' }, now);
       this.db
         .prepare(
           `INSERT INTO concepts (id, name, class_word, token, image_id, mask_id, base_model_id, status, embedding_sha256, lora_sha256, thumb_sha256, created_at)
@@ -309,6 +321,24 @@ export class Library {
   async deleteConcept(id: string): Promise<{ removedFiles: number }> {
     this.getConcept(id);
     return this.deleteRowsThenFiles(() => this.db.prepare('DELETE FROM concepts WHERE id = ?').run(id));
+  }
+
+  /** Stores a run's preview image and its row together. */
+  async addRunPreview(runId: string, preview: Omit<RunPreview, 'sha256' | 'createdAt'>, png: Buffer): Promise<RunPreview> {
+    const { sha256, size } = await this.store.put(png);
+    const record: RunPreview = { ...preview, sha256, createdAt: new Date().toISOString() };
+    this.db.transaction(() => {
+      this.insertBlob({ sha256, size, mime: 'image/png' }, record.createdAt);
+      this.runs.insertPreview(runId, record);
+    })();
+    return record;
+  }
+
+  /** Deletes a run that is not running with its steps, previews and checkpoint; the concept it made stays. */
+  async deleteRun(runId: string): Promise<{ removedFiles: number }> {
+    const removed = await this.deleteRowsThenFiles(() => this.runs.deleteRow(runId));
+    rmSync(this.runDir(runId), { recursive: true, force: true });
+    return removed;
   }
 
   // 3. Masks: every save is a new version for its image and class word

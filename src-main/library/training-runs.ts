@@ -1,6 +1,6 @@
-// The training_runs and training_steps tables behind a typed interface.
+// The training_runs, training_steps and training_previews tables behind a typed interface.
 import type { Database } from 'better-sqlite3';
-import { learnSettings, type LearnSettings, type RunState, type RunStep, type TrainingRun } from '../../src-preload/contract/training.js';
+import { learnSettings, type LearnSettings, type RunDetail, type RunPreview, type RunState, type RunStep, type TrainingRun } from '../../src-preload/contract/training.js';
 import { AppError } from '../common/app-error.js';
 import { newId } from '../common/ids.js';
 
@@ -37,6 +37,18 @@ interface StepRow {
   l_sm: number | null;
   grad_norm: number;
   ms: number;
+  rss_mb: number | null;
+}
+
+interface PreviewRow {
+  step: number;
+  stage: number;
+  prompt_index: number;
+  prompt: string;
+  seed: number;
+  sha256: string;
+  final: number;
+  created_at: string;
 }
 
 export interface NewRunRow {
@@ -67,9 +79,15 @@ export class TrainingRuns {
   }
 
   get(id: string): TrainingRun {
+    const run = this.find(id);
+    if (!run) throw new AppError('not-found', `No training run ${id} (see \`singleinsert runs list\`).`);
+    return run;
+  }
+
+  /** The run, or null when there is none (deleted). */
+  find(id: string): TrainingRun | null {
     const row = this.db.prepare('SELECT * FROM training_runs WHERE id = ?').get(id) as RunRow | undefined;
-    if (!row) throw new AppError('not-found', `No training run ${id} (see \`singleinsert runs list\`).`);
-    return toRun(row);
+    return row ? toRun(row) : null;
   }
 
   /** Newest first. */
@@ -89,8 +107,34 @@ export class TrainingRuns {
   }
 
   steps(id: string): RunStep[] {
-    const rows = this.db.prepare('SELECT step, stage, loss, l_fg, l_bg, l_sm, grad_norm, ms FROM training_steps WHERE run_id = ? ORDER BY step').all(id) as StepRow[];
-    return rows.map((r) => ({ step: r.step, stage: r.stage === 2 ? 2 : 1, loss: r.loss, lFg: r.l_fg, lBg: r.l_bg, lSm: r.l_sm, gradNorm: r.grad_norm, ms: r.ms }));
+    const rows = this.db.prepare('SELECT step, stage, loss, l_fg, l_bg, l_sm, grad_norm, ms, rss_mb FROM training_steps WHERE run_id = ? ORDER BY step').all(id) as StepRow[];
+    return rows.map((r) => ({ step: r.step, stage: r.stage === 2 ? 2 : 1, loss: r.loss, lFg: r.l_fg, lBg: r.l_bg, lSm: r.l_sm, gradNorm: r.grad_norm, ms: r.ms, rssMb: r.rss_mb }));
+  }
+
+  /** A run with its steps and previews, as its detail view shows it. */
+  detail(id: string): RunDetail {
+    return { run: this.get(id), steps: this.steps(id), previews: this.previews(id) };
+  }
+
+  /** Previews in the order they were drawn (by step, then prompt). */
+  previews(id: string): RunPreview[] {
+    const rows = this.db.prepare('SELECT * FROM training_previews WHERE run_id = ? ORDER BY step, prompt_index').all(id) as PreviewRow[];
+    return rows.map((r) => ({ step: r.step, stage: r.stage === 2 ? 2 : 1, promptIndex: r.prompt_index, prompt: r.prompt, seed: r.seed, sha256: r.sha256, final: r.final === 1, createdAt: r.created_at }));
+  }
+
+  /** Records a preview whose file is in the store (its blob row written by the caller, in the same transaction). */
+  insertPreview(id: string, p: RunPreview): void {
+    // a step redone after a resume draws its previews again and replaces the first try's
+    this.db
+      .prepare('INSERT OR REPLACE INTO training_previews (run_id, step, stage, prompt_index, prompt, seed, sha256, final, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(id, p.step, p.stage, p.promptIndex, p.prompt, p.seed, p.sha256, p.final ? 1 : 0, p.createdAt);
+  }
+
+  /** Deletes an ended or waiting run's rows (steps and previews go with it); the caller frees files. */
+  deleteRow(id: string): void {
+    const run = this.get(id);
+    if (run.state === 'running') throw new AppError('conflict', `Run ${id} is running; cancel it first, then delete it.`);
+    this.db.prepare('DELETE FROM training_runs WHERE id = ?').run(id);
   }
 
   /** Claims a queued or resumable run for this process; false if another process has it. */
@@ -109,8 +153,8 @@ export class TrainingRuns {
   recordStep(id: string, stage: 1 | 2, s: RunStep): void {
     this.db.transaction(() => {
       this.db
-        .prepare('INSERT OR REPLACE INTO training_steps (run_id, step, stage, loss, l_fg, l_bg, l_sm, grad_norm, ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(id, s.step, s.stage, s.loss, s.lFg, s.lBg, s.lSm, s.gradNorm, s.ms);
+        .prepare('INSERT OR REPLACE INTO training_steps (run_id, step, stage, loss, l_fg, l_bg, l_sm, grad_norm, ms, rss_mb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(id, s.step, s.stage, s.loss, s.lFg, s.lBg, s.lSm, s.gradNorm, s.ms, s.rssMb);
       this.db.prepare('UPDATE training_runs SET step = ?, stage = ? WHERE id = ?').run(s.step, stage, id);
     })();
   }

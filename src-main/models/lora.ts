@@ -34,6 +34,9 @@ export function loraDelta(adapters: readonly LoraAdapter[], module: string, x: T
 /** Names of one layer's adapter weights (PEFT style). */
 export const loraKeys = (module: string) => ({ down: `${module}.lora_A.weight`, up: `${module}.lora_B.weight` });
 
+/** Whether a weight's name is a LoRA factor's (by loraKeys; frozen adapters add `#label`). */
+export const isLoraWeight = (name: string) => /\.lora_[AB]\.weight(#|$)/.test(name);
+
 /** A learned adapter read from a concept's weights (any WeightSource holding loraKeys names). */
 export function frozenLora(label: string, source: WeightSource, scale = 1): LoraAdapter {
   const made = new Map<string, { down: Tensor; up: Tensor }>();

@@ -15,6 +15,11 @@ const FILE_DTYPE: Partial<Record<DType, string>> = { float32: 'F32', float16: 'F
  */
 export class SafetensorsSource implements WeightSource {
   private readonly index = new Map<string, { file: SafetensorsFile; entry: TensorEntry }>();
+  /**
+   * Converted tensors while something still holds them: a training run's sampler then gets the very
+   * arrays its trainer holds, and the weight pool shares them instead of keeping a second copy.
+   */
+  private readonly converted = new Map<string, WeakRef<HostArray>>();
 
   constructor(
     readonly label: string,
@@ -44,8 +49,13 @@ export class SafetensorsSource implements WeightSource {
   load(name: string, dtype: DType, _shape?: Shape, options: { inMemory?: boolean } = {}): HostArray | ExternalRef {
     const hit = this.find(name)!;
     if (FILE_DTYPE[dtype] === hit.entry.dtype && !options.inMemory) return { file: hit.file.path, offset: hit.entry.offset, length: hit.entry.length };
+    const key = `${name}:${dtype}`;
+    const held = this.converted.get(key)?.deref();
+    if (held) return held;
     const values = readTensorAsFloat32(hit.file, hit.entry.name);
-    return dtype === 'float16' ? toHalfArray(values) : values;
+    const result = dtype === 'float16' ? toHalfArray(values) : values;
+    this.converted.set(key, new WeakRef(result));
+    return result;
   }
 }
 
@@ -78,16 +88,24 @@ export class RandomSource implements WeightSource {
   }
 }
 
-/** Weights held in memory by name (a trained encoder's parameters, to run it forward). */
+/**
+ * Weights held in memory by name (a trained encoder's parameters, to run it forward). Without `shapes`
+ * a value has the shape its reader expects, if the size fits; with them (a LoRA, whose rank its reader
+ * asks for), its own.
+ */
 export class MemorySource implements WeightSource {
   constructor(
     readonly label: string,
     private readonly values: Readonly<Record<string, Float32Array>>,
+    private readonly shapes: Readonly<Record<string, readonly number[]>> = {},
   ) {}
 
   shapeOf(name: string, expected: Shape): readonly number[] | undefined {
     const v = this.values[name];
-    return v && v.length === numel(expected) ? expected : undefined;
+    if (!v) return undefined;
+    const own = this.shapes[name];
+    if (own) return own;
+    return v.length === numel(expected) ? expected : undefined;
   }
 
   load(name: string, dtype: DType): HostArray {

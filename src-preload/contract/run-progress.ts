@@ -36,3 +36,12 @@ export const formatSpeed = (msPerStep: number) => (msPerStep >= 1000 ? `${(msPer
 
 /** The last Stage I step, after which Stage II begins (null when the run has only one stage). */
 export const stageBoundary = (s: Pick<LearnSettings, 'steps1' | 'steps2'>): number | null => (s.steps1 > 0 && s.steps2 > 0 ? s.steps1 : null);
+
+/** Memory in MiB as a person reads it ("812 MB", "9.4 GB"). */
+export const formatMemory = (mb: number) => (mb >= 1024 ? `${(mb / 1024).toFixed(1)} GB` : `${Math.round(mb)} MB`);
+
+/** What a run's memory was: after its last step, and the most after any step. */
+export function memoryOf(steps: readonly RunStep[]): { lastMb: number; peakMb: number } | null {
+  const known = steps.map((s) => s.rssMb).filter((m): m is number => m !== null);
+  return known.length ? { lastMb: known.at(-1)!, peakMb: Math.max(...known) } : null;
+}

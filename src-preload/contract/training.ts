@@ -6,6 +6,18 @@ import { method, service } from './define.js';
 
 export const runId = z.string().regex(/^run_[0-9a-z]{6,32}$/, 'expected a run id like run_1a2b3c4d');
 
+export const MAX_PREVIEW_PROMPTS = 4;
+export const DEFAULT_PREVIEW_PROMPTS = ['a photo of * {class}', '* {class} as a marble statue'] as const;
+const previewPrompt = z
+  .string()
+  .trim()
+  .min(1)
+  .max(300)
+  .refine((p) => /(^|\s)\*(?=\s|$|[,.;:!?])/.test(p), 'a preview prompt needs the concept\'s placeholder * as a word, like "* {class} as a marble statue"');
+
+/** A preview prompt as drawn: `{class}` replaced by the run's class word. */
+export const previewPromptFor = (prompt: string, classWord: string) => prompt.replaceAll('{class}', classWord);
+
 /**
  * The method's own numbers (SingleInsert paper and code): Stage I 50 steps at 1e-4, Stage II 100 steps
  * at 5e-5, AdamW (weight decay 1e-2, clipping 1.0), batch 4 of the one photo, LoRA rank 4, γ = η = 1.
@@ -40,6 +52,17 @@ export const learnSettings = z
     latentSize: z.number().int().min(4).max(128).default(64),
     /** Memory the steps may use, in GiB; the device's free memory when 0. */
     maxMemoryGb: z.number().min(0).max(1024).default(0),
+    /**
+     * The user's test prompts, drawn with the concept as it stands every `previewEvery` steps and once
+     * from the finished concept (its thumbnail). `*` is the concept; `{class}` becomes the class word.
+     */
+    previewPrompts: z.array(previewPrompt).max(MAX_PREVIEW_PROMPTS).default([...DEFAULT_PREVIEW_PROMPTS]),
+    /** Draw the previews every N steps (0: only the finished concept's). */
+    previewEvery: z.number().int().min(0).max(10_000).default(25),
+    /** DDIM steps of a preview (the method samples with 50; previews trade detail for time). */
+    previewSteps: z.number().int().min(1).max(150).default(25),
+    /** Prompt i of every preview starts from the noise of seed previewSeed + i, so previews compare over time. */
+    previewSeed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
   })
   .strict();
 export type LearnSettings = z.output<typeof learnSettings>;
@@ -66,6 +89,8 @@ export const runStep = z.object({
   lSm: z.number().nullable(),
   gradNorm: z.number(),
   ms: z.number(),
+  /** The training process's resident memory after the step, in MiB (null for steps recorded before it was kept). */
+  rssMb: z.number().nullable(),
 });
 export type RunStep = z.infer<typeof runStep>;
 
@@ -93,6 +118,24 @@ export const trainingRun = z.object({
 });
 export type TrainingRun = z.infer<typeof trainingRun>;
 
+/** One preview image: prompt i drawn with the concept after `step` steps (the last one is the finished concept). */
+export const runPreview = z.object({
+  step: z.number().int(),
+  stage: z.union([z.literal(1), z.literal(2)]),
+  promptIndex: z.number().int(),
+  prompt: z.string(),
+  seed: z.number().int(),
+  sha256: z.string(),
+  /** Drawn from the finished concept (the one in the Library), not a mid-run state. */
+  final: z.boolean(),
+  createdAt: isoDate,
+});
+export type RunPreview = z.infer<typeof runPreview>;
+
+/** A run with everything its detail view shows. */
+export const runDetail = z.object({ run: trainingRun, steps: z.array(runStep), previews: z.array(runPreview) });
+export type RunDetail = z.infer<typeof runDetail>;
+
 export const newRun = z
   .object({
     imageId,
@@ -110,18 +153,20 @@ export type NewRun = z.input<typeof newRun>;
 export const trainingService = service(
   {
     list: method(z.object({}).strict(), z.array(trainingRun)),
-    get: method(z.object({ id: runId }).strict(), z.object({ run: trainingRun, steps: z.array(runStep) })),
-    /** The run that learned a concept, with its steps (null for a concept from elsewhere). */
-    ofConcept: method(z.object({ conceptId }).strict(), z.object({ run: trainingRun, steps: z.array(runStep) }).nullable()),
+    get: method(z.object({ id: runId }).strict(), runDetail),
+    /** The run that learned a concept, with its steps and previews (null for a concept from elsewhere). */
+    ofConcept: method(z.object({ conceptId }).strict(), runDetail.nullable()),
     /** Queues a run; it starts when the runs before it have ended. Returns at once. */
     start: method(newRun, trainingRun),
     cancel: method(z.object({ id: runId }).strict(), trainingRun),
     /** Queues an interrupted, failed or cancelled run again; it goes on from its last checkpoint. */
     resume: method(z.object({ id: runId }).strict(), trainingRun),
+    /** Deletes a run that is not running: its steps, previews and checkpoint (its concept stays). */
+    delete: method(z.object({ id: runId }).strict(), z.object({ removedFiles: z.number().int() })),
   },
   {
-    /** A run's row changed (state, step); `step` is the step just taken, if one was. */
-    onProgress: z.object({ run: trainingRun, step: runStep.nullable() }),
+    /** A run's row changed (state, step); `step` is the step just taken, `previews` the images just drawn, if any. */
+    onProgress: z.object({ run: trainingRun, step: runStep.nullable(), previews: z.array(runPreview) }),
   },
 );
 

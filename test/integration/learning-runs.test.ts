@@ -15,9 +15,27 @@ import { importPhotos, photoFromPath } from '../../src-main/pipeline/ingest/impo
 import { fixtureImage } from '../helpers/fixtures.js';
 import { writeTinyClipVision, writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
 import { TINY_VISION } from '../helpers/tiny-singleinsert.js';
+import { readConceptFile } from '../../src-main/pipeline/compose/concept-file.js';
+import { defaultSettings, generateImages } from '../../src-main/pipeline/sample/generate.js';
+import { openStableDiffusion } from '../../src-main/weights/sd-loader.js';
+import { thumbnailOf } from '../../src-main/pipeline/ingest/normalize-photo.js';
+
+/** The image of a PNG without its text chunks (the settings written into it differ by prompt template only). */
+const stripText = (png: Buffer) => {
+  const chunks: Buffer[] = [png.subarray(0, 8)];
+  for (let at = 8; at < png.length; ) {
+    const length = png.readUInt32BE(at);
+    const type = png.toString('latin1', at + 4, at + 8);
+    if (type !== 'tEXt' && type !== 'iTXt') chunks.push(png.subarray(at, at + 12 + length));
+    at += 12 + length;
+  }
+  return Buffer.concat(chunks);
+};
+
 
 const BIN = fileURLToPath(new URL('../../bin/singleinsert.js', import.meta.url));
-const SMALL: LearnSettingsInput = { steps1: 3, steps2: 3, batch: 2, latentSize: 8, lr1: 1e-3, lr2: 1e-3, seed: 11, checkpointEvery: 2 };
+// no previews here but where a test asks for them (each one costs a few sampling steps)
+const SMALL: LearnSettingsInput = { steps1: 3, steps2: 3, batch: 2, latentSize: 8, lr1: 1e-3, lr2: 1e-3, seed: 11, checkpointEvery: 2, previewPrompts: [] };
 
 describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
   let root: string;
@@ -83,6 +101,43 @@ describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
     expect(done.log.some((l) => /Resumed at step 4 of 6/.test(l))).toBe(true);
     expect(library.runs.steps(run.id).map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(conceptBytes(done).equals(uninterrupted)).toBe(true);
+  });
+
+  it('draws the preview prompts every N steps and from the finished concept, whose first image is its thumbnail', async () => {
+    const prompts = ['a photo of * {class}', '* {class} as a marble statue'];
+    const settings = { ...SMALL, steps1: 2, steps2: 2, previewPrompts: prompts, previewEvery: 1, previewSteps: 4, previewSeed: 7 };
+    const run = await createRun(library, { imageId, classWord: 'dog', model, settings }, official);
+    const events: number[][] = [];
+    const done = await runInThisProcess(library, run.id, { ...official, onPreviews: (_r, p) => events.push(p.map((x) => x.step)) });
+    expect(events).toEqual([[1, 1], [2, 2], [3, 3], [4, 4]]);
+    const previews = library.runs.previews(run.id);
+    expect(previews.map((p) => [p.step, p.stage, p.promptIndex, p.seed, p.final])).toEqual([
+      [1, 1, 0, 7, false], [1, 1, 1, 8, false], [2, 1, 0, 7, false], [2, 1, 1, 8, false],
+      [3, 2, 0, 7, false], [3, 2, 1, 8, false], [4, 2, 0, 7, true], [4, 2, 1, 8, true],
+    ]);
+    expect(previews[1]!.prompt).toBe('* dog as a marble statue');
+    const png = (sha: string) => library.store.read(sha);
+    const meta = await sharp(await png(previews[0]!.sha256)).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', 16, 16]); // the size it trains at: 8 latents × 2
+    // the concept changes over the run: no two steps draw the same image for one prompt
+    const firstPrompt = await Promise.all(previews.filter((p) => p.promptIndex === 0).map(async (p) => (await png(p.sha256)).toString('base64')));
+    expect(new Set(firstPrompt).size).toBe(4);
+
+    // the final previews are what the saved concept draws, and the first is the concept's thumbnail
+    const sd = openStableDiffusion(model);
+    const concept = readConceptFile(library.conceptFilePath(done.conceptId!), 'c');
+    const again = await generateImages(sd, defaultSettings(sd, { prompt: 'a photo of * dog', steps: 4, seed: 7, width: 16, height: 16 }), { concepts: [{ placeholder: '*', concept }], cacheDir: join(root, 'graphs') });
+    const final = previews.find((p) => p.final && p.promptIndex === 0)!;
+    expect(stripText(again.images[0]!.png).equals(stripText(await png(final.sha256)))).toBe(true);
+    const record = library.getConcept(done.conceptId!);
+    expect(record.thumbSha256).not.toBe(library.getImage(imageId).thumbSha256);
+    expect((await png(record.thumbSha256!)).equals(await thumbnailOf(await png(final.sha256)))).toBe(true);
+
+    // the run's rows and files go with it; its concept stays
+    const { removedFiles } = await library.deleteRun(run.id);
+    expect(removedFiles).toBe(new Set(previews.map((p) => p.sha256)).size);
+    expect(library.runs.find(run.id)).toBeNull();
+    expect(library.getConcept(done.conceptId!).thumbSha256).toBe(record.thumbSha256);
   });
 
   it('refuses before queuing a run whose step cannot fit the memory, saying what it needs and what to change', async () => {
@@ -152,5 +207,39 @@ describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
     // a finished run cannot be resumed; an unknown one is not found
     expect(cli(['runs', 'resume', killed.id]).stderr).toMatch(/already finished; its concept is con_/);
     expect(cli(['runs', 'show', 'run_nothere00']).stderr).toMatch(/No training run run_nothere00/);
+  });
+
+  it('the CLI: test prompts with --preview, their images with `runs previews`, memory in `runs show`, and `runs delete`', async () => {
+    const dataDir = join(root, 'cli-previews');
+    const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args, '--data-dir', dataDir], { encoding: 'utf8' });
+    const id = cli(['import', fixtureImage('dog_00.jpg')]).stdout.split('\t')[0]!;
+    expect(cli(['mask', id, '--class', 'dog', '--point', '390,390', '--out', join(root, 'm2.png')]).status).toBe(0);
+    const base = ['learn', id, '--class', 'dog', '--model', model, '--steps1', '2', '--steps2', '0', '--batch', '1', '--latent', '8', '--preview-steps', '2'];
+    const refused = cli([...base, '--preview', 'a dog on a beach']);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/--preview: a preview prompt needs the concept's placeholder \*/);
+
+    const learned = cli([...base, '--preview', '* {class} on a beach', '--preview', 'a painting of * {class}', '--preview-every', '1', '--json']);
+    expect(learned.status, learned.stderr).toBe(0);
+    expect(learned.stderr).toMatch(/Stage I · step 1\/2 · .* · ETA .* · [\d.]+ [MG]B/);
+    expect(learned.stderr).toMatch(/Previews at step 1: 2 drawn; write them out with `singleinsert runs previews run_\w+ --out <folder>`/);
+    expect(learned.stderr).toMatch(/Previews of the finished concept: 2 drawn/);
+    const { run } = JSON.parse(learned.stdout) as { run: TrainingRun };
+    expect(run.settings.previewPrompts).toEqual(['* {class} on a beach', 'a painting of * {class}']);
+
+    const shown = cli(['runs', 'show', run.id]).stdout;
+    expect(shown).toMatch(/memory\s+[\d.]+ [MG]B after the last step, at most [\d.]+ [MG]B/);
+    expect(shown).toMatch(/previews\s+4 at steps 1, 2/);
+    const out = join(root, 'previews-out');
+    const written = cli(['runs', 'previews', run.id, '--out', out, '--step', '2']);
+    expect(written.status, written.stderr).toBe(0);
+    expect(written.stdout.trim().split('\n')).toEqual([`${join(out, 'step-00002-p0.png')}\t* dog on a beach\t(finished concept)`, `${join(out, 'step-00002-p1.png')}\ta painting of * dog\t(finished concept)`]);
+    expect((await sharp(join(out, 'step-00002-p0.png')).metadata()).width).toBe(16);
+    expect(cli(['runs', 'previews', run.id, '--out', out, '--step', '9']).stderr).toMatch(/no previews at step 9/);
+
+    const deleted = cli(['runs', 'delete', run.id]);
+    expect(deleted.stderr).toMatch(/Run run_\w+ deleted \(4 files freed\)/);
+    expect(cli(['runs', 'show', run.id]).stderr).toMatch(/No training run/);
+    expect(cli(['library', 'list', '--json']).stdout).toContain(run.conceptId!);
   });
 });

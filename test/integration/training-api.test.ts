@@ -52,7 +52,7 @@ describe('training through the API (worker thread, queue, events)', { timeout: 2
 
   it('starts at once, reports each step as an event while the API answers, and stores the concept', async () => {
     // steps long enough (latents 32²) that an API call waiting on one would take over 100 ms
-    const settings = { steps1: 3, steps2: 2, batch: 4, latentSize: 32, lr1: 1e-3, lr2: 1e-3, checkpointEvery: 3 };
+    const settings = { steps1: 3, steps2: 2, batch: 4, latentSize: 32, lr1: 1e-3, lr2: 1e-3, checkpointEvery: 3, previewPrompts: ['* {class} in snow'], previewEvery: 2, previewSteps: 2 };
     const t0 = performance.now();
     const run = (await call('training', 'start', { imageId, classWord: 'dog', model, settings })) as TrainingRun;
     expect(performance.now() - t0).toBeLessThan(2000);
@@ -75,8 +75,13 @@ describe('training through the API (worker thread, queue, events)', { timeout: 2
     expect(done).toMatchObject({ state: 'succeeded', step: 5 });
     const stepEvents = events.filter((e) => e.service === 'training' && (e.payload as { step: unknown }).step);
     expect(stepEvents.map((e) => (e.payload as { step: { step: number } }).step.step)).toEqual([1, 2, 3, 4, 5]);
-    const { steps } = (await call('training', 'get', { id: run.id })) as { steps: Array<{ loss: number; ms: number }> };
+    const { steps, previews } = (await call('training', 'get', { id: run.id })) as { steps: Array<{ loss: number; ms: number; rssMb: number }>; previews: Array<{ step: number; prompt: string; final: boolean }> };
     expect(steps).toHaveLength(5);
+    expect(steps.every((s) => s.rssMb > 50)).toBe(true);
+    // previews every 2 steps and from the finished concept, each announced as it is drawn
+    expect(previews.map((p) => [p.step, p.prompt, p.final])).toEqual([[2, '* dog in snow', false], [4, '* dog in snow', false], [5, '* dog in snow', true]]);
+    const previewEvents = events.filter((e) => e.service === 'training' && (e.payload as { previews: unknown[] }).previews?.length);
+    expect(previewEvents.map((e) => (e.payload as { previews: Array<{ step: number }> }).previews.map((p) => p.step))).toEqual([[2], [4], [5]]);
     expect(Math.min(...steps.map((s) => s.ms))).toBeGreaterThan(150); // (so the latency check above means something)
     const { concepts } = (await call('library', 'list', {})) as { concepts: Array<{ id: string }> };
     expect(concepts.map((c) => c.id)).toContain(done.conceptId);
@@ -99,6 +104,9 @@ describe('training through the API (worker thread, queue, events)', { timeout: 2
     await call('training', 'resume', { id: a.id });
     await until(() => runState(a.id) === 'succeeded');
     expect(backend.library.runs.get(a.id).log.some((l) => l.startsWith(`Resumed at step ${cancelled.step} of 6`))).toBe(true);
+    // ended runs can be deleted (a running one cannot); the concept stays
+    expect(await call('training', 'delete', { id: b.id })).toEqual({ removedFiles: 0 });
+    await expect(call('training', 'get', { id: b.id })).rejects.toThrow(/No training run/);
     // invalid input is refused with the field named
     await expect(call('training', 'start', { imageId, classWord: 'dog', model, settings: { steps1: -1 } })).rejects.toThrow(/settings\.steps1/);
   });

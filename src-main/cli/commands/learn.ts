@@ -24,6 +24,9 @@ const SETTING_OPTIONS: Record<string, { key: keyof LearnSettingsInput; kind: 'nu
   provider: { key: 'provider', kind: 'string' },
   latent: { key: 'latentSize', kind: 'number' },
   'max-memory': { key: 'maxMemoryGb', kind: 'number' },
+  'preview-every': { key: 'previewEvery', kind: 'number' },
+  'preview-steps': { key: 'previewSteps', kind: 'number' },
+  'preview-seed': { key: 'previewSeed', kind: 'number' },
 };
 
 /** --preset, then the options given one by one, checked by the contract's schema; errors name the option. */
@@ -38,10 +41,13 @@ function settingsFrom(values: Record<string, unknown>) {
     if (kind === 'number' && (String(v).trim() === '' || !Number.isFinite(n))) throw new UsageError(`--${option} takes a number, got "${String(v)}"`);
     raw[key] = kind === 'number' ? n : v;
   }
+  // the test prompts: --preview (repeatable) replaces the defaults; --no-previews draws none
+  if (values['no-previews'] === true) raw.previewPrompts = [];
+  else if (Array.isArray(values.preview) && values.preview.length) raw.previewPrompts = values.preview;
   const parsed = learnSettings.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const option = Object.entries(SETTING_OPTIONS).find(([, o]) => o.key === issue.path[0])?.[0] ?? String(issue.path[0]);
+    const option = issue.path[0] === 'previewPrompts' ? 'preview' : (Object.entries(SETTING_OPTIONS).find(([, o]) => o.key === issue.path[0])?.[0] ?? String(issue.path[0]));
     throw new UsageError(`--${option}: ${issue.message}`);
   }
   return parsed.data;
@@ -56,7 +62,7 @@ export async function runWithProgress(library: Library, runId: string, io: CliIo
   process.once('SIGTERM', onSignal);
   const started = performance.now();
   try {
-    const run = await runInThisProcess(library, runId, { signal: controller.signal, onStep: progress.step, onLog: progress.log });
+    const run = await runInThisProcess(library, runId, { signal: controller.signal, onStep: progress.step, onLog: progress.log, onPreviews: progress.previews });
     progress.stop();
     if (json) io.out(JSON.stringify({ run, steps: library.runs.steps(runId) }));
     else io.out(`${run.conceptId}\t${run.name}`);
@@ -78,11 +84,14 @@ export const learnCommand: Command = {
     'Learn a concept from one library photo and its mask (SingleInsert: Stage I inversion, then Stage II LoRA finetune), as a run that ' +
     'writes a checkpoint every 10 steps: a run that is stopped goes on with `singleinsert runs resume <run>`. ' +
     'Presets: faithful (Stage I 50 + Stage II 100 steps, the paper) or fast (Stage I only). Uses the latest saved mask of the class word unless --mask names one. ' +
-    'The image encoder is SingleInsert\'s own (a ViT-B/32 from a random start) unless --encoder names a CLIP vision model.',
+    'The image encoder is SingleInsert\'s own (a ViT-B/32 from a random start) unless --encoder names a CLIP vision model. ' +
+    'Every 25 steps, and from the finished concept, it draws test prompts with the concept as it stands (--preview, repeatable; `*` is the concept, ' +
+    '{class} the class word); `singleinsert runs previews <run> --out DIR` writes them out.',
   usage:
     'learn <image-id> --class dog --model <sd> [--preset faithful|fast] [--encoder official|<clip>] [--mask msk_…] [--name N] [--steps1 50] [--steps2 100] ' +
     '[--lr1 1e-4] [--lr2 5e-5] [--batch 4] [--micro-batches N] [--rank 4] [--gamma 1] [--eta 1] [--seed 0] [--stage2-target lora-text|frozen] ' +
-    '[--latents sample|mean] [--checkpoint-every 10] [--latent 64] [--max-memory GB] [--provider cpu|webgpu|cuda] [--json]',
+    '[--latents sample|mean] [--checkpoint-every 10] [--latent 64] [--max-memory GB] [--provider cpu|webgpu|cuda] ' +
+    '[--preview "* {class} as a marble statue"]… [--preview-every 25] [--preview-steps 25] [--preview-seed 0] [--no-previews] [--json]',
   options: {
     class: { type: 'string' },
     model: { type: 'string' },
@@ -90,6 +99,8 @@ export const learnCommand: Command = {
     name: { type: 'string' },
     preset: { type: 'string' },
     json: { type: 'boolean' },
+    preview: { type: 'string', multiple: true },
+    'no-previews': { type: 'boolean' },
     ...Object.fromEntries(Object.keys(SETTING_OPTIONS).map((o) => [o, { type: 'string' as const }])),
   },
   run: async ({ positionals, values, global, io }) => {

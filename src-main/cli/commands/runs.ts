@@ -1,4 +1,6 @@
-import { formatDuration, smoothed } from '../../../src-preload/contract/run-progress.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { formatDuration, formatMemory, memoryOf, smoothed } from '../../../src-preload/contract/run-progress.js';
 import type { TrainingRun } from '../../../src-preload/contract/training.js';
 import { resumeRun } from '../../pipeline/learn/learning-service.js';
 import type { Command } from '../command.js';
@@ -37,12 +39,13 @@ const show: Command = {
   run: async ({ positionals, values, global, io }) => {
     const id = needId(positionals, 'show');
     return withLibrary(global, async (library) => {
-      const run = library.runs.get(id);
-      const steps = library.runs.steps(id);
+      const detail = library.runs.detail(id);
+      const { run, steps, previews } = detail;
       if (values.json) {
-        io.out(JSON.stringify({ run, steps }));
+        io.out(JSON.stringify(detail));
         return 0;
       }
+      const memory = memoryOf(steps);
       const avg = smoothed(steps.map((s) => s.loss));
       const ms = steps.reduce((a, s) => a + s.ms, 0);
       io.out(`${run.id}  ${run.name}`);
@@ -52,6 +55,8 @@ const show: Command = {
       io.out(`model        ${run.modelRef}`);
       io.out(`settings     ${Object.entries(run.settings).map(([k, v]) => `${k}=${v}`).join(' ')}`);
       if (steps.length) io.out(`loss         last ${steps.at(-1)!.loss.toFixed(5)}, smoothed ${avg.at(-1)!.toFixed(5)}; ${formatDuration(ms)} of steps`);
+      if (memory) io.out(`memory       ${formatMemory(memory.lastMb)} after the last step, at most ${formatMemory(memory.peakMb)}`);
+      if (previews.length) io.out(`previews     ${previews.length} at steps ${[...new Set(previews.map((p) => p.step))].join(', ')} (\`singleinsert runs previews ${run.id} --out <folder>\`)`);
       if (run.conceptId) io.out(`concept      ${run.conceptId}`);
       for (const l of run.log) io.out(`  ${l}`);
       return 0;
@@ -89,9 +94,51 @@ const cancel: Command = {
   },
 };
 
+const previews: Command = {
+  name: 'previews',
+  summary: 'Write a run\'s preview images (its test prompts drawn as it learned) to a folder, as step-<step>-p<prompt>.png.',
+  usage: 'runs previews <run-id> --out <folder> [--step N]',
+  options: { out: { type: 'string' }, step: { type: 'string' } },
+  run: async ({ positionals, values, global, io }) => {
+    const id = needId(positionals, 'previews');
+    if (!values.out) throw new UsageError('runs previews needs --out <folder>');
+    const step = values.step === undefined ? null : Number(values.step);
+    if (step !== null && !Number.isInteger(step)) throw new UsageError(`--step takes a step number, got "${String(values.step)}"`);
+    return withLibrary(global, async (library) => {
+      const chosen = library.runs.previews(id).filter((p) => step === null || p.step === step);
+      if (!chosen.length) {
+        io.err(step === null ? `Run ${id} has no previews yet.` : `Run ${id} has no previews at step ${step}.`);
+        return 1;
+      }
+      const dir = resolve(String(values.out));
+      mkdirSync(dir, { recursive: true });
+      for (const p of chosen) {
+        const file = join(dir, `step-${String(p.step).padStart(5, '0')}-p${p.promptIndex}.png`);
+        writeFileSync(file, await library.store.read(p.sha256));
+        io.out(`${file}\t${p.prompt}${p.final ? '\t(finished concept)' : ''}`);
+      }
+      return 0;
+    });
+  },
+};
+
+const remove: Command = {
+  name: 'delete',
+  summary: 'Delete a run that is not running: its steps, previews and checkpoint. The concept it made stays in the library.',
+  usage: 'runs delete <run-id>',
+  run: async ({ positionals, global, io }) => {
+    const id = needId(positionals, 'delete');
+    return withLibrary(global, async (library) => {
+      const { removedFiles } = await library.deleteRun(id);
+      io.err(`Run ${id} deleted (${removedFiles} file${removedFiles === 1 ? '' : 's'} freed).`);
+      return 0;
+    });
+  },
+};
+
 export const runsCommand: Command = {
   name: 'runs',
-  summary: 'Training runs: list, show, resume, cancel.',
-  usage: 'runs <list|show|resume|cancel> [options]',
-  children: [list, show, resume, cancel],
+  summary: 'Training runs: list, show, previews, resume, cancel, delete.',
+  usage: 'runs <list|show|previews|resume|cancel|delete> [options]',
+  children: [list, show, previews, resume, cancel, remove],
 };

@@ -62,8 +62,9 @@ export class GraphSession {
     return this.session.outputNames;
   }
 
-  async run(feeds: Record<string, HostTensor>, outputs?: readonly string[]): Promise<Record<string, HostTensor>> {
-    const ortFeeds: Record<string, Ort.Tensor> = {};
+  /** `preset`: feeds that are onnxruntime tensors already (shared weights), passed as they are. */
+  async run(feeds: Record<string, HostTensor>, outputs?: readonly string[], preset: Record<string, Ort.Tensor> = {}): Promise<Record<string, HostTensor>> {
+    const ortFeeds: Record<string, Ort.Tensor> = { ...preset };
     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(t);
     const result = outputs ? await this.session.run(ortFeeds, [...outputs]) : await this.session.run(ortFeeds);
     const out: Record<string, HostTensor> = {};

@@ -31,6 +31,11 @@ export interface NormalizedPhoto {
 
 const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'heif', 'avif', 'tiff']);
 
+/** The library's thumbnails (photos, concepts): WebP, long side at most `side`. */
+export function thumbnailOf(image: Buffer, side = DEFAULT_INGEST_LIMITS.thumbSide): Promise<Buffer> {
+  return sharp(image).resize({ width: side, height: side, fit: 'inside', withoutEnlargement: true }).webp({ quality: 82 }).toBuffer();
+}
+
 /**
  * Turns a photo as the user has it into the library's working image: EXIF orientation
  * applied, sRGB, 8-bit RGB, long side at most `maxSide`, PNG; plus a WebP thumbnail.
@@ -72,10 +77,7 @@ export async function normalizePhoto(bytes: Buffer, limits: IngestLimits = DEFAU
       .resize({ width: limits.maxSide, height: limits.maxSide, fit: 'inside', withoutEnlargement: true })
       .png({ compressionLevel: 6 })
       .toBuffer({ resolveWithObject: true });
-    const thumb = await sharp(png)
-      .resize({ width: limits.thumbSide, height: limits.thumbSide, fit: 'inside', withoutEnlargement: true })
-      .webp({ quality: 82 })
-      .toBuffer();
+    const thumb = await thumbnailOf(png, limits.thumbSide);
     return { sourceFormat: format, sourceWidth, sourceHeight, png, width: info.width, height: info.height, thumb };
   } catch (err) {
     throw classifySharpError(err, format);

@@ -4,17 +4,19 @@
 // uninterrupted run would have taken (same random draws, same memory plan, same optimizer state).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LearnSettings, RunStep, TrainingRun } from '../../../src-preload/contract/training.js';
+import type { LearnSettings, RunPreview, RunStep, TrainingRun } from '../../../src-preload/contract/training.js';
 import { AppError } from '../../common/app-error.js';
 import { Graph } from '../../graph/graph.js';
 import { SeededRandom } from '../../graph/random.js';
 import { availableMemory, createStepRunner, describePlan, type MemoryPlan, type PlanRequest, planStep, type StepBuild } from '../../graph/runtime/memory-plan.js';
 import { explainOutOfMemory } from '../../graph/runtime/out-of-memory.js';
-import { sessionForGraph } from '../../graph/runtime/session.js';
+import { isFloat } from '../../graph/dtype.js';
+import { pooledSession } from '../../graph/runtime/pooled-session.js';
 import type { StepRunner } from '../../graph/runtime/trainer.js';
 import { WeightPool } from '../../graph/runtime/weight-pool.js';
 import type { Library } from '../../library/library.js';
 import { resolveModel } from '../../model-manager/resolve-model.js';
+import { isLoraWeight } from '../../models/lora.js';
 import { weightsFrom, type WeightSource } from '../../models/params.js';
 import { imageEncoder, type VisionConfig } from '../../models/vision.js';
 import { scaledLinearSchedule } from '../../schedulers/ddpm-schedule.js';
@@ -22,12 +24,14 @@ import { probeGpus } from '../../system/gpu-probe.js';
 import { keepFreedMemory, releaseFreedMemory } from '../../system/malloc-tune.js';
 import { openStableDiffusion, type StableDiffusionModel } from '../../weights/sd-loader.js';
 import { MemorySource, RandomSource, shapesOnly } from '../../weights/sources.js';
-import { writeConceptFile } from '../compose/concept-file.js';
+import { type ConceptMeta, writeConceptFile } from '../compose/concept-file.js';
+import { thumbnailOf } from '../ingest/normalize-photo.js';
 import { type ConceptExample, stepFeeds } from '../invert/step-feeds.js';
 import { buildSingleInsertStep, type SingleInsertModels, type StepShape } from '../invert/training-step.js';
 import { loadCheckpoint, removeRunDir, saveCheckpoint } from './checkpoint.js';
 import { type ImageEncoderChoice, openImageEncoder } from './encoder.js';
 import { prepareExample } from './example.js';
+import { conceptAt, drawPreviews, previewDue, type PreviewContext } from './previews.js';
 import type { TrainingStage } from './stage.js';
 import { STAGE_ONE } from './stage1.js';
 import { STAGE_TWO } from './stage2.js';
@@ -38,6 +42,8 @@ export interface RunHooks {
   /** Aborting stops the run before its next step (cancelled; its last checkpoint is kept). */
   signal?: AbortSignal;
   onStep?: (run: TrainingRun, step: RunStep) => void;
+  /** Preview images just drawn (every `previewEvery` steps, and from the finished concept). */
+  onPreviews?: (run: TrainingRun, previews: RunPreview[]) => void;
   onLog?: (line: string) => void;
   /** The architecture of the "official" encoder: ViT-B/32 unless a test asks for a small one. */
   officialEncoder?: VisionConfig;
@@ -92,11 +98,19 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
   const rng = resumed ? SeededRandom.restore(resumed.rng) : new SeededRandom(s.seed);
   let step = resumed?.step ?? 0;
   runs.rewindTo(runId, step);
-  log(resumed ? `Resumed at step ${step} of ${run.totalSteps} (${resumed.stage === 1 ? 'Stage I' : 'Stage II'}, from the last checkpoint).` : `Started: ${encoder.label}; ${s.batch} copies of the photo per step.`);
+  log(resumed ? `Resumed at step ${step} of ${run.totalSteps} (${resumed.stage === 1 ? 'Stage I' : 'Stage II'}, from the last checkpoint).` : `Started: ${encoder.label}; ${s.batch === 1 ? 'the photo once' : `${s.batch} copies of the photo`} per step.`);
 
   // 3. The stages; `carried` holds what Stage I hands to Stage II (the trained encoder)
   const weights = new WeightPool();
   const schedule = scaledLinearSchedule();
+  const meta: ConceptMeta = { classWord: run.classWord, baseModel: sdRef.modelId ?? sd.label, loraRank: s.loraRank };
+  const previews: PreviewContext = { library, run, sd, weights, cacheDir, log, ...(hooks.signal ? { signal: hooks.signal } : {}) };
+  const preview = async (at: { step: number; stage: 1 | 2; final: boolean }, trained: Record<string, Float32Array>, token?: Float32Array) => {
+    const concept = conceptAt(token ?? (await encodeToken(encoder, trained, example, weights, { provider: s.provider, cacheDir })), loraOf(trained, s.loraRank), meta);
+    const drawn = await drawPreviews(previews, at, concept);
+    if (drawn.length) hooks.onPreviews?.(runs.get(runId), drawn);
+    return drawn;
+  };
   let carried: Record<string, Float32Array> | undefined = resumed && resumed.stageStep === 0 ? resumed.trainer.tensors : undefined;
   for (const stage of STAGES) {
     const total = stage.steps(s);
@@ -122,10 +136,12 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
         done++;
         step++;
         const term = (name: string) => (result.outputs[name] ? Number(result.outputs[name].data[0]) : null);
-        const record: RunStep = { step, stage: stage.stage, loss: result.loss, lFg: term('l_fg') ?? 0, lBg: term('l_bg') ?? 0, lSm: term('l_sm'), gradNorm: result.gradNorm, ms: performance.now() - started };
+        const rssMb = process.memoryUsage.rss() / 2 ** 20;
+        const record: RunStep = { step, stage: stage.stage, loss: result.loss, lFg: term('l_fg') ?? 0, lBg: term('l_bg') ?? 0, lSm: term('l_sm'), gradNorm: result.gradNorm, ms: performance.now() - started, rssMb };
         runs.recordStep(runId, stage.stage, record);
         if (done % s.checkpointEvery === 0 && done < total) checkpoint(done);
         hooks.onStep?.(runs.get(runId), record);
+        if (previewDue(run, step)) await preview({ step, stage: stage.stage, final: false }, runner.parameters());
       }
       carried = runner.parameters();
     } finally {
@@ -140,17 +156,15 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
 
   // 4. The concept: the trained encoder's token for the photo, and the LoRA (all steps are taken: no cancel here)
   const trained = carried ?? {};
-  const token = await encodeToken(encoder, trained, example, { provider: s.provider, cacheDir });
-  const lora: Record<string, { shape: number[]; data: Float32Array }> = {};
-  for (const [name, data] of Object.entries(trained)) {
-    if (!name.includes('.lora_')) continue;
-    const other = data.length / s.loraRank;
-    lora[name] = { shape: name.endsWith('lora_A.weight') ? [s.loraRank, other] : [other, s.loraRank], data };
-  }
+  const token = await encodeToken(encoder, trained, example, weights, { provider: s.provider, cacheDir });
   const file = join(dir, 'concept.safetensors');
-  writeConceptFile(file, token, lora, { classWord: run.classWord, baseModel: sdRef.modelId ?? sd.label, loraRank: s.loraRank });
+  writeConceptFile(file, token, loraOf(trained, s.loraRank), meta);
+  // its previews, drawn from exactly what the file holds; the first prompt's is its thumbnail
+  const last = STAGES.filter((st) => st.steps(s) > 0).at(-1)?.stage ?? 1;
+  const [first] = s.previewPrompts.length ? await preview({ step: run.totalSteps, stage: last, final: true }, trained, token) : [];
+  const thumb = first ? await thumbnailOf(await library.store.read(first.sha256)) : null;
   const concept = await library.addConcept(
-    { name: run.name, classWord: run.classWord, imageId: run.imageId, maskId: run.maskId, baseModelId: sdRef.modelId, file: readFileSync(file) },
+    { name: run.name, classWord: run.classWord, imageId: run.imageId, maskId: run.maskId, baseModelId: sdRef.modelId, file: readFileSync(file), thumb },
     (conceptId) => runs.finish(runId, 'succeeded', { conceptId }),
   );
   removeRunDir(dir);
@@ -221,15 +235,35 @@ export async function memoryBudget(s: Pick<LearnSettings, 'provider' | 'maxMemor
   return s.maxMemoryGb > 0 ? Math.min(device, s.maxMemoryGb * 2 ** 30) : device;
 }
 
-/** The token the trained encoder gives the photo: the encoder's forward alone. */
-async function encodeToken(encoder: ImageEncoderChoice, trained: Record<string, Float32Array>, example: ConceptExample, options: { provider: LearnSettings['provider']; cacheDir: string }): Promise<Float32Array> {
+/** The LoRA factors among trained parameters, shaped as a concept file keeps them. */
+function loraOf(trained: Record<string, Float32Array>, rank: number): Record<string, { shape: number[]; data: Float32Array }> {
+  const lora: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const [name, data] of Object.entries(trained)) {
+    if (!isLoraWeight(name)) continue;
+    const other = data.length / rank;
+    lora[name] = { shape: name.endsWith('lora_A.weight') ? [rank, other] : [other, rank], data };
+  }
+  return lora;
+}
+
+/**
+ * The token the trained encoder gives the photo: the encoder's forward alone. Its weights are fed
+ * (not written into the graph), so drawing previews mid-run compiles this graph once.
+ */
+async function encodeToken(
+  encoder: ImageEncoderChoice,
+  trained: Record<string, Float32Array>,
+  example: ConceptExample,
+  weights: WeightPool,
+  options: { provider: LearnSettings['provider']; cacheDir: string },
+): Promise<Float32Array> {
   const g = new Graph('token');
   const size = encoder.config.imageSize;
   // parameters the run did not train come from the encoder's own source
   const own = new MemorySource('trained encoder', trained);
   const merged: WeightSource = { label: own.label, shapeOf: (n, e) => own.shapeOf(n, e) ?? encoder.source.shapeOf(n, e), load: (n, d, sh, o) => (own.shapeOf(n, sh) ? own.load(n, d) : encoder.source.load(n, d, sh, o)) };
   g.output(imageEncoder(weightsFrom(g, merged), weightsFrom(g, merged), encoder.config, g.input('pixels', 'float32', [1, 3, size, size])), 'token');
-  const session = await sessionForGraph(g, options);
+  const session = await pooledSession(g, weights, { ...options, fed: (init) => isFloat(init.tensor.dtype) });
   const out = await session.run({ pixels: { dtype: 'float32', shape: [1, 3, size, size], data: example.pixels } });
   await session.release();
   return Float32Array.from(out.token!.data as Float32Array);

@@ -7,14 +7,16 @@ import type { Tensor } from '../../graph/ir.js';
 import * as op from '../../graph/ops/index.js';
 import { SeededRandom } from '../../graph/random.js';
 import type { ExecutionProvider } from '../../graph/runtime/providers.js';
-import { type HostTensor, sessionForGraph } from '../../graph/runtime/session.js';
+import { ownSession, pooledSession } from '../../graph/runtime/pooled-session.js';
+import type { HostTensor } from '../../graph/runtime/session.js';
+import { isSharedWeight, type WeightPool } from '../../graph/runtime/weight-pool.js';
 import { clipTextEncoder } from '../../models/clip-text.js';
 import { weightsFrom } from '../../models/params.js';
 import { unet } from '../../models/unet.js';
 import { vaeDecode } from '../../models/vae.js';
 import { createSampler, guide, type SamplerName } from '../../schedulers/sampler.js';
 import type { StableDiffusionModel } from '../../weights/sd-loader.js';
-import { frozenLora } from '../../models/lora.js';
+import { frozenLora, isLoraWeight } from '../../models/lora.js';
 import type { LoadedConcept } from '../compose/concept-file.js';
 import { withPngText } from './png-metadata.js';
 
@@ -65,6 +67,11 @@ export async function generateImages(
     onProgress?: (p: GenerateProgress) => void;
     /** Learned concepts, each behind its placeholder word ("*", "*2"…): its token in the prompt, its LoRA added. */
     concepts?: ReadonlyArray<{ placeholder: string; concept: LoadedConcept; scale?: number }>;
+    /**
+     * Weights already held (a training run's): the sessions read them from here instead of loading their
+     * own copy, and take LoRA values as inputs (a LoRA under training changes, its graph does not).
+     */
+    weights?: WeightPool;
   } = {},
 ): Promise<{ images: GeneratedImage[]; fallback: string | null }> {
   const provider = options.provider ?? 'cpu';
@@ -75,7 +82,9 @@ export async function generateImages(
   }
   const [h, w] = [settings.height / factor, settings.width / factor];
   const n = settings.count;
-  const load = (g: Graph) => sessionForGraph(g, { provider, cacheDir: options.cacheDir });
+  const pool = options.weights;
+  const load = (g: Graph) =>
+    pool ? pooledSession(g, pool, { provider, cacheDir: options.cacheDir, fed: (init) => isSharedWeight(init) || isLoraWeight(init.tensor.name) }) : ownSession(g, { provider, cacheDir: options.cacheDir });
   const text = model.textEncoder.config;
   const channels = model.unet.config.inChannels;
 
