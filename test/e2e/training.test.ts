@@ -52,12 +52,19 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     await box.getByLabel('Image encoder').selectOption({ label: 'CLIP: tiny CLIP' });
   };
 
-  it('starts a run from the form and shows its losses moving on the chart', async () => {
+  it('starts a run from the form and shows its losses moving on the chart and its previews appearing', async () => {
     await page.getByRole('link', { name: 'Training' }).click();
     await page.getByRole('heading', { name: 'No runs yet' }).waitFor();
     await page.getByTestId('run-form').getByText('dog v1').waitFor();
     // 32² latents: a few hundred ms a step, long enough to watch
-    await custom({ 'Stage I steps': '12', 'Stage II steps': '6', Batch: '2', 'Latent size': '32', 'Checkpoint every': '4', 'Stage I lr': '0.001', 'Stage II lr': '0.001' });
+    await custom({ 'Stage I steps': '12', 'Stage II steps': '6', Batch: '2', 'Latent size': '32', 'Checkpoint every': '4', 'Stage I lr': '0.001', 'Stage II lr': '0.001', 'Preview steps': '4' });
+    // test prompts: a prompt without the concept is refused before anything starts
+    const prompts = page.getByTestId('test-prompts');
+    await prompts.getByLabel('Test prompt 2', { exact: true }).fill('a marble statue');
+    await page.getByText('Test prompt 2: a preview prompt needs the concept\'s placeholder *').waitFor();
+    await expect(page.getByTestId('start-run').isDisabled()).resolves.toBe(true);
+    await prompts.getByLabel('Test prompt 2', { exact: true }).fill('* {class} as a marble statue');
+    await prompts.getByLabel('Preview every N steps').fill('4');
     await page.getByRole('textbox', { name: /Name/ }).fill('Rex');
     await page.getByTestId('start-run').click();
     const chart = page.getByTestId('loss-chart');
@@ -65,8 +72,15 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= 4, null, { timeout: 60_000 });
     await expect(page.getByTestId('run-state').textContent()).resolves.toBe('Training');
     await expect(page.getByTestId('run-detail').textContent()).resolves.toMatch(/Stage I · step \d+ of 18 · .*(steps\/s|s\/step)/);
+    // the previews of step 4 appear (both prompts), drawn images the browser decodes
+    const previews = page.getByTestId('previews');
+    await previews.getByText('step 4', { exact: true }).first().waitFor({ timeout: 60_000 });
+    await expect(previews.getByText('a photo of * dog', { exact: true }).isVisible()).resolves.toBe(true);
+    await expect(previews.getByText('* dog as a marble statue', { exact: true }).isVisible()).resolves.toBe(true);
+    await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('[data-testid=preview-image]')].some((i) => i.complete && i.naturalWidth === 64));
+    await expect(page.getByTestId('run-memory').textContent()).resolves.toMatch(/[\d.]+ [MG]B after the last step/);
     await page.evaluate(() => document.querySelector('.content')?.scrollTo(0, 0));
-    await page.screenshot({ path: join(ARTIFACTS, 'training-mid-run.png') });
+    await page.screenshot({ path: join(ARTIFACTS, 'training-mid-run.png'), fullPage: true });
     const before = Number(await chart.getAttribute('data-points'));
     await page.waitForFunction((n) => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) > n, before, { timeout: 30_000 });
   });
@@ -84,7 +98,14 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     await page.getByTestId('runs-table').getByRole('button', { name: 'Rex' }).click();
     await page.getByTestId('run-state').getByText('Finished').waitFor({ timeout: 120_000 });
     await expect(page.getByTestId('runs-table').textContent()).resolves.toMatch(/Second\s*cancelled\s*0\/3[\s\S]*Rex\s*done\s*18\/18/);
-    await page.screenshot({ path: join(ARTIFACTS, 'training-finished.png') });
+    // the finished concept's previews close the strip; one opens larger
+    await page.getByTestId('previews').getByText('finished (step 18)').first().waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'training-finished.png'), fullPage: true });
+    await page.getByRole('button', { name: 'a photo of * dog, finished (step 18): open larger' }).click();
+    await page.getByRole('dialog', { name: 'Preview' }).getByText(/finished \(step 18\) · seed 0/).waitFor();
+    await page.keyboard.press('ArrowLeft');
+    await page.getByRole('dialog', { name: 'Preview' }).getByText(/step 16 · seed 0/).waitFor();
+    await page.getByRole('dialog', { name: 'Preview' }).getByRole('button', { name: 'Close' }).click();
     await page.getByRole('button', { name: 'Open the concept' }).click();
     await page.getByTestId('library-card').filter({ hasText: 'Rex' }).waitFor();
     const library = Library.open(dataDir, { reconcile: false });
@@ -97,6 +118,15 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     await detail.waitFor();
     await expect(detail.textContent()).resolves.toMatch(/Rex[\s\S]*Mask dog v1[\s\S]*Base model\s*tiny SD[\s\S]*Stage I 12 steps at 0\.001, Stage II 6/);
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=concept-detail] [data-testid=loss-chart]')?.getAttribute('data-points')) === 18);
+    // its thumbnail is drawn with the concept (not the photo's), in the detail and on its card
+    const library0 = Library.open(dataDir, { reconcile: false });
+    const [made] = library0.listConcepts();
+    const photoThumb = library0.getImage(made!.imageId!).thumbSha256;
+    library0.close();
+    expect(made!.thumbSha256).not.toBe(photoThumb);
+    await expect(detail.getByTestId('concept-drawn').getAttribute('src')).resolves.toContain(made!.thumbSha256!);
+    await expect(page.getByTestId('library-card').filter({ hasText: 'Rex' }).locator('img').getAttribute('src')).resolves.toContain(made!.thumbSha256!);
+    await expect(detail.getByTestId('preview-image').count()).resolves.toBe(10); // 2 prompts at steps 4, 8, 12, 16, 18
     await detail.getByLabel('Name').fill('Rex the corgi');
     await detail.getByLabel(/Tags/).fill('Pets, summer, pets');
     await detail.getByLabel('Notes').fill('From the garden photo.');

@@ -1,12 +1,13 @@
-// One concept's detail view: what it was learned from (photo, mask, model, settings, losses) and what
+// One concept's detail view: what it was learned from (photo, mask, model, settings, losses, previews) and what
 // the person adds (name, notes, tags).
-import type { ConceptRecord, MaskRecord, ModelRecordWire, RunStep, TrainingRun } from '../../../../src-preload/contract/index.js';
+import type { ConceptRecord, MaskRecord, ModelRecordWire, RunPreview, RunStep, TrainingRun } from '../../../../src-preload/contract/index.js';
 import { api, errorMessage } from '../api.js';
 import { notifications } from './notifications.svelte.js';
 
 export class ConceptDetailState {
   #run = $state.raw<TrainingRun | null>(null);
   #steps = $state.raw<RunStep[]>([]);
+  #previews = $state.raw<RunPreview[]>([]);
   #mask = $state.raw<MaskRecord | null>(null);
   #model = $state.raw<ModelRecordWire | null>(null);
   #saving = $state(false);
@@ -34,6 +35,9 @@ export class ConceptDetailState {
   get steps(): RunStep[] {
     return this.#steps;
   }
+  get previews(): RunPreview[] {
+    return this.#previews;
+  }
   get mask(): MaskRecord | null {
     return this.#mask;
   }
@@ -59,6 +63,7 @@ export class ConceptDetailState {
       ]);
       this.#run = made?.run ?? null;
       this.#steps = made?.steps ?? [];
+      this.#previews = made?.previews ?? [];
       this.#model = models.find((m) => m.id === concept.baseModelId) ?? null;
       this.#mask = masks.find((m) => m.id === concept.maskId) ?? null;
     } catch (err) {

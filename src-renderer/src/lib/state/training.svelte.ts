@@ -1,7 +1,7 @@
 // The Training screen's state: the runs (kept current from training.onProgress), the selected run's
-// steps for the chart, and the form that starts a new run.
-import type { ImageRecord, LearnPreset, LearnSettingsInput, MaskRecord, ModelRecordWire, RunStep, TrainingRun } from '../../../../src-preload/contract/index.js';
-import { LEARN_PRESETS, learnSettings } from '../../../../src-preload/contract/index.js';
+// steps for the chart and its previews, and the form that starts a new run.
+import type { ImageRecord, LearnPreset, LearnSettingsInput, MaskRecord, ModelRecordWire, RunPreview, RunStep, TrainingRun } from '../../../../src-preload/contract/index.js';
+import { DEFAULT_PREVIEW_PROMPTS, LEARN_PRESETS, learnSettings, MAX_PREVIEW_PROMPTS } from '../../../../src-preload/contract/index.js';
 import { api, errorMessage, onEvent } from '../api.js';
 import { notifications } from './notifications.svelte.js';
 
@@ -14,6 +14,7 @@ export class TrainingRunsState {
   #runs = $state.raw<TrainingRun[]>([]);
   #selectedId = $state<string | null>(null);
   #steps = $state.raw<RunStep[]>([]);
+  #previews = $state.raw<RunPreview[]>([]);
   #loaded = $state(false);
   #stop: () => void;
 
@@ -22,10 +23,14 @@ export class TrainingRunsState {
   readonly running = $derived(this.#runs.find((r) => r.state === 'running') ?? null);
 
   constructor() {
-    this.#stop = onEvent('training', 'onProgress', ({ run, step }) => {
+    this.#stop = onEvent('training', 'onProgress', ({ run, step, previews }) => {
       this.#runs = [run, ...this.#runs.filter((r) => r.id !== run.id)].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
       if (this.#selectedId === null && run.state === 'running') this.#selectedId = run.id;
-      if (run.id === this.#selectedId && step) this.#steps = [...this.#steps.filter((s) => s.step < step.step), step];
+      if (run.id !== this.#selectedId) return;
+      if (step) this.#steps = [...this.#steps.filter((s) => s.step < step.step), step];
+      // a step redone after a resume draws its previews again: the new ones replace the old
+      const same = (a: RunPreview, b: RunPreview) => a.step === b.step && a.promptIndex === b.promptIndex;
+      if (previews.length) this.#previews = [...this.#previews.filter((p) => !previews.some((n) => same(p, n))), ...previews].sort((a, b) => a.step - b.step || a.promptIndex - b.promptIndex);
     });
     void this.refresh();
   }
@@ -35,6 +40,9 @@ export class TrainingRunsState {
   }
   get steps(): RunStep[] {
     return this.#steps;
+  }
+  get previews(): RunPreview[] {
+    return this.#previews;
   }
   get loaded(): boolean {
     return this.#loaded;
@@ -55,8 +63,25 @@ export class TrainingRunsState {
   async select(id: string): Promise<void> {
     this.#selectedId = id;
     this.#steps = [];
-    const { steps } = await api.training.get({ id });
-    if (this.#selectedId === id) this.#steps = steps;
+    this.#previews = [];
+    const { steps, previews } = await api.training.get({ id });
+    if (this.#selectedId !== id) return;
+    this.#steps = steps;
+    this.#previews = previews;
+  }
+
+  /** Deletes an ended run (its steps, previews and checkpoint); its concept stays in the Library. */
+  async remove(run: TrainingRun): Promise<void> {
+    try {
+      await api.training.delete({ id: run.id });
+      this.#runs = this.#runs.filter((r) => r.id !== run.id);
+      notifications.push('info', `Deleted the run ${run.name}.`);
+      const next = this.running?.id ?? this.#runs[0]?.id ?? null;
+      this.#selectedId = null;
+      if (next) await this.select(next);
+    } catch (err) {
+      notifications.push('error', errorMessage(err));
+    }
   }
 
   async cancel(run: TrainingRun): Promise<void> {
@@ -101,18 +126,35 @@ export class RunFormState {
   preset = $state<PresetChoice>('faithful');
   /** Custom settings, starting from the method's defaults. */
   custom = $state(learnSettings.parse({}));
+  /** The user's test prompts, drawn as the run learns (whatever the preset). */
+  previewPrompts = $state<string[]>([...DEFAULT_PREVIEW_PROMPTS]);
+  previewEvery = $state(learnSettings.parse({}).previewEvery);
   #stop: () => void;
 
   readonly sdModels = $derived(this.#models.filter((m) => m.family === 'sd1'));
   readonly clipModels = $derived(this.#models.filter((m) => m.family === 'clip'));
   readonly mask = $derived(this.#masks.find((m) => m.id === this.maskId) ?? null);
-  readonly settings = $derived<LearnSettingsInput>(this.preset === 'custom' ? { ...this.custom } : { ...LEARN_PRESETS[this.preset] });
-  readonly resolved = $derived(learnSettings.parse(this.settings));
+  readonly settings = $derived<LearnSettingsInput>({
+    ...(this.preset === 'custom' ? { ...this.custom } : { ...LEARN_PRESETS[this.preset] }),
+    previewPrompts: this.previewPrompts.map((p) => p.trim()).filter(Boolean),
+    previewEvery: this.previewEvery,
+  });
+  readonly #checked = $derived(learnSettings.safeParse(this.settings));
+  readonly resolved = $derived(this.#checked.success ? this.#checked.data : learnSettings.parse({}));
   readonly totalSteps = $derived(this.resolved.steps1 + this.resolved.steps2);
-  /** What is missing before a run can start, in the words the form shows. */
+  /** What is missing or wrong before a run can start, in the words the form shows. */
   readonly missing = $derived(
-    !this.imageId ? 'Choose a photo.' : !this.maskId ? 'This photo has no saved mask yet: make one in the Mask studio first.' : !this.modelId ? 'Choose a Stable Diffusion 1.x model (install one in Settings › Models).' : null,
+    !this.imageId
+      ? 'Choose a photo.'
+      : !this.maskId
+        ? 'This photo has no saved mask yet: make one in the Mask studio first.'
+        : !this.modelId
+          ? 'Choose a Stable Diffusion 1.x model (install one in Settings › Models).'
+          : this.#checked.success
+            ? null
+            : settingProblem(this.#checked.error.issues[0]!),
   );
+  readonly canAddPrompt = $derived(this.previewPrompts.length < MAX_PREVIEW_PROMPTS);
 
   constructor() {
     this.#stop = onEvent('library', 'onChanged', () => void this.load());
@@ -161,6 +203,14 @@ export class RunFormState {
     if (!masks.some((m) => m.id === this.maskId)) this.maskId = masks[0]?.id ?? null;
   }
 
+  addPrompt(): void {
+    if (this.canAddPrompt) this.previewPrompts.push('* {class} ');
+  }
+
+  removePrompt(index: number): void {
+    this.previewPrompts.splice(index, 1);
+  }
+
   /** A model as the user knows it: its name if installed, else the file's name. */
   modelLabel(ref: string): string {
     return this.#models.find((m) => m.id === ref)?.name ?? ref.split(/[\\/]/).pop() ?? ref;
@@ -192,4 +242,11 @@ export class RunFormState {
   destroy(): void {
     this.#stop();
   }
+}
+
+/** A settings problem in the form's words: which field, and what is wrong. */
+function settingProblem(issue: { path: PropertyKey[]; message: string }): string {
+  const [field, index] = issue.path;
+  if (field === 'previewPrompts') return `Test prompt ${Number(index) + 1}: ${issue.message}.`;
+  return `${String(field)}: ${issue.message}.`;
 }
