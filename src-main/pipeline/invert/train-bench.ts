@@ -176,7 +176,11 @@ function blockCase(mode: 'forward' | 'step'): CaseFn {
 /** Memory the Stage I / II cases are given (the issue's target: ≤ 10 GB in float32). */
 const STEP_BUDGET_BYTES = 10 * 2 ** 30;
 
-/** `singleinsert learn` end to end on the random checkpoint: import, SAM mask, Stage I and II (one step each). */
+/**
+ * `singleinsert learn` end to end on the random checkpoint: import, SAM mask, Stage I and II (one step
+ * each), with one test prompt drawn after step 1 (beside the Stage I trainer, on its weights) and from
+ * the finished concept.
+ */
 const learnCli: CaseFn = async ({ checkpoint, vision }) => {
   const data = join(benchDir(), 'learn-library');
   rmSync(data, { recursive: true, force: true });
@@ -186,12 +190,20 @@ const learnCli: CaseFn = async ({ checkpoint, vision }) => {
   const imageId = sh(['import', photo, '--json']).match(/img_[A-Za-z0-9]+/)![0];
   sh(['mask', imageId, '--class', 'dog', '--point', '390,390', '--out', join(data, 'mask.png')]);
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [cli, 'learn', imageId, '--class', 'dog', '--model', checkpoint, '--encoder', vision, '--steps1', '1', '--steps2', '1', '--max-memory', String(STEP_BUDGET_BYTES / 2 ** 30), '--data-dir', data], { encoding: 'utf8', env: childEnv(), maxBuffer: 1 << 26 });
+  const r = spawnSync(process.execPath, [cli, 'learn', imageId, '--class', 'dog', '--model', checkpoint, '--encoder', vision, '--steps1', '1', '--steps2', '1', '--preview', '* {class} as a marble statue', '--preview-every', '1', '--preview-steps', '2', '--max-memory', String(STEP_BUDGET_BYTES / 2 ** 30), '--data-dir', data], { encoding: 'utf8', env: childEnv(), maxBuffer: 1 << 26 });
   const ms = round(performance.now() - t0);
   const log = (r.stderr ?? '').split('\n').filter((l) => !/onnxruntime/.test(l) && l.trim());
   if (r.status !== 0) throw new Error(`singleinsert learn failed (exit ${r.status}): ${log.slice(-3).join(' | ')}`);
   const peak = r.stderr.match(/peak RSS ([\d.]+) MB/);
-  return { case: 'learn_cli', what: '`singleinsert learn` on the random SD 1.5 file: photo → VAE latents → 1 Stage I step → 1 Stage II step → concept in the library', medianMs: ms, minMs: ms, runs: 1, peakRssMB: peak ? Number(peak[1]) : NaN, log: log.filter((l) => /plan|step|concept|con_/.test(l)) };
+  return {
+    case: 'learn_cli',
+    what: '`singleinsert learn` on the random SD 1.5 file: photo → VAE latents → 1 Stage I step → preview (1 prompt, 2 DDIM steps, 512²) → 1 Stage II step → concept in the library → its preview',
+    medianMs: ms,
+    minMs: ms,
+    runs: 1,
+    peakRssMB: peak ? Number(peak[1]) : NaN,
+    log: log.filter((l) => /plan|step|concept|con_|Preview/.test(l)),
+  };
 };
 
 /** Timed runs per case, as the peer times them (after one warm-up): many for the fast cases. */
