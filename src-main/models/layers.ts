@@ -2,8 +2,9 @@
 import type { Tensor } from '../graph/ir.js';
 import { attention, groupNorm, layerNorm, linear, quickGelu, silu } from '../graph/nn.js';
 import * as op from '../graph/ops/index.js';
-import { loraDelta } from './lora.js';
-import type { ParamFactory } from './params.js';
+import { type LoraAdapter, loraDelta } from './lora.js';
+import { type ParamFactory, withAdapters } from './params.js';
+import { type Regions, regionalAttention } from './regional.js';
 
 export function linearLayer(p: ParamFactory, name: string, x: Tensor, inDim: number, outDim: number, bias = true): Tensor {
   const g = x.graph;
@@ -39,19 +40,39 @@ export function mergeHeads(x: Tensor): Tensor {
   return op.reshape(op.transpose(x, [0, 2, 1, 3]), [b, n, h * d]);
 }
 
-/** diffusers' Attention (to_q/to_k/to_v without bias, to_out.0 with bias); context = null for self-attention. */
-export function crossAttention(p: ParamFactory, name: string, x: Tensor, context: Tensor | null, heads: number): Tensor {
+/**
+ * diffusers' Attention (to_q/to_k/to_v without bias, to_out.0 with bias); context = null for self-attention.
+ * With `regions`, cross-attention confines each regional concept to its region (models/regional.ts).
+ */
+export function crossAttention(p: ParamFactory, name: string, x: Tensor, context: Tensor | null, heads: number, regions: Regions | null = null): Tensor {
   const g = x.graph;
   const dim = x.shape[2]!;
   const ctx = context ?? x;
   const ctxDim = ctx.shape[2]!;
   return g.scope(name, () => {
     const q = splitHeads(linearLayer(p, 'to_q', x, dim, dim, false), heads);
+    if (regions && context) {
+      // keys and values without the regional concepts' deltas; those come in per region
+      const everywhere = withAdapters(p, (p.adapters ?? []).filter((a) => a.region === undefined));
+      const k0 = splitHeads(linearLayer(everywhere, 'to_k', ctx, ctxDim, dim, false), heads);
+      const v0 = splitHeads(linearLayer(everywhere, 'to_v', ctx, ctxDim, dim, false), heads);
+      const n = x.shape[1]!;
+      const deltas = (p.adapters ?? [])
+        .filter((a) => a.region !== undefined && a.targets(g.scopedName('to_k')))
+        .map((a) => {
+          const delta = (proj: string) => splitHeads(loraDelta([bare(a)], g.scopedName(proj), op.cast(ctx, 'float32'), ctxDim, dim)!, heads);
+          return { gate: op.reshape(regions.column(a.region!, n), [1, 1, n, 1]), dk: delta('to_k'), dv: delta('to_v') };
+        });
+      return linearLayer(p, 'to_out.0', mergeHeads(regionalAttention(q, k0, v0, deltas, regions.bias(n)).out), dim, dim);
+    }
     const k = splitHeads(linearLayer(p, 'to_k', ctx, ctxDim, dim, false), heads);
     const v = splitHeads(linearLayer(p, 'to_v', ctx, ctxDim, dim, false), heads);
     return linearLayer(p, 'to_out.0', mergeHeads(attention(q, k, v)), dim, dim);
   });
 }
+
+/** An adapter without its gate (its delta as it is; the caller places it). */
+const bare = (a: LoraAdapter): LoraAdapter => ({ label: a.label, scale: a.scale, targets: (m) => a.targets(m), weights: (gr, m, i, o) => a.weights(gr, m, i, o) });
 
 /** diffusers' ResnetBlock2D; `temb` is optional (the VAE has none). */
 export function resnetBlock(p: ParamFactory, name: string, x: Tensor, temb: Tensor | null, outCh: number, groups: number, eps: number): Tensor {

@@ -17,6 +17,10 @@ export interface LoraAdapter {
   /** A [rank, in] and B [out, rank] for that layer, as graph tensors. */
   weights(graph: Graph, module: string, inDim: number, outDim: number): { down: Tensor; up: Tensor };
   readonly scale: number;
+  /** The concept's region, when it acts only in one (see models/regional.ts). */
+  readonly region?: string;
+  /** Where the delta applies: a mask broadcast over the delta of input x, or null for everywhere. */
+  gate?(module: string, x: Tensor): Tensor | null;
 }
 
 /** The adapters' contribution to a linear layer's output, or null if none targets it. */
@@ -26,7 +30,9 @@ export function loraDelta(adapters: readonly LoraAdapter[], module: string, x: T
     if (!adapter.targets(module)) continue;
     const { down, up } = adapter.weights(x.graph, module, inDim, outDim);
     const d = op.mul(linear(linear(x, down), up), adapter.scale);
-    delta = delta ? op.add(delta, d) : d;
+    const gate = adapter.gate?.(module, x);
+    const gated = gate ? op.mul(d, gate) : d;
+    delta = delta ? op.add(delta, gated) : gated;
   }
   return delta;
 }

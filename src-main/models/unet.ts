@@ -3,7 +3,8 @@ import type { Tensor } from '../graph/ir.js';
 import { gelu, silu } from '../graph/nn.js';
 import * as op from '../graph/ops/index.js';
 import { conv, crossAttention, groupNormLayer, layerNormLayer, linearLayer, resnetBlock } from './layers.js';
-import type { ParamFactory } from './params.js';
+import { type ParamFactory, withAdapters } from './params.js';
+import type { Regions } from './regional.js';
 
 export interface UNetConfig {
   sampleSize: number;
@@ -42,7 +43,7 @@ export function timestepEmbedding(timestep: Tensor, dim: number): Tensor {
   return op.concat([op.cos(args), op.sin(args)], 1);
 }
 
-function transformer2d(p: ParamFactory, name: string, x: Tensor, context: Tensor, cfg: UNetConfig): Tensor {
+function transformer2d(p: ParamFactory, name: string, x: Tensor, context: Tensor, cfg: UNetConfig, regions: Regions | null): Tensor {
   const [b, c, h, w] = x.shape as [number, number, number, number];
   return x.graph.scope(name, () => {
     // 1. Project in (SD 1.x: 1×1 conv) and flatten to tokens
@@ -53,7 +54,7 @@ function transformer2d(p: ParamFactory, name: string, x: Tensor, context: Tensor
       x.graph.checkpoint();
       let t = op.add(hidden, crossAttention(p, 'attn1', layerNormLayer(p, 'norm1', hidden), null, cfg.heads));
       x.graph.checkpoint();
-      t = op.add(t, crossAttention(p, 'attn2', layerNormLayer(p, 'norm2', t), context, cfg.heads));
+      t = op.add(t, crossAttention(p, 'attn2', layerNormLayer(p, 'norm2', t), context, cfg.heads, regions));
       x.graph.checkpoint();
       const normed = layerNormLayer(p, 'norm3', t);
       const ff = x.graph.scope('ff', () => {
@@ -78,11 +79,16 @@ export interface UNetInputs {
   timestep: Tensor;
   /** Text encoder output [B, 77, 768]. */
   encoderHiddenStates: Tensor;
+  /** Concepts confined to regions of the image (their adapters are among the factory's, by label). */
+  regions?: Regions;
 }
 
 /** Predicts the noise ε in `sample`. */
-export function unet(p: ParamFactory, cfg: UNetConfig, { sample, timestep, encoderHiddenStates }: UNetInputs): Tensor {
+export function unet(base: ParamFactory, cfg: UNetConfig, { sample, timestep, encoderHiddenStates, regions: r }: UNetInputs): Tensor {
   const g = sample.graph;
+  const regions = r ?? null;
+  // a regional concept's LoRA delta is gated by its region on every spatial projection
+  const p = regions ? withAdapters(base, regions.gate(base.adapters ?? [])) : base;
   const ch = cfg.blockOutChannels;
   const tembDim = ch[0]! * 4;
   return g.scope('unet', () => {
@@ -102,7 +108,7 @@ export function unet(p: ParamFactory, cfg: UNetConfig, { sample, timestep, encod
         for (let j = 0; j < cfg.layersPerBlock; j++) {
           h = resnetBlock(p, `resnets.${j}`, h, temb, outCh, cfg.normGroups, cfg.normEps);
           g.checkpoint();
-          if (cfg.attentionLevels[level]) h = transformer2d(p, `attentions.${j}`, h, encoderHiddenStates, cfg);
+          if (cfg.attentionLevels[level]) h = transformer2d(p, `attentions.${j}`, h, encoderHiddenStates, cfg, regions);
           skips.push(h);
         }
         if (level < ch.length - 1) {
@@ -117,7 +123,7 @@ export function unet(p: ParamFactory, cfg: UNetConfig, { sample, timestep, encod
       const c = ch[ch.length - 1]!;
       h = resnetBlock(p, 'resnets.0', h, temb, c, cfg.normGroups, cfg.normEps);
       g.checkpoint();
-      h = transformer2d(p, 'attentions.0', h, encoderHiddenStates, cfg);
+      h = transformer2d(p, 'attentions.0', h, encoderHiddenStates, cfg, regions);
       h = resnetBlock(p, 'resnets.1', h, temb, c, cfg.normGroups, cfg.normEps);
       g.checkpoint();
     });
@@ -129,7 +135,7 @@ export function unet(p: ParamFactory, cfg: UNetConfig, { sample, timestep, encod
         for (let j = 0; j <= cfg.layersPerBlock; j++) {
           h = resnetBlock(p, `resnets.${j}`, op.concat([h, skips.pop()!], 1), temb, outCh, cfg.normGroups, cfg.normEps);
           g.checkpoint();
-          if (reversedAttention[level]) h = transformer2d(p, `attentions.${j}`, h, encoderHiddenStates, cfg);
+          if (reversedAttention[level]) h = transformer2d(p, `attentions.${j}`, h, encoderHiddenStates, cfg, regions);
         }
         if (level < reversed.length - 1) h = conv(p, 'upsamplers.0.conv', op.upsampleNearest2x(h), outCh, outCh, 3, { padding: 1 });
         g.checkpoint();
