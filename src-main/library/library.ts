@@ -379,8 +379,15 @@ export class Library {
 
   // 4. Generations
 
-  /** Stores a generated image and its settings. */
-  async addGeneration(input: { prompt: string; negative: string; settings: object; modelId: string | null; png: Buffer }): Promise<GenerationRow> {
+  /** Stores a generated image, its settings and the concepts it used (placeholder and strength). */
+  async addGeneration(input: {
+    prompt: string;
+    negative: string;
+    settings: object;
+    modelId: string | null;
+    png: Buffer;
+    concepts?: ReadonlyArray<{ conceptId: string; placeholder: string; scale: number }>;
+  }): Promise<GenerationRow> {
     const { sha256, size } = await this.store.put(input.png);
     const id = newId('gen');
     const now = new Date().toISOString();
@@ -389,6 +396,8 @@ export class Library {
       this.db
         .prepare('INSERT INTO generations (id, prompt, negative_prompt, settings_json, model_id, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(id, input.prompt, input.negative, JSON.stringify(input.settings), input.modelId, sha256, now);
+      const link = this.db.prepare('INSERT INTO generation_concepts (generation_id, concept_id, placeholder, scale) VALUES (?, ?, ?, ?)');
+      for (const c of input.concepts ?? []) link.run(id, c.conceptId, c.placeholder, c.scale);
     })();
     return { id, prompt: input.prompt, sha256, createdAt: now };
   }
@@ -396,6 +405,13 @@ export class Library {
   async deleteGeneration(id: string): Promise<{ removedFiles: number }> {
     if (!this.db.prepare('SELECT 1 FROM generations WHERE id = ?').get(id)) throw new AppError('not-found', `No generated image ${id}.`);
     return this.deleteRowsThenFiles(() => this.db.prepare('DELETE FROM generations WHERE id = ?').run(id));
+  }
+
+  /** The concepts a generated image used, in placeholder order. */
+  generationConcepts(id: string): Array<{ conceptId: string; placeholder: string; scale: number }> {
+    return this.db
+      .prepare('SELECT concept_id AS conceptId, placeholder, scale FROM generation_concepts WHERE generation_id = ? ORDER BY placeholder')
+      .all(id) as Array<{ conceptId: string; placeholder: string; scale: number }>;
   }
 
   listGenerations(): GenerationRow[] {

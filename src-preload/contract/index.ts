@@ -39,3 +39,5 @@ export type { DoctorReport, GpuReport, ProviderInfo } from './system.js';
 export type { LearnSettings, LearnSettingsInput, LearnPreset, NewRun, RunDetail, RunPreview, RunState, RunStep, TrainingRun } from './training.js';
 export { DEFAULT_PREVIEW_PROMPTS, LEARN_PRESETS, learnSettings, MAX_PREVIEW_PROMPTS, previewPromptFor } from './training.js';
 export { formatDuration, formatMemory, formatSpeed, memoryOf, runPace, smoothed, stageBoundary } from './run-progress.js';
+export type { Composition, CompositionInput, NovelView, RegionBox } from './compose.js';
+export { boxInPixels, composition, NOVEL_VIEWS, promptWithView } from './compose.js';

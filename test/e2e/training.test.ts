@@ -77,7 +77,7 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     await previews.getByText('step 4', { exact: true }).first().waitFor({ timeout: 60_000 });
     await expect(previews.getByText('a photo of * dog', { exact: true }).isVisible()).resolves.toBe(true);
     await expect(previews.getByText('* dog as a marble statue', { exact: true }).isVisible()).resolves.toBe(true);
-    await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('[data-testid=preview-image]')].some((i) => i.complete && i.naturalWidth === 64));
+    await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>("[data-testid=preview-image]")).some((i) => i.complete && i.naturalWidth === 64));
     await expect(page.getByTestId('run-memory').textContent()).resolves.toMatch(/[\d.]+ [MG]B after the last step/);
     await page.evaluate(() => document.querySelector('.content')?.scrollTo(0, 0));
     await page.screenshot({ path: join(ARTIFACTS, 'training-mid-run.png'), fullPage: true });

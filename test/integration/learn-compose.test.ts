@@ -9,7 +9,7 @@ import { TINY_CLIP_TEXT } from '../../src-main/models/tiny-configs.js';
 import { readConceptFile, writeConceptFile } from '../../src-main/pipeline/compose/concept-file.js';
 import { prepareExample } from '../../src-main/pipeline/learn/example.js';
 import { CLIP_MEAN, CLIP_STD } from '../../src-main/models/vision.js';
-import { defaultSettings, generateImages } from '../../src-main/pipeline/sample/generate.js';
+import { defaultSettings, generateImages } from '../../src-main/pipeline/compose/generate.js';
 import { openStableDiffusion, type StableDiffusionModel } from '../../src-main/weights/sd-loader.js';
 import { fixtureImage } from '../helpers/fixtures.js';
 import { writeTinyClipVision, writeTinySingleFile } from '../helpers/tiny-checkpoint.js';

@@ -16,7 +16,7 @@ import { fixtureImage } from '../helpers/fixtures.js';
 import { writeTinyClipVision, writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
 import { TINY_VISION } from '../helpers/tiny-singleinsert.js';
 import { readConceptFile } from '../../src-main/pipeline/compose/concept-file.js';
-import { defaultSettings, generateImages } from '../../src-main/pipeline/sample/generate.js';
+import { defaultSettings, generateImages } from '../../src-main/pipeline/compose/generate.js';
 import { openStableDiffusion } from '../../src-main/weights/sd-loader.js';
 import { thumbnailOf } from '../../src-main/pipeline/ingest/normalize-photo.js';
 

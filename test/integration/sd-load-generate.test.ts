@@ -9,7 +9,7 @@ import { clipTextEncoder } from '../../src-main/models/clip-text.js';
 import { weightsFrom } from '../../src-main/models/params.js';
 import { unet } from '../../src-main/models/unet.js';
 import { vaeDecode, vaeEncode } from '../../src-main/models/vae.js';
-import { defaultSettings, generateImages } from '../../src-main/pipeline/sample/generate.js';
+import { defaultSettings, generateImages } from '../../src-main/pipeline/compose/generate.js';
 import { readPngText } from '../../src-main/pipeline/sample/png-metadata.js';
 import { unetKeyToLdm, vaeKeyToLdm } from '../../src-main/weights/ldm-keys.js';
 import { openStableDiffusion, type StableDiffusionModel } from '../../src-main/weights/sd-loader.js';

@@ -1,23 +1,65 @@
 import { randomInt } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { boxInPixels, composition, type CompositionInput, NOVEL_VIEWS, promptWithView, regionBox } from '../../../src-preload/contract/compose.js';
 import type { ExecutionProvider } from '../../graph/runtime/providers.js';
-import { Library } from '../../library/library.js';
-import { defaultSettings, generateImages } from '../../pipeline/sample/generate.js';
-import type { SamplerName } from '../../schedulers/sampler.js';
+import { defaultSettings, generateImages } from '../../pipeline/compose/generate.js';
 import { openStableDiffusion } from '../../weights/sd-loader.js';
 import { readConceptFile } from '../../pipeline/compose/concept-file.js';
 import type { Command } from '../command.js';
 import { resolveModelPath } from '../../model-manager/resolve-model.js';
-import { intOption, UsageError } from '../command.js';
+import { UsageError, withLibrary } from '../command.js';
 
-const SAMPLERS: SamplerName[] = ['ddim', 'euler', 'dpmpp2m'];
 const PROVIDERS: ExecutionProvider[] = ['cpu', 'webgpu', 'cuda'];
+
+/** Options that are numbers in a composition, by flag. */
+const NUMBER_FLAGS = { steps: 'steps', guidance: 'guidance', seed: 'seed', count: 'count', width: 'width', height: 'height' } as const;
+
+/** "*2=x0,y0,x1,y1" (fractions of the canvas or pixels) → a composition region. */
+function parseRegion(arg: string): { placeholder: string; box: [number, number, number, number] } {
+  const m = /^(\*\d*)=(.+)$/.exec(arg);
+  if (!m) throw new UsageError(`--region takes "*N=x0,y0,x1,y1" (fractions of the image or pixels), got "${arg}"`);
+  const box = regionBox.safeParse(m[2]!.split(',').map(Number));
+  if (!box.success) throw new UsageError(`--region ${arg}: ${box.error.issues[0]!.message}`);
+  return { placeholder: m[1]!, box: box.data };
+}
+
+/** The composition the flags describe, over the --composition file's when one is given. */
+function compositionFrom(values: Record<string, unknown>) {
+  const raw: Record<string, unknown> = values.composition ? (JSON.parse(readFileSync(String(values.composition), 'utf8')) as Record<string, unknown>) : {};
+  if (values.prompt !== undefined) raw.prompt = values.prompt;
+  if (values.negative !== undefined) raw.negative = values.negative;
+  if (values.sampler !== undefined) raw.sampler = values.sampler;
+  if (values.view !== undefined) raw.view = values.view;
+  for (const [flag, key] of Object.entries(NUMBER_FLAGS)) if (values[flag] !== undefined) raw[key] = Number(values[flag]);
+  // --concept con_a --concept *2=con_b: the first goes to "*", the next to "*2", unless named
+  const concepts = (values.concept as string[] | undefined) ?? [];
+  if (concepts.length) {
+    raw.concepts = concepts.map((arg, i) => {
+      const m = /^(\*\d*)=(.+)$/.exec(arg);
+      return { placeholder: m ? m[1]! : i === 0 ? '*' : `*${i + 1}`, conceptId: m ? m[2]! : arg };
+    });
+  }
+  const regions = (values.region as string[] | undefined) ?? [];
+  if (regions.length) raw.regions = regions.map(parseRegion);
+  raw.seed ??= randomInt(2 ** 31 - 1);
+  const parsed = composition.safeParse(raw as CompositionInput);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UsageError(`${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
+  }
+  return parsed.data;
+}
 
 export const generateCommand: Command = {
   name: 'generate',
-  summary: 'Generate images with a Stable Diffusion 1.x model (diffusers folder, single .safetensors file, or installed model id/name).',
-  usage: 'generate --model <dir|file|model> --prompt "…" [--negative "…"] [--steps 50] [--guidance 7.5] [--seed N] [--count 1] [--sampler ddim|euler|dpmpp2m] [--width W --height H] [--provider cpu|webgpu|cuda] [--concept [*N=]con_id]… [--out dir]',
+  summary:
+    'Generate images with a Stable Diffusion 1.x model (diffusers folder, single .safetensors file, or installed model id/name), ' +
+    'with learned concepts at *, *2… (--concept), each confined to a region of the image if given one (--region), ' +
+    `seen from a view (--view ${Object.keys(NOVEL_VIEWS).join('|')}); --composition reads all of it from a JSON file (flags override it).`,
+  usage:
+    'generate --model <dir|file|model> --prompt "…" [--negative "…"] [--steps 50] [--guidance 7.5] [--seed N] [--count 1] [--sampler ddim|euler|dpmpp2m] ' +
+    '[--width W --height H] [--provider cpu|webgpu|cuda] [--concept [*N=]con_id]… [--region "*N=x0,y0,x1,y1"]… [--view side] [--composition file.json] [--out dir]',
   options: {
     model: { type: 'string' },
     prompt: { type: 'string' },
@@ -32,58 +74,66 @@ export const generateCommand: Command = {
     provider: { type: 'string' },
     out: { type: 'string' },
     concept: { type: 'string', multiple: true },
+    region: { type: 'string', multiple: true },
+    view: { type: 'string' },
+    composition: { type: 'string' },
   },
   run: async ({ values, global, io }) => {
     if (!values.model) throw new UsageError('generate needs --model (a diffusers folder or a .safetensors file)');
-    if (!values.prompt) throw new UsageError('generate needs --prompt');
-    const sampler = (values.sampler ?? 'ddim') as SamplerName;
-    if (!SAMPLERS.includes(sampler)) throw new UsageError(`--sampler must be one of ${SAMPLERS.join(', ')}`);
+    if (!values.prompt && !values.composition) throw new UsageError('generate needs --prompt (or a --composition file)');
     const provider = (values.provider ?? 'cpu') as ExecutionProvider;
     if (!PROVIDERS.includes(provider)) throw new UsageError(`--provider must be one of ${PROVIDERS.join(', ')}`);
-    const guidance = values.guidance === undefined ? 7.5 : Number(values.guidance);
-    if (!Number.isFinite(guidance) || guidance < 0 || guidance > 50) throw new UsageError('--guidance must be a number from 0 to 50');
+    const c = compositionFrom(values);
 
     const { path: modelPath, modelId } = resolveModelPath(global.dataDir, String(values.model));
     const model = openStableDiffusion(modelPath);
     const settings = defaultSettings(model, {
-      prompt: String(values.prompt),
-      negative: String(values.negative ?? ''),
-      sampler,
-      guidance,
-      steps: intOption(values, 'steps', 1, 1000) ?? 50,
-      seed: intOption(values, 'seed', 0, 2 ** 31 - 1) ?? randomInt(2 ** 31 - 1),
-      count: intOption(values, 'count', 1, 64) ?? 1,
-      ...(values.width ? { width: intOption(values, 'width', 8, 4096)! } : {}),
-      ...(values.height ? { height: intOption(values, 'height', 8, 4096)! } : {}),
+      prompt: promptWithView(c.prompt, c.view),
+      negative: c.negative,
+      sampler: c.sampler,
+      guidance: c.guidance,
+      steps: c.steps,
+      seed: c.seed,
+      count: c.count,
+      ...(c.width ? { width: c.width } : {}),
+      ...(c.height ? { height: c.height } : {}),
     });
     io.err(`${model.label}: ${settings.count} image(s), ${settings.width}×${settings.height}, ${settings.steps} ${settings.sampler} steps, guidance ${settings.guidance}, seed ${settings.seed}, ${provider}`);
-    const library = Library.open(global.dataDir);
-    try {
-      // --concept con_a --concept *2=con_b: the first goes to "*", the next to "*2", unless named
-      const concepts = ((values.concept as string[] | undefined) ?? []).map((arg, i) => {
-        const m = /^(\*\d*)=(.+)$/.exec(arg);
-        const placeholder = m ? m[1]! : i === 0 ? '*' : `*${i + 1}`;
-        const id = m ? m[2]! : arg;
-        return { placeholder, concept: readConceptFile(library.conceptFilePath(id), id) };
+    return withLibrary(global, async (library) => {
+      const concepts = c.concepts.map((x) => {
+        const concept = readConceptFile(library.conceptFilePath(x.conceptId), x.conceptId);
+        const base = library.getConcept(x.conceptId).baseModelId;
+        if (base && modelId && base !== modelId) {
+          io.err(`Note: ${x.placeholder} (${x.conceptId}) was learned on ${library.getModel(base).name}, not on ${model.label}; its LoRA may not fit this model.`);
+        }
+        return { placeholder: x.placeholder, concept, scale: x.scale };
       });
-      const { images, fallback } = await generateImages(model, settings, {
+      const regions = c.regions.map((r) => ({ placeholder: r.placeholder, box: boxInPixels(r.box, settings.width, settings.height) }));
+      const { images, fallback, notes } = await generateImages(model, settings, {
         concepts,
+        regions,
         provider,
         cacheDir: join(global.dataDir, 'cache', 'graphs'),
         onProgress: (p) => io.err(`step ${p.step}/${p.total} · ETA ${Math.ceil(p.etaMs / 1000)} s`),
       });
       if (fallback) io.err(fallback);
+      for (const note of notes) io.err(`Note: ${note}`);
       const outDir = resolve(String(values.out ?? 'generated'));
       mkdirSync(outDir, { recursive: true });
       for (const image of images) {
-        const row = await library.addGeneration({ prompt: settings.prompt, negative: settings.negative, settings: { ...settings, seed: image.seed, count: 1, model: model.label }, modelId, png: image.png });
+        const row = await library.addGeneration({
+          prompt: settings.prompt,
+          negative: settings.negative,
+          settings: { ...settings, seed: image.seed, count: 1, model: model.label, composition: { ...c, seed: image.seed, count: 1 } },
+          modelId,
+          png: image.png,
+          concepts: c.concepts.map((x) => ({ conceptId: x.conceptId, placeholder: x.placeholder, scale: x.scale })),
+        });
         const path = join(outDir, `${row.id}-seed${image.seed}.png`);
         writeFileSync(path, image.png);
         io.out(path);
       }
       return 0;
-    } finally {
-      library.close();
-    }
+    });
   },
 };

@@ -10,7 +10,7 @@ import { vaeLatentDistribution } from '../../models/vae.js';
 import { CLIP_MEAN, CLIP_STD } from '../../models/vision.js';
 import type { StableDiffusionModel } from '../../weights/sd-loader.js';
 import type { ConceptExample } from '../invert/step-feeds.js';
-import { vaeFactor } from '../sample/generate.js';
+import { vaeFactor } from '../compose/generate.js';
 import type { ImageEncoderChoice } from './encoder.js';
 
 export interface ExampleOptions {

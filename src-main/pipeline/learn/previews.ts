@@ -9,7 +9,7 @@ import type { Library } from '../../library/library.js';
 import { MemorySource } from '../../weights/sources.js';
 import type { StableDiffusionModel } from '../../weights/sd-loader.js';
 import type { ConceptMeta, LoadedConcept } from '../compose/concept-file.js';
-import { defaultSettings, generateImages, vaeFactor } from '../sample/generate.js';
+import { defaultSettings, generateImages, vaeFactor } from '../compose/generate.js';
 
 /** The concept's placeholder in preview prompts (and in the concept file's own prompts). */
 const PLACEHOLDER = '*';

@@ -1,0 +1,105 @@
+// The sampling loop: the UNet over both halves of the guidance batch at once, guided, stepped by the
+// sampler, from the starting latents to the final ones. Concepts with regions act only inside them.
+import { AppError } from '../../common/app-error.js';
+import type { FloatDType } from '../../graph/dtype.js';
+import { Graph } from '../../graph/graph.js';
+import * as op from '../../graph/ops/index.js';
+import { DEFAULT_SCORE_LIMIT } from '../../graph/runtime/checkpointed-trainer.js';
+import type { HostTensor } from '../../graph/runtime/session.js';
+import type { LoraAdapter } from '../../models/lora.js';
+import { weightsFrom } from '../../models/params.js';
+import { Regions } from '../../models/regional.js';
+import { unet } from '../../models/unet.js';
+import { guide, type Sampler } from '../../schedulers/sampler.js';
+import type { StableDiffusionModel } from '../../weights/sd-loader.js';
+import { TOKENS } from './prompt.js';
+import type { SessionLoader } from './sessions.js';
+
+export interface DenoiseProgress {
+  step: number;
+  total: number;
+  /** Estimated time left, from the mean step time so far. */
+  etaMs: number;
+  /** The latents after this step (all images), for a cheap preview. */
+  latents: Float32Array;
+}
+
+export interface DenoiseInput {
+  /** [2, 77, d]: negative, then prompt. */
+  hidden: Float32Array;
+  latents: Float32Array;
+  count: number;
+  latentShape: [channels: number, h: number, w: number];
+  guidance: number;
+  adapters: readonly LoraAdapter[];
+  /** Regional concepts (their adapter labels) and their feeds (regions.ts). */
+  regions: { labels: string[]; feeds: Record<string, HostTensor> } | null;
+}
+
+export async function denoise(
+  model: StableDiffusionModel,
+  sampler: Sampler,
+  input: DenoiseInput,
+  load: SessionLoader,
+  dtype: FloatDType,
+  options: {
+    signal?: AbortSignal;
+    onProgress?: (p: DenoiseProgress) => void;
+    /** Attention in chunks of queries (beside a training run, where memory is the run's). */
+    lean?: boolean;
+  } = {},
+): Promise<{ latents: Float32Array; fallback: string | null }> {
+  const n = input.count;
+  const [channels, h, w] = input.latentShape;
+  const d = model.textEncoder.config.hiddenSize;
+  const perImage = TOKENS * d;
+  const context = new Float32Array(2 * n * perImage);
+  for (let i = 0; i < n; i++) {
+    context.set(input.hidden.subarray(0, perImage), i * perImage); // unconditional half first
+    context.set(input.hidden.subarray(perImage), (n + i) * perImage);
+  }
+
+  const g = new Graph('unet');
+  if (options.lean) g.attentionScoreLimit = DEFAULT_SCORE_LIMIT;
+  const sample = g.input('sample', 'float32', [2 * n, channels, h, w]);
+  const timestep = g.input('timestep', 'float32', [2 * n]);
+  const ehs = g.input('encoder_hidden_states', 'float32', [2 * n, TOKENS, d]);
+  const regions = input.regions ? new Regions(g, input.regions.labels, 2 * n) : undefined;
+  const eps = unet(weightsFrom(g, model.unet.source, { dtype, prefix: 'unet.', adapters: input.adapters }), model.unet.config, {
+    sample: op.cast(sample, dtype),
+    timestep,
+    encoderHiddenStates: op.cast(ehs, dtype),
+    ...(regions ? { regions } : {}),
+  });
+  g.output(op.cast(eps, 'float32'), 'eps');
+  // the levels whose attention reads a mask (the feeds hold every level's)
+  const declared = new Set(g.inputs.map((i) => i.tensor.name));
+  const regionFeeds = Object.fromEntries(Object.entries(input.regions?.feeds ?? {}).filter(([name]) => declared.has(name)));
+  const session = await load(g);
+  const steps = sampler.timesteps.length;
+  const perLatent = channels * h * w;
+  let latents = input.latents;
+  const started = performance.now();
+  try {
+    for (let s = 0; s < steps; s++) {
+      if (options.signal?.aborted) throw new AppError('cancelled', `Generation cancelled at step ${s} of ${steps}.`);
+      const scaled = sampler.scaleModelInput(latents, s);
+      const doubled = new Float32Array(2 * n * perLatent);
+      doubled.set(scaled, 0);
+      doubled.set(scaled, n * perLatent);
+      const out = await session.run({
+        sample: { dtype: 'float32', shape: [2 * n, channels, h, w], data: doubled },
+        timestep: { dtype: 'float32', shape: [2 * n], data: new Float32Array(2 * n).fill(sampler.timesteps[s]!) },
+        encoder_hidden_states: { dtype: 'float32', shape: [2 * n, TOKENS, d], data: context },
+        ...regionFeeds,
+      });
+      const e = out.eps!.data as Float32Array;
+      latents = sampler.step(guide(e.subarray(0, n * perLatent), e.subarray(n * perLatent), input.guidance), s, latents);
+      const elapsed = performance.now() - started;
+      options.onProgress?.({ step: s + 1, total: steps, etaMs: (elapsed / (s + 1)) * (steps - s - 1), latents });
+    }
+    return { latents, fallback: session.fallback };
+  } finally {
+    await session.release();
+  }
+}

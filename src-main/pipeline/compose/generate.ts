@@ -1,0 +1,122 @@
+// Text (and concepts, and where they go) → images with a Stable Diffusion 1.x model, in four steps:
+// prompt encoding (prompt.ts), starting noise (latents.ts), denoising (denoise.ts), decoding (decode.ts).
+import { AppError } from '../../common/app-error.js';
+import type { FloatDType } from '../../graph/dtype.js';
+import type { ExecutionProvider } from '../../graph/runtime/providers.js';
+import type { WeightPool } from '../../graph/runtime/weight-pool.js';
+import { frozenLora } from '../../models/lora.js';
+import { createSampler, type SamplerName } from '../../schedulers/sampler.js';
+import type { StableDiffusionModel } from '../../weights/sd-loader.js';
+import { decodeImages } from './decode.js';
+import { denoise, type DenoiseProgress } from './denoise.js';
+import { initialLatents } from './latents.js';
+import { encodePrompt, type PromptConcept } from './prompt.js';
+import { type ConceptRegion, latentCoverage, overlapNote, regionFeeds } from './regions.js';
+import { sessionLoader } from './sessions.js';
+
+export interface GenerateSettings {
+  prompt: string;
+  negative: string;
+  steps: number;
+  guidance: number;
+  seed: number;
+  count: number;
+  sampler: SamplerName;
+  width: number;
+  height: number;
+}
+
+export type GenerateProgress = DenoiseProgress;
+
+export interface GeneratedImage {
+  png: Buffer;
+  seed: number;
+}
+
+/** How many pixels one latent covers: 8 for SD (4 VAE levels). */
+export const vaeFactor = (model: StableDiffusionModel) => 2 ** (model.vae.config.blockOutChannels.length - 1);
+
+export function defaultSettings(model: StableDiffusionModel, partial: Partial<GenerateSettings> & { prompt: string }): GenerateSettings {
+  const size = model.unet.config.sampleSize * vaeFactor(model);
+  return { negative: '', steps: 50, guidance: 7.5, seed: 0, count: 1, sampler: 'ddim', width: size, height: size, ...partial };
+}
+
+export async function generateImages(
+  model: StableDiffusionModel,
+  settings: GenerateSettings,
+  options: {
+    provider?: ExecutionProvider;
+    /** Compute type; by default float16 on GPU providers and float32 on the CPU. */
+    dtype?: FloatDType;
+    /** Where compiled graphs go; needed for weights read from files. */
+    cacheDir?: string;
+    signal?: AbortSignal;
+    onProgress?: (p: GenerateProgress) => void;
+    /** Learned concepts, each behind its placeholder word ("*", "*2"…): its token in the prompt, its LoRA added. */
+    concepts?: readonly PromptConcept[];
+    /** Where concepts go: each one with a region acts only inside it; the others act everywhere. */
+    regions?: readonly ConceptRegion[];
+    /**
+     * Weights already held (a training run's): the sessions read them from here instead of loading their
+     * own copy, and take LoRA values as inputs (a LoRA under training changes, its graph does not).
+     */
+    weights?: WeightPool;
+  } = {},
+): Promise<{ images: GeneratedImage[]; fallback: string | null; notes: string[] }> {
+  const provider = options.provider ?? 'cpu';
+  const dtype: FloatDType = options.dtype ?? (provider === 'cpu' ? 'float32' : 'float16');
+  const factor = vaeFactor(model);
+  if (settings.width % (factor * 8) !== 0 || settings.height % (factor * 8) !== 0) {
+    throw new AppError('invalid-input', `Width and height must be multiples of ${factor * 8} (got ${settings.width}×${settings.height}).`);
+  }
+  if (!settings.prompt.trim()) throw new AppError('invalid-input', 'The prompt is empty; say what the image shows.');
+  const [h, w] = [settings.height / factor, settings.width / factor];
+  const channels = model.unet.config.inChannels;
+  const load = sessionLoader({ provider, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}), ...(options.weights ? { weights: options.weights } : {}) });
+  const concepts = options.concepts ?? [];
+  const adapters = concepts.map((c) => frozenLora(c.placeholder, c.concept.lora, c.scale ?? 1));
+  const notes: string[] = [];
+
+  // 1. Prompt → hidden states, each concept's token in place; which tokens each concept owns
+  const encoded = await encodePrompt(model, { prompt: settings.prompt, negative: settings.negative, concepts, adapters }, load, dtype);
+
+  // 2. Regions → the UNet's masks at each level (concepts without one act everywhere)
+  const regions = options.regions ?? [];
+  for (const r of regions) {
+    if (!concepts.some((c) => c.placeholder === r.placeholder)) throw new AppError('invalid-input', `A region is given for ${r.placeholder}, but no concept is placed at ${r.placeholder}.`);
+  }
+  const placed = regions.map((r) => ({ r, cover: latentCoverage(r, settings.width, settings.height, factor), owned: encoded.owned[concepts.findIndex((c) => c.placeholder === r.placeholder)]! }));
+  for (let i = 0; i < placed.length; i++) {
+    for (let j = i + 1; j < placed.length; j++) {
+      const note = overlapNote(placed[i]!.r.placeholder, placed[i]!.cover, placed[j]!.r.placeholder, placed[j]!.cover);
+      if (note) notes.push(note);
+    }
+  }
+  const n = settings.count;
+  const levels = model.unet.config.blockOutChannels.length;
+  const regional = placed.length
+    ? { labels: placed.map((p) => p.r.placeholder), feeds: regionFeeds(placed.map((p) => p.cover), placed.map((p) => p.owned), h, w, levels, 2 * n) }
+    : null;
+
+  // 3. Seeded noise (image i from seed + i) → denoised latents
+  const sampler = createSampler(settings.sampler, settings.steps);
+  const start = initialLatents(settings.seed, n, channels * h * w, sampler.initNoiseSigma);
+  const { latents, fallback } = await denoise(
+    model,
+    sampler,
+    { hidden: encoded.hidden, latents: start, count: n, latentShape: [channels, h, w], guidance: settings.guidance, adapters, regions: regional },
+    load,
+    dtype,
+    { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}), lean: options.weights !== undefined },
+  );
+
+  // 4. Decode, each PNG carrying its settings
+  const pngs = await decodeImages(model, latents, { count: n, channels, h, w, width: settings.width, height: settings.height }, load, dtype, (i) => pngParameters(settings, settings.seed + i, model.label));
+  return { images: pngs.map((png, i) => ({ png, seed: settings.seed + i })), fallback, notes };
+}
+
+/** A1111's "parameters" text, which other tools read, plus our own JSON. */
+function pngParameters(s: GenerateSettings, seed: number, model: string): Record<string, string> {
+  const a1111 = `${s.prompt}\nNegative prompt: ${s.negative}\nSteps: ${s.steps}, Sampler: ${s.sampler}, CFG scale: ${s.guidance}, Seed: ${seed}, Size: ${s.width}x${s.height}, Model: ${model}`;
+  return { parameters: a1111, singleinsert: JSON.stringify({ ...s, seed, count: 1, model }) };
+}

@@ -1,0 +1,61 @@
+// A composition: the prompt with concepts at their placeholders, where each one goes, and the
+// sampling settings. One schema for the CLI's --composition files, the Compose screen and the library.
+import { z } from 'zod';
+import { conceptId } from './common.js';
+
+/** "*", "*2", "*3"…: the words concepts stand behind in a prompt. */
+export const placeholder = z.string().regex(/^\*\d*$/, 'a placeholder is * or *N (*2, *3…)');
+
+/** Novel views as prompt phrases the SingleInsert paper shows (front, three-quarter, side, back, from above). */
+export const NOVEL_VIEWS = {
+  front: 'front view',
+  'three-quarter': 'three-quarter view',
+  side: 'side view, in profile',
+  back: 'seen from behind',
+  above: 'seen from above',
+} as const;
+export type NovelView = keyof typeof NOVEL_VIEWS;
+export const novelView = z.enum(Object.keys(NOVEL_VIEWS) as [NovelView, ...NovelView[]]);
+
+/** The prompt as drawn with a view: the view's phrase after it. */
+export const promptWithView = (prompt: string, view: NovelView | null | undefined) => (view ? `${prompt.trim()}, ${NOVEL_VIEWS[view]}` : prompt);
+
+/** [x0, y0, x1, y1] on the canvas: fractions of its size (all ≤ 1) or pixels. */
+export const regionBox = z.tuple([z.number(), z.number(), z.number(), z.number()]).refine(([x0, y0, x1, y1]) => x1 > x0 && y1 > y0, 'a region box is x0,y0,x1,y1 with x1 > x0 and y1 > y0');
+export type RegionBox = z.infer<typeof regionBox>;
+
+/** A box in pixels: fractions (every value within 0…1) scale by the canvas. */
+export function boxInPixels(box: RegionBox, width: number, height: number): RegionBox {
+  const fractions = box.every((v) => v >= 0 && v <= 1);
+  return fractions ? [box[0] * width, box[1] * height, box[2] * width, box[3] * height] : box;
+}
+
+export const composition = z
+  .object({
+    prompt: z.string().trim().min(1, 'the prompt is empty; say what the image shows').max(2000),
+    negative: z.string().max(2000).default(''),
+    view: novelView.nullable().default(null),
+    concepts: z
+      .array(z.object({ placeholder, conceptId, scale: z.number().min(0).max(2).default(1) }).strict())
+      .max(8)
+      .default([]),
+    regions: z.array(z.object({ placeholder, box: regionBox }).strict()).max(8).default([]),
+    sampler: z.enum(['ddim', 'euler', 'dpmpp2m']).default('ddim'),
+    steps: z.number().int().min(1).max(1000).default(50),
+    guidance: z.number().min(0).max(50).default(7.5),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    count: z.number().int().min(1).max(64).default(1),
+    // the model's own size when omitted (512 for SD 1.x); the model says the multiple it needs (64 px for SD 1.x)
+    width: z.number().int().min(16).max(4096).multipleOf(8, 'sizes are multiples of 8 (64 for SD 1.x)').optional(),
+    height: z.number().int().min(16).max(4096).multipleOf(8, 'sizes are multiples of 8 (64 for SD 1.x)').optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const placed = new Set(c.concepts.map((x) => x.placeholder));
+    if (placed.size !== c.concepts.length) ctx.addIssue({ code: 'custom', path: ['concepts'], message: 'two concepts share a placeholder; give each its own (*, *2, *3…)' });
+    c.regions.forEach((r, i) => {
+      if (!placed.has(r.placeholder)) ctx.addIssue({ code: 'custom', path: ['regions', i, 'placeholder'], message: `no concept is placed at ${r.placeholder}` });
+    });
+  });
+export type Composition = z.output<typeof composition>;
+export type CompositionInput = z.input<typeof composition>;
