@@ -170,6 +170,11 @@ export class Library {
     this.runs = new TrainingRuns(this.db);
   }
 
+  /** Where compiled model graphs are cached (they are rebuilt when missing). */
+  graphCacheDir(): string {
+    return join(this.dataDir, 'cache', 'graphs');
+  }
+
   /** Where a training run keeps its resumable state (checkpoints), outside the content store. */
   runDir(runId: string): string {
     return join(this.dataDir, 'runs', runId);

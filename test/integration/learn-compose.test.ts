@@ -96,8 +96,8 @@ describe('learn a concept from one photo, then generate with it (tiny SD)', { ti
     expect(withBoth.images[0]!.png.equals(withToken.images[0]!.png)).toBe(false);
     await expect(generateImages(sd, { ...settings, prompt: 'a dog on a beach' }, { cacheDir, concepts: [{ placeholder: '*', concept }] })).rejects.toThrow(/does not use \*/);
 
-    // deleting the concept removes its file
+    // deleting the concept removes its files
     expect(await runCli(['library', 'rm', conceptId, '--data-dir', dataDir], io, {})).toBe(0);
-    expect(out.at(-1)).toBe(`removed ${conceptId} (1 file)`);
+    expect(out.at(-1)).toBe(`removed ${conceptId} (2 files)`); // its file and the thumbnail drawn with it
   });
 });

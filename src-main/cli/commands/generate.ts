@@ -1,19 +1,16 @@
 import { randomInt } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { boxInPixels, composition, type CompositionInput, NOVEL_VIEWS, promptWithView, regionBox } from '../../../src-preload/contract/compose.js';
+import { composition, type CompositionInput, NOVEL_VIEWS, regionBox } from '../../../src-preload/contract/compose.js';
 import type { ExecutionProvider } from '../../graph/runtime/providers.js';
-import { defaultSettings, generateImages } from '../../pipeline/compose/generate.js';
-import { openStableDiffusion } from '../../weights/sd-loader.js';
-import { readConceptFile } from '../../pipeline/compose/concept-file.js';
+import { composeImages } from '../../pipeline/compose/compose-service.js';
 import type { Command } from '../command.js';
-import { resolveModelPath } from '../../model-manager/resolve-model.js';
-import { UsageError, withLibrary } from '../command.js';
+import { intOption, UsageError, withLibrary } from '../command.js';
 
 const PROVIDERS: ExecutionProvider[] = ['cpu', 'webgpu', 'cuda'];
 
-/** Options that are numbers in a composition, by flag. */
-const NUMBER_FLAGS = { steps: 'steps', guidance: 'guidance', seed: 'seed', count: 'count', width: 'width', height: 'height' } as const;
+/** Whole-number options of a composition, with their ranges (the schema checks them again). */
+const INT_FLAGS = { steps: [1, 1000], seed: [0, 2 ** 31 - 1], count: [1, 64], width: [16, 4096], height: [16, 4096] } as const;
 
 /** "*2=x0,y0,x1,y1" (fractions of the canvas or pixels) → a composition region. */
 function parseRegion(arg: string): { placeholder: string; box: [number, number, number, number] } {
@@ -31,7 +28,15 @@ function compositionFrom(values: Record<string, unknown>) {
   if (values.negative !== undefined) raw.negative = values.negative;
   if (values.sampler !== undefined) raw.sampler = values.sampler;
   if (values.view !== undefined) raw.view = values.view;
-  for (const [flag, key] of Object.entries(NUMBER_FLAGS)) if (values[flag] !== undefined) raw[key] = Number(values[flag]);
+  for (const [flag, [min, max]] of Object.entries(INT_FLAGS)) {
+    const n = intOption(values, flag, min, max);
+    if (n !== undefined) raw[flag] = n;
+  }
+  if (values.guidance !== undefined) {
+    const guidance = Number(values.guidance);
+    if (!Number.isFinite(guidance) || guidance < 0 || guidance > 50) throw new UsageError('--guidance must be a number from 0 to 50');
+    raw.guidance = guidance;
+  }
   // --concept con_a --concept *2=con_b: the first goes to "*", the next to "*2", unless named
   const concepts = (values.concept as string[] | undefined) ?? [];
   if (concepts.length) {
@@ -85,52 +90,22 @@ export const generateCommand: Command = {
     if (!PROVIDERS.includes(provider)) throw new UsageError(`--provider must be one of ${PROVIDERS.join(', ')}`);
     const c = compositionFrom(values);
 
-    const { path: modelPath, modelId } = resolveModelPath(global.dataDir, String(values.model));
-    const model = openStableDiffusion(modelPath);
-    const settings = defaultSettings(model, {
-      prompt: promptWithView(c.prompt, c.view),
-      negative: c.negative,
-      sampler: c.sampler,
-      guidance: c.guidance,
-      steps: c.steps,
-      seed: c.seed,
-      count: c.count,
-      ...(c.width ? { width: c.width } : {}),
-      ...(c.height ? { height: c.height } : {}),
-    });
-    io.err(`${model.label}: ${settings.count} image(s), ${settings.width}×${settings.height}, ${settings.steps} ${settings.sampler} steps, guidance ${settings.guidance}, seed ${settings.seed}, ${provider}`);
     return withLibrary(global, async (library) => {
-      const concepts = c.concepts.map((x) => {
-        const concept = readConceptFile(library.conceptFilePath(x.conceptId), x.conceptId);
-        const base = library.getConcept(x.conceptId).baseModelId;
-        if (base && modelId && base !== modelId) {
-          io.err(`Note: ${x.placeholder} (${x.conceptId}) was learned on ${library.getModel(base).name}, not on ${model.label}; its LoRA may not fit this model.`);
-        }
-        return { placeholder: x.placeholder, concept, scale: x.scale };
-      });
-      const regions = c.regions.map((r) => ({ placeholder: r.placeholder, box: boxInPixels(r.box, settings.width, settings.height) }));
-      const { images, fallback, notes } = await generateImages(model, settings, {
-        concepts,
-        regions,
-        provider,
-        cacheDir: join(global.dataDir, 'cache', 'graphs'),
-        onProgress: (p) => io.err(`step ${p.step}/${p.total} · ETA ${Math.ceil(p.etaMs / 1000)} s`),
-      });
+      const { generations, settings, fallback } = await composeImages(
+        library,
+        { model: String(values.model), composition: c, provider },
+        {
+          onNote: (note) => io.err(`Note: ${note}`),
+          onProgress: (p) => io.err(`step ${p.step}/${p.total} · ETA ${Math.ceil(p.etaMs / 1000)} s`),
+        },
+      );
+      io.err(`${settings.count} image(s), ${settings.width}×${settings.height}, ${settings.steps} ${settings.sampler} steps, guidance ${settings.guidance}, seed ${settings.seed}, ${provider}`);
       if (fallback) io.err(fallback);
-      for (const note of notes) io.err(`Note: ${note}`);
       const outDir = resolve(String(values.out ?? 'generated'));
       mkdirSync(outDir, { recursive: true });
-      for (const image of images) {
-        const row = await library.addGeneration({
-          prompt: settings.prompt,
-          negative: settings.negative,
-          settings: { ...settings, seed: image.seed, count: 1, model: model.label, composition: { ...c, seed: image.seed, count: 1 } },
-          modelId,
-          png: image.png,
-          concepts: c.concepts.map((x) => ({ conceptId: x.conceptId, placeholder: x.placeholder, scale: x.scale })),
-        });
-        const path = join(outDir, `${row.id}-seed${image.seed}.png`);
-        writeFileSync(path, image.png);
+      for (const [i, row] of generations.entries()) {
+        const path = join(outDir, `${row.id}-seed${settings.seed + i}.png`);
+        writeFileSync(path, await library.store.read(row.sha256));
         io.out(path);
       }
       return 0;

@@ -82,7 +82,7 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
   if (!run.imageId || !run.maskId) throw new AppError('not-found', 'The photo or mask of this run was deleted from the library; start a new run.');
   const image = library.getImage(run.imageId);
   const mask = library.getMask(run.maskId);
-  const cacheDir = join(library.dataDir, 'cache', 'graphs');
+  const cacheDir = library.graphCacheDir();
   const example = await prepareExample(sd, encoder, await library.store.read(image.sha256), await library.store.read(mask.sha256), run.classWord, {
     cacheDir,
     provider: s.provider,

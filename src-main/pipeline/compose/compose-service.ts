@@ -1,0 +1,92 @@
+// The one compose service: a composition (prompt, concepts at their placeholders, regions, settings)
+// and a model → images in the library, each linked to its concepts and carrying its composition, so
+// it can be drawn again to the byte. The CLI runs it in its process, the app on a worker thread.
+import { boxInPixels, type Composition, promptWithView } from '../../../src-preload/contract/compose.js';
+import type { ExecutionProvider } from '../../graph/runtime/providers.js';
+import type { GenerationRow, Library } from '../../library/library.js';
+import { resolveModelPath } from '../../model-manager/resolve-model.js';
+import { openStableDiffusion } from '../../weights/sd-loader.js';
+import { readConceptFile } from './concept-file.js';
+import { defaultSettings, generateImages, type GenerateSettings, vaeFactor } from './generate.js';
+import { latentPreview } from './latent-preview.js';
+
+export interface ComposeRequest {
+  /** The SD 1.x model: an installed model's id or name, or a path. */
+  model: string;
+  composition: Composition;
+  provider: ExecutionProvider;
+}
+
+export interface ComposeProgress {
+  step: number;
+  total: number;
+  etaMs: number;
+  /** The first image's latents as a small PNG (a cheap linear look, no VAE). */
+  preview: () => Promise<Buffer>;
+}
+
+export interface ComposeHooks {
+  signal?: AbortSignal;
+  onProgress?: (p: ComposeProgress) => void;
+  /** Things the person should know that do not stop the work (a concept from another base model, overlapping regions). */
+  onNote?: (note: string) => void;
+}
+
+export interface ComposeResult {
+  generations: GenerationRow[];
+  settings: GenerateSettings;
+  fallback: string | null;
+}
+
+export async function composeImages(library: Library, request: ComposeRequest, hooks: ComposeHooks = {}): Promise<ComposeResult> {
+  const c = request.composition;
+  const { path, modelId } = resolveModelPath(library.dataDir, request.model);
+  const model = openStableDiffusion(path);
+  const settings = defaultSettings(model, {
+    prompt: promptWithView(c.prompt, c.view),
+    negative: c.negative,
+    sampler: c.sampler,
+    guidance: c.guidance,
+    steps: c.steps,
+    seed: c.seed,
+    count: c.count,
+    ...(c.width ? { width: c.width } : {}),
+    ...(c.height ? { height: c.height } : {}),
+  });
+  const concepts = c.concepts.map((x) => {
+    const record = library.getConcept(x.conceptId);
+    if (record.baseModelId && modelId && record.baseModelId !== modelId) {
+      const learnedOn = library.listModels().find((m) => m.id === record.baseModelId)?.name ?? record.baseModelId;
+      hooks.onNote?.(`${x.placeholder} "${record.name}" was learned on ${learnedOn}, not on ${model.label}; its LoRA may not fit this model.`);
+    }
+    return { placeholder: x.placeholder, concept: readConceptFile(library.conceptFilePath(x.conceptId), x.conceptId), scale: x.scale };
+  });
+  const factor = vaeFactor(model);
+  const [h, w, channels] = [settings.height / factor, settings.width / factor, model.unet.config.inChannels];
+  const { images, fallback, notes } = await generateImages(model, settings, {
+    concepts,
+    regions: c.regions.map((r) => ({ placeholder: r.placeholder, box: boxInPixels(r.box, settings.width, settings.height) })),
+    provider: request.provider,
+    cacheDir: library.graphCacheDir(),
+    ...(hooks.signal ? { signal: hooks.signal } : {}),
+    ...(hooks.onProgress
+      ? { onProgress: (p) => hooks.onProgress!({ step: p.step, total: p.total, etaMs: p.etaMs, preview: () => latentPreview(p.latents.subarray(0, channels * h * w), h, w) }) }
+      : {}),
+  });
+  for (const note of notes) hooks.onNote?.(note);
+  const generations: GenerationRow[] = [];
+  for (const image of images) {
+    generations.push(
+      await library.addGeneration({
+        prompt: settings.prompt,
+        negative: settings.negative,
+        // the composition that draws this one image again (its own seed, count 1)
+        settings: { ...settings, seed: image.seed, count: 1, model: model.label, modelRef: request.model, composition: { ...c, seed: image.seed, count: 1 } },
+        modelId,
+        png: image.png,
+        concepts: c.concepts.map((x) => ({ conceptId: x.conceptId, placeholder: x.placeholder, scale: x.scale })),
+      }),
+    );
+  }
+  return { generations, settings, fallback };
+}
