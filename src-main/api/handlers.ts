@@ -1,5 +1,6 @@
 import type { ApiHandlers } from '../../src-preload/contract/index.js';
 import { AppError } from '../common/app-error.js';
+import { drawOnWorker } from '../jobs/generation-runner.js';
 import type { JobManager } from '../jobs/job-manager.js';
 import type { TrainingQueue } from '../jobs/training-queue.js';
 import { createRun, resumeRun } from '../pipeline/learn/learning-service.js';
@@ -7,6 +8,7 @@ import type { Library } from '../library/library.js';
 import { importPhotos, photoFromPath } from '../pipeline/ingest/import-photos.js';
 import { type MaskResult, type MaskService, NO_DETECTOR_HINT } from '../pipeline/mask/mask-service.js';
 import { installFromPath, installFromUrl, removeModel } from '../model-manager/install.js';
+import { resolveModelPath } from '../model-manager/resolve-model.js';
 import { runDoctor } from '../system/doctor.js';
 import type { EventBus } from './event-bus.js';
 import type { UploadStore } from './upload-store.js';
@@ -116,8 +118,31 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
       },
     },
     generations: {
-      list: () => library.listGenerations(),
+      list: () => library.generations.list(),
+      start: ({ model, composition, provider }) => {
+        // what can be checked now is refused now, before anything is queued
+        resolveModelPath(library.dataDir, model);
+        for (const c of composition.concepts) library.conceptFilePath(c.conceptId);
+        let jobId = '';
+        const progress = (p: Partial<{ step: number; total: number; etaMs: number; preview: string; note: string; generationIds: string[] }>): void =>
+          events.emit('generations', 'onProgress', { jobId, step: p.step ?? 0, total: p.total ?? composition.steps, etaMs: p.etaMs ?? 0, preview: p.preview ?? null, note: p.note ?? null, generationIds: p.generationIds ?? null });
+        const started = jobs.start<string[]>(
+          'generate',
+          `Draw "${composition.prompt.slice(0, 60)}"`,
+          (ctx) => drawOnWorker(library.dataDir, { model, composition, provider }, ctx, { onStep: (step) => progress(step), onNote: (note) => progress({ note }) }),
+          { lane: 'gpu' },
+        );
+        jobId = started.jobId;
+        void started.done.then((generationIds) => progress({ step: composition.steps, generationIds }), () => undefined);
+        return { jobId };
+      },
+      setFavorite: ({ id, favorite }) => library.generations.setFavorite(id, favorite),
       remove: ({ id }) => library.deleteGeneration(id),
+    },
+    compositions: {
+      list: () => library.compositions.list(),
+      save: (input) => library.compositions.save(input),
+      remove: ({ id }) => ({ removed: library.compositions.remove(id) }),
     },
     system: {
       doctor: () => runDoctor(library.dataDir),

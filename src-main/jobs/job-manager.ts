@@ -15,6 +15,8 @@ const KEEP_FINISHED = 50;
  */
 export class JobManager {
   private readonly jobs = new Map<string, { info: JobInfo; controller: AbortController }>();
+  /** Per lane, the end of the last job queued in it: jobs of one lane run one after another. */
+  private readonly lanes = new Map<string, Promise<unknown>>();
 
   constructor(private readonly onUpdate: (info: JobInfo) => void) {}
 
@@ -31,12 +33,22 @@ export class JobManager {
   }
 
   async run<T>(kind: JobInfo['kind'], title: string, work: (ctx: JobContext) => Promise<T>): Promise<{ jobId: string; result: T }> {
+    const { jobId, done } = this.start(kind, title, work);
+    return { jobId, result: await done };
+  }
+
+  /**
+   * Starts a job and returns its id at once; `done` settles with its result. Jobs given the same
+   * `lane` wait for the ones before them (one GPU job at a time); a job cancelled while it waits never runs.
+   */
+  start<T>(kind: JobInfo['kind'], title: string, work: (ctx: JobContext) => Promise<T>, options: { lane?: string } = {}): { jobId: string; done: Promise<T> } {
     const controller = new AbortController();
+    const before = options.lane ? this.lanes.get(options.lane) : undefined;
     const info: JobInfo = {
       id: newId('job'),
       kind,
       title,
-      state: 'running',
+      state: before ? 'queued' : 'running',
       done: 0,
       total: 0,
       message: '',
@@ -54,15 +66,34 @@ export class JobManager {
         this.publish(info);
       },
     };
-    try {
-      const result = await work(ctx);
-      this.finish(info, 'succeeded', null);
-      return { jobId: info.id, result };
-    } catch (err) {
-      const error = toApiError(err);
-      this.finish(info, error.code === 'cancelled' ? 'cancelled' : 'failed', error);
-      throw err;
+    const done = (async () => {
+      if (before) {
+        await before.catch(() => undefined);
+        if (controller.signal.aborted) throw new AppError('cancelled', `${title}: cancelled before it started.`);
+        Object.assign(info, { state: 'running', startedAt: new Date().toISOString() });
+        this.publish(info);
+      }
+      return work(ctx);
+    })().then(
+      (result) => {
+        this.finish(info, 'succeeded', null);
+        return result;
+      },
+      (err: unknown) => {
+        const error = toApiError(err);
+        this.finish(info, error.code === 'cancelled' ? 'cancelled' : 'failed', error);
+        throw err;
+      },
+    );
+    const tail = done.catch(() => undefined); // a job's failure is its state; callers may not await it
+    if (options.lane) {
+      const lane = options.lane;
+      this.lanes.set(lane, tail);
+      void tail.then(() => {
+        if (this.lanes.get(lane) === tail) this.lanes.delete(lane);
+      });
     }
+    return { jobId: info.id, done };
   }
 
   private finish(info: JobInfo, state: JobInfo['state'], error: JobInfo['error']): void {

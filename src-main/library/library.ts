@@ -7,6 +7,7 @@ import { AppError } from '../common/app-error.js';
 import { newId } from '../common/ids.js';
 import { openDatabase } from './database.js';
 import { FileStore } from './file-store.js';
+import { Compositions, Generations } from './generations.js';
 import { TrainingRuns } from './training-runs.js';
 
 export interface StoredFile {
@@ -162,12 +163,16 @@ export class Library {
   readonly db: Database;
   readonly store: FileStore;
   readonly runs: TrainingRuns;
+  readonly generations: Generations;
+  readonly compositions: Compositions;
 
   private constructor(readonly dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
     this.store = new FileStore(join(dataDir, 'store'));
     this.db = openDatabase(join(dataDir, 'library.sqlite'));
     this.runs = new TrainingRuns(this.db);
+    this.generations = new Generations(this.db);
+    this.compositions = new Compositions(this.db);
   }
 
   /** Where compiled model graphs are cached (they are rebuilt when missing). */
@@ -410,17 +415,6 @@ export class Library {
   async deleteGeneration(id: string): Promise<{ removedFiles: number }> {
     if (!this.db.prepare('SELECT 1 FROM generations WHERE id = ?').get(id)) throw new AppError('not-found', `No generated image ${id}.`);
     return this.deleteRowsThenFiles(() => this.db.prepare('DELETE FROM generations WHERE id = ?').run(id));
-  }
-
-  /** The concepts a generated image used, in placeholder order. */
-  generationConcepts(id: string): Array<{ conceptId: string; placeholder: string; scale: number }> {
-    return this.db
-      .prepare('SELECT concept_id AS conceptId, placeholder, scale FROM generation_concepts WHERE generation_id = ? ORDER BY placeholder')
-      .all(id) as Array<{ conceptId: string; placeholder: string; scale: number }>;
-  }
-
-  listGenerations(): GenerationRow[] {
-    return this.db.prepare('SELECT id, prompt, sha256, created_at AS createdAt FROM generations ORDER BY created_at DESC, id').all() as GenerationRow[];
   }
 
   // 5. Models

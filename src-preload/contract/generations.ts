@@ -1,14 +1,73 @@
+// Generated images (the Gallery) and drawing a composition as a job.
 import { z } from 'zod';
-import { isoDate, sha256Hex } from './common.js';
+import { composition } from './compose.js';
+import { conceptId, isoDate, jobId, sha256Hex } from './common.js';
 import { method, service } from './define.js';
 
-export const generationRecord = z.object({ id: z.string(), prompt: z.string(), sha256: sha256Hex, createdAt: isoDate });
+export const generationId = z.string().regex(/^gen_[0-9a-z]{6,32}$/, 'expected a generated image id like gen_1a2b3c4d');
+
+export const generationRecord = z.object({
+  id: generationId,
+  prompt: z.string(),
+  negative: z.string(),
+  sha256: sha256Hex,
+  createdAt: isoDate,
+  favorite: z.boolean(),
+  /** The model as it was named (an installed model's id or name, or a path), and its label then. */
+  modelRef: z.string().nullable(),
+  modelLabel: z.string().nullable(),
+  /** The composition that draws this image again (its seed, one image); null for images from before compositions. */
+  composition: composition.nullable(),
+  concepts: z.array(z.object({ conceptId, placeholder: z.string(), scale: z.number() })),
+});
 export type GenerationRecord = z.infer<typeof generationRecord>;
 
 export const generationsService = service(
   {
     list: method(z.object({}).strict(), z.array(generationRecord)),
-    remove: method(z.object({ id: z.string().regex(/^gen_[0-9a-z]{6,32}$/) }).strict(), z.object({ removedFiles: z.number().int() })),
+    /** Queues the drawing as a job (one at a time) and returns at once; steps and previews come as onProgress. */
+    start: method(
+      z.object({ model: z.string().trim().min(1).max(4096), composition, provider: z.enum(['cpu', 'webgpu', 'cuda']).default('cpu') }).strict(),
+      z.object({ jobId }),
+    ),
+    setFavorite: method(z.object({ id: generationId, favorite: z.boolean() }).strict(), generationRecord),
+    remove: method(z.object({ id: generationId }).strict(), z.object({ removedFiles: z.number().int() })),
+  },
+  {
+    /** A drawing's step (with a cheap preview of its first image), a note, or its end (the new images' ids). */
+    onProgress: z.object({
+      jobId,
+      step: z.number().int(),
+      total: z.number().int(),
+      etaMs: z.number(),
+      /** A PNG data URL of the latents (no VAE), or null. */
+      preview: z.string().nullable(),
+      note: z.string().nullable(),
+      /** Set when it ended with images. */
+      generationIds: z.array(generationId).nullable(),
+    }),
+  },
+);
+
+export const savedComposition = z.object({
+  id: z.string().regex(/^cmp_[0-9a-z]{6,32}$/),
+  name: z.string(),
+  composition,
+  modelRef: z.string().nullable(),
+  createdAt: isoDate,
+  updatedAt: isoDate,
+});
+export type SavedComposition = z.infer<typeof savedComposition>;
+
+export const compositionsService = service(
+  {
+    list: method(z.object({}).strict(), z.array(savedComposition)),
+    /** Saves a new composition, or replaces the one with `id`. */
+    save: method(
+      z.object({ id: savedComposition.shape.id.optional(), name: z.string().trim().min(1).max(200), composition, modelRef: z.string().max(4096).nullable().default(null) }).strict(),
+      savedComposition,
+    ),
+    remove: method(z.object({ id: savedComposition.shape.id }).strict(), z.object({ removed: z.boolean() })),
   },
   {},
 );

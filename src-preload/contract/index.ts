@@ -6,7 +6,7 @@ import { jobsService } from './jobs.js';
 import { libraryService } from './library.js';
 import { masksService } from './masks.js';
 import { modelsService } from './models.js';
-import { generationsService } from './generations.js';
+import { compositionsService, generationsService } from './generations.js';
 import { systemService } from './system.js';
 import { trainingService } from './training.js';
 
@@ -17,6 +17,7 @@ export const contract = {
   masks: masksService,
   models: modelsService,
   generations: generationsService,
+  compositions: compositionsService,
   system: systemService,
   training: trainingService,
 } satisfies Record<string, ServiceDef>;
@@ -34,7 +35,7 @@ export type { ImportResult, ImportSource } from './images.js';
 export type { JobInfo } from './jobs.js';
 export type { MaskRecord, MaskResultWire } from './masks.js';
 export type { ModelRecordWire } from './models.js';
-export type { GenerationRecord } from './generations.js';
+export type { GenerationRecord, SavedComposition } from './generations.js';
 export type { DoctorReport, GpuReport, ProviderInfo } from './system.js';
 export type { LearnSettings, LearnSettingsInput, LearnPreset, NewRun, RunDetail, RunPreview, RunState, RunStep, TrainingRun } from './training.js';
 export { DEFAULT_PREVIEW_PROMPTS, LEARN_PRESETS, learnSettings, MAX_PREVIEW_PROMPTS, previewPromptFor } from './training.js';

@@ -6,7 +6,7 @@ export const jobState = z.enum(['queued', 'running', 'succeeded', 'failed', 'can
 
 export const jobInfo = z.object({
   id: jobId,
-  kind: z.enum(['import', 'segment', 'install']),
+  kind: z.enum(['import', 'segment', 'install', 'generate']),
   title: z.string(),
   state: jobState,
   /** Units of work done and in all (files, steps); total 0 means not known yet. */

@@ -64,7 +64,7 @@ describe('Settings (models) and Gallery in Chromium', { timeout: 60_000 }, () =>
     await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
     await page.getByRole('heading', { name: 'No generated images' }).waitFor();
     const library = Library.open(dataDir, { reconcile: false });
-    expect(library.listGenerations()).toEqual([]);
+    expect(library.generations.list()).toEqual([]);
     library.close();
   });
 

@@ -107,8 +107,8 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
     expect(readFileSync(out.at(-1)!).equals(first)).toBe(true);
 
     const lib = Library.open(dataDir);
-    const [latest] = lib.listGenerations();
-    expect(lib.generationConcepts(latest!.id)).toEqual([
+    const [latest] = lib.generations.list();
+    expect(lib.generations.concepts(latest!.id)).toEqual([
       { conceptId: dog, placeholder: '*', scale: 1 },
       { conceptId: hat, placeholder: '*2', scale: 1 },
     ]);

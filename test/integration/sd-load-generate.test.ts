@@ -139,7 +139,7 @@ describe('Stable Diffusion 1.x loading and generation (tiny model, both file for
     expect(r.stderr).toMatch(/step 1\/3 · ETA \d+ s\nstep 2\/3/);
     expect(readPngText(readFileSync(files[1]!)).parameters).toMatch(/Seed: 8, Size: 16x16/);
     const library = Library.open(dataDir);
-    expect(library.listGenerations().map((g) => g.prompt)).toEqual(['a photo of a dog', 'a photo of a dog']);
+    expect(library.generations.list().map((g) => g.prompt)).toEqual(['a photo of a dog', 'a photo of a dog']);
     library.close();
     const bad = spawnSync(process.execPath, [bin, 'generate', '--model', single, '--prompt', 'x', '--steps', 'many', '--data-dir', dataDir], { encoding: 'utf8' });
     expect(bad.status).toBe(2);

@@ -1,0 +1,42 @@
+// A composition drawn on its own thread: the API and the window stay free while the UNet runs. It
+// opens its own connection to the library, stores the images there and reports each step (with a
+// cheap preview of the latents) to the job that started it.
+import { parentPort, workerData } from 'node:worker_threads';
+import { toApiError } from '../common/app-error.js';
+import { Library } from '../library/library.js';
+import { type ComposeRequest, composeImages } from '../pipeline/compose/compose-service.js';
+
+export interface GenerationWorkerInput {
+  dataDir: string;
+  request: ComposeRequest;
+}
+
+export type GenerationWorkerMessage =
+  | { type: 'progress'; step: number; total: number; etaMs: number; preview: string }
+  | { type: 'note'; text: string }
+  | { type: 'end'; generationIds: string[]; error: ReturnType<typeof toApiError> | null };
+
+const input = workerData as GenerationWorkerInput;
+const port = parentPort!;
+const controller = new AbortController();
+port.on('message', (m: { type: 'cancel' }) => {
+  if (m.type === 'cancel') controller.abort();
+});
+const post = (m: GenerationWorkerMessage) => port.postMessage(m);
+
+const library = Library.open(input.dataDir, { reconcile: false });
+try {
+  const { generations } = await composeImages(library, input.request, {
+    signal: controller.signal,
+    onNote: (text) => post({ type: 'note', text }),
+    onProgress: (p) => {
+      void p.preview().then((png) => post({ type: 'progress', step: p.step, total: p.total, etaMs: p.etaMs, preview: `data:image/png;base64,${png.toString('base64')}` }));
+    },
+  });
+  post({ type: 'end', generationIds: generations.map((g) => g.id), error: null });
+} catch (err) {
+  post({ type: 'end', generationIds: [], error: toApiError(err) });
+} finally {
+  library.close();
+  port.close();
+}
