@@ -57,7 +57,7 @@ describe('Settings (models) and Gallery in Chromium', { timeout: 60_000 }, () =>
 
   it('shows generated images in the Gallery and deletes one after confirmation', async () => {
     await page.getByRole('link', { name: 'Gallery' }).click();
-    const card = page.getByTestId('library-card').filter({ hasText: 'a blue square' });
+    const card = page.getByTestId('gallery-card').filter({ hasText: 'a blue square' });
     await card.waitFor();
     await card.hover();
     await card.getByRole('button', { name: 'Delete a blue square' }).click();
