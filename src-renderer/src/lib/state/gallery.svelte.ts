@@ -5,6 +5,7 @@ import { notifications } from './notifications.svelte.js';
 
 export class GalleryState {
   #items = $state.raw<GenerationRecord[]>([]);
+  #conceptNames = $state.raw<Record<string, string>>({});
   #loading = $state(true);
   #openId = $state<string | null>(null);
   #compareIds = $state<string[]>([]);
@@ -31,12 +32,19 @@ export class GalleryState {
 
   async refresh(): Promise<void> {
     try {
-      this.#items = await api.generations.list({});
+      const [items, { concepts }] = await Promise.all([api.generations.list({}), api.library.list({})]);
+      this.#items = items;
+      this.#conceptNames = Object.fromEntries(concepts.map((c) => [c.id, c.name]));
     } catch (err) {
       notifications.push('error', errorMessage(err));
     } finally {
       this.#loading = false;
     }
+  }
+
+  /** The concepts an image used, as a person reads them: "* Rex ×1, *2 Straw hat ×0.8". */
+  conceptsLine(g: GenerationRecord): string {
+    return g.concepts.map((c) => `${c.placeholder} ${this.#conceptNames[c.conceptId] ?? '(deleted)'} ×${c.scale}`).join(', ');
   }
 
   show(id: string | null): void {

@@ -1,0 +1,138 @@
+// The Compose screen and the Gallery in Chromium (tiny SD, two concepts): concepts into the prompt by
+// "@" and by the strip, a region each on the canvas, a drawing whose preview moves, the image in the
+// Gallery with both concepts linked, sent back to Compose and drawn again to the same bytes.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Library } from '../../src-main/library/library.js';
+import { installFromPath } from '../../src-main/model-manager/install.js';
+import { writeRandomConcept } from '../helpers/random-concept.js';
+import { writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
+import { type AppSession, openApp } from './app-session.js';
+
+const ARTIFACTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
+
+describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 180_000 }, () => {
+  let root: string;
+  let dataDir: string;
+  let session: AppSession;
+  let page: Page;
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    root = mkdtempSync(join(tmpdir(), 'si-e2e-compose-'));
+    dataDir = join(root, 'library');
+    const library = Library.open(dataDir);
+    const model = await installFromPath(library, writeTinySingleFile(join(root, 'tiny-sd.safetensors')), { name: 'tiny SD' });
+    for (const [seed, name, classWord] of [[1, 'Rex', 'dog'], [2, 'Straw hat', 'hat']] as const) {
+      const file = readFileSync(writeRandomConcept(join(root, `${name}.safetensors`), seed, classWord));
+      ids[name] = (await library.addConcept({ name, classWord, imageId: null, maskId: null, baseModelId: model.id, file })).id;
+    }
+    library.close();
+    session = await openApp(dataDir, { width: 1440, height: 1000 });
+    page = session.page;
+  });
+
+  afterAll(async () => {
+    await session?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  /** Drags on the canvas from one point to another, in fractions of its size. */
+  async function dragBox(from: [number, number], to: [number, number]) {
+    const box = (await page.getByTestId('region-canvas').boundingBox())!;
+    await page.mouse.move(box.x + from[0] * box.width, box.y + from[1] * box.height);
+    await page.mouse.down();
+    await page.mouse.move(box.x + ((from[0] + to[0]) / 2) * box.width, box.y + ((from[1] + to[1]) / 2) * box.height);
+    await page.mouse.move(box.x + to[0] * box.width, box.y + to[1] * box.height);
+    await page.mouse.up();
+  }
+
+  it('puts two concepts in the prompt (by @ and from the strip), one region each, and draws with a moving preview', async () => {
+    await page.getByRole('link', { name: 'Compose' }).click();
+    const prompt = page.getByRole('textbox', { name: /Prompt/ });
+    await prompt.click();
+    await prompt.pressSequentially('a photo of @re');
+    await page.getByRole('listbox', { name: 'Concepts' }).getByText('Rex').waitFor();
+    await prompt.press('Enter');
+    await prompt.pressSequentially(' wearing a');
+    await page.getByTestId('strip-concept').filter({ hasText: 'Straw hat' }).click();
+    await expect(prompt.inputValue()).resolves.toBe('a photo of * dog wearing a *2 hat');
+    await expect(page.getByTestId('concept-chips').textContent()).resolves.toMatch(/\*\s*Rex[\s\S]*\*2\s*Straw hat/);
+
+    // a chip whose placeholder the prompt lost stops the drawing, saying why
+    await prompt.fill('a photo of * dog wearing a hat');
+    await expect(page.getByTestId('compose-problem').textContent()).resolves.toMatch(/does not use \*2 \(Straw hat\)/);
+    await prompt.fill('a photo of * dog wearing a *2 hat');
+
+    await page.getByRole('button', { name: 'Place * on the canvas' }).click();
+    await dragBox([0.05, 0.1], [0.5, 0.95]);
+    await page.getByRole('button', { name: 'Place *2 on the canvas' }).click();
+    await dragBox([0.5, 0.02], [0.95, 0.4]);
+    await page.getByTestId('region-*').waitFor();
+    await page.getByTestId('region-*2').waitFor();
+
+    await page.getByRole('spinbutton', { name: 'Width' }).fill('64');
+    await page.getByRole('spinbutton', { name: 'Height' }).fill('64');
+    await page.getByLabel('Steps').fill('25');
+    await page.getByRole('combobox', { name: 'Seed mode' }).selectOption('fixed');
+    await page.getByRole('spinbutton', { name: 'Seed' }).fill('5');
+    // count the distinct previews the canvas shows while it draws
+    await page.evaluate(() => {
+      const seen = new Set<string>();
+      (window as unknown as { previews: Set<string> }).previews = seen;
+      new MutationObserver(() => {
+        const img = document.querySelector<HTMLImageElement>('[data-testid=region-canvas] img');
+        if (img?.src.startsWith('data:')) seen.add(img.src);
+      }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['src'] });
+    });
+    await page.getByTestId('generate').click();
+    await page.getByTestId('draw-progress').getByText(/Step \d+ of 25/).waitFor();
+    await page.getByTestId('compose-results').waitFor({ timeout: 60_000 });
+    expect(await page.evaluate(() => (window as unknown as { previews: Set<string> }).previews.size)).toBeGreaterThan(2);
+    await page.screenshot({ path: join(ARTIFACTS, 'compose-regions.png'), fullPage: true });
+
+    const library = Library.open(dataDir, { reconcile: false });
+    const [g] = library.generations.list();
+    expect(g!.composition).toMatchObject({ prompt: 'a photo of * dog wearing a *2 hat', seed: 5, steps: 25, width: 64, height: 64 });
+    expect(g!.composition!.regions.map((r) => r.placeholder)).toEqual(['*', '*2']);
+    expect(g!.concepts).toEqual([
+      { conceptId: ids.Rex, placeholder: '*', scale: 1 },
+      { conceptId: ids['Straw hat'], placeholder: '*2', scale: 1 },
+    ]);
+    library.close();
+  });
+
+  it('shows the image in the Gallery with its concepts, sends it back to Compose and draws the same bytes', async () => {
+    await page.getByRole('link', { name: 'Gallery', exact: true }).click();
+    const card = page.getByTestId('gallery-card').first();
+    await expect(card.textContent()).resolves.toMatch(/a photo of \* dog wearing a \*2 hat[\s\S]*seed 5[\s\S]*\* Rex ×1, \*2 Straw hat ×1/);
+    await card.getByRole('button', { name: /Mark .* as favourite/ }).click();
+    await card.getByRole('button', { name: /Unmark/ }).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'gallery.png') });
+    await card.getByRole('button', { name: /^View / }).click();
+    await page.getByRole('dialog').getByText('Regions').waitFor();
+    await page.getByRole('dialog').getByRole('button', { name: 'Send to Compose' }).click();
+
+    const prompt = page.getByRole('textbox', { name: /Prompt/ });
+    await page.getByTestId('region-*2').waitFor();
+    await expect(prompt.inputValue()).resolves.toBe('a photo of * dog wearing a *2 hat');
+    await expect(page.getByRole('spinbutton', { name: 'Seed' }).inputValue()).resolves.toBe('5');
+    await page.getByTestId('generate').click();
+    await page.getByTestId('compose-results').waitFor({ timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=compose-results] img').length === 1);
+    const library = Library.open(dataDir, { reconcile: false });
+    const [again, first] = library.generations.list();
+    expect(again!.id).not.toBe(first!.id);
+    expect(again!.sha256).toBe(first!.sha256);
+    library.close();
+  });
+
+  it('logged no script errors or CSP violations', () => {
+    expect(session.problems).toEqual([]);
+  });
+});
