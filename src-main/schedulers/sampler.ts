@@ -15,15 +15,20 @@ export interface Sampler {
   step(eps: Float32Array, i: number, x: Float32Array): Float32Array;
 }
 
-export function createSampler(name: SamplerName, steps: number, schedule: NoiseSchedule = scaledLinearSchedule()): Sampler {
+export interface SamplerOptions {
+  /** Karras et al.'s σ spacing (ρ = 7) instead of evenly spaced timesteps: σ-space samplers only. */
+  karras?: boolean;
+}
+
+export function createSampler(name: SamplerName, steps: number, schedule: NoiseSchedule = scaledLinearSchedule(), options: SamplerOptions = {}): Sampler {
   if (!Number.isInteger(steps) || steps < 1 || steps > TRAIN_TIMESTEPS) throw new RangeError(`steps must be 1…${TRAIN_TIMESTEPS}, got ${steps}`);
   switch (name) {
     case 'ddim':
+      if (options.karras) throw new RangeError('Karras sigmas go with the Euler and DPM-Solver++(2M) samplers, not DDIM');
       return ddim(steps, schedule);
     case 'euler':
-      return sigmaSampler('euler', steps, schedule);
     case 'dpmpp2m':
-      return sigmaSampler('dpmpp2m', steps, schedule);
+      return sigmaSampler(name, steps, schedule, options.karras === true);
   }
 }
 
@@ -57,16 +62,19 @@ function ddim(steps: number, { alphasCumprod }: NoiseSchedule): Sampler {
  * Samplers in σ-space (x = x0 + σ·ε, σ = √((1−ᾱ)/ᾱ)) with "linspace" timesteps,
  * σ interpolated at fractional timesteps, as diffusers' Euler and DPM-Solver++ do.
  */
-function sigmaSampler(name: 'euler' | 'dpmpp2m', steps: number, { alphasCumprod }: NoiseSchedule): Sampler {
+function sigmaSampler(name: 'euler' | 'dpmpp2m', steps: number, { alphasCumprod }: NoiseSchedule, karras: boolean): Sampler {
+  const trained = Array.from(alphasCumprod, (a) => Math.sqrt((1 - a) / a));
   const sigmaAt = (t: number) => {
     const lo = Math.floor(t);
     const hi = Math.min(lo + 1, TRAIN_TIMESTEPS - 1);
     const f = t - lo;
-    const s = (i: number) => Math.sqrt((1 - alphasCumprod[i]!) / alphasCumprod[i]!);
-    return (1 - f) * s(lo) + f * s(hi);
+    return (1 - f) * trained[lo]! + f * trained[hi]!;
   };
-  const timesteps = Array.from({ length: steps }, (_, i) => ((TRAIN_TIMESTEPS - 1) * (steps - 1 - i)) / Math.max(1, steps - 1));
-  const sigmas = [...timesteps.map(sigmaAt), 0];
+  const even = Array.from({ length: steps }, (_, i) => ((TRAIN_TIMESTEPS - 1) * (steps - 1 - i)) / Math.max(1, steps - 1));
+  const spaced = karras ? karrasSigmas(trained[0]!, trained[TRAIN_TIMESTEPS - 1]!, steps) : even.map(sigmaAt);
+  // the model is told the timestep of each σ (diffusers: fractional for Euler, rounded for DPM-Solver++)
+  const timesteps = karras ? spaced.map((sigma) => (name === 'euler' ? timestepOf(sigma, trained) : Math.round(timestepOf(sigma, trained)))) : even;
+  const sigmas = [...spaced, 0];
   let previousX0: Float32Array | null = null;
   return {
     name,
@@ -101,6 +109,22 @@ function sigmaSampler(name: 'euler' | 'dpmpp2m', steps: number, { alphasCumprod 
       return x.map((xi, k) => ratio * xi - coeff * d[k]!);
     },
   };
+}
+
+/** Karras et al. (2022) eq. 5: σ from σ_max to σ_min, evenly spaced in σ^(1/ρ), ρ = 7. */
+function karrasSigmas(sigmaMin: number, sigmaMax: number, steps: number, rho = 7): number[] {
+  const [lo, hi] = [sigmaMin ** (1 / rho), sigmaMax ** (1 / rho)];
+  return Array.from({ length: steps }, (_, i) => (hi + (steps === 1 ? 0 : i / (steps - 1)) * (lo - hi)) ** rho);
+}
+
+/** The fractional timestep whose σ is `sigma`, interpolating log σ between the trained timesteps. */
+function timestepOf(sigma: number, trained: readonly number[]): number {
+  const log = Math.log(sigma);
+  let low = 0;
+  for (let i = 0; i < trained.length - 1; i++) if (Math.log(trained[i]!) <= log) low = i;
+  const [a, b] = [Math.log(trained[low]!), Math.log(trained[low + 1]!)];
+  const w = Math.min(1, Math.max(0, (a - log) / (a - b)));
+  return (1 - w) * low + w * (low + 1);
 }
 
 /** Classifier-free guidance: ε = ε_uncond + g·(ε_cond − ε_uncond). */

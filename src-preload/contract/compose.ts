@@ -17,8 +17,20 @@ export const NOVEL_VIEWS = {
 export type NovelView = keyof typeof NOVEL_VIEWS;
 export const novelView = z.enum(Object.keys(NOVEL_VIEWS) as [NovelView, ...NovelView[]]);
 
-/** The prompt as drawn with a view: the view's phrase after it. */
-export const promptWithView = (prompt: string, view: NovelView | null | undefined) => (view ? `${prompt.trim()}, ${NOVEL_VIEWS[view]}` : prompt);
+/** Views said the way each kind of subject is usually described (others use NOVEL_VIEWS). */
+const VIEWS_BY_CLASS: Record<string, Partial<Record<NovelView, string>>> = {
+  face: { front: 'front view, facing the camera', side: 'side profile', back: 'the back of the head', above: 'seen from above, looking up' },
+  person: { front: 'front view, facing the camera', side: 'side profile', back: 'seen from behind', above: 'seen from above' },
+  hair: { front: 'front view', side: 'side view of the hairstyle', back: 'the back of the head, hairstyle from behind' },
+  dog: { side: 'side view, full body in profile', back: 'seen from behind, tail towards the camera' },
+  cat: { side: 'side view, full body in profile', back: 'seen from behind, tail towards the camera' },
+};
+
+/** A view's phrase for the subject's class word. */
+export const viewPhrase = (view: NovelView, classWord?: string) => VIEWS_BY_CLASS[classWord ?? '']?.[view] ?? NOVEL_VIEWS[view];
+
+/** The prompt as drawn with a view: the view's phrase (for the first concept's class word) after it. */
+export const promptWithView = (prompt: string, view: NovelView | null | undefined, classWord?: string) => (view ? `${prompt.trim()}, ${viewPhrase(view, classWord)}` : prompt);
 
 /** [x0, y0, x1, y1] on the canvas: fractions of its size (all ≤ 1) or pixels. */
 export const regionBox = z.tuple([z.number(), z.number(), z.number(), z.number()]).refine(([x0, y0, x1, y1]) => x1 > x0 && y1 > y0, 'a region box is x0,y0,x1,y1 with x1 > x0 and y1 > y0');
@@ -36,11 +48,24 @@ export const composition = z
     negative: z.string().max(2000).default(''),
     view: novelView.nullable().default(null),
     concepts: z
-      .array(z.object({ placeholder, conceptId, scale: z.number().min(0).max(2).default(1) }).strict())
+      .array(
+        z
+          .object({
+            placeholder,
+            conceptId,
+            /** LoRA strength: 1 as learned, 0 the token alone. */
+            scale: z.number().min(0).max(2).default(1),
+            /** false: the concept's token is left out (its placeholder dropped from the prompt); its LoRA alone acts. */
+            useToken: z.boolean().default(true),
+          })
+          .strict(),
+      )
       .max(8)
       .default([]),
     regions: z.array(z.object({ placeholder, box: regionBox }).strict()).max(8).default([]),
     sampler: z.enum(['ddim', 'euler', 'dpmpp2m']).default('ddim'),
+    /** Karras σ spacing (Euler and DPM-Solver++(2M)). */
+    karras: z.boolean().default(false),
     steps: z.number().int().min(1).max(1000).default(50),
     guidance: z.number().min(0).max(50).default(7.5),
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
@@ -51,6 +76,7 @@ export const composition = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.karras && c.sampler === 'ddim') ctx.addIssue({ code: 'custom', path: ['karras'], message: 'Karras sigmas go with the Euler and DPM-Solver++(2M) samplers, not DDIM' });
     const placed = new Set(c.concepts.map((x) => x.placeholder));
     if (placed.size !== c.concepts.length) ctx.addIssue({ code: 'custom', path: ['concepts'], message: 'two concepts share a placeholder; give each its own (*, *2, *3…)' });
     c.regions.forEach((r, i) => {

@@ -41,4 +41,4 @@ export type { LearnSettings, LearnSettingsInput, LearnPreset, NewRun, RunDetail,
 export { DEFAULT_PREVIEW_PROMPTS, LEARN_PRESETS, learnSettings, MAX_PREVIEW_PROMPTS, previewPromptFor } from './training.js';
 export { formatDuration, formatMemory, formatSpeed, memoryOf, runPace, smoothed, stageBoundary } from './run-progress.js';
 export type { Composition, CompositionInput, NovelView, RegionBox } from './compose.js';
-export { boxInPixels, composition, NOVEL_VIEWS, promptWithView } from './compose.js';
+export { boxInPixels, composition, NOVEL_VIEWS, promptWithView, viewPhrase } from './compose.js';

@@ -45,6 +45,14 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
       [2, 3],
       [5, 6],
     ]);
+    // without its token a concept's placeholder leaves the prompt: "*2 hair" reads "hair", still the concept's
+    const off = conceptTokens(sd, 'a * dog with *2 hair', [
+      { placeholder: '*', concept: dog },
+      { placeholder: '*2', concept: hair, useToken: false },
+    ]);
+    expect(off.ids).toEqual(conceptTokens(sd, 'a * dog with hair', [{ placeholder: '*', concept: dog }]).ids);
+    expect(off.placed).toEqual([[2], []]);
+    expect(off.owned).toEqual([[2, 3], [5]]);
     // a placeholder the prompt does not use is refused, saying where it goes
     expect(() => conceptTokens(sd, 'a * dog', [{ placeholder: '*2', concept: hair }])).toThrow(/does not use \*2; write it where the concept goes \("\*2 hair …"\)/);
   });
@@ -59,6 +67,8 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
     const both = await draw({ concepts });
     const noLoraOnSecond = await draw({ concepts: [concepts[0]!, { ...concepts[1]!, scale: 0 }] });
     expect(meanDiff(await pixels(both), await pixels(noLoraOnSecond))).toBeGreaterThan(0.5); // the second LoRA adds
+    const noTokenOnSecond = await draw({ concepts: [concepts[0]!, { ...concepts[1]!, useToken: false }] });
+    expect(meanDiff(await pixels(both), await pixels(noTokenOnSecond))).toBeGreaterThan(0.5); // and so does its token
 
     const full = await draw({ concepts, regions: [{ placeholder: '*', box: [0, 0, 32, 32] }, { placeholder: '*2', box: [0, 0, 32, 32] }] });
     expect(meanDiff(await pixels(full), await pixels(both))).toBeLessThan(0.05);
@@ -91,7 +101,7 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
     const flags = ['generate', ...common, '--prompt', 'a * dog wearing a *2 hat', '--concept', dog, '--concept', `*2=${hat}`, '--region', '*=0,0,0.5,1', '--region', '*2=16,0,32,32', '--view', 'side', '--out', join(root, 'a')];
     expect(await runCli(flags, io, {}), err.join('\n')).toBe(0);
     const first = readFileSync(out.at(-1)!);
-    expect(readPngText(first).parameters).toMatch(/^a \* dog wearing a \*2 hat, side view, in profile\nNegative prompt: /);
+    expect(readPngText(first).parameters).toMatch(/^a \* dog wearing a \*2 hat, side view, full body in profile\nNegative prompt: /); // the side view as a dog is described
 
     const file = join(root, 'composition.json');
     writeFileSync(
@@ -113,6 +123,18 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
       { conceptId: hat, placeholder: '*2', scale: 1 },
     ]);
     lib.close();
+
+    // strengths, a concept without its token, Karras sigmas
+    const tuned = ['generate', ...common, '--prompt', 'a * dog wearing a *2 hat', '--concept', dog, '--concept', `*2=${hat}`, '--strength', '*2=0.5', '--no-token', '*2', '--sampler', 'euler', '--karras', '--out', join(root, 'c')];
+    expect(await runCli(tuned, io, {}), err.join('\n')).toBe(0);
+    expect(readPngText(readFileSync(out.at(-1)!)).parameters).toMatch(/Sampler: euler, Schedule type: Karras/);
+    const lib2 = Library.open(dataDir);
+    const [tunedRecord] = lib2.generations.list();
+    expect(tunedRecord!.concepts[1]).toEqual({ conceptId: hat, placeholder: '*2', scale: 0.5 });
+    expect(tunedRecord!.composition!.concepts[1]).toMatchObject({ useToken: false, scale: 0.5 });
+    lib2.close();
+    expect(await runCli(['generate', ...common, '--prompt', 'a dog', '--karras'], io, {})).toBe(2);
+    expect(err.at(-1)).toMatch(/karras: Karras sigmas go with the Euler and DPM-Solver\+\+\(2M\) samplers, not DDIM/);
 
     // wrong regions and views are usage errors that say what is wrong
     expect(await runCli(['generate', ...common, '--prompt', 'a * dog', '--concept', dog, '--region', '*2=0,0,1,1'], io, {})).toBe(2);

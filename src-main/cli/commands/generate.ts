@@ -45,6 +45,20 @@ function compositionFrom(values: Record<string, unknown>) {
       return { placeholder: m ? m[1]! : i === 0 ? '*' : `*${i + 1}`, conceptId: m ? m[2]! : arg };
     });
   }
+  // --strength *2=0.8 and --no-token *2 adjust the concepts placed above (or in the file)
+  const chosen = (raw.concepts ?? []) as Array<Record<string, unknown>>;
+  const at = (placeholder: string, flag: string) => {
+    const c = chosen.find((x) => x.placeholder === placeholder);
+    if (!c) throw new UsageError(`${flag} ${placeholder}: no concept is placed at ${placeholder}`);
+    return c;
+  };
+  for (const arg of (values.strength as string[] | undefined) ?? []) {
+    const m = /^(\*\d*)=([\d.]+)$/.exec(arg);
+    if (!m) throw new UsageError(`--strength takes "*N=0.8", got "${arg}"`);
+    at(m[1]!, '--strength').scale = Number(m[2]);
+  }
+  for (const placeholder of (values['no-token'] as string[] | undefined) ?? []) at(placeholder, '--no-token').useToken = false;
+  if (values.karras === true) raw.karras = true;
   const regions = (values.region as string[] | undefined) ?? [];
   if (regions.length) raw.regions = regions.map(parseRegion);
   raw.seed ??= randomInt(2 ** 31 - 1);
@@ -64,7 +78,8 @@ export const generateCommand: Command = {
     `seen from a view (--view ${Object.keys(NOVEL_VIEWS).join('|')}); --composition reads all of it from a JSON file (flags override it).`,
   usage:
     'generate --model <dir|file|model> --prompt "…" [--negative "…"] [--steps 50] [--guidance 7.5] [--seed N] [--count 1] [--sampler ddim|euler|dpmpp2m] ' +
-    '[--width W --height H] [--provider cpu|webgpu|cuda] [--concept [*N=]con_id]… [--region "*N=x0,y0,x1,y1"]… [--view side] [--composition file.json] [--out dir]',
+    '[--karras] [--width W --height H] [--provider cpu|webgpu|cuda] [--concept [*N=]con_id]… [--strength "*N=0.8"]… [--no-token *N]… [--region "*N=x0,y0,x1,y1"]… ' +
+    '[--view side] [--composition file.json] [--out dir]',
   options: {
     model: { type: 'string' },
     prompt: { type: 'string' },
@@ -80,6 +95,9 @@ export const generateCommand: Command = {
     out: { type: 'string' },
     concept: { type: 'string', multiple: true },
     region: { type: 'string', multiple: true },
+    strength: { type: 'string', multiple: true },
+    'no-token': { type: 'string', multiple: true },
+    karras: { type: 'boolean' },
     view: { type: 'string' },
     composition: { type: 'string' },
   },

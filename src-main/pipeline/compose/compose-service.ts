@@ -42,10 +42,13 @@ export async function composeImages(library: Library, request: ComposeRequest, h
   const c = request.composition;
   const { path, modelId } = resolveModelPath(library.dataDir, request.model);
   const model = openStableDiffusion(path);
+  // a view is said the way the first concept's kind of subject is usually described
+  const firstClass = c.concepts[0] ? library.getConcept(c.concepts[0].conceptId).classWord : undefined;
   const settings = defaultSettings(model, {
-    prompt: promptWithView(c.prompt, c.view),
+    prompt: promptWithView(c.prompt, c.view, firstClass),
     negative: c.negative,
     sampler: c.sampler,
+    karras: c.karras,
     guidance: c.guidance,
     steps: c.steps,
     seed: c.seed,
@@ -59,7 +62,7 @@ export async function composeImages(library: Library, request: ComposeRequest, h
       const learnedOn = library.listModels().find((m) => m.id === record.baseModelId)?.name ?? record.baseModelId;
       hooks.onNote?.(`${x.placeholder} "${record.name}" was learned on ${learnedOn}, not on ${model.label}; its LoRA may not fit this model.`);
     }
-    return { placeholder: x.placeholder, concept: readConceptFile(library.conceptFilePath(x.conceptId), x.conceptId), scale: x.scale };
+    return { placeholder: x.placeholder, concept: readConceptFile(library.conceptFilePath(x.conceptId), x.conceptId), scale: x.scale, useToken: x.useToken };
   });
   const factor = vaeFactor(model);
   const [h, w, channels] = [settings.height / factor, settings.width / factor, model.unet.config.inChannels];

@@ -22,6 +22,8 @@ export interface GenerateSettings {
   seed: number;
   count: number;
   sampler: SamplerName;
+  /** Karras σ spacing (σ-space samplers). */
+  karras: boolean;
   width: number;
   height: number;
 }
@@ -38,7 +40,7 @@ export const vaeFactor = (model: StableDiffusionModel) => 2 ** (model.vae.config
 
 export function defaultSettings(model: StableDiffusionModel, partial: Partial<GenerateSettings> & { prompt: string }): GenerateSettings {
   const size = model.unet.config.sampleSize * vaeFactor(model);
-  return { negative: '', steps: 50, guidance: 7.5, seed: 0, count: 1, sampler: 'ddim', width: size, height: size, ...partial };
+  return { negative: '', steps: 50, guidance: 7.5, seed: 0, count: 1, sampler: 'ddim', karras: false, width: size, height: size, ...partial };
 }
 
 export async function generateImages(
@@ -99,7 +101,7 @@ export async function generateImages(
     : null;
 
   // 3. Seeded noise (image i from seed + i) → denoised latents
-  const sampler = createSampler(settings.sampler, settings.steps);
+  const sampler = createSampler(settings.sampler, settings.steps, undefined, { karras: settings.karras });
   const start = initialLatents(settings.seed, n, channels * h * w, sampler.initNoiseSigma);
   const { latents, fallback } = await denoise(
     model,
@@ -117,6 +119,6 @@ export async function generateImages(
 
 /** A1111's "parameters" text, which other tools read, plus our own JSON. */
 function pngParameters(s: GenerateSettings, seed: number, model: string): Record<string, string> {
-  const a1111 = `${s.prompt}\nNegative prompt: ${s.negative}\nSteps: ${s.steps}, Sampler: ${s.sampler}, CFG scale: ${s.guidance}, Seed: ${seed}, Size: ${s.width}x${s.height}, Model: ${model}`;
+  const a1111 = `${s.prompt}\nNegative prompt: ${s.negative}\nSteps: ${s.steps}, Sampler: ${s.sampler}${s.karras ? ', Schedule type: Karras' : ''}, CFG scale: ${s.guidance}, Seed: ${seed}, Size: ${s.width}x${s.height}, Model: ${model}`;
   return { parameters: a1111, singleinsert: JSON.stringify({ ...s, seed, count: 1, model }) };
 }

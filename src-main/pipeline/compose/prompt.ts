@@ -21,6 +21,8 @@ export interface PromptConcept {
   concept: LoadedConcept;
   /** LoRA strength (1: as learned; 0: the token alone). */
   scale?: number;
+  /** false: its placeholder is dropped from the prompt ("* face" reads "face"); its LoRA alone acts. */
+  useToken?: boolean;
 }
 
 export interface EncodedPrompt {
@@ -50,7 +52,19 @@ export function conceptTokens(model: StableDiffusionModel, prompt: string, conce
     }
     return positions;
   });
-  return { ids: encoded.ids, placed, owned };
+  // a concept without its token: its placeholder goes, the tokens after it move up one
+  const dropped = concepts.flatMap((c, j) => (c.useToken === false ? placed[j]! : [])).sort((a, b) => b - a);
+  const ids = [...encoded.ids];
+  for (const at of dropped) {
+    ids.splice(at, 1);
+    ids.push(model.tokenizer.endId);
+    const shift = (positions: number[]) => positions.filter((p) => p !== at).map((p) => (p > at ? p - 1 : p));
+    for (let j = 0; j < concepts.length; j++) {
+      placed[j] = shift(placed[j]!);
+      owned[j] = shift(owned[j]!);
+    }
+  }
+  return { ids, placed, owned };
 }
 
 /** Encodes [negative, prompt] with the concepts' tokens in place and their text-encoder LoRAs. */

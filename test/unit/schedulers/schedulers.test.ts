@@ -43,6 +43,20 @@ describe('samplers', () => {
     expect(s.timesteps.at(-1)).toBe(0);
   });
 
+  it('Karras sigmas match diffusers (v0.31, use_karras_sigmas=True, 10 steps)', () => {
+    // EulerDiscreteScheduler / DPMSolverMultistepScheduler(scaled_linear 0.00085…0.012).set_timesteps(10)
+    const sigmas = [14.614645, 9.102936, 5.478401, 3.168611, 1.749423, 0.914076, 0.446921, 0.2014, 0.081911, 0.029168];
+    const euler = createSampler('euler', 10, schedule, { karras: true });
+    const eulerT = [999.0, 916.283997, 815.044922, 687.153259, 523.198914, 327.147217, 145.939026, 40.856873, 6.732409, 0.0];
+    euler.timesteps.forEach((t, i) => expect(t).toBeCloseTo(eulerT[i]!, 2)); // diffusers computes in float32
+    expect(euler.initNoiseSigma).toBeCloseTo(sigmas[0]!, 5);
+    // σ itself, read back through the input scaling 1/√(σ²+1)
+    const one = new Float32Array([1]);
+    sigmas.forEach((sigma, i) => expect(1 / euler.scaleModelInput(one, i)[0]! ** 2 - 1).toBeCloseTo(sigma ** 2, 2));
+    expect(createSampler('dpmpp2m', 10, schedule, { karras: true }).timesteps).toEqual([999, 916, 815, 687, 523, 327, 146, 41, 7, 0]);
+    expect(() => createSampler('ddim', 10, schedule, { karras: true })).toThrow(/Karras sigmas go with the Euler and DPM-Solver\+\+\(2M\) samplers/);
+  });
+
   it.each(['ddim', 'euler', 'dpmpp2m'] as SamplerName[])('%s lands on x0 when the model predicts the true noise', (name) => {
     const r = new SeededRandom(2);
     const x0 = r.normalArray(64);

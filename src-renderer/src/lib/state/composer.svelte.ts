@@ -11,6 +11,8 @@ export interface Chip {
   conceptId: string;
   /** LoRA strength: 1 as learned. */
   scale: number;
+  /** false: the concept's token is left out of the prompt; its LoRA alone acts. */
+  useToken: boolean;
 }
 
 export const SIZE_PRESETS = [
@@ -41,6 +43,7 @@ export class ComposerState {
   #chips = $state<Chip[]>([]);
   #regions = $state<Record<string, RegionBox>>({});
   sampler = $state<Composition['sampler']>('ddim');
+  karras = $state(false);
   steps = $state(50);
   guidance = $state(7.5);
   seedMode = $state<'random' | 'fixed'>('random');
@@ -77,14 +80,17 @@ export class ComposerState {
   readonly chips = $derived(this.#chips);
   readonly regions = $derived(this.#regions);
   readonly running = $derived(this.#jobId !== null);
+  /** The first concept's class word: views are phrased for it. */
+  readonly firstClassWord = $derived(this.#chips[0] ? this.conceptOf(this.#chips[0])?.classWord : undefined);
   /** The composition as the schema reads it (the seed as it will be drawn). */
   readonly composition = $derived<CompositionInput>({
     prompt: this.prompt,
     negative: this.negative,
     view: this.view,
-    concepts: this.#chips.map((c) => ({ placeholder: c.placeholder, conceptId: c.conceptId, scale: c.scale })),
+    concepts: this.#chips.map((c) => ({ placeholder: c.placeholder, conceptId: c.conceptId, scale: c.scale, useToken: c.useToken })),
     regions: Object.entries(this.#regions).map(([placeholder, box]) => ({ placeholder, box })),
     sampler: this.sampler,
+    karras: this.karras && this.sampler !== 'ddim',
     steps: this.steps,
     guidance: this.guidance,
     seed: this.seed,
@@ -206,7 +212,7 @@ export class ComposerState {
    */
   addConcept(concept: ConceptRecord, replace?: { start: number; end: number }): number {
     const placeholder = this.nextPlaceholder();
-    this.#chips = [...this.#chips, { placeholder, conceptId: concept.id, scale: 1 }];
+    this.#chips = [...this.#chips, { placeholder, conceptId: concept.id, scale: 1, useToken: true }];
     const words = `${placeholder} ${concept.classWord}`;
     const [start, end] = replace ? [replace.start, replace.end] : [this.prompt.length, this.prompt.length];
     const before = this.prompt.slice(0, start);
@@ -229,6 +235,10 @@ export class ComposerState {
 
   setScale(placeholder: string, scale: number): void {
     this.#chips = this.#chips.map((c) => (c.placeholder === placeholder ? { ...c, scale } : c));
+  }
+
+  setUseToken(placeholder: string, useToken: boolean): void {
+    this.#chips = this.#chips.map((c) => (c.placeholder === placeholder ? { ...c, useToken } : c));
   }
 
   /** The concept's region as fractions of the canvas (0…1), clamped to it. */
@@ -302,9 +312,10 @@ export class ComposerState {
     this.prompt = c.prompt;
     this.negative = c.negative;
     this.view = c.view;
-    this.#chips = c.concepts.map((x) => ({ placeholder: x.placeholder, conceptId: x.conceptId, scale: x.scale }));
+    this.#chips = c.concepts.map((x) => ({ placeholder: x.placeholder, conceptId: x.conceptId, scale: x.scale, useToken: x.useToken }));
     this.#regions = Object.fromEntries(c.regions.map((r) => [r.placeholder, r.box]));
     this.sampler = c.sampler;
+    this.karras = c.karras;
     this.steps = c.steps;
     this.guidance = c.guidance;
     this.seed = c.seed;
