@@ -62,7 +62,16 @@ export const composition = z
       )
       .max(8)
       .default([]),
-    regions: z.array(z.object({ placeholder, box: regionBox }).strict()).max(8).default([]),
+    regions: z
+      .array(
+        z.union([
+          z.object({ placeholder, box: regionBox }).strict(),
+          // a painted region: a PNG whose opaque pixels are inside (any size: it is scaled to the image)
+          z.object({ placeholder, paint: z.string().regex(/^data:image\/png;base64,[A-Za-z0-9+/=]+$/, 'a painted region is a PNG data URL').max(4_000_000) }).strict(),
+        ]),
+      )
+      .max(8)
+      .default([]),
     sampler: z.enum(['ddim', 'euler', 'dpmpp2m']).default('ddim'),
     /** Karras σ spacing (Euler and DPM-Solver++(2M)). */
     karras: z.boolean().default(false),

@@ -1,5 +1,5 @@
 // The Compose screen and the Gallery in Chromium (tiny SD, two concepts): concepts into the prompt by
-// "@" and by the strip, a region each on the canvas, a drawing whose preview moves, the image in the
+// "@" and by the strip, a box for one and a painted area for the other, a drawing whose preview moves, the image in the
 // Gallery with both concepts linked, sent back to Compose and drawn again to the same bytes.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,8 +71,12 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
 
     await page.getByRole('button', { name: 'Place * on the canvas' }).click();
     await dragBox([0.05, 0.1], [0.5, 0.95]);
+    // the hat's area is painted: two strokes across the top right
     await page.getByRole('button', { name: 'Place *2 on the canvas' }).click();
-    await dragBox([0.5, 0.02], [0.95, 0.4]);
+    await page.getByRole('toolbar', { name: 'Region tools' }).getByLabel('paint').check();
+    await dragBox([0.55, 0.08], [0.92, 0.1]);
+    await dragBox([0.55, 0.22], [0.92, 0.25]);
+    await page.getByRole('toolbar', { name: 'Region tools' }).getByRole('button', { name: 'Done' }).click();
     await page.getByTestId('region-*').waitFor();
     await page.getByTestId('region-*2').waitFor();
 
@@ -99,7 +103,10 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
     const library = Library.open(dataDir, { reconcile: false });
     const [g] = library.generations.list();
     expect(g!.composition).toMatchObject({ prompt: 'a photo of * dog wearing a *2 hat', seed: 5, steps: 25, width: 64, height: 64 });
-    expect(g!.composition!.regions.map((r) => r.placeholder)).toEqual(['*', '*2']);
+    expect(g!.composition!.regions.map((r) => [r.placeholder, 'box' in r ? 'box' : 'paint'])).toEqual([
+      ['*', 'box'],
+      ['*2', 'paint'],
+    ]);
     expect(g!.concepts).toEqual([
       { conceptId: ids.Rex, placeholder: '*', scale: 1 },
       { conceptId: ids['Straw hat'], placeholder: '*2', scale: 1 },

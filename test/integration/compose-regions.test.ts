@@ -124,6 +124,21 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
     ]);
     lib.close();
 
+    // a painted region draws exactly what the box of the same pixels draws
+    const leftHalf = await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+      .composite([{ input: { create: { width: 4, height: 8, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 1 } } }, left: 0, top: 0 }])
+      .png()
+      .toBuffer();
+    const painted = join(root, 'painted.json');
+    const withRegion = (region: object) =>
+      JSON.stringify({ prompt: 'a * dog wearing a *2 hat', concepts: [{ placeholder: '*', conceptId: dog }, { placeholder: '*2', conceptId: hat }], regions: [region] });
+    writeFileSync(painted, withRegion({ placeholder: '*', paint: `data:image/png;base64,${leftHalf.toString('base64')}` }));
+    writeFileSync(file, withRegion({ placeholder: '*', box: [0, 0, 0.5, 1] }));
+    expect(await runCli(['generate', ...common, '--composition', painted, '--out', join(root, 'p')], io, {}), err.join('\n')).toBe(0);
+    const byPaint = readFileSync(out.at(-1)!);
+    expect(await runCli(['generate', ...common, '--composition', file, '--out', join(root, 'q')], io, {}), err.join('\n')).toBe(0);
+    expect(readFileSync(out.at(-1)!).equals(byPaint)).toBe(true);
+
     // strengths, a concept without its token, Karras sigmas
     const tuned = ['generate', ...common, '--prompt', 'a * dog wearing a *2 hat', '--concept', dog, '--concept', `*2=${hat}`, '--strength', '*2=0.5', '--no-token', '*2', '--sampler', 'euler', '--karras', '--out', join(root, 'c')];
     expect(await runCli(tuned, io, {}), err.join('\n')).toBe(0);

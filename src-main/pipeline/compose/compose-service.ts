@@ -2,6 +2,8 @@
 // and a model → images in the library, each linked to its concepts and carrying its composition, so
 // it can be drawn again to the byte. The CLI runs it in its process, the app on a worker thread.
 import { boxInPixels, type Composition, promptWithView } from '../../../src-preload/contract/compose.js';
+import sharp from 'sharp';
+import { AppError } from '../../common/app-error.js';
 import type { ExecutionProvider } from '../../graph/runtime/providers.js';
 import type { GenerationRow, Library } from '../../library/library.js';
 import { resolveModelPath } from '../../model-manager/resolve-model.js';
@@ -68,7 +70,9 @@ export async function composeImages(library: Library, request: ComposeRequest, h
   const [h, w, channels] = [settings.height / factor, settings.width / factor, model.unet.config.inChannels];
   const { images, fallback, notes } = await generateImages(model, settings, {
     concepts,
-    regions: c.regions.map((r) => ({ placeholder: r.placeholder, box: boxInPixels(r.box, settings.width, settings.height) })),
+    regions: await Promise.all(
+      c.regions.map(async (r) => ('box' in r ? { placeholder: r.placeholder, box: boxInPixels(r.box, settings.width, settings.height) } : { placeholder: r.placeholder, mask: await paintedMask(r.paint, settings.width, settings.height) })),
+    ),
     provider: request.provider,
     cacheDir: library.graphCacheDir(),
     ...(hooks.signal ? { signal: hooks.signal } : {}),
@@ -92,4 +96,15 @@ export async function composeImages(library: Library, request: ComposeRequest, h
     );
   }
   return { generations, settings, fallback };
+}
+
+/** A painted region (PNG data URL, opaque where painted) as a mask of the image's size. */
+async function paintedMask(dataUrl: string, width: number, height: number): Promise<{ width: number; height: number; data: Uint8Array }> {
+  try {
+    const png = Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64');
+    const alpha = await sharp(png).ensureAlpha().resize(width, height, { fit: 'fill', kernel: 'nearest' }).extractChannel(3).raw().toBuffer();
+    return { width, height, data: new Uint8Array(alpha) };
+  } catch (err) {
+    throw new AppError('invalid-input', `A painted region could not be read as an image (${(err as Error).message}); paint it again.`);
+  }
 }

@@ -15,6 +15,9 @@ export interface Chip {
   useToken: boolean;
 }
 
+/** Where a concept goes: a box (fractions of the canvas) or a painted area (a PNG, opaque inside). */
+export type RegionShape = { box: RegionBox } | { paint: string };
+
 export const SIZE_PRESETS = [
   { id: 'square', label: 'Square', width: 512, height: 512 },
   { id: 'portrait', label: 'Portrait', width: 512, height: 768 },
@@ -41,7 +44,7 @@ export class ComposerState {
   negative = $state('');
   view = $state<NovelView | null>(null);
   #chips = $state<Chip[]>([]);
-  #regions = $state<Record<string, RegionBox>>({});
+  #regions = $state<Record<string, RegionShape>>({});
   sampler = $state<Composition['sampler']>('ddim');
   karras = $state(false);
   steps = $state(50);
@@ -52,8 +55,11 @@ export class ComposerState {
   height = $state(512);
   count = $state(1);
   modelId = $state<string | null>(null);
-  /** The concept whose region the canvas draws. */
+  /** The concept whose region the canvas draws, and with which tool. */
   drawing = $state<string | null>(null);
+  tool = $state<'box' | 'paint'>('box');
+  brush = $state(0.06);
+  erasing = $state(false);
   /** The saved composition being edited, if any. */
   savedId = $state<string | null>(null);
   savedName = $state('');
@@ -88,7 +94,7 @@ export class ComposerState {
     negative: this.negative,
     view: this.view,
     concepts: this.#chips.map((c) => ({ placeholder: c.placeholder, conceptId: c.conceptId, scale: c.scale, useToken: c.useToken })),
-    regions: Object.entries(this.#regions).map(([placeholder, box]) => ({ placeholder, box })),
+    regions: Object.entries(this.#regions).map(([placeholder, shape]) => ({ placeholder, ...shape })),
     sampler: this.sampler,
     karras: this.karras && this.sampler !== 'ddim',
     steps: this.steps,
@@ -246,7 +252,25 @@ export class ComposerState {
     const clamp = (v: number) => Math.min(1, Math.max(0, Math.round(v * 1000) / 1000));
     const [x0, y0, x1, y1] = [clamp(Math.min(box[0], box[2])), clamp(Math.min(box[1], box[3])), clamp(Math.max(box[0], box[2])), clamp(Math.max(box[1], box[3]))];
     if (x1 - x0 < 0.02 || y1 - y0 < 0.02) return; // a click, not a box
-    this.#regions = { ...this.#regions, [placeholder]: [x0, y0, x1, y1] };
+    this.#regions = { ...this.#regions, [placeholder]: { box: [x0, y0, x1, y1] } };
+  }
+
+  /** A painted region (PNG data URL of what was painted); an empty painting clears it. */
+  setPaint(placeholder: string, png: string | null): void {
+    if (png) this.#regions = { ...this.#regions, [placeholder]: { paint: png } };
+    else this.clearRegion(placeholder);
+  }
+
+  /** Starts (or stops) placing a concept, with the tool its region was made with. */
+  place(placeholder: string): void {
+    if (this.drawing === placeholder) {
+      this.drawing = null;
+      return;
+    }
+    const shape = this.#regions[placeholder];
+    this.tool = shape && 'paint' in shape ? 'paint' : 'box';
+    this.erasing = false;
+    this.drawing = placeholder;
   }
 
   clearRegion(placeholder: string): void {
@@ -257,7 +281,8 @@ export class ComposerState {
 
   /** Overlapping regions, said as the drawing will treat them. */
   readonly overlaps = $derived.by(() => {
-    const entries = Object.entries(this.#regions);
+    // boxes here; painted areas are checked when drawn (the drawing's notes say it)
+    const entries = Object.entries(this.#regions).flatMap(([p, shape]) => ('box' in shape ? [[p, shape.box] as const] : []));
     const out: string[] = [];
     for (let i = 0; i < entries.length; i++) {
       for (let j = i + 1; j < entries.length; j++) {
@@ -313,7 +338,7 @@ export class ComposerState {
     this.negative = c.negative;
     this.view = c.view;
     this.#chips = c.concepts.map((x) => ({ placeholder: x.placeholder, conceptId: x.conceptId, scale: x.scale, useToken: x.useToken }));
-    this.#regions = Object.fromEntries(c.regions.map((r) => [r.placeholder, r.box]));
+    this.#regions = Object.fromEntries(c.regions.map((r) => [r.placeholder, 'box' in r ? { box: r.box } : { paint: r.paint }]));
     this.sampler = c.sampler;
     this.karras = c.karras;
     this.steps = c.steps;
