@@ -1,10 +1,10 @@
 // A composition drawn on its own thread: the API and the window stay free while the UNet runs. It
 // opens its own connection to the library, stores the images there and reports each step (with a
 // cheap preview of the latents) to the job that started it.
-import { parentPort, workerData } from 'node:worker_threads';
 import { toApiError } from '../common/app-error.js';
 import { Library } from '../library/library.js';
 import { type ComposeRequest, composeImages } from '../pipeline/compose/compose-service.js';
+import { workerPort } from './worker-port.js';
 
 export interface GenerationWorkerInput {
   dataDir: string;
@@ -16,18 +16,12 @@ export type GenerationWorkerMessage =
   | { type: 'note'; text: string }
   | { type: 'end'; generationIds: string[]; error: ReturnType<typeof toApiError> | null };
 
-const input = workerData as GenerationWorkerInput;
-const port = parentPort!;
-const controller = new AbortController();
-port.on('message', (m: { type: 'cancel' }) => {
-  if (m.type === 'cancel') controller.abort();
-});
-const post = (m: GenerationWorkerMessage) => port.postMessage(m);
+const { input, signal, post, close } = workerPort<GenerationWorkerInput, GenerationWorkerMessage>();
 
 const library = Library.open(input.dataDir, { reconcile: false });
 try {
   const { generations } = await composeImages(library, input.request, {
-    signal: controller.signal,
+    signal,
     onNote: (text) => post({ type: 'note', text }),
     onProgress: (p) => {
       void p.preview().then((png) => post({ type: 'progress', step: p.step, total: p.total, etaMs: p.etaMs, preview: `data:image/png;base64,${png.toString('base64')}` }));
@@ -38,5 +32,5 @@ try {
   post({ type: 'end', generationIds: [], error: toApiError(err) });
 } finally {
   library.close();
-  port.close();
+  close();
 }

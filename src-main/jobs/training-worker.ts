@@ -1,11 +1,11 @@
 // A training run on its own thread: the main process's event loop (the API, the window) stays free
 // while steps take seconds to hours. It opens its own connection to the library (SQLite in WAL mode
 // takes a writer per connection) and reports every step to the queue that started it.
-import { parentPort, workerData } from 'node:worker_threads';
 import type { RunPreview, RunStep, TrainingRun } from '../../src-preload/contract/training.js';
 import { toApiError } from '../common/app-error.js';
 import { Library } from '../library/library.js';
 import { runInThisProcess } from '../pipeline/learn/learning-service.js';
+import { workerPort } from './worker-port.js';
 import type { VisionConfig } from '../models/vision.js';
 
 export interface WorkerInput {
@@ -20,18 +20,12 @@ export type WorkerMessage =
   | { type: 'log'; line: string }
   | { type: 'end'; error: ReturnType<typeof toApiError> | null };
 
-const input = workerData as WorkerInput;
-const port = parentPort!;
-const controller = new AbortController();
-port.on('message', (m: { type: 'cancel' }) => {
-  if (m.type === 'cancel') controller.abort();
-});
-const post = (m: WorkerMessage) => port.postMessage(m);
+const { input, signal, post, close } = workerPort<WorkerInput, WorkerMessage>();
 
 const library = Library.open(input.dataDir, { reconcile: false });
 try {
   await runInThisProcess(library, input.runId, {
-    signal: controller.signal,
+    signal,
     onStep: (run, step) => post({ type: 'step', run, step }),
     onPreviews: (run, previews) => post({ type: 'previews', run, previews }),
     onLog: (line) => post({ type: 'log', line }),
@@ -42,5 +36,5 @@ try {
   post({ type: 'end', error: toApiError(err) });
 } finally {
   library.close();
-  port.close();
+  close();
 }

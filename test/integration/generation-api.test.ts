@@ -9,6 +9,7 @@ import type { EventMessage, GenerationRecord, JobInfo } from '../../src-preload/
 import { type Backend, createBackend } from '../../src-main/api/backend.js';
 import { installFromPath } from '../../src-main/model-manager/install.js';
 import { writeRandomConcept } from '../helpers/random-concept.js';
+import { callOf, until } from '../helpers/api-calls.js';
 import { writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
 
 describe('drawing compositions through the API (worker thread, queue, events)', { timeout: 120_000 }, () => {
@@ -17,20 +18,9 @@ describe('drawing compositions through the API (worker thread, queue, events)', 
   let modelId: string;
   let conceptId: string;
   const events: EventMessage[] = [];
-  const call = async (service: string, method: string, input: unknown) => {
-    const r = await backend.dispatch({ service, method, input });
-    if (!r.ok) throw new Error(`${service}.${method}: ${r.error.message}`);
-    return r.value as never;
-  };
+  const call = callOf(() => backend);
   /** A job as its last jobs.onUpdate event told it. */
   const job = (id: string) => events.filter((e) => e.service === 'jobs' && (e.payload as JobInfo).id === id).map((e) => e.payload as JobInfo).at(-1)!;
-  const until = async (what: () => boolean, ms = 100_000) => {
-    const end = Date.now() + ms;
-    while (!what()) {
-      if (Date.now() > end) throw new Error('timed out');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'si-gen-api-'));

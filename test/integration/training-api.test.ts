@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventMessage, TrainingRun } from '../../src-preload/contract/index.js';
 import { type Backend, createBackend } from '../../src-main/api/backend.js';
 import { fixtureImage } from '../helpers/fixtures.js';
+import { callOf, until } from '../helpers/api-calls.js';
 import { writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
 import { TINY_VISION } from '../helpers/tiny-singleinsert.js';
 
@@ -17,19 +18,8 @@ describe('training through the API (worker thread, queue, events)', { timeout: 2
   let model: string;
   let imageId: string;
   const events: EventMessage[] = [];
-  const call = async (service: string, method: string, input: unknown) => {
-    const r = await backend.dispatch({ service, method, input });
-    if (!r.ok) throw new Error(`${service}.${method}: ${r.error.message}`);
-    return r.value as never;
-  };
+  const call = callOf(() => backend);
   const runState = (id: string) => (backend.library.runs.get(id) as TrainingRun).state;
-  const until = async (what: () => boolean, ms = 200_000) => {
-    const end = Date.now() + ms;
-    while (!what()) {
-      if (Date.now() > end) throw new Error('timed out');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'si-train-api-'));
