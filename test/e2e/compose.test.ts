@@ -80,6 +80,8 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
     await page.getByTestId('region-*').waitFor();
     await page.getByTestId('region-*2').waitFor();
 
+    await page.getByRole('spinbutton', { name: 'Width' }).fill('100');
+    await page.getByTestId('compose-problem').getByText('Width and height must be multiples of 64 (now 100×512).').waitFor();
     await page.getByRole('spinbutton', { name: 'Width' }).fill('64');
     await page.getByRole('spinbutton', { name: 'Height' }).fill('64');
     await page.getByLabel('Steps').fill('25');
@@ -137,6 +139,21 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
     expect(again!.id).not.toBe(first!.id);
     expect(again!.sha256).toBe(first!.sha256);
     library.close();
+  });
+
+  it('saves the composition, and after a reload opens it with its concepts, regions and settings', async () => {
+    await page.getByText('Saved compositions (0)').click();
+    await page.getByRole('textbox', { name: 'Composition name' }).fill('Rex in a hat');
+    await page.getByRole('button', { name: 'Save as new' }).click();
+    await page.getByText('Saved the composition "Rex in a hat".').waitFor();
+    await page.reload();
+    await page.getByRole('link', { name: 'Compose' }).click();
+    await page.getByText('Saved compositions (1)').click();
+    await page.getByRole('button', { name: 'Rex in a hat', exact: true }).click();
+    await expect(page.getByRole('textbox', { name: /Prompt/ }).inputValue()).resolves.toBe('a photo of * dog wearing a *2 hat');
+    await page.getByTestId('region-*').waitFor();
+    await page.getByTestId('region-*2').waitFor();
+    await expect(page.getByRole('spinbutton', { name: 'Steps' }).inputValue()).resolves.toBe('25');
   });
 
   it('logged no script errors or CSP violations', () => {

@@ -108,6 +108,7 @@ export class ComposerState {
   readonly problem = $derived.by(() => {
     if (!this.modelId) return 'Choose a Stable Diffusion 1.x model (install one in Settings › Models).';
     if (!this.prompt.trim()) return 'Write a prompt: what the image shows.';
+    if (this.width % 64 || this.height % 64) return `Width and height must be multiples of 64 (now ${this.width}×${this.height}).`;
     const missing = this.#chips.find((c) => !usesPlaceholder(this.prompt, c.placeholder));
     if (missing) return `The prompt does not use ${missing.placeholder} (${this.conceptOf(missing)?.name ?? 'its concept'}); put it where the concept goes, or remove its chip.`;
     const parsed = compositionSchema.safeParse(this.composition);
