@@ -38,7 +38,8 @@ export async function startWebServer(
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!hostAllowed(req)) return sendStatus(res, 421, 'Misdirected request');
-    const url = new URL(req.url ?? '/', origin);
+    const url = requestTarget(req);
+    if (!url) return sendStatus(res, 400, 'Bad request target');
     if (url.pathname === '/api/invoke') {
       if (req.method !== 'POST') return sendStatus(res, 405, 'Use POST');
       if (!tokenValid(req.headers[TOKEN_HEADER])) return sendStatus(res, 401, 'Missing or wrong API token; open the URL the app printed.');
@@ -70,19 +71,41 @@ export async function startWebServer(
     return send(res, 200, asset.mime, asset.body);
   }
 
+  // a request line Node cannot parse gets a 400 and the connection closes; a broken socket only ends itself
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', origin);
-    if (!hostAllowed(req) || url.pathname !== '/api/events' || req.headers.origin !== origin || !tokenValid(url.searchParams.get('token') ?? undefined)) {
-      socket.write('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
-      socket.destroy();
+    // every path of a socket handles its errors: a peer that resets or sends garbage ends only itself
+    socket.on('error', () => socket.destroy());
+    const url = requestTarget(req);
+    if (!url || !hostAllowed(req) || url.pathname !== '/api/events' || req.headers.origin !== origin || !tokenValid(url.searchParams.get('token') ?? undefined)) {
+      socket.end(`HTTP/1.1 ${url ? '403 Forbidden' : '400 Bad Request'}\r\nConnection: close\r\n\r\n`);
       return;
     }
     sockets.handleUpgrade(req, socket, head, (ws) => {
       const unsubscribe = backend.events.subscribe((message) => ws.send(JSON.stringify(message)));
       ws.on('close', unsubscribe);
+      // frames over the size limit, unmasked or not UTF-8: ws reports them here and the connection goes
+      ws.on('error', () => ws.terminate());
       ws.on('message', () => ws.close(1008, 'This socket only sends events'));
     });
   });
+
+  /** The request's URL, or null when its target is not one (a bad escape, a NUL byte, garbage). */
+  function requestTarget(req: IncomingMessage): URL | null {
+    const target = req.url ?? '/';
+    if (!target.startsWith('/') || target.includes('\0')) return null;
+    try {
+      const url = new URL(target, origin);
+      decodeURIComponent(url.pathname);
+      return url;
+    } catch {
+      return null;
+    }
+  }
 
   function hostAllowed(req: IncomingMessage): boolean {
     const port = (server.address() as AddressInfo).port;

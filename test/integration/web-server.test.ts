@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -102,6 +103,50 @@ describe('web mode server', () => {
     const wsBase = `${server.origin.replace('http', 'ws')}/api/events`;
     expect(await attempt(`${wsBase}?token=${server.token}`, 'http://evil.example')).toBe('refused');
     expect(await attempt(wsBase, server.origin)).toBe('refused');
+  });
+
+  it('lives on through hostile sockets and request lines: oversized, unmasked and non-UTF-8 frames, bad upgrades, garbage targets', async () => {
+    const port = Number(new URL(server.origin).port);
+    const alive = async () => expect(JSON.parse((await invoke({ service: 'library', method: 'stats', input: {} })).body)).toMatchObject({ ok: true });
+    /** Raw bytes to the server; resolves with what it answered when it closes (or after 2 s). */
+    const rawSocket = (...chunks: Buffer[]) =>
+      new Promise<string>((resolve) => {
+        const sock = connect(port, '127.0.0.1', () => {
+          for (const c of chunks) sock.write(c);
+        });
+        let answer = '';
+        sock.on('data', (d) => (answer += d.toString('latin1')));
+        sock.on('error', () => resolve(answer));
+        sock.on('close', () => resolve(answer));
+        setTimeout(() => (sock.destroy(), resolve(answer)), 2000);
+      });
+    const handshake = Buffer.from(
+      `GET /api/events?token=${server.token} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nOrigin: ${server.origin}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${Buffer.alloc(16, 7).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    const masked = (opcode: number, payload: Buffer) => {
+      const mask = Buffer.from([1, 2, 3, 4]);
+      const head = payload.length < 126 ? Buffer.from([0x80 | opcode, 0x80 | payload.length]) : Buffer.from([0x80 | opcode, 0x80 | 126, payload.length >> 8, payload.length & 255]);
+      return Buffer.concat([head, mask, Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!))]);
+    };
+
+    // a frame over the payload limit, an unmasked frame, a text frame that is not UTF-8
+    expect(await rawSocket(handshake, masked(1, Buffer.alloc(5000, 97)))).toMatch(/^HTTP\/1.1 101/);
+    await alive();
+    expect(await rawSocket(handshake, Buffer.from([0x81, 0x05, ...Buffer.from('hello')]))).toMatch(/^HTTP\/1.1 101/);
+    await alive();
+    expect(await rawSocket(handshake, masked(1, Buffer.from([0xff, 0xfe, 0xfd])))).toMatch(/^HTTP\/1.1 101/);
+    await alive();
+    // an upgrade with an invalid target, a wrong Host and no token is refused before the WebSocket layer
+    const badUpgrade = Buffer.from(`GET http://[::1 HTTP/1.1\r\nHost: evil.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    expect(await rawSocket(badUpgrade)).toMatch(/^HTTP\/1.1 400 Bad Request/);
+    await alive();
+    // request lines and targets that are not URLs: 400, never a 500
+    expect(await rawSocket(Buffer.from('GARBAGE\r\n\r\n'))).toMatch(/^HTTP\/1.1 400/);
+    expect(await rawSocket(Buffer.from(`GET /a\0b HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`))).toMatch(/^HTTP\/1.1 400/);
+    expect((await raw(server, '/%E0%A4%A', {})).status).toBe(400);
+    expect((await raw(server, '/files/%zz?token=x', {})).status).toBe(400);
+    await alive();
   });
 
   it('rejects an oversized upload with 413 and keeps nothing', async () => {
