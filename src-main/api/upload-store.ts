@@ -1,21 +1,49 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError, isNodeError } from '../common/app-error.js';
 import { newId } from '../common/ids.js';
+import { processAlive } from '../common/process-alive.js';
 import type { PhotoInput } from '../pipeline/ingest/import-photos.js';
 
+export interface UploadLimits {
+  /** An upload not imported within this long is removed. */
+  expireMs: number;
+  /** The most bytes all waiting uploads may hold together. */
+  quotaBytes: number;
+}
+
+export const DEFAULT_UPLOAD_LIMITS: UploadLimits = { expireMs: 60 * 60 * 1000, quotaBytes: 2 * 1024 ** 3 };
+
 /**
- * Web mode's browser cannot hand over file paths, so photos are uploaded first
- * and imported by upload id. Uploads are temporary: removed after use and at start-up.
+ * Web mode's browser cannot hand over file paths, so photos are uploaded first and imported by
+ * upload id. Uploads are temporary: consumed by their import, expired when never imported, held
+ * under a quota. Each server process keeps its own folder (uploads/<pid>/), so a second server on the
+ * same library never takes the first one's uploads; folders of ended processes are removed at start.
  */
 export class UploadStore {
-  constructor(private readonly dir: string) {
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
+  private readonly dir: string;
+
+  constructor(
+    root: string,
+    private readonly limits: UploadLimits = DEFAULT_UPLOAD_LIMITS,
+    isAlive: (pid: number) => boolean = processAlive,
+  ) {
+    this.dir = join(root, String(process.pid));
+    mkdirSync(root, { recursive: true });
+    for (const name of readdirSync(root)) {
+      const pid = /^\d+$/.test(name) ? Number(name) : NaN;
+      if (pid !== process.pid && !(Number.isInteger(pid) && isAlive(pid))) rmSync(join(root, name), { recursive: true, force: true });
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+    mkdirSync(this.dir, { recursive: true });
   }
 
   async save(bytes: Uint8Array): Promise<string> {
+    const held = this.sweep();
+    if (held + bytes.byteLength > this.limits.quotaBytes) {
+      throw new AppError('too-large', `Uploads waiting to be imported already hold ${Math.round(held / 1024 ** 2)} MB; import or wait for them (they expire after an hour), then upload again.`);
+    }
     const id = newId('upl', 10);
     try {
       await writeFile(join(this.dir, id), bytes, { flag: 'wx' });
@@ -25,6 +53,18 @@ export class UploadStore {
       throw err;
     }
     return id;
+  }
+
+  /** Removes expired uploads; the bytes the rest hold. */
+  private sweep(): number {
+    let held = 0;
+    for (const name of readdirSync(this.dir)) {
+      const path = join(this.dir, name);
+      const { mtimeMs, size } = statSync(path);
+      if (Date.now() - mtimeMs > this.limits.expireMs) rmSync(path, { force: true });
+      else held += size;
+    }
+    return held;
   }
 
   /** The upload as a photo to import; reading it consumes it. */

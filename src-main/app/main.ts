@@ -14,7 +14,9 @@ app.setName(APP_NAME);
 registerAppScheme();
 hardenAllWebContents();
 
-if (!app.requestSingleInstanceLock()) app.quit();
+// a second launch hands over to the first (its window comes forward) and starts nothing of its own:
+// two backends on one library would sweep each other's temporary files
+const primary = app.requestSingleInstanceLock();
 
 async function start(): Promise<void> {
   await app.whenReady();
@@ -49,7 +51,10 @@ async function start(): Promise<void> {
 
 app.on('window-all-closed', () => app.quit());
 
-start().catch((err: unknown) => {
-  dialog.showErrorBox(`${APP_NAME} could not start`, err instanceof Error ? err.message : String(err));
-  app.exit(1);
-});
+if (!primary) app.quit();
+else {
+  start().catch((err: unknown) => {
+    dialog.showErrorBox(`${APP_NAME} could not start`, err instanceof Error ? err.message : String(err));
+    app.exit(1);
+  });
+}

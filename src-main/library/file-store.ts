@@ -3,9 +3,12 @@ import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError, isNodeError } from '../common/app-error.js';
+import { processAlive } from '../common/process-alive.js';
 
 const SHA_PATTERN = /^[0-9a-f]{64}$/;
 const TMP_DIR = '.tmp';
+/** A writer's temp folder older than this is swept even if its pid is alive again (a reused pid). */
+const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
 
 export function sha256Of(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -13,11 +16,15 @@ export function sha256Of(bytes: Uint8Array): string {
 
 /**
  * Content-addressed files: store/ab/abcdef… named by their sha256.
- * A file appears under its name only complete: it is written to .tmp, flushed, then renamed.
+ * A file appears under its name only complete: it is written to .tmp/<pid>/, flushed, then renamed.
+ * Each process writes in a folder of its own, so one process's cleanup never takes another's write in flight.
  */
 export class FileStore {
+  private readonly tmpDir: string;
+
   constructor(readonly root: string) {
-    mkdirSync(join(root, TMP_DIR), { recursive: true });
+    this.tmpDir = join(root, TMP_DIR, String(process.pid));
+    mkdirSync(this.tmpDir, { recursive: true });
   }
 
   pathOf(sha256: string): string {
@@ -29,8 +36,9 @@ export class FileStore {
     const sha256 = sha256Of(bytes);
     const target = this.pathOf(sha256);
     if (await exists(target)) return { sha256, size: bytes.byteLength };
-    const tmp = join(this.root, TMP_DIR, `${sha256}.${randomBytes(4).toString('hex')}`);
+    const tmp = join(this.tmpDir, `${sha256}.${randomBytes(4).toString('hex')}`);
     try {
+      mkdirSync(this.tmpDir, { recursive: true }); // another process may have swept it as stale
       const handle = await open(tmp, 'wx');
       try {
         await handle.writeFile(bytes);
@@ -89,12 +97,24 @@ export class FileStore {
     return out;
   }
 
-  /** Half-written files from an interrupted write; nothing points at them. */
-  clearTemp(): number {
+  /**
+   * Half-written files of writers that are gone (their process ended: killed, crashed, closed); nothing
+   * points at them. Writes of live processes, this one's included, are left alone.
+   */
+  clearTemp(isAlive: (pid: number) => boolean = processAlive): number {
     const dir = join(this.root, TMP_DIR);
-    const names = readdirSync(dir);
-    for (const name of names) rmSync(join(dir, name), { force: true });
-    return names.length;
+    let removed = 0;
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      const pid = /^\d+$/.test(name) ? Number(name) : NaN;
+      if (pid === process.pid) continue;
+      const stale = Date.now() - statSync(path).mtimeMs > STALE_TEMP_MS;
+      if (Number.isInteger(pid) && isAlive(pid) && !stale) continue;
+      // a dead writer's folder, or a loose file from a version that wrote into .tmp itself
+      removed += statSync(path).isDirectory() ? readdirSync(path).length : 1;
+      rmSync(path, { recursive: true, force: true });
+    }
+    return removed;
   }
 }
 

@@ -25,21 +25,28 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
   return migrations;
 }
 
-/** Applies every pending migration in one transaction: the schema is either fully upgraded or untouched. */
+/**
+ * Applies every pending migration in one transaction: the schema is either fully upgraded or untouched.
+ * The version is read under the write lock, so two processes opening a new library at once migrate it once.
+ */
 export function migrate(db: Database, migrations: Migration[] = loadMigrations()): { from: number; to: number } {
-  const from = db.pragma('user_version', { simple: true }) as number;
   const latest = migrations.length;
-  if (from > latest) {
-    throw new AppError(
-      'conflict',
-      `This library was written by a newer SingleInsert Studio (schema ${from}, this app knows ${latest}). Update the app to open it.`,
-    );
-  }
-  const pending = migrations.slice(from);
-  if (pending.length === 0) return { from, to: from };
-  db.transaction(() => {
-    for (const m of pending) db.exec(m.sql);
-    db.pragma(`user_version = ${latest}`);
-  })();
-  return { from, to: latest };
+  const version = () => db.pragma('user_version', { simple: true }) as number;
+  const refuseNewer = (from: number) => {
+    if (from > latest) {
+      throw new AppError('conflict', `This library was written by a newer SingleInsert Studio (schema ${from}, this app knows ${latest}). Update the app to open it.`);
+    }
+  };
+  const seen = version();
+  refuseNewer(seen);
+  if (seen === latest) return { from: seen, to: seen };
+  return db
+    .transaction(() => {
+      const from = version();
+      refuseNewer(from);
+      for (const m of migrations.slice(from)) db.exec(m.sql);
+      db.pragma(`user_version = ${latest}`);
+      return { from, to: latest };
+    })
+    .immediate();
 }

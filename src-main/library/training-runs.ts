@@ -3,6 +3,7 @@ import type { Database } from 'better-sqlite3';
 import { learnSettings, type LearnSettings, type RunDetail, type RunPreview, type RunState, type RunStep, type TrainingRun } from '../../src-preload/contract/training.js';
 import { AppError } from '../common/app-error.js';
 import { newId } from '../common/ids.js';
+import { processAlive } from '../common/process-alive.js';
 
 interface RunRow {
   id: string;
@@ -212,7 +213,7 @@ export class TrainingRuns {
   }
 
   /** Runs left 'running' by a process that is gone (killed, crashed, power cut) become 'interrupted'. */
-  markOrphansInterrupted(isAlive: (pid: number) => boolean = pidAlive): number {
+  markOrphansInterrupted(isAlive: (pid: number) => boolean = processAlive): number {
     const rows = this.db.prepare("SELECT id, owner_pid FROM training_runs WHERE state = 'running'").all() as Array<{ id: string; owner_pid: number | null }>;
     let n = 0;
     for (const r of rows) {
@@ -224,14 +225,6 @@ export class TrainingRuns {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function toRun(r: RunRow): TrainingRun {
   return {

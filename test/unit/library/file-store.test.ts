@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileStore, sha256Of } from '../../../src-main/library/file-store.js';
@@ -25,7 +25,23 @@ describe('FileStore', () => {
     writeFileSync(join(root, sha.slice(0, 2)), 'in the way');
     await expect(store.put(bytes)).rejects.toThrow();
     expect(existsSync(store.pathOf(sha))).toBe(false);
-    expect(readdirSync(join(root, '.tmp'))).toEqual([]);
+    expect(readdirSync(join(root, '.tmp', String(process.pid)))).toEqual([]);
+  });
+
+  it("sweeps only dead writers' temp files: a live process's write in flight stays", () => {
+    const root = tmpDir();
+    const store = new FileStore(root);
+    const tmp = join(root, '.tmp');
+    for (const pid of ['4001', '4002']) {
+      mkdirSync(join(tmp, pid));
+      writeFileSync(join(tmp, pid, 'half-written'), 'partial');
+    }
+    writeFileSync(join(tmp, String(process.pid), 'mine'), 'in flight');
+    writeFileSync(join(tmp, 'loose-from-an-older-version'), 'partial');
+    expect(store.clearTemp((pid) => pid === 4001)).toBe(2);
+    expect(readdirSync(tmp).sort()).toEqual(['4001', String(process.pid)].sort());
+    expect(readdirSync(join(tmp, '4001'))).toEqual(['half-written']);
+    expect(readdirSync(join(tmp, String(process.pid)))).toEqual(['mine']);
   });
 
   it('refuses names that are not digests (no path tricks)', () => {

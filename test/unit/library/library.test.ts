@@ -1,4 +1,4 @@
-import { existsSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sha256Of } from '../../../src-main/library/file-store.js';
@@ -91,8 +91,9 @@ describe('Library', () => {
     const { image } = await library.addImage(input, files);
     // a crash after the file was written but before its rows were committed
     const orphan = await library.store.put(Buffer.from('orphan'));
-    // a crash during a write
-    writeFileSync(join(dir, 'store', '.tmp', 'half-written'), 'partial');
+    // a crash during a write (a process that is gone: pid 2³¹−2 runs nowhere)
+    mkdirSync(join(dir, 'store', '.tmp', String(2 ** 31 - 2)));
+    writeFileSync(join(dir, 'store', '.tmp', String(2 ** 31 - 2), 'half-written'), 'partial');
     // a crash after the rows were deleted but before the files were
     library.db.prepare("INSERT INTO blobs VALUES (?, 3, 'x', 'now')").run('b'.repeat(64));
     library.close();
