@@ -1,13 +1,15 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../common/app-error.js';
 import { openStableDiffusion } from '../weights/sd-loader.js';
+import { readSmallFileSync, regularFileSync } from '../common/regular-file.js';
 
 export type InstalledFamily = 'sd1' | 'grounding-dino' | 'clip' | 'dino';
 export const FAMILIES: InstalledFamily[] = ['sd1', 'grounding-dino', 'clip', 'dino'];
 
 /** What kind of model a path holds, checked as far as its files allow; throws with the reason otherwise. */
 export function detectFamily(path: string): { family: InstalledFamily; format: string } {
+  if (!statSync(path).isDirectory()) regularFileSync(path, 'a model file or folder');
   if (statSync(path).isDirectory()) {
     if (existsSync(join(path, 'model_index.json'))) {
       openStableDiffusion(path);
@@ -15,7 +17,7 @@ export function detectFamily(path: string): { family: InstalledFamily; format: s
     }
     const configPath = join(path, 'config.json');
     if (existsSync(configPath)) {
-      const config = JSON.parse(readFileSync(configPath, 'utf8')) as { model_type?: string };
+      const config = JSON.parse(readSmallFileSync(configPath, 4 << 20, 'a JSON config').toString('utf8')) as { model_type?: string };
       const onnx = existsSync(join(path, 'onnx')) && readdirSync(join(path, 'onnx')).some((f) => f.endsWith('.onnx'));
       const format = onnx ? 'onnx-folder' : 'folder';
       if (config.model_type === 'grounding-dino') {

@@ -5,10 +5,11 @@ import { AppError } from '../common/app-error.js';
 import type { Library, ModelRecord } from '../library/library.js';
 import { detectFamily, type InstalledFamily } from './detect-family.js';
 import { type DownloadProgress, downloadFile, sha256OfFile } from './download.js';
+import { regularFileSync } from '../common/regular-file.js';
 
 /** sha256 of a file, or of a folder's files (relative path + each file's hash, in order). */
 export async function hashPath(path: string): Promise<{ sha256: string; bytes: number }> {
-  if (!statSync(path).isDirectory()) return { sha256: await sha256OfFile(path), bytes: statSync(path).size };
+  if (!statSync(path).isDirectory()) return { sha256: await sha256OfFile(path), bytes: regularFileSync(path, 'a model file').size };
   const files: string[] = [];
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {

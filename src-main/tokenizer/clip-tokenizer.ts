@@ -1,6 +1,6 @@
 // CLIP's byte-level BPE tokenizer, as Stable Diffusion 1.x uses it (77 tokens, padded with <|endoftext|>).
-import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { readSmallFileSync } from '../common/regular-file.js';
 
 export const START_TOKEN = '<|startoftext|>';
 export const END_TOKEN = '<|endoftext|>';
@@ -63,7 +63,7 @@ export class ClipTokenizer {
 
   /** From CLIP's bpe_simple_vocab_16e6.txt(.gz): the vocabulary is derived from the merges. */
   static fromMergesFile(path: string): ClipTokenizer {
-    const raw = readFileSync(path);
+    const raw = readSmallFileSync(path, 32 << 20, 'a BPE merges file');
     const text = (path.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
     const merges = parseMerges(text).slice(0, MERGE_COUNT);
     const base = byteTable().map((e) => e.char);

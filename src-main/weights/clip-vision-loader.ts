@@ -1,5 +1,5 @@
 // Opens a CLIP vision model (Hugging Face CLIPVisionModel or CLIPModel folder, or a single .safetensors).
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { AppError } from '../common/app-error.js';
 import type { WeightSource } from '../models/params.js';
@@ -7,6 +7,7 @@ import { CLIP_VIT_B32, type VisionConfig } from '../models/vision.js';
 import { readSafetensorsHeader } from './safetensors.js';
 import { refusePickle } from './sd-loader.js';
 import { SafetensorsSource } from './sources.js';
+import { readSmallFileSync } from '../common/regular-file.js';
 
 interface HfVisionConfig {
   image_size?: number;
@@ -30,7 +31,7 @@ export function openClipVision(path: string, tokenDim: number): { config: Vision
       throw new AppError('not-found', `${path} has no .safetensors weights.`);
     }
     if (existsSync(join(path, 'config.json'))) {
-      const raw = JSON.parse(readFileSync(join(path, 'config.json'), 'utf8')) as HfVisionConfig & { vision_config?: HfVisionConfig };
+      const raw = JSON.parse(readSmallFileSync(join(path, 'config.json'), 4 << 20, 'a JSON config').toString('utf8')) as HfVisionConfig & { vision_config?: HfVisionConfig };
       hf = raw.vision_config ?? raw;
     }
   } else {

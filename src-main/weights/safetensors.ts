@@ -3,6 +3,7 @@
 import { fsyncSync, closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { AppError } from '../common/app-error.js';
 import { fromHalf } from '../graph/dtype.js';
+import { openRegularSync } from '../common/regular-file.js';
 
 export type SafetensorsDType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'U8' | 'BOOL';
 
@@ -31,7 +32,7 @@ const bad = (path: string, why: string) =>
 
 /** Reads and checks the header only; tensor data stays on disk. */
 export function readSafetensorsHeader(path: string): SafetensorsFile {
-  const fd = openSync(path, 'r');
+  const fd = openRegularSync(path, 'a .safetensors file');
   try {
     const size = fstatSync(fd).size;
     if (size < 8) throw bad(path, 'it is shorter than its 8-byte header length');

@@ -1,5 +1,5 @@
 // Opens a Stable Diffusion 1.x model as users have it: a diffusers folder or a single .safetensors file.
-import { existsSync, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
+import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { AppError } from '../common/app-error.js';
 import { PROJECT_ROOT } from '../common/project-root.js';
@@ -11,6 +11,11 @@ import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
 import { textKeyToLdm, unetKeyToLdm, vaeKeyToLdm, vaeLegacyAttentionKey } from './ldm-keys.js';
 import { readSafetensorsHeader, type SafetensorsFile } from './safetensors.js';
 import { SafetensorsSource } from './sources.js';
+import { readSmallFileSync } from '../common/regular-file.js';
+
+/** Configs are a few kB, CLIP's vocabulary and merges about 1 MB each. */
+const MAX_CONFIG_BYTES = 4 << 20;
+const MAX_VOCAB_BYTES = 16 << 20;
 
 export type ModelFamily = 'sd1' | 'sd2' | 'sdxl' | 'unknown';
 
@@ -159,8 +164,9 @@ function openSingleFile(path: string): StableDiffusionModel {
 
 function readJson<T>(path: string): T {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
+    return JSON.parse(readSmallFileSync(path, MAX_CONFIG_BYTES, 'a JSON config').toString('utf8')) as T;
   } catch (err) {
+    if (err instanceof AppError) throw err;
     throw new AppError('corrupt-file', `${path} is missing or not valid JSON (${(err as Error).message.split('\n')[0]}).`);
   }
 }
@@ -235,7 +241,7 @@ function openDiffusersFolder(dir: string): StableDiffusionModel {
   const weights = ['diffusion_pytorch_model.safetensors', 'diffusion_pytorch_model.fp16.safetensors'];
   const tokenizerDir = join(dir, 'tokenizer');
   const tokenizer = existsSync(join(tokenizerDir, 'vocab.json'))
-    ? ClipTokenizer.fromVocabAndMerges(readFileSync(join(tokenizerDir, 'vocab.json'), 'utf8'), readFileSync(join(tokenizerDir, 'merges.txt'), 'utf8'))
+    ? ClipTokenizer.fromVocabAndMerges(readSmallFileSync(join(tokenizerDir, 'vocab.json'), MAX_VOCAB_BYTES, 'a vocabulary').toString('utf8'), readSmallFileSync(join(tokenizerDir, 'merges.txt'), MAX_VOCAB_BYTES, 'a merges file').toString('utf8'))
     : ClipTokenizer.fromMergesFile(BUNDLED_MERGES);
   return {
     label,

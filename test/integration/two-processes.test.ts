@@ -1,13 +1,13 @@
 // Two processes on one library (the CLI while the app imports, as the README allows): each open of the
 // library reconciles it, and that must never take another process's write in flight.
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Library } from '../../src-main/library/library.js';
-import { tmpDir } from '../helpers/tmp.js';
 
 const BIN = fileURLToPath(new URL('../../bin/singleinsert.js', import.meta.url));
 
@@ -26,7 +26,7 @@ describe('two processes on one library', { timeout: 180_000 }, () => {
   let root: string;
   const photos: string[][] = [[], [], []];
   beforeAll(async () => {
-    root = tmpDir();
+    root = mkdtempSync(join(tmpdir(), 'si-two-'));
     mkdirSync(join(root, 'photos'));
     for (let i = 0; i < 24; i++) {
       const path = join(root, 'photos', `p${i}.png`);

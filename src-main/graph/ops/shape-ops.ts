@@ -125,7 +125,6 @@ defineVjp('Slice', (n, [g]) => {
   return [pad(g, pads), undefined, undefined, undefined];
 });
 defineVjp('Split', (n, grads) => {
-  const x = n.inputs[0]!;
   if (grads.every((g) => !g)) return [undefined, undefined];
   const axis = (n.attrs.axis as { int: number }).int;
   const parts = n.outputs.map((o, i) => grads[i] ?? expand(like(o, 0), o.shape));

@@ -1,10 +1,10 @@
-import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { ImportResult } from '../../../src-preload/contract/index.js';
-import { AppError, isNodeError, toApiError } from '../../common/app-error.js';
+import { AppError, toApiError } from '../../common/app-error.js';
 import { sha256Of } from '../../library/file-store.js';
 import type { Library } from '../../library/library.js';
 import { DEFAULT_INGEST_LIMITS, type IngestLimits, normalizePhoto } from './normalize-photo.js';
+import { openRegular } from '../../common/regular-file.js';
 
 /** A photo to import: its display name and a way to read its bytes. */
 export interface PhotoInput {
@@ -69,25 +69,14 @@ async function importOne(library: Library, photo: PhotoInput, limits: IngestLimi
 
 /** Reads a file, refusing it before reading when it is larger than `maxBytes`. */
 async function readBounded(path: string, maxBytes: number): Promise<Buffer> {
-  let handle;
+  // a pipe, device or socket is refused before it is opened: a read from one could block for ever
+  const handle = await openRegular(path, 'a photo');
   try {
-    handle = await open(path, 'r');
-  } catch (err) {
-    if (isNodeError(err) && err.code === 'ENOENT') throw new AppError('not-found', `No such file: ${path}`);
-    if (isNodeError(err) && err.code === 'EISDIR') throw new AppError('invalid-input', `${path} is a folder, not a photo.`);
-    if (isNodeError(err) && err.code === 'EACCES') throw new AppError('invalid-input', `No permission to read ${path}.`);
-    throw err;
-  }
-  try {
-    const { size, isFile } = await handle.stat().then((s) => ({ size: s.size, isFile: s.isFile() }));
-    if (!isFile) throw new AppError('invalid-input', `${path} is not a regular file.`);
+    const { size } = await handle.stat();
     if (size > maxBytes) {
       throw new AppError('too-large', `${basename(path)} is ${(size / 1024 / 1024).toFixed(0)} MB; photos up to ${(maxBytes / 1024 / 1024).toFixed(0)} MB can be imported.`);
     }
     return await handle.readFile();
-  } catch (err) {
-    if (isNodeError(err) && err.code === 'EISDIR') throw new AppError('invalid-input', `${path} is a folder, not a photo.`);
-    throw err;
   } finally {
     await handle.close();
   }
