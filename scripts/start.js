@@ -17,14 +17,32 @@ function electronBinary() {
   }
 }
 
+/**
+ * Runs the app as a child that lives and dies with this process: Ctrl+C, `kill` or a closing terminal
+ * reach it too (no server left behind under PID 1), and this process exits with the child's status.
+ */
+function runChild(command, childArgs) {
+  const child = spawn(command, childArgs, { stdio: 'inherit' });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(signal, () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    });
+  }
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15) : 0)));
+  child.on('error', (err) => {
+    console.error(`Could not start ${command}: ${err.message}`);
+    process.exit(1);
+  });
+}
+
 const electron = forceWeb ? undefined : electronBinary();
 if (electron) {
-  spawn(electron, ['.'], { stdio: 'inherit' }).on('exit', (code) => process.exit(code ?? 0));
+  runChild(electron, ['.']);
 } else {
   if (!forceWeb) {
     console.log('Electron is not installed here, so the app runs in web mode (your browser).');
     console.log('To get the desktop window, on a machine with internet access run: npm run fetch:electron\n');
   }
   const passThrough = args.filter((a) => a !== '--web');
-  spawn(process.execPath, ['out/src-main/server/main.js', ...passThrough], { stdio: 'inherit' }).on('exit', (code) => process.exit(code ?? 0));
+  runChild(process.execPath, ['out/src-main/server/main.js', ...passThrough]);
 }
