@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { open, rm, writeFile } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError, isNodeError } from '../common/app-error.js';
 import { newId } from '../common/ids.js';
@@ -40,19 +40,38 @@ export class UploadStore {
   }
 
   async save(bytes: Uint8Array): Promise<string> {
-    const held = this.sweep();
-    if (held + bytes.byteLength > this.limits.quotaBytes) {
-      throw new AppError('too-large', `Uploads waiting to be imported already hold ${Math.round(held / 1024 ** 2)} MB; import or wait for them (they expire after an hour), then upload again.`);
-    }
+    return this.saveStream([bytes], bytes.byteLength);
+  }
+
+  /**
+   * Writes an upload as it arrives (a request body), so memory stays near one chunk whatever its size;
+   * more than `maxBytes`, or more than the quota leaves room for, is refused and nothing is kept.
+   */
+  async saveStream(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, maxBytes: number): Promise<string> {
+    const room = this.limits.quotaBytes - this.sweep();
+    const limit = Math.min(maxBytes, room);
     const id = newId('upl', 10);
+    const path = join(this.dir, id);
+    const handle = await open(path, 'wx');
+    let size = 0;
     try {
-      await writeFile(join(this.dir, id), bytes, { flag: 'wx' });
+      for await (const chunk of chunks) {
+        size += chunk.byteLength;
+        if (size > limit) {
+          throw limit < maxBytes
+            ? new AppError('too-large', `Uploads waiting to be imported already hold ${Math.round((this.limits.quotaBytes - room) / 1024 ** 2)} MB; import or wait for them (they expire after an hour), then upload again.`)
+            : new AppError('too-large', `The upload is larger than ${Math.round(maxBytes / 1024 / 1024)} MB.`);
+        }
+        await handle.write(chunk);
+      }
+      await handle.close();
+      return id;
     } catch (err) {
-      await rm(join(this.dir, id), { force: true });
+      await handle.close().catch(() => undefined);
+      await rm(path, { force: true });
       if (isNodeError(err) && err.code === 'ENOSPC') throw new AppError('disk-full', 'The disk is full; free some space and upload again.');
       throw err;
     }
-    return id;
   }
 
   /** Removes expired uploads; the bytes the rest hold. */

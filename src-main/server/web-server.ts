@@ -56,8 +56,9 @@ export async function startWebServer(
     if (url.pathname === '/api/upload') {
       if (req.method !== 'POST') return sendStatus(res, 405, 'Use POST');
       if (!tokenValid(req.headers[TOKEN_HEADER])) return sendStatus(res, 401, 'Missing or wrong API token; open the URL the app printed.');
-      const bytes = await readBody(req, options.maxUploadBytes ?? DEFAULT_INGEST_LIMITS.maxFileBytes);
-      return sendJson(res, 200, { uploadId: await backend.uploads.save(bytes) });
+      const limit = options.maxUploadBytes ?? DEFAULT_INGEST_LIMITS.maxFileBytes;
+      if (Number(req.headers['content-length'] ?? 0) > limit) throw new AppError('too-large', `The upload is larger than ${Math.round(limit / 1024 / 1024)} MB.`);
+      return sendJson(res, 200, { uploadId: await backend.uploads.saveStream(req, limit) });
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendStatus(res, 405, 'Method not allowed');
     if (url.pathname.startsWith('/files/')) {

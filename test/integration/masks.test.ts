@@ -143,6 +143,13 @@ describe('mask versions and the mask CLI', () => {
     await expect(masks.save(imageId, 'cat', empty, 'manual')).rejects.toThrow(/The mask is empty.*previous version is kept/);
     const small = await sharp({ create: { width: 10, height: 10, channels: 3, background: "#fff" } }).png().toBuffer();
     await expect(masks.save(imageId, 'cat', small, 'manual')).rejects.toThrow(/10×10 but the photo is 451×300/);
+    // only a PNG, and its size is read before any pixel: an SVG (which the decoder would render) is refused at once
+    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="100000" height="100000"><rect width="100%" height="100%" fill="#fff"/></svg>');
+    const started = performance.now();
+    await expect(masks.save(imageId, 'cat', svg, 'manual')).rejects.toThrow(/A mask must be a PNG image/);
+    const huge = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#fff' } }).png().toBuffer();
+    await expect(masks.save(imageId, 'cat', huge, 'manual')).rejects.toThrow(/4000×3000 but the photo is 451×300/);
+    expect(performance.now() - started).toBeLessThan(1000);
     expect(library.listMasks(imageId).map((m) => m.version)).toEqual([2, 1]);
     library.close();
   });

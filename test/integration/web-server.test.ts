@@ -159,7 +159,14 @@ describe('web mode server', () => {
       });
       expect(r.status).toBe(413);
       expect(JSON.parse(r.body)).toMatchObject({ ok: false, error: { code: 'too-large' } });
-      expect(readdirSync(join(backend.dataDir, 'uploads'))).toEqual([]);
+      // the same bytes without a declared length: written as they come, stopped at the limit, nothing kept
+      const chunked = await raw(small, '/api/upload', {
+        method: 'POST',
+        headers: { [TOKEN_HEADER]: small.token, 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' },
+        body: readFileSync(fixtureImage('dog_00.jpg')),
+      });
+      expect(chunked.status).toBe(413);
+      expect(readdirSync(join(backend.dataDir, 'uploads', String(process.pid)))).toEqual([]);
     } finally {
       await small.close();
     }

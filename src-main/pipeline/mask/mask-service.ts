@@ -70,10 +70,7 @@ export class MaskService {
 
   async save(imageId: string, classWord: string, png: Buffer, source: MaskRecord['source']): Promise<MaskRecord> {
     const image = this.library.getImage(imageId);
-    const { mask, width, height } = await maskFromPng(png);
-    if (width !== image.width || height !== image.height) {
-      throw new AppError('invalid-input', `The mask is ${width}×${height} but the photo is ${image.width}×${image.height}.`);
-    }
+    const { mask, width, height } = await maskFromPng(png, image);
     if (!mask.some((v) => v > 0)) throw new AppError('invalid-input', 'The mask is empty: mark the subject before saving. The previous version is kept.');
     return this.library.saveMask({ imageId, classWord, png: await maskToPng(mask, width, height), source });
   }

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { AppError } from '../../common/app-error.js';
 import { promptTensors, resizeLongestSide, type SamBox, samInputTensor, type SamPoint, thresholdMask } from './sam-processing.js';
 
@@ -162,11 +162,32 @@ export function maskToPng(mask: Uint8Array, width: number, height: number): Prom
 }
 
 /** A mask PNG (any format sharp reads) → 8-bit values at its size. */
-export async function maskFromPng(png: Buffer): Promise<{ mask: Uint8Array; width: number; height: number }> {
+/** Photos are at most 2048 px a side after import; a mask of no photo is held to that too. */
+const MAX_MASK_PIXELS = 2048 * 2048;
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * A mask PNG of the photo's size → one byte a pixel. Only a PNG is read (an SVG or other format would
+ * make the decoder render whatever it describes), and its size is checked from the header before any
+ * pixel is decoded.
+ */
+export async function maskFromPng(png: Buffer, size?: { width: number; height: number }): Promise<{ mask: Uint8Array; width: number; height: number }> {
+  if (png.length < 8 || !png.subarray(0, 8).equals(PNG_SIGNATURE)) throw new AppError('invalid-input', 'A mask must be a PNG image.');
+  const limitInputPixels = size ? size.width * size.height : MAX_MASK_PIXELS;
+  let meta: Metadata;
   try {
-    const { data, info } = await sharp(png).greyscale().raw().toBuffer({ resolveWithObject: true });
+    meta = await sharp(png, { limitInputPixels: false }).metadata(); // the header only: the size is checked next
+  } catch {
+    throw new AppError('corrupt-image', 'The mask is not a readable PNG.');
+  }
+  if (meta.format !== 'png') throw new AppError('invalid-input', 'A mask must be a PNG image.');
+  if (size && (meta.width !== size.width || meta.height !== size.height)) {
+    throw new AppError('invalid-input', `The mask is ${meta.width}×${meta.height} but the photo is ${size.width}×${size.height}.`);
+  }
+  try {
+    const { data, info } = await sharp(png, { limitInputPixels }).greyscale().raw().toBuffer({ resolveWithObject: true });
     return { mask: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
   } catch {
-    throw new AppError('corrupt-image', 'The mask is not a readable image.');
+    throw new AppError('corrupt-image', 'The mask is not a readable PNG.');
   }
 }
