@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../common/app-error.js';
+import { refuseNonFiniteWeights } from '../weights/check-architecture.js';
 import { openStableDiffusion } from '../weights/sd-loader.js';
 import { readSmallFileSync, regularFileSync } from '../common/regular-file.js';
 
@@ -12,7 +13,7 @@ export function detectFamily(path: string): { family: InstalledFamily; format: s
   if (!statSync(path).isDirectory()) regularFileSync(path, 'a model file or folder');
   if (statSync(path).isDirectory()) {
     if (existsSync(join(path, 'model_index.json'))) {
-      openStableDiffusion(path);
+      refuseNonFiniteWeights(openStableDiffusion(path));
       return { family: 'sd1', format: 'diffusers' };
     }
     const configPath = join(path, 'config.json');
@@ -30,6 +31,6 @@ export function detectFamily(path: string): { family: InstalledFamily; format: s
     }
     throw new AppError('unsupported-model', `${path} is neither a diffusers folder (model_index.json) nor a model folder with config.json.`);
   }
-  openStableDiffusion(path);
+  refuseNonFiniteWeights(openStableDiffusion(path));
   return { family: 'sd1', format: 'single-file' };
 }

@@ -73,8 +73,11 @@ export class ClipTokenizer {
 
   /** From a model's tokenizer/ folder files (vocab.json + merges.txt), as diffusers ships them. */
   static fromVocabAndMerges(vocabJson: string, mergesTxt: string): ClipTokenizer {
-    const vocab = JSON.parse(vocabJson) as Record<string, number>;
-    return new ClipTokenizer(new Map(Object.entries(vocab)), parseMerges(mergesTxt));
+    const vocab = JSON.parse(vocabJson) as unknown;
+    if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab) || !Object.values(vocab).every((id) => Number.isInteger(id))) {
+      throw new Error('the vocabulary is not an object of token → id');
+    }
+    return new ClipTokenizer(new Map(Object.entries(vocab as Record<string, number>)), parseMerges(mergesTxt));
   }
 
   get vocabSize(): number {

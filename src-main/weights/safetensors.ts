@@ -63,7 +63,8 @@ export function readSafetensorsHeader(path: string): SafetensorsFile {
       }
       tensors.set(name, checkEntry(path, name, value, dataStart, dataSize));
     }
-    const ranges = [...tensors.values()].sort((a, b) => a.offset - b.offset);
+    // a 0-byte tensor holds no bytes, so it overlaps nothing wherever its offset points
+    const ranges = [...tensors.values()].filter((t) => t.length > 0).sort((a, b) => a.offset - b.offset);
     for (let i = 1; i < ranges.length; i++) {
       if (ranges[i]!.offset < ranges[i - 1]!.offset + ranges[i - 1]!.length) throw bad(path, `tensors ${ranges[i - 1]!.name} and ${ranges[i]!.name} overlap`);
     }
@@ -89,6 +90,37 @@ function checkEntry(path: string, name: string, value: unknown, dataStart: numbe
   if (end - begin !== expected) throw bad(path, `tensor ${name} is ${end - begin} bytes but ${dtype}[${shape}] needs ${expected}`);
   if (end > dataSize) throw bad(path, `tensor ${name} ends at byte ${dataStart + end}, past the end of the file; the file is truncated`);
   return { name, dtype, shape, offset: dataStart + begin, length: end - begin };
+}
+
+const NON_FINITE: Partial<Record<SafetensorsDType, { bytes: number; test: (view: DataView, at: number) => boolean }>> = {
+  F32: { bytes: 4, test: (v, at) => (v.getUint32(at, true) & 0x7f800000) === 0x7f800000 },
+  F16: { bytes: 2, test: (v, at) => (v.getUint16(at, true) & 0x7c00) === 0x7c00 },
+  BF16: { bytes: 2, test: (v, at) => (v.getUint16(at, true) & 0x7f80) === 0x7f80 },
+};
+
+/**
+ * The first float tensor holding a NaN or an infinity (read in chunks, the whole file once), or null.
+ * A model with one draws nothing but NaN: it is refused when installed.
+ */
+export function firstNonFiniteTensor(file: SafetensorsFile): string | null {
+  const chunk = Buffer.alloc(16 << 20);
+  const fd = openSync(file.path, 'r');
+  try {
+    for (const t of file.tensors.values()) {
+      const kind = NON_FINITE[t.dtype];
+      if (!kind) continue;
+      for (let done = 0; done < t.length; ) {
+        const n = readSync(fd, chunk, 0, Math.min(chunk.length, t.length - done), t.offset + done);
+        if (n === 0) break;
+        const view = new DataView(chunk.buffer, chunk.byteOffset, n - (n % kind.bytes));
+        for (let at = 0; at < view.byteLength; at += kind.bytes) if (kind.test(view, at)) return t.name;
+        done += n;
+      }
+    }
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** One tensor's bytes, converted to float32 for float types (BF16 and F16 widened). */

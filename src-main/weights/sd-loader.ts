@@ -12,6 +12,8 @@ import { textKeyToLdm, unetKeyToLdm, vaeKeyToLdm, vaeLegacyAttentionKey } from '
 import { readSafetensorsHeader, type SafetensorsFile } from './safetensors.js';
 import { SafetensorsSource } from './sources.js';
 import { readSmallFileSync } from '../common/regular-file.js';
+import { checkArchitecture } from './check-architecture.js';
+import { checkConfig, diffusersTextConfig, diffusersUNetConfig, diffusersVaeConfig } from './diffusers-configs.js';
 
 /** Configs are a few kB, CLIP's vocabulary and merges about 1 MB each. */
 const MAX_CONFIG_BYTES = 4 << 20;
@@ -47,7 +49,12 @@ function familyMessage(family: ModelFamily, path: string): AppError {
 /** Opens and checks a model; throws a clear AppError for pickles, other families and broken files. */
 export function openStableDiffusion(path: string): StableDiffusionModel {
   if (!existsSync(path)) throw new AppError('not-found', `No model at ${path}.`);
-  if (statSync(path).isDirectory()) return openDiffusersFolder(path);
+  const model = statSync(path).isDirectory() ? openDiffusersFolder(path) : openFile(path);
+  checkArchitecture(model);
+  return model;
+}
+
+function openFile(path: string): StableDiffusionModel {
   if (PICKLE_EXTENSIONS.has(extname(path).toLowerCase()) || looksLikePickle(path)) refusePickle(path);
   if (extname(path).toLowerCase() !== '.safetensors') {
     throw new AppError('unsupported-model', `${basename(path)} is not a .safetensors file or a diffusers folder.`);
@@ -82,6 +89,12 @@ export function detectSingleFileFamily(file: SafetensorsFile): ModelFamily {
  * Reads a single file's architecture from its tensor shapes (fine-tunes keep SD 1.x's, test
  * models are smaller). Head counts and group counts cannot be seen in shapes: SD 1.x's are used.
  */
+/** A tensor's shape if it has the rank its role needs; a line naming it otherwise. */
+function ranked(file: SafetensorsFile, key: string, shape: readonly number[], rank: number, what: string): readonly number[] {
+  if (shape.length !== rank || shape.some((d) => d < 1)) throw new AppError('corrupt-file', `${basename(file.path)}: ${key} has shape [${shape.join(', ')}], not ${what}.`);
+  return shape;
+}
+
 export function inferSingleFileConfigs(file: SafetensorsFile): { unet: UNetConfig; text: ClipTextConfig; vae: VaeConfig } {
   const shape = (key: string) => file.tensors.get(key)?.shape;
   const need = (key: string) => {
@@ -103,7 +116,9 @@ export function inferSingleFileConfigs(file: SafetensorsFile): { unet: UNetConfi
     level.layers++;
   }
   const firstAttention = [...file.tensors.keys()].find((key) => key.startsWith(u) && key.endsWith('attn2.to_k.weight'));
-  const convIn = need(`${u}input_blocks.0.0.weight`);
+  const convIn = ranked(file, `${u}input_blocks.0.0.weight`, need(`${u}input_blocks.0.0.weight`), 4, "a convolution's [out, in, k, k]");
+  ranked(file, `${u}out.2.weight`, need(`${u}out.2.weight`), 4, "a convolution's [out, in, k, k]");
+  if (levels.some((l) => l.channels === 0) || levels[0]!.layers === 0) throw new AppError('corrupt-file', `${basename(file.path)} has no UNet down blocks (model.diffusion_model.input_blocks.*); it is not a complete SD 1.x checkpoint.`);
   const unet: UNetConfig = {
     ...SD15_UNET,
     inChannels: convIn[1]!,
@@ -117,8 +132,11 @@ export function inferSingleFileConfigs(file: SafetensorsFile): { unet: UNetConfi
   const t = (name: string) => textKeyToLdm(name).map(shape).find(Boolean);
   const embedding = t('text_model.embeddings.token_embedding.weight');
   if (!embedding) throw new AppError('corrupt-file', `${basename(file.path)} has no text encoder token embedding.`);
+  ranked(file, 'text_model.embeddings.token_embedding.weight', embedding, 2, "a token embedding's [vocabulary, width]");
   let layers = 0;
   while (t(`text_model.encoder.layers.${layers}.mlp.fc1.weight`)) layers++;
+  if (layers === 0) throw new AppError('corrupt-file', `${basename(file.path)} has no text encoder layers (cond_stage_model…encoder.layers.*); it is not a complete SD 1.x checkpoint.`);
+  ranked(file, 'text_model.encoder.layers.0.mlp.fc1.weight', t('text_model.encoder.layers.0.mlp.fc1.weight')!, 2, "a linear layer's [out, in]");
   const text: ClipTextConfig = {
     ...SD15_CLIP_TEXT,
     vocabSize: embedding[0]!,
@@ -171,6 +189,17 @@ function readJson<T>(path: string): T {
   }
 }
 
+/** The tokenizer/ folder's vocabulary and merges, or one line on what makes them unusable. */
+function folderTokenizer(dir: string): ClipTokenizer {
+  const vocab = readSmallFileSync(join(dir, 'vocab.json'), MAX_VOCAB_BYTES, 'a vocabulary').toString('utf8');
+  const merges = readSmallFileSync(join(dir, 'merges.txt'), MAX_VOCAB_BYTES, 'a merges file').toString('utf8');
+  try {
+    return ClipTokenizer.fromVocabAndMerges(vocab, merges);
+  } catch (err) {
+    throw new AppError('corrupt-file', `${dir}: the tokenizer's vocab.json or merges.txt is unusable (${(err as Error).message.split('\n')[0]}).`);
+  }
+}
+
 function componentWeights(dir: string, component: string, names: string[]): SafetensorsFile {
   for (const name of names) {
     const p = join(dir, component, name);
@@ -181,31 +210,18 @@ function componentWeights(dir: string, component: string, names: string[]): Safe
   throw new AppError('not-found', `${join(dir, component)} has no weights (${names.join(' or ')}).`);
 }
 
-interface DiffusersUNetConfig {
-  block_out_channels: number[];
-  layers_per_block: number;
-  down_block_types: string[];
-  cross_attention_dim: number;
-  attention_head_dim: number | number[];
-  norm_num_groups?: number;
-  norm_eps?: number;
-  in_channels?: number;
-  out_channels?: number;
-  sample_size?: number;
-  addition_embed_type?: string | null;
-}
 
 function openDiffusersFolder(dir: string): StableDiffusionModel {
-  const index = readJson<{ _class_name?: string }>(join(dir, 'model_index.json'));
+  const index = readJson<{ _class_name?: string } | null>(join(dir, 'model_index.json'));
   const label = basename(dir);
-  if (/XL/i.test(index._class_name ?? '')) throw familyMessage('sdxl', dir);
-  const u = readJson<DiffusersUNetConfig>(join(dir, 'unet', 'config.json'));
-  const t = readJson<{ hidden_size: number; intermediate_size: number; num_hidden_layers: number; num_attention_heads: number; max_position_embeddings: number; layer_norm_eps?: number; vocab_size: number }>(
-    join(dir, 'text_encoder', 'config.json'),
-  );
-  const v = readJson<{ block_out_channels: number[]; layers_per_block: number; norm_num_groups?: number; latent_channels?: number; in_channels?: number; scaling_factor?: number }>(
-    join(dir, 'vae', 'config.json'),
-  );
+  if (typeof index?._class_name === 'string' && /XL/i.test(index._class_name)) throw familyMessage('sdxl', dir);
+  const config = <T extends Parameters<typeof checkConfig>[0]>(schema: T, component: string) => {
+    const path = join(dir, component, 'config.json');
+    return checkConfig(schema, readJson<unknown>(path), path);
+  };
+  const u = config(diffusersUNetConfig, 'unet');
+  const t = config(diffusersTextConfig, 'text_encoder');
+  const v = config(diffusersVaeConfig, 'vae');
   if (u.addition_embed_type === 'text_time' || u.cross_attention_dim === 2048) throw familyMessage('sdxl', dir);
   if (u.cross_attention_dim === 1024 || t.hidden_size === 1024) throw familyMessage('sd2', dir);
   const heads = Array.isArray(u.attention_head_dim) ? u.attention_head_dim[0]! : u.attention_head_dim;
@@ -240,9 +256,7 @@ function openDiffusersFolder(dir: string): StableDiffusionModel {
   };
   const weights = ['diffusion_pytorch_model.safetensors', 'diffusion_pytorch_model.fp16.safetensors'];
   const tokenizerDir = join(dir, 'tokenizer');
-  const tokenizer = existsSync(join(tokenizerDir, 'vocab.json'))
-    ? ClipTokenizer.fromVocabAndMerges(readSmallFileSync(join(tokenizerDir, 'vocab.json'), MAX_VOCAB_BYTES, 'a vocabulary').toString('utf8'), readSmallFileSync(join(tokenizerDir, 'merges.txt'), MAX_VOCAB_BYTES, 'a merges file').toString('utf8'))
-    : ClipTokenizer.fromMergesFile(BUNDLED_MERGES);
+  const tokenizer = existsSync(join(tokenizerDir, 'vocab.json')) ? folderTokenizer(tokenizerDir) : ClipTokenizer.fromMergesFile(BUNDLED_MERGES);
   return {
     label,
     format: 'diffusers',

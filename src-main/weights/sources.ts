@@ -23,7 +23,7 @@ export class SafetensorsSource implements WeightSource {
 
   constructor(
     readonly label: string,
-    files: readonly SafetensorsFile[],
+    readonly files: readonly SafetensorsFile[],
     private readonly keyOf: (name: string) => string | readonly string[] = (name) => name,
   ) {
     for (const file of files) for (const [key, entry] of file.tensors) this.index.set(key, { file, entry });

@@ -112,6 +112,11 @@ export async function generateImages(
     { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}), lean: options.weights !== undefined },
   );
 
+  // weights holding NaN or infinities draw nothing: say so rather than write black images
+  if (latents.some((v) => !Number.isFinite(v))) {
+    throw new AppError('corrupt-file', `${model.label} drew non-numbers (NaN): its weights hold NaN or infinite values. Download the model again.`);
+  }
+
   // 4. Decode, each PNG carrying its settings
   const pngs = await decodeImages(model, latents, { count: n, channels, h, w, width: settings.width, height: settings.height }, load, dtype, (i) => pngParameters(settings, settings.seed + i, model.label));
   return { images: pngs.map((png, i) => ({ png, seed: settings.seed + i })), fallback, notes };

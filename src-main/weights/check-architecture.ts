@@ -1,0 +1,68 @@
+// Is this an SD 1.x model the app can run? Each part's graph is built once against the model's weight
+// names and shapes only (no value is read): a missing layer, a tensor of the wrong shape or a config
+// that cannot fit (groups that do not divide the channels, a text width the UNet does not take) is
+// refused here, with its name, instead of failing later inside a drawing or a training step.
+import { AppError } from '../common/app-error.js';
+import { Graph } from '../graph/graph.js';
+import { clipTextEncoder } from '../models/clip-text.js';
+import { weightsFrom } from '../models/params.js';
+import { unet } from '../models/unet.js';
+import { vaeDecode, vaeLatentDistribution } from '../models/vae.js';
+import type { StableDiffusionModel } from './sd-loader.js';
+import { firstNonFiniteTensor } from './safetensors.js';
+import { SafetensorsSource, shapesOnly } from './sources.js';
+
+export function checkArchitecture(model: StableDiffusionModel): void {
+  const part = (what: string, build: (g: Graph) => void) => {
+    try {
+      build(new Graph(`check ${what}`));
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      const reason = (err as Error).message.split('\n')[0];
+      throw new AppError('unsupported-model', `${model.label} is not a complete SD 1.x model: its ${what} does not fit the architecture (${reason}).`);
+    }
+  };
+  const u = model.unet.config;
+  const t = model.textEncoder.config;
+  if (u.crossAttentionDim !== t.hiddenSize) {
+    throw new AppError('unsupported-model', `${model.label}: its UNet attends to ${u.crossAttentionDim}-wide text but its text encoder is ${t.hiddenSize} wide; the parts do not belong together.`);
+  }
+  for (const c of [...u.blockOutChannels, ...model.vae.config.blockOutChannels]) {
+    if (c % u.normGroups !== 0) throw new AppError('unsupported-model', `${model.label}: ${c} channels cannot be split into ${u.normGroups} norm groups.`);
+  }
+  const side = 2 ** (u.blockOutChannels.length - 1);
+  part('text encoder', (g) => {
+    clipTextEncoder(weightsFrom(g, shapesOnly(model.textEncoder.source)), t, { inputIds: g.input('ids', 'int64', [1, t.maxPositions > 77 ? 77 : t.maxPositions]) });
+  });
+  part('UNet', (g) => {
+    unet(weightsFrom(g, shapesOnly(model.unet.source), { prefix: 'unet.' }), u, {
+      sample: g.input('x', 'float32', [1, u.inChannels, side, side]),
+      timestep: g.input('t', 'float32', [1]),
+      encoderHiddenStates: g.input('c', 'float32', [1, 77, u.crossAttentionDim]),
+    });
+  });
+  part('VAE', (g) => {
+    const v = model.vae.config;
+    const factor = 2 ** (v.blockOutChannels.length - 1);
+    vaeDecode(weightsFrom(g, shapesOnly(model.vae.source), { prefix: 'vae.' }), v, g.input('z', 'float32', [1, v.latentChannels, 1, 1]));
+    vaeLatentDistribution(weightsFrom(g, shapesOnly(model.vae.source), { prefix: 'vae.' }), v, g.input('img', 'float32', [1, v.inChannels, factor, factor]));
+  });
+}
+
+
+/**
+ * Every weight file of the model read once for NaN and infinities (when it is installed: a drawing
+ * with such weights comes out as nothing but NaN).
+ */
+export function refuseNonFiniteWeights(model: StableDiffusionModel): void {
+  const seen = new Set<string>();
+  for (const part of [model.unet, model.textEncoder, model.vae]) {
+    if (!(part.source instanceof SafetensorsSource)) continue;
+    for (const file of part.source.files) {
+      if (seen.has(file.path)) continue;
+      seen.add(file.path);
+      const bad = firstNonFiniteTensor(file);
+      if (bad) throw new AppError('corrupt-file', `${file.path}: tensor ${bad} holds NaN or infinite values, so the model would draw nothing; download it again.`);
+    }
+  }
+}
