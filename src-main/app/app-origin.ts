@@ -13,16 +13,3 @@ export function isAppPageUrl(url: string): boolean {
     return false;
   }
 }
-
-/** The renderer's webPreferences, without the preload path: isolated, sandboxed, no Node. */
-export const SECURE_WEB_PREFERENCES = {
-  contextIsolation: true,
-  sandbox: true,
-  nodeIntegration: false,
-  nodeIntegrationInWorker: false,
-  nodeIntegrationInSubFrames: false,
-  webSecurity: true,
-  allowRunningInsecureContent: false,
-  webviewTag: false,
-  spellcheck: false,
-} as const;

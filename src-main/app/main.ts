@@ -7,7 +7,7 @@ import { APP_NAME } from '../common/data-dir.js';
 import { PROJECT_ROOT } from '../common/project-root.js';
 import { serveContractOverIpc } from './ipc.js';
 import { registerAppScheme, serveAppScheme } from './protocol.js';
-import { APP_ORIGIN, SECURE_WEB_PREFERENCES } from './app-origin.js';
+import { APP_ORIGIN } from './app-origin.js';
 import { hardenAllWebContents } from './security.js';
 
 app.setName(APP_NAME);
@@ -31,8 +31,19 @@ async function start(): Promise<void> {
     title: APP_NAME,
     backgroundColor: '#14161a',
     show: false,
+    // written out here, not spread from elsewhere, so a reviewer (and Electronegativity in CI) sees them
     webPreferences: {
-      ...SECURE_WEB_PREFERENCES,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      webviewTag: false,
+      spellcheck: false,
+      disableBlinkFeatures: 'Auxclick',
       preload: join(PROJECT_ROOT, 'out', 'preload', 'index.cjs'),
     },
   });

@@ -35,6 +35,13 @@ export function contentSecurityPolicy(connect: string[] = []): string {
   ].join('; ');
 }
 
+/** The policy as a page's <meta> carries it (frame-ancestors only works as a header). */
+export const metaContentSecurityPolicy = () =>
+  contentSecurityPolicy()
+    .split('; ')
+    .filter((d) => !d.startsWith('frame-ancestors'))
+    .join('; ');
+
 /** A file of the built renderer, never outside its folder; unknown paths get index.html (single-page app). */
 export async function readRendererAsset(pathname: string, root = RENDERER_DIR): Promise<{ body: Buffer; mime: string }> {
   let decoded: string;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isAppPageUrl, SECURE_WEB_PREFERENCES } from '../../../src-main/app/app-origin.js';
-import { contentSecurityPolicy } from '../../../src-main/server/content.js';
+import { readFileSync } from 'node:fs';
+import { isAppPageUrl } from '../../../src-main/app/app-origin.js';
+import { contentSecurityPolicy, metaContentSecurityPolicy } from '../../../src-main/server/content.js';
 
 describe('Electron window security settings', () => {
   it('treats only app://studio pages as the app', () => {
@@ -11,8 +12,16 @@ describe('Electron window security settings', () => {
     }
   });
 
-  it('runs the renderer isolated, sandboxed and without Node', () => {
-    expect(SECURE_WEB_PREFERENCES).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, webviewTag: false });
+  it('runs the renderer isolated, sandboxed and without Node, in a literal at the BrowserWindow call', () => {
+    const main = readFileSync(new URL('../../../src-main/app/main.ts', import.meta.url), 'utf8');
+    const call = /new BrowserWindow\(\{[\s\S]*?webPreferences: \{([\s\S]*?)\}/.exec(main)?.[1] ?? '';
+    for (const setting of ['contextIsolation: true', 'sandbox: true', 'nodeIntegration: false', 'webSecurity: true', 'webviewTag: false', "disableBlinkFeatures: 'Auxclick'"]) expect(call).toContain(setting);
+    expect(call).not.toContain('...');
+  });
+
+  it("the renderer's page carries the same policy as a <meta> (for when no header is there)", () => {
+    const html = readFileSync(new URL('../../../src-renderer/index.html', import.meta.url), 'utf8');
+    expect(/http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1]).toBe(metaContentSecurityPolicy());
   });
 
   it('sends a strict Content-Security-Policy', () => {
