@@ -13,3 +13,10 @@ export const PROJECT_ROOT: string = (() => {
     dir = parent;
   }
 })();
+
+/**
+ * A packaged file's path as native code must open it: files the package keeps unpacked (electron-builder's
+ * asarUnpack) live in app.asar.unpacked, which onnxruntime and other native readers can open; JavaScript's
+ * fs reads either. Paths outside a package come back unchanged.
+ */
+export const onDisk = (path: string): string => path.replace(/([\\/])app\.asar([\\/])/, '$1app.asar.unpacked$2');

