@@ -77,7 +77,7 @@ export function readSafetensorsHeader(path: string): SafetensorsFile {
 function checkEntry(path: string, name: string, value: unknown, dataStart: number, dataSize: number): TensorEntry {
   const v = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
   if (typeof v !== 'object' || v === null) throw bad(path, `entry ${name} is not an object`);
-  if (typeof v.dtype !== 'string' || !(v.dtype in DTYPE_BYTES)) throw bad(path, `tensor ${name} has an unsupported dtype ${String(v.dtype)}`);
+  if (typeof v.dtype !== 'string' || !(v.dtype in DTYPE_BYTES)) throw bad(path, `tensor ${name} has ${v.dtype === undefined ? 'no dtype' : `an unsupported dtype ${JSON.stringify(v.dtype)}`}`);
   if (!Array.isArray(v.shape) || !v.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad(path, `tensor ${name} has a bad shape`);
   const offsets = v.data_offsets;
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[1] < offsets[0]) {
