@@ -3,6 +3,7 @@ import { toApiError } from '../common/app-error.js';
 import { defaultDataDir } from '../common/data-dir.js';
 import { type CliIo, type Command, helpText, parseCommandArgs, UsageError } from './command.js';
 import { doctorCommand } from './commands/doctor.js';
+import { exportCommand, importConceptCommand } from './commands/exchange.js';
 import { generateCommand } from './commands/generate.js';
 import { importCommand } from './commands/import.js';
 import { libraryCommand } from './commands/library.js';
@@ -15,7 +16,7 @@ export const rootCommand: Command = {
   name: 'singleinsert',
   summary: 'SingleInsert Studio: learn a concept from one photo and put it into Stable Diffusion.',
   usage: '<command> [options]',
-  children: [importCommand, libraryCommand, maskCommand, learnCommand, runsCommand, generateCommand, modelsCommand, doctorCommand],
+  children: [importCommand, libraryCommand, maskCommand, learnCommand, runsCommand, generateCommand, exportCommand, importConceptCommand, modelsCommand, doctorCommand],
 };
 
 const consoleIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };

@@ -1,0 +1,40 @@
+// Which linear layers a concept's LoRA adapts, by their full names, for a UNet and text encoder
+// configuration: the graph is built once with an adapter that only records what it is asked for, so
+// the list is the models' own (no second list of layer names to keep in step).
+import { Graph } from '../graph/graph.js';
+import { type ClipTextConfig, clipTextEncoder } from './clip-text.js';
+import { ATTENTION_PROJECTION, type LoraAdapter } from './lora.js';
+import type { ParamFactory } from './params.js';
+import { unet, type UNetConfig } from './unet.js';
+
+export interface AdaptedLayer {
+  /** The full name: unet.down_blocks.0.….attn1.to_q, text_model.encoder.layers.0.self_attn.q_proj. */
+  module: string;
+  inDim: number;
+  outDim: number;
+}
+
+export function adaptedLayers(unetConfig: UNetConfig, textConfig: ClipTextConfig): AdaptedLayer[] {
+  const layers = new Map<string, AdaptedLayer>();
+  const recorder: LoraAdapter = {
+    label: 'recorder',
+    scale: 1,
+    targets: (module) => ATTENTION_PROJECTION.test(module),
+    weights: (graph, module, inDim, outDim) => {
+      layers.set(module, { module, inDim, outDim });
+      return { down: graph.constant('float32', [1, inDim], new Array<number>(inDim).fill(0)), up: graph.constant('float32', [outDim, 1], new Array<number>(outDim).fill(0)) };
+    },
+  };
+  const g = new Graph('layers');
+  // names and shapes only: every weight is a reference to nothing, never allocated or read
+  const shapes: ParamFactory = (name, shape) => g.weight(name, 'float32', shape, { file: '', offset: 0, length: 4 * shape.reduce((a, b) => a * b, 1) });
+  shapes.adapters = [recorder];
+  clipTextEncoder(shapes, textConfig, { inputIds: g.input('ids', 'int64', [1, 77]) });
+  const side = 2 ** (unetConfig.blockOutChannels.length - 1);
+  unet(shapes, unetConfig, {
+    sample: g.input('x', 'float32', [1, unetConfig.inChannels, side, side]),
+    timestep: g.input('t', 'float32', [1]),
+    encoderHiddenStates: g.input('c', 'float32', [1, 77, unetConfig.crossAttentionDim]),
+  });
+  return [...layers.values()];
+}

@@ -1,0 +1,126 @@
+// Concepts to and from other tools: kohya's names for SD 1.5's real layers, and export → import
+// round-trips to the same tensors for both formats, through the CLI.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src-main/cli/main.js';
+import { SeededRandom } from '../../src-main/graph/random.js';
+import { Library } from '../../src-main/library/library.js';
+import { SD15_CLIP_TEXT } from '../../src-main/models/clip-text.js';
+import { adaptedLayers } from '../../src-main/models/lora-modules.js';
+import { SD15_UNET } from '../../src-main/models/unet.js';
+import { writeConceptFile } from '../../src-main/pipeline/compose/concept-file.js';
+import { kohyaName } from '../../src-main/pipeline/interop/lora-naming.js';
+import { readSafetensorsHeader, readTensorAsFloat32, writeSafetensors } from '../../src-main/weights/safetensors.js';
+
+describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_000 }, () => {
+  let root: string;
+  let data: string;
+  let conceptId: string;
+  const layers = adaptedLayers(SD15_UNET, SD15_CLIP_TEXT);
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'si-exchange-'));
+    data = join(root, 'library');
+    // a concept with SD 1.5's real layers and random values
+    const r = new SeededRandom(4);
+    const lora: Record<string, { shape: number[]; data: Float32Array }> = {};
+    for (const l of layers) {
+      lora[`${l.module}.lora_A.weight`] = { shape: [4, l.inDim], data: r.normalArray(4 * l.inDim) };
+      lora[`${l.module}.lora_B.weight`] = { shape: [l.outDim, 4], data: r.normalArray(4 * l.outDim) };
+    }
+    const file = join(root, 'rex.safetensors');
+    writeConceptFile(file, r.normalArray(768), lora, { classWord: 'dog', baseModel: 'sd15', loraRank: 4 });
+    const library = Library.open(data);
+    conceptId = (await library.addConcept({ name: 'Rex the Corgi', classWord: 'dog', imageId: null, maskId: null, baseModelId: null, file: readFileSync(file) })).id;
+    library.close();
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("names SD 1.5's adapted layers as kohya does", () => {
+    const names = layers.map((l) => kohyaName(l.module));
+    expect(names.filter((n) => n.startsWith('lora_unet_'))).toHaveLength(128); // 16 transformer blocks × 2 attentions × q, k, v, out
+    expect(names.filter((n) => n.startsWith('lora_te_'))).toHaveLength(48); // 12 layers × q, k, v, out
+    for (const n of names) expect(n).toMatch(/^lora_(unet|te)_[a-z0-9_]+$/);
+    // names as published SD 1.5 LoRAs carry them
+    for (const known of [
+      'lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_q',
+      'lora_unet_down_blocks_2_attentions_1_transformer_blocks_0_attn2_to_k',
+      'lora_unet_mid_block_attentions_0_transformer_blocks_0_attn2_to_out_0',
+      'lora_unet_up_blocks_3_attentions_2_transformer_blocks_0_attn2_to_v',
+      'lora_te_text_model_encoder_layers_0_self_attn_q_proj',
+      'lora_te_text_model_encoder_layers_11_self_attn_out_proj',
+    ]) {
+      expect(names).toContain(known);
+    }
+  });
+
+  const tensorsOf = (path: string) => {
+    const f = readSafetensorsHeader(path);
+    return Object.fromEntries([...f.tensors.keys()].sort().map((k) => [k, Array.from(readTensorAsFloat32(f, k))]));
+  };
+
+  it.each(['a1111', 'diffusers'] as const)('exports as %s and imports back to the same tensors', async (format) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+    const dir = join(root, `out-${format}`);
+    expect(await runCli(['export', conceptId, '--format', format, '--out', dir, '--data-dir', data], io, {}), err.join('\n')).toBe(0);
+    const files = [...out];
+    expect(files).toHaveLength(2);
+    if (format === 'a1111') {
+      expect(files[0]).toMatch(/rex-the-corgi\.safetensors$/);
+      expect(Object.keys(readSafetensorsHeader(files[0]!).tensors)).toBeDefined();
+      expect([...readSafetensorsHeader(files[0]!).tensors.values()][0]).toMatchObject({ name: 'emb_params', shape: [1, 768] });
+      expect([...readSafetensorsHeader(files[1]!).tensors.keys()]).toContain('lora_te_text_model_encoder_layers_11_self_attn_out_proj.alpha');
+      expect(err.at(-1)).toMatch(/In the prompt: rex-the-corgi dog, <lora:rex-the-corgi-lora:1>/);
+    } else {
+      expect(files.map((f) => f.split('/').pop())).toEqual(['learned_embeds.safetensors', 'pytorch_lora_weights.safetensors']);
+      expect([...readSafetensorsHeader(files[1]!).tensors.keys()]).toContain('text_encoder.text_model.encoder.layers.0.self_attn.q_proj.lora_A.weight');
+    }
+    out.length = 0;
+    expect(await runCli(['import-concept', ...files, '--class', 'dog', '--name', `back from ${format}`, '--data-dir', data], io, {}), err.join('\n')).toBe(0);
+    const library = Library.open(data);
+    try {
+      expect(tensorsOf(library.conceptFilePath(out[0]!))).toEqual(tensorsOf(library.conceptFilePath(conceptId)));
+    } finally {
+      library.close();
+    }
+  });
+
+  it("folds kohya's alpha/rank scale into the LoRA: alpha 2 of rank 4 halves B", async () => {
+    const out: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: () => undefined };
+    await runCli(['export', conceptId, '--format', 'a1111', '--out', join(root, 'alpha'), '--data-dir', data], io, {});
+    const [emb, lora] = out as [string, string];
+    const f = readSafetensorsHeader(lora);
+    const tensors = Object.fromEntries([...f.tensors.keys()].map((k) => [k, { dtype: 'F32' as const, shape: [...f.tensors.get(k)!.shape], data: readTensorAsFloat32(f, k) }]));
+    const name = 'lora_unet_mid_block_attentions_0_transformer_blocks_0_attn2_to_out_0';
+    tensors[`${name}.alpha`] = { dtype: 'F32', shape: [], data: Float32Array.of(2) };
+    writeSafetensors(lora, tensors);
+    out.length = 0;
+    expect(await runCli(['import-concept', emb, lora, '--class', 'dog', '--data-dir', data], io, {})).toBe(0);
+    const library = Library.open(data);
+    try {
+      const key = 'unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_out.0.lora_B.weight';
+      const original = tensorsOf(library.conceptFilePath(conceptId))[key]!;
+      const imported = tensorsOf(library.conceptFilePath(out[0]!))[key]!;
+      imported.forEach((v, i) => expect(v).toBeCloseTo(original[i]! / 2, 6));
+    } finally {
+      library.close();
+    }
+  });
+
+  it('refuses what is not an SD 1.x embedding or LoRA, and a LoRA without its token, saying why', async () => {
+    const err: string[] = [];
+    const io = { out: () => undefined, err: (l: string) => err.push(l) };
+    const sd2 = join(root, 'sd2.safetensors');
+    writeSafetensors(sd2, { emb_params: { dtype: 'F32', shape: [1, 1024], data: new Float32Array(1024) } });
+    expect(await runCli(['import-concept', sd2, '--class', 'dog', '--data-dir', data], io, {})).toBe(1);
+    expect(err.at(-1)).toMatch(/1024 wide; SD 1\.x's text is 768/);
+    const other = join(root, 'other.safetensors');
+    writeSafetensors(other, { a: { dtype: 'F32', shape: [2, 2], data: new Float32Array(4) }, b: { dtype: 'F32', shape: [2], data: new Float32Array(2) } });
+    expect(await runCli(['import-concept', other, '--class', 'dog', '--data-dir', data], io, {})).toBe(1);
+    expect(err.at(-1)).toMatch(/neither an embedding \(emb_params\) nor a LoRA/);
+  });
+});
