@@ -4,6 +4,7 @@ import { drawOnWorker } from '../jobs/generation-runner.js';
 import type { JobManager } from '../jobs/job-manager.js';
 import type { TrainingQueue } from '../jobs/training-queue.js';
 import { createRun, resumeRun } from '../pipeline/learn/learning-service.js';
+import { exportConcept, importConcept } from '../pipeline/interop/concept-exchange.js';
 import type { Library } from '../library/library.js';
 import { importPhotos, photoFromPath } from '../pipeline/ingest/import-photos.js';
 import { type MaskResult, type MaskService, NO_DETECTOR_HINT } from '../pipeline/mask/mask-service.js';
@@ -33,6 +34,12 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
       deleteImage: async ({ id }) => {
         const result = await library.deleteImage(id);
         events.emit('library', 'onChanged', { reason: 'deleted' });
+        return result;
+      },
+      exportConcept: ({ id, format, dir }) => exportConcept(library, id, format, dir),
+      importConcept: async ({ paths, classWord, name }) => {
+        const result = await importConcept(library, paths, { classWord, ...(name ? { name } : {}) });
+        events.emit('library', 'onChanged', { reason: 'imported' });
         return result;
       },
       updateConcept: ({ id, ...changes }) => {

@@ -63,6 +63,16 @@ export const libraryService = service(
       z.object({ id: conceptId, name: z.string().trim().min(1).max(200).optional(), notes: z.string().max(10_000).optional(), tags: z.array(conceptTag).max(30).optional() }).strict(),
       conceptRecord,
     ),
+    /** Writes a concept for another tool into a folder (a1111: embedding + kohya LoRA; diffusers: learned_embeds + PEFT LoRA). */
+    exportConcept: method(
+      z.object({ id: conceptId, format: z.enum(['a1111', 'diffusers']), dir: z.string().trim().min(1).max(4096) }).strict(),
+      z.object({ files: z.array(z.string()), prompt: z.string() }),
+    ),
+    /** Makes a concept from an embedding (and its LoRA) another tool wrote, or from a concept file. */
+    importConcept: method(
+      z.object({ paths: z.array(z.string().min(1).max(4096)).min(1).max(2), classWord: z.string().trim().min(1).max(64), name: z.string().trim().max(200).optional() }).strict(),
+      z.object({ conceptId, notes: z.array(z.string()) }),
+    ),
   },
   {
     onChanged: z.object({ reason: z.enum(['imported', 'deleted', 'updated']) }),

@@ -147,6 +147,16 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     library.close();
   });
 
+  it('exports the concept for A1111 from its detail view and says what to type', async () => {
+    await page.getByRole('combobox', { name: 'Tag' }).selectOption('');
+    await page.getByRole('searchbox', { name: 'Search concepts' }).fill('');
+    const exporter = page.getByTestId('concept-export');
+    await exporter.getByText('Use it in another tool').click();
+    await exporter.getByRole('button', { name: 'Export' }).click();
+    await expect(exporter.getByTestId('export-prompt').textContent()).resolves.toMatch(/^rex-the-corgi dog, <lora:rex-the-corgi-lora:1>/);
+    await expect(exporter.textContent()).resolves.toMatch(/exports\/rex-the-corgi\.safetensors[\s\S]*exports\/rex-the-corgi-lora\.safetensors/);
+  });
+
   it('logged no script errors or CSP violations', () => {
     expect(session.problems).toEqual([]);
   });

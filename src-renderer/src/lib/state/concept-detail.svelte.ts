@@ -71,6 +71,24 @@ export class ConceptDetailState {
     }
   }
 
+  /** Export for another tool: the format, the folder, and what the last export wrote. */
+  exportFormat = $state<'a1111' | 'diffusers'>('a1111');
+  exportDir = $state('');
+  #exported = $state.raw<{ files: string[]; prompt: string } | null>(null);
+  get exported(): { files: string[]; prompt: string } | null {
+    return this.#exported;
+  }
+
+  async export(): Promise<void> {
+    try {
+      if (!this.exportDir.trim()) this.exportDir = `${(await api.library.stats({})).dataDir}/exports`;
+      this.#exported = await api.library.exportConcept({ id: this.concept.id, format: this.exportFormat, dir: this.exportDir.trim() });
+      notifications.push('success', `Exported ${this.concept.name} (${this.#exported.files.length} files).`);
+    } catch (err) {
+      notifications.push('error', `The export failed: ${errorMessage(err)}`);
+    }
+  }
+
   async save(): Promise<void> {
     if (!this.name.trim()) {
       notifications.push('error', 'A concept needs a name.');
