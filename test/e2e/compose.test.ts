@@ -125,6 +125,10 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
     await page.screenshot({ path: join(ARTIFACTS, 'gallery.png') });
     await card.getByRole('button', { name: /^View / }).click();
     await page.getByRole('dialog').getByText('Regions').waitFor();
+    await page.keyboard.press('Escape'); // the viewer closes with Escape
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    await card.getByRole('button', { name: /^View / }).click();
+    await page.getByRole('dialog').getByText('Regions').waitFor();
     await page.getByRole('dialog').getByRole('button', { name: 'Send to Compose' }).click();
 
     const prompt = page.getByRole('textbox', { name: /Prompt/ });
