@@ -1,6 +1,6 @@
 // Concepts to and from other tools: kohya's names for SD 1.5's real layers, and export → import
 // round-trips to the same tensors for both formats, through the CLI.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,5 +122,64 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     writeSafetensors(other, { a: { dtype: 'F32', shape: [2, 2], data: new Float32Array(4) }, b: { dtype: 'F32', shape: [2], data: new Float32Array(2) } });
     expect(await runCli(['import-concept', other, '--class', 'dog', '--data-dir', data], io, {})).toBe(1);
     expect(err.at(-1)).toMatch(/neither an embedding \(emb_params\) nor a LoRA/);
+  });
+
+  it('moves a concept between libraries as a .siconcept bundle (tensors, notes, tags), and refuses unsafe bundles changing nothing', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+    const lib = Library.open(data);
+    lib.updateConcept(conceptId, { notes: 'the garden photo', tags: ['pets'] });
+    lib.close();
+    expect(await runCli(['export', conceptId, '--format', 'bundle', '--out', join(root, 'bundles'), '--data-dir', data], io, {}), err.join('\n')).toBe(0);
+    const bundle = out[0]!;
+    expect(bundle).toMatch(/rex-the-corgi\.siconcept$/);
+    const other = join(root, 'other-library');
+    out.length = 0;
+    expect(await runCli(['import-concept', bundle, '--data-dir', other], io, {}), err.join('\n')).toBe(0);
+    const a = Library.open(data);
+    const b = Library.open(other);
+    try {
+      expect(tensorsOf(b.conceptFilePath(out[0]!))).toEqual(tensorsOf(a.conceptFilePath(conceptId)));
+      expect(b.getConcept(out[0]!)).toMatchObject({ name: 'Rex the Corgi', classWord: 'dog', notes: 'the garden photo', tags: ['pets'] });
+    } finally {
+      a.close();
+      b.close();
+    }
+
+    // unsafe or wrong bundles: each refused with a reason, the library unchanged
+    const { zipSync, strToU8 } = await import('fflate');
+    const good = (await import('fflate')).unzipSync(readFileSync(bundle));
+    const write = (name: string, files: Record<string, Uint8Array>) => {
+      const path = join(root, 'bundles', name);
+      writeFileSync(path, zipSync(files));
+      return path;
+    };
+    const before = Library.open(other);
+    const count = before.listConcepts().length;
+    before.close();
+    const refusedWith = async (path: string, why: RegExp) => {
+      expect(await runCli(['import-concept', path, '--data-dir', other], io, {})).toBe(1);
+      expect(err.at(-1)).toMatch(why);
+    };
+    await refusedWith(write('dotdot.siconcept', { ...good, '../evil.txt': strToU8('x') }), /\.\.\/evil\.txt points outside the bundle/);
+    const manifest = JSON.parse(Buffer.from(good['manifest.json']!).toString('utf8')) as Record<string, unknown>;
+    await refusedWith(write('version.siconcept', { ...good, 'manifest.json': strToU8(JSON.stringify({ ...manifest, version: 2 })) }), /manifest does not fit version 1 \(version/);
+    await refusedWith(write('no-manifest.siconcept', { 'concept.safetensors': good['concept.safetensors']! }), /has no manifest\.json/);
+    // a 10 GB entry, declared in the directory: refused before anything is inflated
+    const huge = Buffer.from(zipSync({ ...good, 'big.bin': strToU8('small') }));
+    const cd = huge.lastIndexOf(Buffer.from('big.bin')) - 46;
+    huge.writeUInt32LE(0xffffffff, cd + 24);
+    writeFileSync(join(root, 'bundles', 'bomb.siconcept'), huge);
+    await refusedWith(join(root, 'bundles', 'bomb.siconcept'), /big\.bin declares 4096 MB \(at most 64 MB an entry\)/);
+    // a symbolic link entry (unix mode 120777 in the directory's external attributes)
+    const linked = Buffer.from(zipSync({ ...good, 'link': strToU8('/etc/passwd') }));
+    const lc = linked.lastIndexOf(Buffer.from('link')) - 46;
+    linked.writeUInt32LE((0o120777 << 16) >>> 0, lc + 38);
+    writeFileSync(join(root, 'bundles', 'link.siconcept'), linked);
+    await refusedWith(join(root, 'bundles', 'link.siconcept'), /link is a link/);
+    const after = Library.open(other);
+    expect(after.listConcepts()).toHaveLength(count);
+    after.close();
   });
 });

@@ -1,4 +1,6 @@
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { exportBundle, importBundle } from '../../pipeline/interop/concept-bundle.js';
 import { EXPORT_FORMATS, type ExportFormat, exportConcept, importConcept } from '../../pipeline/interop/concept-exchange.js';
 import type { Command } from '../command.js';
 import { UsageError, withLibrary } from '../command.js';
@@ -7,17 +9,23 @@ export const exportCommand: Command = {
   name: 'export',
   summary:
     'Write a concept for another tool: a1111 (a textual-inversion embedding that A1111, Forge and ComfyUI read, and its LoRA in kohya naming) ' +
-    'or diffusers (learned_embeds.safetensors and pytorch_lora_weights.safetensors). Prints the files and what to type in that tool.',
-  usage: 'export <concept-id> --format a1111|diffusers --out <folder>',
+    'or diffusers (learned_embeds.safetensors and pytorch_lora_weights.safetensors), or bundle (a .siconcept file another SingleInsert library imports, ' +
+    'with notes, tags, thumbnail and previews). Prints the files and what to type in that tool.',
+  usage: 'export <concept-id> --format a1111|diffusers|bundle --out <folder>',
   options: { format: { type: 'string' }, out: { type: 'string' } },
   run: async ({ positionals, values, global, io }) => {
     const id = positionals[0];
     if (!id) throw new UsageError('export needs a concept id (see `singleinsert library list`)');
-    const format = String(values.format ?? 'a1111') as ExportFormat;
-    if (!EXPORT_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
+    const format = String(values.format ?? 'a1111');
+    if (format !== 'bundle' && !EXPORT_FORMATS.includes(format as ExportFormat)) throw new UsageError(`--format must be one of ${[...EXPORT_FORMATS, 'bundle'].join(', ')}`);
     if (!values.out) throw new UsageError('export needs --out <folder>');
-    return withLibrary(global, (library) => {
-      const { files, prompt } = exportConcept(library, id, format, resolve(String(values.out)));
+    return withLibrary(global, async (library) => {
+      if (format === 'bundle') {
+        mkdirSync(resolve(String(values.out)), { recursive: true });
+        io.out(await exportBundle(library, id, resolve(String(values.out))));
+        return 0;
+      }
+      const { files, prompt } = exportConcept(library, id, format as ExportFormat, resolve(String(values.out)));
       for (const f of files) io.out(f);
       io.err(`In the prompt: ${prompt}`);
       return 0;
@@ -30,10 +38,18 @@ export const importConceptCommand: Command = {
   summary:
     'Make a concept from an embedding another tool wrote (A1111/ComfyUI emb_params, diffusers learned_embeds), with its LoRA if it has one ' +
     '(kohya or diffusers/PEFT naming), or from a SingleInsert concept file. --class says what it is.',
-  usage: 'import-concept <embedding.safetensors> [<lora.safetensors>] --class face [--name N]',
+  usage: 'import-concept <embedding.safetensors> [<lora.safetensors>] --class face [--name N]  |  import-concept <concept.siconcept>',
   options: { class: { type: 'string' }, name: { type: 'string' } },
   run: async ({ positionals, values, global, io }) => {
     if (!positionals.length) throw new UsageError('import-concept needs the embedding file (and its LoRA file, if any)');
+    if (positionals.length === 1 && positionals[0]!.endsWith('.siconcept')) {
+      return withLibrary(global, async (library) => {
+        const { conceptId, notes } = await importBundle(library, resolve(positionals[0]!));
+        for (const n of notes) io.err(`Note: ${n}`);
+        io.out(conceptId);
+        return 0;
+      });
+    }
     if (!values.class) throw new UsageError('import-concept needs --class (what the concept is: face, dog, jacket…)');
     return withLibrary(global, async (library) => {
       const { conceptId, notes } = await importConcept(library, positionals.map((p) => resolve(p)), { classWord: String(values.class), ...(values.name ? { name: String(values.name) } : {}) });
