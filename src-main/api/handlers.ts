@@ -10,6 +10,7 @@ import { importPhotos, photoFromPath } from '../pipeline/ingest/import-photos.js
 import { type MaskResult, type MaskService, NO_DETECTOR_HINT } from '../pipeline/mask/mask-service.js';
 import { installFromPath, installFromUrl, removeModel } from '../model-manager/install.js';
 import { resolveModelPath } from '../model-manager/resolve-model.js';
+import { scanModelFolder } from '../model-manager/scan-folder.js';
 import { runDoctor } from '../system/doctor.js';
 import type { EventBus } from './event-bus.js';
 import type { UploadStore } from './upload-store.js';
@@ -120,6 +121,11 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
       },
       remove: ({ id }) => {
         const result = removeModel(library, id);
+        events.emit('models', 'onChanged', {});
+        return result;
+      },
+      scan: async ({ folder }) => {
+        const { result } = await jobs.run('install', `Scan ${folder}`, () => scanModelFolder(library, folder));
         events.emit('models', 'onChanged', {});
         return result;
       },

@@ -29,6 +29,11 @@ export const modelsService = service(
       modelRecord,
     ),
     remove: method(z.object({ id: z.string().regex(/^mod_[0-9a-z]{6,32}$/) }).strict(), z.object({ deletedFiles: z.boolean() })),
+    /** Registers an A1111 or ComfyUI install's checkpoints, LoRAs and embeddings in place (a rescan adds and forgets). */
+    scan: method(
+      z.object({ folder: z.string().min(1).max(4096) }).strict(),
+      z.object({ added: z.array(modelRecord), kept: z.number().int(), removed: z.array(z.string()), refused: z.array(z.object({ path: z.string(), reason: z.string() })) }),
+    ),
   },
   { onChanged: z.object({}) },
 );

@@ -182,4 +182,47 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     expect(after.listConcepts()).toHaveLength(count);
     after.close();
   });
+
+  it('registers an A1111 and a ComfyUI install in place; a rescan adds new files and forgets removed ones; pickles are refused', async () => {
+    const { writeTinySingleFile } = await import('../helpers/tiny-checkpoint.js');
+    const { mkdirSync, copyFileSync } = await import('node:fs');
+    const a1111 = join(root, 'stable-diffusion-webui');
+    const comfy = join(root, 'ComfyUI');
+    for (const d of [join(a1111, 'models', 'Stable-diffusion'), join(a1111, 'models', 'Lora'), join(a1111, 'embeddings'), join(comfy, 'models', 'checkpoints'), join(comfy, 'models', 'loras', 'people'), join(comfy, 'models', 'embeddings')]) mkdirSync(d, { recursive: true });
+    const checkpoint = writeTinySingleFile(join(a1111, 'models', 'Stable-diffusion', 'tiny.safetensors'));
+    copyFileSync(checkpoint, join(comfy, 'models', 'checkpoints', 'tiny-copy.safetensors'));
+    writeFileSync(join(a1111, 'models', 'Stable-diffusion', 'old.ckpt'), 'pickle');
+    const io = { out: () => undefined, err: () => undefined };
+    await runCli(['export', conceptId, '--format', 'a1111', '--out', join(a1111, 'embeddings'), '--data-dir', data], io, {});
+    copyFileSync(join(a1111, 'embeddings', 'rex-the-corgi-lora.safetensors'), join(a1111, 'models', 'Lora', 'rex.safetensors'));
+    rmSync(join(a1111, 'embeddings', 'rex-the-corgi-lora.safetensors'));
+    copyFileSync(join(a1111, 'models', 'Lora', 'rex.safetensors'), join(comfy, 'models', 'loras', 'people', 'rex.safetensors'));
+    writeSafetensors(join(comfy, 'models', 'embeddings', 'not-an-embedding.safetensors'), { a: { dtype: 'F32', shape: [2], data: new Float32Array(2) }, b: { dtype: 'F32', shape: [2], data: new Float32Array(2) } });
+
+    const scan = async (folder: string) => {
+      const out: string[] = [];
+      expect(await runCli(['models', 'scan', folder, '--json', '--data-dir', join(root, 'scan-library')], { out: (l) => out.push(l), err: () => undefined }, {})).toBe(0);
+      return JSON.parse(out[0]!) as { added: Array<{ family: string; path: string; managed: boolean }>; kept: number; removed: string[]; refused: Array<{ path: string; reason: string }> };
+    };
+    const first = await scan(a1111);
+    expect(first.added.map((m) => [m.family, m.path.slice(a1111.length + 1), m.managed]).sort()).toEqual([
+      ['embedding', 'embeddings/rex-the-corgi.safetensors', false],
+      ['lora', 'models/Lora/rex.safetensors', false],
+      ['sd1', 'models/Stable-diffusion/tiny.safetensors', false],
+    ]);
+    expect(first.refused).toEqual([{ path: join(a1111, 'models', 'Stable-diffusion', 'old.ckpt'), reason: expect.stringMatching(/pickle file, which can run code/) }]);
+    const second = await scan(comfy);
+    expect(second.added.map((m) => m.path.slice(comfy.length + 1)).sort()).toEqual(['models/checkpoints/tiny-copy.safetensors', 'models/loras/people/rex.safetensors']);
+    expect(second.refused[0]).toMatchObject({ path: expect.stringMatching(/not-an-embedding/), reason: expect.stringMatching(/not a textual-inversion embedding/) });
+    // a rescan: one file gone, one new
+    rmSync(join(a1111, 'models', 'Lora', 'rex.safetensors'));
+    copyFileSync(checkpoint, join(a1111, 'models', 'Stable-diffusion', 'tiny-2.safetensors'));
+    const third = await scan(a1111);
+    expect(third).toMatchObject({ kept: 2, removed: [join(a1111, 'models', 'Lora', 'rex.safetensors')] });
+    expect(third.added.map((m) => m.path)).toEqual([join(a1111, 'models', 'Stable-diffusion', 'tiny-2.safetensors')]);
+    // nothing was copied into the library
+    const lib = Library.open(join(root, 'scan-library'));
+    expect(lib.listModels().every((m) => !m.managed && !m.path.startsWith(join(root, 'scan-library')))).toBe(true);
+    lib.close();
+  });
 });

@@ -3,6 +3,7 @@ import { FAMILIES, type InstalledFamily } from '../../model-manager/detect-famil
 import { installFromPath, installFromUrl, removeModel } from '../../model-manager/install.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
+import { scanModelFolder } from '../../model-manager/scan-folder.js';
 
 const withLibrary = async <T>(dataDir: string, fn: (library: Library) => Promise<T>) => {
   const library = Library.open(dataDir);
@@ -75,9 +76,34 @@ const rm: Command = {
   },
 };
 
+const scan: Command = {
+  name: 'scan',
+  summary:
+    'Register the models of an A1111 or ComfyUI install in place (checkpoints, LoRAs, embeddings; nothing is copied). ' +
+    'A rescan adds new files and forgets the ones that are gone; pickles and other families are listed as refused, with the reason.',
+  usage: 'models scan <folder> [--json]',
+  options: { json: { type: 'boolean' } },
+  run: async ({ positionals, values, global, io }) => {
+    const folder = positionals[0];
+    if (!folder) throw new UsageError('models scan needs the folder of an A1111 or ComfyUI install');
+    return withLibrary(global.dataDir, async (library) => {
+      const report = await scanModelFolder(library, folder);
+      if (values.json) {
+        io.out(JSON.stringify(report));
+        return 0;
+      }
+      for (const m of report.added) io.out(`added\t${m.family}\t${m.path}`);
+      for (const path of report.removed) io.out(`removed\t${path}`);
+      for (const r of report.refused) io.out(`refused\t${r.path}\t${r.reason}`);
+      io.err(`${report.added.length} added, ${report.kept} already known, ${report.removed.length} gone, ${report.refused.length} refused.`);
+      return 0;
+    });
+  },
+};
+
 export const modelsCommand: Command = {
   name: 'models',
-  summary: 'Install, list and remove models (SD 1.x, GroundingDINO, CLIP, DINO).',
+  summary: 'Install, list and remove models (SD 1.x, GroundingDINO, CLIP, DINO), or register an A1111/ComfyUI install in place.',
   usage: 'models <command>',
-  children: [list, add, rm],
+  children: [list, add, scan, rm],
 };

@@ -42,6 +42,27 @@ export class ModelsState {
     }
   }
 
+  /** The folder of an A1111 or ComfyUI install to register in place. */
+  scanFolder = $state('');
+  scanning = $state(false);
+  lastScan = $state.raw<{ added: number; kept: number; removed: number; refused: Array<{ path: string; reason: string }> } | null>(null);
+
+  async scan(): Promise<void> {
+    const folder = this.scanFolder.trim();
+    if (!folder) return;
+    this.scanning = true;
+    try {
+      const r = await api.models.scan({ folder });
+      this.lastScan = { added: r.added.length, kept: r.kept, removed: r.removed.length, refused: r.refused };
+      notifications.push('success', `Scanned ${folder}: ${r.added.length} added, ${r.kept} already known, ${r.removed.length} gone, ${r.refused.length} refused.`);
+      await this.refresh();
+    } catch (err) {
+      notifications.push('error', errorMessage(err));
+    } finally {
+      this.scanning = false;
+    }
+  }
+
   async remove(model: ModelRecordWire): Promise<void> {
     try {
       const { deletedFiles } = await api.models.remove({ id: model.id });
