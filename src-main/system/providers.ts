@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { ProviderInfo } from '../../src-preload/contract/index.js';
 import { ProtoWriter } from '../graph/onnx/protobuf-writer.js';
+import { quietOrt } from '../graph/runtime/session.js';
 
 type ProviderName = ProviderInfo['name'];
 const PROVIDERS: ProviderName[] = ['cpu', 'webgpu', 'cuda'];
@@ -35,7 +36,7 @@ export async function probeProviders(): Promise<ProviderInfo[]> {
   const require = createRequire(import.meta.url);
   let ort: typeof import('onnxruntime-node');
   try {
-    ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
+    ort = quietOrt(require('onnxruntime-node') as typeof import('onnxruntime-node'));
   } catch (err) {
     const detail = `onnxruntime-node could not be loaded: ${(err as Error).message}`;
     return PROVIDERS.map((name) => ({ name, bundled: false, usable: false, detail }));
@@ -59,6 +60,11 @@ export async function probeProviders(): Promise<ProviderInfo[]> {
       });
       continue;
     }
+    if (name === 'webgpu' && process.platform === 'linux' && !vulkanLoaderPresent()) {
+      // probing would only make Dawn print its own warning: say it here, once
+      results.push({ name, bundled, usable: false, detail: "no Vulkan loader (libvulkan.so.1) on this machine; WebGPU on Linux needs the GPU driver's Vulkan support" });
+      continue;
+    }
     try {
       const session = await ort.InferenceSession.create(model, { executionProviders: [name] });
       const x = new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4]), [4]);
@@ -78,4 +84,10 @@ function explainProviderError(message: string): string {
   if (/WebGPU adapter/i.test(message)) return 'no GPU adapter found (WebGPU needs a Vulkan, D3D12 or Metal capable GPU and driver)';
   const line = message.split('\n')[0]!;
   return (line.split(/\) (?=[A-Z])/).pop() ?? line).slice(0, 300);
+}
+
+/** Whether Linux's Vulkan loader is installed (where the dynamic linker looks for it). */
+function vulkanLoaderPresent(): boolean {
+  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', '/lib/x86_64-linux-gnu', '/lib64'];
+  return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
 }

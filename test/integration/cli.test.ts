@@ -102,5 +102,7 @@ describe('singleinsert CLI', () => {
     expect(text.out).toMatch(/GPU:\n {2}(no NVIDIA driver|NVIDIA driver)/);
     expect(text.out).toMatch(/cpu +usable/);
     expect(text.out).toMatch(/Electron binary:/);
+    // providers are probed quietly: one line each, none of onnxruntime's or Dawn's own log lines
+    expect(text.err + r.err).not.toMatch(/\[E:onnxruntime|Failed to load library|Couldn't load Vulkan/);
   });
 });

@@ -6,8 +6,19 @@ import { encodeModel } from '../onnx/serialize.js';
 import { cachedModel } from './compile-cache.js';
 import type { ExecutionProvider } from './providers.js';
 
+/**
+ * onnxruntime's own log, which prints to the terminal (red "Failed to load library …providers_shared"
+ * lines while a provider is probed): quiet unless SINGLEINSERT_ORT_LOG asks for more. Failures still
+ * reach the code as errors, which say what happened in one line.
+ */
+export function quietOrt<T extends { env: object }>(binding: T): T {
+  const level = process.env.SINGLEINSERT_ORT_LOG;
+  (binding.env as { logLevel?: string }).logLevel = level === 'verbose' || level === 'info' || level === 'warning' || level === 'error' ? level : 'fatal';
+  return binding;
+}
+
 /** The one onnxruntime binding: every session and tensor of the engine comes from here. */
-export const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
+export const ort = quietOrt(createRequire(import.meta.url)('onnxruntime-node') as typeof Ort);
 export type OrtTensor = Ort.Tensor;
 
 export interface HostTensor {

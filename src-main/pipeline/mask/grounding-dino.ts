@@ -1,14 +1,13 @@
 // Text-prompted boxes with GroundingDINO in the transformers.js ONNX layout:
 // config.json (model_type grounding-dino), tokenizer.json, preprocessor_config.json, onnx/model.onnx.
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { AppError } from '../../common/app-error.js';
 import { WordPieceTokenizer } from '../../tokenizer/wordpiece.js';
+import { ort } from '../../graph/runtime/session.js';
 
-const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
 
 /** The paper's tooling thresholds. */
 export const BOX_THRESHOLD = 0.3;

