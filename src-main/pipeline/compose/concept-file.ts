@@ -1,7 +1,7 @@
 // A learned concept on disk: one .safetensors file with the token embedding `*` and its LoRA.
 import { AppError } from '../../common/app-error.js';
 import type { WeightSource } from '../../models/params.js';
-import { readSafetensorsHeader, readTensorAsFloat32, type TensorToWrite, writeSafetensors } from '../../weights/safetensors.js';
+import { readSafetensorsHeader, readTensorAsFloat32, type SafetensorsFile, type TensorToWrite, writeSafetensors } from '../../weights/safetensors.js';
 import { SafetensorsSource } from '../../weights/sources.js';
 
 export const CONCEPT_FORMAT = 'singleinsert-concept/1';
@@ -27,11 +27,38 @@ export function writeConceptFile(path: string, token: Float32Array, lora: Record
   writeSafetensors(path, tensors, { format: CONCEPT_FORMAT, class_word: meta.classWord, base_model: meta.baseModel, lora_rank: String(meta.loraRank) });
 }
 
-export function readConceptFile(path: string, label: string): LoadedConcept {
+/** The concept file's header, checked to be one. */
+function conceptHeader(path: string): SafetensorsFile {
   const file = readSafetensorsHeader(path);
   if (file.metadata.format !== CONCEPT_FORMAT || !file.tensors.has(TOKEN_KEY)) {
     throw new AppError('corrupt-file', `${path} is not a SingleInsert concept file.`);
   }
+  return file;
+}
+
+/** A concept's tensors as values: its token, and each adapted module's A [rank, in] and B [out, rank]. */
+export interface ConceptTensors {
+  token: Float32Array;
+  lora: Map<string, { A?: { shape: number[]; data: Float32Array }; B?: { shape: number[]; data: Float32Array } }>;
+  rank: number;
+}
+
+export function readConceptTensors(path: string): ConceptTensors {
+  const file = conceptHeader(path);
+  const lora: ConceptTensors['lora'] = new Map();
+  for (const [key, entry] of file.tensors) {
+    const m = /\.lora_([AB])\.weight$/.exec(key);
+    if (!m) continue;
+    const module = key.slice(0, m.index);
+    const pair = lora.get(module) ?? {};
+    pair[m[1] as 'A' | 'B'] = { shape: [...entry.shape], data: readTensorAsFloat32(file, key) };
+    lora.set(module, pair);
+  }
+  return { token: readTensorAsFloat32(file, TOKEN_KEY), lora, rank: Number(file.metadata.lora_rank ?? 0) };
+}
+
+export function readConceptFile(path: string, label: string): LoadedConcept {
+  const file = conceptHeader(path);
   return {
     meta: { classWord: file.metadata.class_word ?? '', baseModel: file.metadata.base_model ?? '', loraRank: Number(file.metadata.lora_rank ?? 0) },
     token: readTensorAsFloat32(file, TOKEN_KEY),

@@ -11,13 +11,12 @@ import { SD15_CLIP_TEXT } from '../../models/clip-text.js';
 import { type AdaptedLayer, adaptedLayers } from '../../models/lora-modules.js';
 import { SD15_UNET } from '../../models/unet.js';
 import { readSafetensorsHeader, readTensorAsFloat32, type SafetensorsFile, type TensorToWrite, writeSafetensors } from '../../weights/safetensors.js';
-import { CONCEPT_FORMAT, type ConceptMeta, writeConceptFile } from '../compose/concept-file.js';
+import { CONCEPT_FORMAT, type ConceptMeta, type ConceptTensors, readConceptTensors, writeConceptFile } from '../compose/concept-file.js';
 import { kohyaIndex, kohyaName, peftIndex, peftName } from './lora-naming.js';
 
 export const EXPORT_FORMATS = ['a1111', 'diffusers'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-const TOKEN_KEY = 'token_embedding';
 const LORA_SUFFIX = /\.lora_([AB])\.weight$/;
 
 /** SD 1.x's adapted layers (the layers a concept's LoRA can hold). */
@@ -27,32 +26,12 @@ const layersOfSd1 = () => (sd1Layers ??= adaptedLayers(SD15_UNET, SD15_CLIP_TEXT
 /** A file name and prompt word from a concept's name: letters, digits and dashes. */
 export const slugOf = (name: string) => name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'concept';
 
-interface ConceptTensors {
-  token: Float32Array;
-  /** By our module name: A [rank, in] and B [out, rank]. */
-  lora: Map<string, { A?: { shape: number[]; data: Float32Array }; B?: { shape: number[]; data: Float32Array } }>;
-  rank: number;
-}
-
-function readOwnConcept(file: SafetensorsFile): ConceptTensors {
-  const lora: ConceptTensors['lora'] = new Map();
-  for (const [key, entry] of file.tensors) {
-    const m = LORA_SUFFIX.exec(key);
-    if (!m) continue;
-    const module = key.slice(0, m.index);
-    const pair = lora.get(module) ?? {};
-    pair[m[1] as 'A' | 'B'] = { shape: [...entry.shape], data: readTensorAsFloat32(file, key) };
-    lora.set(module, pair);
-  }
-  return { token: readTensorAsFloat32(file, TOKEN_KEY), lora, rank: Number(file.metadata.lora_rank ?? 0) };
-}
-
 const f32 = (shape: number[], data: Float32Array): TensorToWrite => ({ dtype: 'F32', shape, data });
 
 /** Writes the concept in another tool's form; returns the files and what to type in that tool. */
 export function exportConcept(library: Library, conceptId: string, format: ExportFormat, outDir: string): { files: string[]; prompt: string } {
   const record = library.getConcept(conceptId);
-  const c = readOwnConcept(readSafetensorsHeader(library.conceptFilePath(conceptId)));
+  const c = readConceptTensors(library.conceptFilePath(conceptId));
   const slug = slugOf(record.name);
   mkdirSync(outDir, { recursive: true });
   const files: string[] = [];
@@ -98,10 +77,7 @@ export function exportConcept(library: Library, conceptId: string, format: Expor
 function readForeign(file: SafetensorsFile, notes: string[]): { token?: Float32Array; lora?: ConceptTensors['lora']; rank?: number } {
   const keys = [...file.tensors.keys()];
   const name = basename(file.path);
-  if (file.metadata.format === CONCEPT_FORMAT) {
-    const own = readOwnConcept(file);
-    return { token: own.token, lora: own.lora, rank: own.rank };
-  }
+  if (file.metadata.format === CONCEPT_FORMAT) return readConceptTensors(file.path);
   // an embedding: emb_params, or a single [1, width] / [width] tensor (diffusers' learned_embeds)
   const single = keys.length === 1 ? file.tensors.get(keys[0]!)! : undefined;
   const emb = file.tensors.get('emb_params') ?? (single && (single.shape.length === 1 || (single.shape.length === 2 && single.shape[0] === 1)) ? single : undefined);
