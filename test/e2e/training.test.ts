@@ -116,6 +116,9 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
   it("shows the concept's details (photo, mask, model, settings, losses), renames and tags it, and filters by tag", async () => {
     const detail = page.getByTestId('concept-detail');
     await detail.waitFor();
+    // the detail reads its run, mask and model after it opens: wait for them before reading its text
+    await detail.getByText('Mask dog v1').waitFor();
+    await detail.getByText(/Stage I 12 steps at 0\.001/).waitFor();
     await expect(detail.textContent()).resolves.toMatch(/Rex[\s\S]*Mask dog v1[\s\S]*Base model\s*tiny SD[\s\S]*Stage I 12 steps at 0\.001, Stage II 6/);
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=concept-detail] [data-testid=loss-chart]')?.getAttribute('data-points')) === 18);
     // its thumbnail is drawn with the concept (not the photo's), in the detail and on its card
