@@ -4,7 +4,9 @@ import { drawOnWorker } from '../jobs/generation-runner.js';
 import type { JobManager } from '../jobs/job-manager.js';
 import type { TrainingQueue } from '../jobs/training-queue.js';
 import { createRun, resumeRun } from '../pipeline/learn/learning-service.js';
-import { exportConcept, importConcept } from '../pipeline/interop/concept-exchange.js';
+import { exportConcept } from '../pipeline/interop/concept-exchange.js';
+import { importConceptFiles } from '../pipeline/interop/import-concept-files.js';
+import type { ImportSource } from '../../src-preload/contract/index.js';
 import type { Library } from '../library/library.js';
 import { importPhotos, photoFromPath } from '../pipeline/ingest/import-photos.js';
 import { type MaskResult, type MaskService, NO_DETECTOR_HINT } from '../pipeline/mask/mask-service.js';
@@ -38,8 +40,19 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
         return result;
       },
       exportConcept: ({ id, format, dir }) => exportConcept(library, id, format, dir),
-      importConcept: async ({ paths, classWord, name }) => {
-        const result = await importConcept(library, paths, { classWord, ...(name ? { name } : {}) });
+      importConcept: async ({ sources, classWord, name }) => {
+        // a web upload lies under an id: the first file's own name names the concept unless one is given
+        const first = sources[0]!;
+        const named = name || (first.kind === 'upload' ? first.name.replace(/\.safetensors$/i, '') : undefined);
+        const options = { ...(classWord ? { classWord } : {}), ...(named ? { name: named } : {}) };
+        // uploads are read where they lie and dropped afterwards; paths as they are
+        const withPaths = async (rest: ImportSource[], paths: string[]): Promise<Awaited<ReturnType<typeof importConceptFiles>>> => {
+          const [next, ...others] = rest;
+          if (!next) return importConceptFiles(library, paths, options);
+          if (next.kind === 'path') return withPaths(others, [...paths, next.path]);
+          return uploads.useInPlace(next.uploadId, (path) => withPaths(others, [...paths, path]));
+        };
+        const result = await withPaths(sources, []);
         events.emit('library', 'onChanged', { reason: 'imported' });
         return result;
       },

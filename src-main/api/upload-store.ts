@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError, isNodeError } from '../common/app-error.js';
@@ -84,6 +84,20 @@ export class UploadStore {
       else held += size;
     }
     return held;
+  }
+
+  /**
+   * An upload used where it lies (a concept file read by path), then dropped: `use` gets its path, and
+   * the upload is gone afterwards whether `use` succeeded or not, like a photo's after `take`.
+   */
+  async useInPlace<T>(id: string, use: (path: string) => Promise<T>): Promise<T> {
+    const path = join(this.dir, id);
+    if (!existsSync(path)) throw new AppError('not-found', `Upload ${id} has expired or was already imported; add the file again.`);
+    try {
+      return await use(path);
+    } finally {
+      await rm(path, { force: true });
+    }
   }
 
   /** The upload as a photo to import; reading it consumes it. */

@@ -11,7 +11,7 @@ const kind = (s: Stats) => (s.isDirectory() ? 'a folder' : s.isFIFO() ? 'a named
 function refuseStat(err: unknown, path: string): never {
   if (isNodeError(err) && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) throw new AppError('not-found', `No such file: ${path}`);
   if (isNodeError(err) && err.code === 'EACCES') throw new AppError('invalid-input', `No permission to read ${path}.`);
-  throw err;
+  throw err; // toApiError words the rest (a link loop, a name too long)
 }
 
 function checkRegular(s: Stats, path: string, what: string): void {

@@ -108,11 +108,17 @@ export class FileStore {
       const path = join(dir, name);
       const pid = /^\d+$/.test(name) ? Number(name) : NaN;
       if (pid === process.pid) continue;
-      const stale = Date.now() - statSync(path).mtimeMs > STALE_TEMP_MS;
-      if (Number.isInteger(pid) && isAlive(pid) && !stale) continue;
-      // a dead writer's folder, or a loose file from a version that wrote into .tmp itself
-      removed += statSync(path).isDirectory() ? readdirSync(path).length : 1;
-      rmSync(path, { recursive: true, force: true });
+      try {
+        const info = statSync(path);
+        const stale = Date.now() - info.mtimeMs > STALE_TEMP_MS;
+        if (Number.isInteger(pid) && isAlive(pid) && !stale) continue;
+        // a dead writer's folder, or a loose file from a version that wrote into .tmp itself
+        removed += info.isDirectory() ? readdirSync(path).length : 1;
+        rmSync(path, { recursive: true, force: true });
+      } catch (err) {
+        // another process opening the library swept the same dead writer's folder first
+        if (!(isNodeError(err) && err.code === 'ENOENT')) throw err;
+      }
     }
     return removed;
   }

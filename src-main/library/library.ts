@@ -85,6 +85,7 @@ interface ConceptRow {
   name: string;
   class_word: string;
   token: string;
+  kind: ConceptRecord['kind'];
   image_id: string | null;
   mask_id: string | null;
   base_model_id: string | null;
@@ -115,6 +116,7 @@ const toConcept = (r: ConceptRow): ConceptRecord => ({
   name: r.name,
   classWord: r.class_word,
   token: r.token,
+  kind: r.kind,
   imageId: r.image_id,
   maskId: r.mask_id,
   baseModelId: r.base_model_id,
@@ -284,6 +286,8 @@ export class Library {
       maskId: string | null;
       baseModelId: string | null;
       file: Buffer;
+      /** 'style': a LoRA without a token (default 'subject'). */
+      kind?: ConceptRecord['kind'];
       /** A WebP image drawn with the concept; the photo's thumbnail stands in without one. */
       thumb?: Buffer | null;
     },
@@ -299,10 +303,10 @@ export class Library {
       if (drawn) this.insertBlob({ ...drawn, mime: 'image/webp' }, now);
       this.db
         .prepare(
-          `INSERT INTO concepts (id, name, class_word, token, image_id, mask_id, base_model_id, status, embedding_sha256, lora_sha256, thumb_sha256, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'ready', ?, ?, ?, ?)`,
+          `INSERT INTO concepts (id, name, class_word, token, kind, image_id, mask_id, base_model_id, status, embedding_sha256, lora_sha256, thumb_sha256, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'ready', ?, ?, ?, ?)`,
         )
-        .run(id, input.name, input.classWord, id, input.imageId, input.maskId, input.baseModelId, sha256, sha256, thumb, now);
+        .run(id, input.name, input.classWord, id, input.kind ?? 'subject', input.imageId, input.maskId, input.baseModelId, sha256, sha256, thumb, now);
       alongside?.(id);
     })();
     return this.getConcept(id);

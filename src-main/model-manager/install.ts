@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
-import { AppError } from '../common/app-error.js';
+import { AppError, isNodeError } from '../common/app-error.js';
 import type { Library, ModelRecord } from '../library/library.js';
 import { detectFamily, type InstalledFamily } from './detect-family.js';
 import { type DownloadProgress, downloadFile, sha256OfFile } from './download.js';
@@ -42,7 +42,13 @@ function checkFamily(path: string, expected?: InstalledFamily) {
  */
 export async function installFromPath(library: Library, path: string, options: { name?: string; copy?: boolean; family?: InstalledFamily } = {}): Promise<ModelRecord> {
   const source = resolve(path);
-  if (!existsSync(source)) throw new AppError('not-found', `No file or folder at ${source}.`);
+  try {
+    statSync(source);
+  } catch (err) {
+    // a missing path keeps its short sentence; a link loop or a name too long is worded by toApiError
+    if (isNodeError(err) && err.code === 'ENOENT') throw new AppError('not-found', `No file or folder at ${source}.`);
+    throw err;
+  }
   const { family, format } = checkFamily(source, options.family);
   let target = source;
   if (options.copy) {

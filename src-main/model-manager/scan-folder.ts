@@ -1,10 +1,14 @@
 // Existing model folders, used in place: an A1111 install (models/Stable-diffusion, models/Lora,
-// embeddings) or a ComfyUI one (models/checkpoints, models/loras, models/embeddings). Every usable
+// embeddings) or a ComfyUI one (models/checkpoints, models/loras, models/embeddings, and the folders its
+// extra_model_paths.yaml adds). Every usable
 // file is registered where it is (nothing copied), with its family; a rescan adds new files and drops
 // the ones that are gone; pickles and other families are listed as refused, with the reason.
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, extname, join, resolve, sep } from 'node:path';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { toApiError } from '../common/app-error.js';
+import { readSmallFileSync } from '../common/regular-file.js';
 import type { Library, ModelRecord } from '../library/library.js';
 import { readSafetensorsHeader } from '../weights/safetensors.js';
 import { detectFamily } from './detect-family.js';
@@ -47,20 +51,64 @@ function sideFileFamily(path: string, kind: Exclude<Kind, 'checkpoint'>): string
   return keys.includes('emb_params') || keys.length === 1 ? null : 'it is not a textual-inversion embedding (emb_params, or one tensor)';
 }
 
+/** ComfyUI's names for the folders this app reads, in extra_model_paths.yaml. */
+const COMFY_KEYS: Record<string, Kind> = { checkpoints: 'checkpoint', loras: 'lora', embeddings: 'embedding' };
+const yaml = createRequire(import.meta.url)('js-yaml') as { safeLoad(text: string): unknown };
+
+/** `~` and `$VAR` / `${VAR}` as ComfyUI expands them in a path. */
+const expand = (p: string) => p.replace(/^~(?=$|[\\/])/, homedir()).replace(/\$\{?(\w+)\}?/g, (all, name: string) => process.env[name] ?? all);
+
+/**
+ * The folders a ComfyUI extra_model_paths.yaml adds: each group's base_path (relative to the file's
+ * folder) and its checkpoints / loras / embeddings entries, one path a line. A file that does not read
+ * is reported, not fatal: the standard folders are still scanned.
+ */
+export function extraModelPaths(file: string): { folders: Array<{ kind: Kind; dir: string }>; problem?: string } {
+  let doc: unknown;
+  try {
+    doc = yaml.safeLoad(readSmallFileSync(file, 1024 * 1024, 'a YAML file').toString('utf8'));
+  } catch (err) {
+    return { folders: [], problem: `it does not read as YAML (${toApiError(err).message.split('\n')[0]})` };
+  }
+  if (doc === null || doc === undefined) return { folders: [] };
+  if (typeof doc !== 'object' || Array.isArray(doc)) return { folders: [], problem: 'it is not a map of groups (comfyui:, a111:, …)' };
+  const folders: Array<{ kind: Kind; dir: string }> = [];
+  for (const group of Object.values(doc as Record<string, unknown>)) {
+    if (!group || typeof group !== 'object') continue;
+    const g = group as Record<string, unknown>;
+    const base = resolve(dirname(file), expand(typeof g.base_path === 'string' ? g.base_path : ''));
+    for (const [key, kind] of Object.entries(COMFY_KEYS)) {
+      if (typeof g[key] !== 'string') continue;
+      for (const line of (g[key] as string).split('\n').map((l) => l.trim()).filter(Boolean)) folders.push({ kind, dir: resolve(base, expand(line)) });
+    }
+  }
+  return { folders };
+}
+
 export async function scanModelFolder(library: Library, folder: string): Promise<ScanReport> {
   const root = resolve(folder);
   const report: ScanReport = { added: [], kept: 0, removed: [], refused: [] };
   const known = new Map(library.listModels().map((m) => [m.path, m]));
   const seen = new Set<string>();
-  for (const [kind, dirs] of Object.entries(LAYOUT) as Array<[Kind, string[]]>) {
-    for (const dir of dirs.map((d) => join(root, d)).filter((d) => existsSync(d) && statSync(d).isDirectory())) {
+  const folders = (Object.entries(LAYOUT) as Array<[Kind, string[]]>).flatMap(([kind, dirs]) => dirs.map((d) => ({ kind, dir: join(root, d) })));
+  const extra = join(root, 'extra_model_paths.yaml');
+  if (existsSync(extra)) {
+    const { folders: more, problem } = extraModelPaths(extra);
+    if (problem) report.refused.push({ path: extra, reason: problem });
+    folders.push(...more);
+  }
+  const scanned = new Set<string>();
+  for (const { kind, dir } of folders) {
+    if (scanned.has(`${kind}:${dir}`) || !existsSync(dir) || !statSync(dir).isDirectory()) continue;
+    scanned.add(`${kind}:${dir}`);
+    {
       for (const path of filesUnder(dir)) {
         const ext = extname(path).toLowerCase();
         if (PICKLES.has(ext)) {
           report.refused.push({ path, reason: 'a pickle file, which can run code when opened; use its .safetensors version' });
           continue;
         }
-        if (ext !== '.safetensors') continue;
+        if (ext !== '.safetensors' || seen.has(path)) continue;
         seen.add(path);
         if (known.has(path)) {
           report.kept++;
@@ -81,9 +129,10 @@ export async function scanModelFolder(library: Library, folder: string): Promise
       }
     }
   }
-  // what was registered from this folder and is gone now
+  // what was registered from these folders and is gone now
+  const roots = [root, ...folders.map((f) => f.dir)];
   for (const m of known.values()) {
-    if (!m.managed && m.path.startsWith(root + sep) && !seen.has(m.path) && !existsSync(m.path)) {
+    if (!m.managed && roots.some((r) => m.path.startsWith(r + sep)) && !seen.has(m.path) && !existsSync(m.path)) {
       library.deleteModel(m.id);
       report.removed.push(m.path);
     }

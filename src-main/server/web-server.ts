@@ -31,7 +31,8 @@ export async function startWebServer(
   const rendererDir = options.rendererDir ?? RENDERER_DIR;
   let origin = '';
 
-  const server = createServer((req, res) => {
+  // a client that never finishes its headers (slowloris) is dropped after 20 s; a body may take 5 minutes
+  const server = createServer({ headersTimeout: 20_000, requestTimeout: 300_000 }, (req, res) => {
     handle(req, res).catch((err) => sendError(res, err));
   });
   const sockets = new WebSocketServer({ noServer: true, maxPayload: 4096 });
@@ -146,8 +147,13 @@ export async function startWebServer(
     if (error.code === 'internal') console.error('[web]', err);
     const status = error.code === 'not-found' ? 404 : error.code === 'too-large' ? 413 : error.code === 'invalid-input' ? 400 : 500;
     if (res.headersSent) return void res.end();
-    // the rest of an oversized body is not read: close the connection after answering
-    if (error.code === 'too-large') res.setHeader('Connection', 'close');
+    // the rest of an oversized body is not read: answer, then drop the connection (a client still
+    // sending would otherwise wait on a socket nobody reads)
+    if (error.code === 'too-large') {
+      res.setHeader('Connection', 'close');
+      const socket = res.req.socket; // detached from the request once the answer is out
+      res.once('finish', () => socket?.destroy());
+    }
     if (res.req.url?.startsWith('/api/')) return sendJson(res, status, { ok: false, error });
     sendStatus(res, status, error.message);
   }

@@ -27,6 +27,12 @@ export function checkArchitecture(model: StableDiffusionModel): void {
   if (u.crossAttentionDim !== t.hiddenSize) {
     throw new AppError('unsupported-model', `${model.label}: its UNet attends to ${u.crossAttentionDim}-wide text but its text encoder is ${t.hiddenSize} wide; the parts do not belong together.`);
   }
+  if (t.hiddenSize % t.heads !== 0) {
+    throw new AppError('unsupported-model', `${model.label}: its text encoder is ${t.hiddenSize} wide, which cannot be split into ${t.heads} attention heads; SD 1.x's is 768 wide with 12 heads.`);
+  }
+  for (const c of u.blockOutChannels) {
+    if (c % u.heads !== 0) throw new AppError('unsupported-model', `${model.label}: its UNet's ${c} channels cannot be split into ${u.heads} attention heads.`);
+  }
   for (const c of [...u.blockOutChannels, ...model.vae.config.blockOutChannels]) {
     if (c % u.normGroups !== 0) throw new AppError('unsupported-model', `${model.label}: ${c} channels cannot be split into ${u.normGroups} norm groups.`);
   }

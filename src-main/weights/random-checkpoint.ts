@@ -1,8 +1,9 @@
 // Checkpoints with SD 1.x's (or a small test model's) architecture and random weights, written in the
-// formats users have: a single LDM .safetensors file, and a CLIP vision folder. Tests and benchmarks
+// formats users have: a single LDM .safetensors file, a diffusers folder, and a CLIP vision folder. Tests and benchmarks
 // then load them through the real loaders.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { DType, HostArray } from '../graph/dtype.js';
 import { Graph } from '../graph/graph.js';
 import { numel, type Shape } from '../graph/shape.js';
@@ -13,6 +14,8 @@ import { type VaeConfig, vaeDecode, vaeEncode } from '../models/vae.js';
 import { clipVisionPooled, type VisionConfig } from '../models/vision.js';
 import { textKeyToLdm, unetKeyToLdm, vaeKeyToLdm } from './ldm-keys.js';
 import { type TensorToWrite, writeSafetensors } from './safetensors.js';
+import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
+import { BUNDLED_MERGES } from './sd-loader.js';
 
 /** Values for one weight, by its diffusers name and shape. */
 export type WeightFill = (name: string, shape: Shape) => Float32Array;
@@ -73,6 +76,46 @@ export function writeSingleFileCheckpoint(path: string, cfg: SdConfigs, weights:
   out['model_ema.decay'] = { dtype: 'F32', shape: [], data: Float32Array.of(0.9999) };
   writeSafetensors(path, out, { format: 'pt' });
   return path;
+}
+
+/** A diffusers pipeline folder (model_index.json, configs, weights, HF tokenizer files) from diffusers-named weights. */
+export function writeDiffusersFolder(dir: string, cfg: SdConfigs, weights: ReturnType<typeof sdWeights>): string {
+  const { unet: u, text: t, vae: v } = cfg;
+  for (const c of ['unet', 'text_encoder', 'vae', 'tokenizer', 'scheduler']) mkdirSync(join(dir, c), { recursive: true });
+  const json = (file: string, value: unknown) => writeFileSync(join(dir, file), JSON.stringify(value));
+  json('model_index.json', { _class_name: 'StableDiffusionPipeline', _diffusers_version: '0.30.0' });
+  json('unet/config.json', {
+    sample_size: u.sampleSize,
+    in_channels: u.inChannels,
+    out_channels: u.outChannels,
+    block_out_channels: u.blockOutChannels,
+    layers_per_block: u.layersPerBlock,
+    down_block_types: u.attentionLevels.map((a) => (a ? 'CrossAttnDownBlock2D' : 'DownBlock2D')),
+    cross_attention_dim: u.crossAttentionDim,
+    attention_head_dim: u.heads,
+    norm_num_groups: u.normGroups,
+  });
+  json('text_encoder/config.json', {
+    hidden_size: t.hiddenSize,
+    intermediate_size: t.intermediateSize,
+    num_hidden_layers: t.layers,
+    num_attention_heads: t.heads,
+    max_position_embeddings: t.maxPositions,
+    vocab_size: t.vocabSize,
+  });
+  json('vae/config.json', { block_out_channels: v.blockOutChannels, layers_per_block: v.layersPerBlock, norm_num_groups: v.normGroups, latent_channels: v.latentChannels, scaling_factor: v.scalingFactor });
+  json('scheduler/scheduler_config.json', { _class_name: 'PNDMScheduler', beta_start: 0.00085, beta_end: 0.012, beta_schedule: 'scaled_linear' });
+  writeSafetensors(join(dir, 'unet', 'diffusion_pytorch_model.safetensors'), Object.fromEntries(weights.unetW));
+  writeSafetensors(join(dir, 'text_encoder', 'model.safetensors'), Object.fromEntries(weights.textW));
+  writeSafetensors(join(dir, 'vae', 'diffusion_pytorch_model.safetensors'), Object.fromEntries(weights.vaeW));
+  // the tokenizer in HF's format, from the bundled merges (the first 48894 merges make CLIP's 49408 tokens)
+  const tokenizer = ClipTokenizer.fromMergesFile(BUNDLED_MERGES);
+  const vocab: Record<string, number> = {};
+  for (let id = 0; id < tokenizer.vocabSize; id++) vocab[tokenizer.decodeToken(id)] = id;
+  writeFileSync(join(dir, 'tokenizer', 'vocab.json'), JSON.stringify(vocab));
+  const lines = gunzipSync(readFileSync(BUNDLED_MERGES)).toString('utf8').split('\n');
+  writeFileSync(join(dir, 'tokenizer', 'merges.txt'), ['#version: 0.2', ...lines.slice(1, 1 + 48894)].join('\n'));
+  return dir;
 }
 
 /** A CLIP vision model folder (HF CLIPVisionModel layout: config.json + model.safetensors). */

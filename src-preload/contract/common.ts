@@ -45,3 +45,10 @@ export interface EventMessage {
   event: string;
   payload: unknown;
 }
+
+/** Where an imported file (a photo, a concept file) comes from: a path (Electron, CLI) or bytes uploaded first (web mode). */
+export const importSource = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('path'), path: z.string().min(1).max(4096) }).strict(),
+  z.object({ kind: z.literal('upload'), uploadId: z.string().regex(/^upl_[0-9a-z]{8,40}$/), name: z.string().max(512) }).strict(),
+]);
+export type ImportSource = z.infer<typeof importSource>;

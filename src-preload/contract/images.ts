@@ -1,14 +1,11 @@
 import { z } from 'zod';
-import { apiError } from './common.js';
+import { apiError, importSource } from './common.js';
 import { imageRecord } from './library.js';
 import { method, service } from './define.js';
 
-/** Where an imported photo comes from: a path (Electron, CLI) or bytes uploaded first (web mode). */
-export const importSource = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('path'), path: z.string().min(1).max(4096) }).strict(),
-  z.object({ kind: z.literal('upload'), uploadId: z.string().regex(/^upl_[0-9a-z]{8,40}$/), name: z.string().max(512) }).strict(),
-]);
-export type ImportSource = z.infer<typeof importSource>;
+/** The largest photo file the app imports (the web upload refuses larger before sending it). */
+export const MAX_PHOTO_BYTES = 200 * 1024 * 1024;
+
 
 export const importResult = z.discriminatedUnion('status', [
   z.object({ status: z.literal('imported'), name: z.string(), image: imageRecord }),

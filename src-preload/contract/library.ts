@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { conceptId, imageId, isoDate, sha256Hex } from './common.js';
+import { conceptId, imageId, importSource, isoDate, sha256Hex } from './common.js';
 import { method, service } from './define.js';
 
 export const imageRecord = z.object({
@@ -27,6 +27,8 @@ export const conceptRecord = z.object({
   name: z.string(),
   classWord: z.string(),
   token: z.string(),
+  /** subject: a token `*` (and a LoRA) for a thing in the prompt; style: a LoRA alone, no token. */
+  kind: z.enum(['subject', 'style']),
   imageId: imageId.nullable(),
   /** The mask version it was learned from, and the SD model it was learned on (null once deleted, or a file path's model). */
   maskId: z.string().nullable(),
@@ -70,7 +72,8 @@ export const libraryService = service(
     ),
     /** Makes a concept from an embedding (and its LoRA) another tool wrote, or from a concept file. */
     importConcept: method(
-      z.object({ paths: z.array(z.string().min(1).max(4096)).min(1).max(2), classWord: z.string().trim().min(1).max(64), name: z.string().trim().max(200).optional() }).strict(),
+      // an embedding (+ its LoRA), a LoRA alone (a style), or a .siconcept bundle; paths in Electron, uploads in web mode
+      z.object({ sources: z.array(importSource).min(1).max(2), classWord: z.string().trim().max(64).optional(), name: z.string().trim().max(200).optional() }).strict(),
       z.object({ conceptId, notes: z.array(z.string()) }),
     ),
   },

@@ -6,6 +6,12 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Library } from '../../src-main/library/library.js';
 import { RENDERER_DIR } from '../../src-main/server/content.js';
+import { SeededRandom } from '../../src-main/graph/random.js';
+import { SD15_CLIP_TEXT } from '../../src-main/models/clip-text.js';
+import { adaptedLayers } from '../../src-main/models/lora-modules.js';
+import { SD15_UNET } from '../../src-main/models/unet.js';
+import { kohyaName } from '../../src-main/pipeline/interop/lora-naming.js';
+import { type TensorToWrite, writeSafetensors } from '../../src-main/weights/safetensors.js';
 import { fixtureImage } from '../helpers/fixtures.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { type AppSession, openApp } from './app-session.js';
@@ -70,7 +76,7 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
     }, bytes);
     const region = page.getByRole('region', { name: 'Library' });
     await region.dispatchEvent('dragenter', { dataTransfer });
-    await page.getByText('Drop photos to import').waitFor();
+    await page.getByText('Drop photos, or concept files (.siconcept, embeddings, LoRAs), to import').waitFor();
     await region.dispatchEvent('drop', { dataTransfer });
     await page.getByText('dog-again.jpg is already in the library.').waitFor();
     expect(inLibrary((l) => l.listImages())).toHaveLength(1);
@@ -94,6 +100,51 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
     await page.getByRole('heading', { name: 'No photos yet' }).waitFor();
     expect(inLibrary((l) => l.listImages())).toEqual([]);
     expect(inLibrary((l) => l.store.list())).toEqual([]);
+  });
+
+  it('imports concepts from other tools: a LoRA alone as a style (picker), an embedding with its LoRA as a dog (drag and drop)', async () => {
+    // files as A1111 / kohya write them, for SD 1.5's real layers (rank 4, random values)
+    const dir = tmpDir();
+    const r = new SeededRandom(9);
+    const lora: Record<string, TensorToWrite> = {};
+    for (const l of adaptedLayers(SD15_UNET, SD15_CLIP_TEXT)) {
+      lora[`${kohyaName(l.module)}.lora_down.weight`] = { dtype: 'F32', shape: [4, l.inDim], data: r.normalArray(4 * l.inDim) };
+      lora[`${kohyaName(l.module)}.lora_up.weight`] = { dtype: 'F32', shape: [l.outDim, 4], data: r.normalArray(4 * l.outDim) };
+    }
+    const loraPath = join(dir, 'watercolour.safetensors');
+    writeSafetensors(loraPath, lora);
+    await page.getByTestId('concept-import-input').setInputFiles(loraPath);
+    const dialog = page.getByRole('dialog', { name: 'Import a concept' });
+    await dialog.waitFor();
+    await expect(dialog.getByLabel('Name').inputValue()).resolves.toBe('watercolour');
+    await page.screenshot({ path: join(ARTIFACTS, 'concept-import.png') });
+    await dialog.getByRole('button', { name: 'Import' }).click();
+    await page.getByText('Imported watercolour as a concept.').waitFor({ timeout: 20_000 });
+    const card = page.getByTestId('library-card').filter({ hasText: 'watercolour' });
+    await expect(card.textContent()).resolves.toContain('style (LoRA)');
+    expect(inLibrary((l) => l.listConcepts().map((c) => [c.name, c.kind, c.classWord]))).toEqual([['watercolour', 'style', 'style']]);
+
+    // an embedding and its LoRA dropped together: the dialog asks what it is
+    writeSafetensors(join(dir, 'rex.safetensors'), { emb_params: { dtype: 'F32', shape: [1, 768], data: r.normalArray(768) } });
+    const files = [join(dir, 'rex.safetensors'), loraPath].map((p) => ({ name: p.split('/').pop()!, b64: readFileSync(p).toString('base64') }));
+    const dataTransfer = await page.evaluateHandle((list) => {
+      const dt = new DataTransfer();
+      for (const f of list) dt.items.add(new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name));
+      return dt;
+    }, files);
+    const region = page.getByRole('region', { name: 'Library' });
+    await region.dispatchEvent('dragenter', { dataTransfer });
+    await region.dispatchEvent('drop', { dataTransfer });
+    await dialog.waitFor();
+    await dialog.getByLabel('What is it?').fill('dog');
+    await dialog.getByLabel('Name').fill('Rex');
+    await dialog.getByRole('button', { name: 'Import' }).click();
+    await page.getByText('Imported Rex as a concept.').waitFor({ timeout: 20_000 });
+    expect(inLibrary((l) => l.listConcepts().map((c) => [c.name, c.kind, c.classWord]).sort())).toEqual([
+      ['Rex', 'subject', 'dog'],
+      ['watercolour', 'style', 'style'],
+    ]);
+    await page.screenshot({ path: join(ARTIFACTS, 'concepts-imported.png') });
   });
 
   it('shows the GPU report and execution providers in Settings', async () => {

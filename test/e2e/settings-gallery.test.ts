@@ -5,7 +5,13 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SeededRandom } from '../../src-main/graph/random.js';
 import { Library } from '../../src-main/library/library.js';
+import { SD15_CLIP_TEXT } from '../../src-main/models/clip-text.js';
+import { adaptedLayers } from '../../src-main/models/lora-modules.js';
+import { SD15_UNET } from '../../src-main/models/unet.js';
+import { kohyaName } from '../../src-main/pipeline/interop/lora-naming.js';
+import { type TensorToWrite, writeSafetensors } from '../../src-main/weights/safetensors.js';
 import { writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
 import { type AppSession, openApp } from './app-session.js';
 
@@ -53,6 +59,30 @@ describe('Settings (models) and Gallery in Chromium', { timeout: 60_000 }, () =>
     await page.getByTestId('model-source').fill(join(root, 'nothing-here'));
     await page.getByRole('button', { name: 'Add model' }).click();
     await page.getByText(/No file or folder at/).waitFor();
+  });
+
+  it('scans an A1111 folder and makes a style concept of a LoRA found there ("Use as concept")', async () => {
+    const loras = join(root, 'webui', 'models', 'Lora');
+    mkdirSync(loras, { recursive: true });
+    const r = new SeededRandom(5);
+    const lora: Record<string, TensorToWrite> = {};
+    for (const l of adaptedLayers(SD15_UNET, SD15_CLIP_TEXT).slice(0, 8)) {
+      lora[`${kohyaName(l.module)}.lora_down.weight`] = { dtype: 'F32', shape: [4, l.inDim], data: r.normalArray(4 * l.inDim) };
+      lora[`${kohyaName(l.module)}.lora_up.weight`] = { dtype: 'F32', shape: [l.outDim, 4], data: r.normalArray(4 * l.outDim) };
+    }
+    writeSafetensors(join(loras, 'ink.safetensors'), lora);
+    await page.getByLabel('Folder to scan').fill(join(root, 'webui'));
+    await page.getByRole('button', { name: 'Scan folder' }).click();
+    await page.getByText(/Scanned .*webui: 1 added/).waitFor({ timeout: 20_000 });
+    const row = page.getByTestId('models-panel').getByRole('row').filter({ hasText: 'ink.safetensors' });
+    await row.getByRole('button', { name: 'Use as concept' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Import a concept' });
+    await expect(dialog.getByLabel('Name').inputValue()).resolves.toBe('ink');
+    await dialog.getByRole('button', { name: 'Import' }).click();
+    await page.getByText('Imported ink as a concept.').waitFor({ timeout: 20_000 });
+    const library = Library.open(dataDir, { reconcile: false });
+    expect(library.listConcepts().map((c) => [c.name, c.kind])).toEqual([['ink', 'style']]);
+    library.close();
   });
 
   it('shows generated images in the Gallery and deletes one after confirmation', async () => {

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensorsHeader, readTensorAsFloat32, type TensorToWrite, writeSafetensors } from '../../src-main/weights/safetensors.js';
+import { TINY_CLIP_TEXT, TINY_UNET, TINY_VAE } from '../../src-main/models/tiny-configs.js';
+import { fastRandomFill, sdWeights, writeSingleFileCheckpoint } from '../../src-main/weights/random-checkpoint.js';
 import { writeTinyDiffusers, writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
 
 const BIN = fileURLToPath(new URL('../../bin/singleinsert.js', import.meta.url));
@@ -73,6 +75,13 @@ describe('broken models', { timeout: 180_000 }, () => {
       }),
       /input_blocks\.0\.0\.weight has shape \[\], not a convolution's \[out, in, k, k\]/,
     );
+  });
+
+  it('a single file whose text encoder is of an odd width (one that does not split into the heads SD 1.x uses)', () => {
+    // written with 8 heads, read as a single file (no config) with SD 1.x's 12: 40 does not split
+    const cfg = { unet: { ...TINY_UNET, crossAttentionDim: 40 }, text: { ...TINY_CLIP_TEXT, hiddenSize: 40, heads: 8 }, vae: TINY_VAE };
+    const path = writeSingleFileCheckpoint(join(root, 'text-40.safetensors'), cfg, sdWeights(cfg, fastRandomFill(1)));
+    refusedByBoth(path, /text-40\.safetensors: its text encoder is 40 wide, which cannot be split into 12 attention heads/);
   });
 
   it('weights holding NaN are refused when added and when drawn, not turned into images', () => {

@@ -55,6 +55,13 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
     expect(off.owned).toEqual([[2, 3], [5]]);
     // a placeholder the prompt does not use is refused, saying where it goes
     expect(() => conceptTokens(sd, 'a * dog', [{ placeholder: '*2', concept: hair }])).toThrow(/does not use \*2; write it where the concept goes \("\*2 hair …"\)/);
+    // a style (a LoRA, no token) needs no placeholder: it owns no prompt token
+    const style = conceptTokens(sd, 'a * dog', [
+      { placeholder: '*', concept: dog },
+      { placeholder: '*2', concept: { ...hair, token: null } },
+    ]);
+    expect(style.ids).toEqual(conceptTokens(sd, 'a * dog', [{ placeholder: '*', concept: dog }]).ids);
+    expect(style.owned).toEqual([[2, 3], []]);
   });
 
   it('each LoRA adds; regions confine them; full-canvas regions are plain composition; the same settings give the same bytes', async () => {
@@ -69,6 +76,9 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
     expect(meanDiff(await pixels(both), await pixels(noLoraOnSecond))).toBeGreaterThan(0.5); // the second LoRA adds
     const noTokenOnSecond = await draw({ concepts: [concepts[0]!, { ...concepts[1]!, useToken: false }] });
     expect(meanDiff(await pixels(both), await pixels(noTokenOnSecond))).toBeGreaterThan(0.5); // and so does its token
+    // the same LoRA as a style (no token, no placeholder in the prompt) draws what the tokenless concept draws
+    const asStyle = await generateImages(sd, { ...settings, prompt: 'a * dog wearing a hat' }, { cacheDir, concepts: [concepts[0]!, { placeholder: '*2', concept: { ...concepts[1]!.concept, token: null } }] });
+    expect(meanDiff(await pixels(asStyle.images[0]!.png), await pixels(noTokenOnSecond))).toBe(0);
 
     const full = await draw({ concepts, regions: [{ placeholder: '*', box: [0, 0, 32, 32] }, { placeholder: '*2', box: [0, 0, 32, 32] }] });
     expect(meanDiff(await pixels(full), await pixels(both))).toBeLessThan(0.05);

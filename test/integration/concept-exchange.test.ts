@@ -88,6 +88,47 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     }
   });
 
+  it('a LoRA alone becomes a style concept (no token, no class word needed), which exports and bundles as a style', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+    await runCli(['export', conceptId, '--format', 'a1111', '--out', join(root, 'style-src'), '--data-dir', data], io, {});
+    const lora = out[1]!;
+    out.length = 0;
+    expect(await runCli(['import-concept', lora, '--name', 'Corgi style', '--data-dir', data], io, {}), err.join('\n')).toBe(0);
+    const styleId = out[0]!;
+    const library = Library.open(data);
+    try {
+      expect(library.getConcept(styleId)).toMatchObject({ name: 'Corgi style', kind: 'style', classWord: 'style' });
+      const original = tensorsOf(library.conceptFilePath(conceptId));
+      const style = tensorsOf(library.conceptFilePath(styleId));
+      expect(Object.keys(style)).not.toContain('token_embedding');
+      const { token_embedding: _token, ...loraOnly } = original;
+      expect(style).toEqual(loraOnly);
+    } finally {
+      library.close();
+    }
+    // exported again: the LoRA alone, and a prompt without a token
+    out.length = 0;
+    expect(await runCli(['export', styleId, '--format', 'a1111', '--out', join(root, 'style-out'), '--data-dir', data], io, {}), err.join('\n')).toBe(0);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatch(/corgi-style-lora\.safetensors$/);
+    expect(err.at(-1)).toMatch(/<lora:corgi-style-lora:1> in any prompt/);
+    // a bundle keeps it a style
+    out.length = 0;
+    expect(await runCli(['export', styleId, '--format', 'bundle', '--out', join(root, 'style-out'), '--data-dir', data], io, {})).toBe(0);
+    const bundle = out[0]!;
+    out.length = 0;
+    const other = join(root, 'style-library');
+    expect(await runCli(['import-concept', bundle, '--data-dir', other], io, {}), err.join('\n')).toBe(0);
+    const b = Library.open(other);
+    try {
+      expect(b.getConcept(out[0]!)).toMatchObject({ name: 'Corgi style', kind: 'style' });
+    } finally {
+      b.close();
+    }
+  });
+
   it("folds kohya's alpha/rank scale into the LoRA: alpha 2 of rank 4 halves B", async () => {
     const out: string[] = [];
     const io = { out: (l: string) => out.push(l), err: () => undefined };
@@ -111,7 +152,7 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     }
   });
 
-  it('refuses what is not an SD 1.x embedding or LoRA, and a LoRA without its token, saying why', async () => {
+  it('refuses what is not an SD 1.x embedding or LoRA, saying why', async () => {
     const err: string[] = [];
     const io = { out: () => undefined, err: (l: string) => err.push(l) };
     const sd2 = join(root, 'sd2.safetensors');
@@ -211,8 +252,25 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
       ['sd1', 'models/Stable-diffusion/tiny.safetensors', false],
     ]);
     expect(first.refused).toEqual([{ path: join(a1111, 'models', 'Stable-diffusion', 'old.ckpt'), reason: expect.stringMatching(/pickle file, which can run code/) }]);
+    // ComfyUI's extra_model_paths.yaml points at a shared folder outside the install (base_path relative to the file)
+    const shared = join(root, 'shared-models');
+    for (const d of ['sd', 'more-sd', 'loras']) mkdirSync(join(shared, d), { recursive: true });
+    copyFileSync(checkpoint, join(shared, 'more-sd', 'shared-tiny.safetensors'));
+    copyFileSync(join(comfy, 'models', 'loras', 'people', 'rex.safetensors'), join(shared, 'loras', 'shared-rex.safetensors'));
+    writeFileSync(join(comfy, 'extra_model_paths.yaml'), 'shared:\n  base_path: ../shared-models\n  checkpoints: |\n    sd\n    more-sd\n  loras: loras\n  vae: vae\n');
     const second = await scan(comfy);
-    expect(second.added.map((m) => m.path.slice(comfy.length + 1)).sort()).toEqual(['models/checkpoints/tiny-copy.safetensors', 'models/loras/people/rex.safetensors']);
+    expect(second.added.map((m) => (m.path.startsWith(comfy) ? m.path.slice(comfy.length + 1) : m.path.slice(root.length + 1))).sort()).toEqual([
+      'models/checkpoints/tiny-copy.safetensors',
+      'models/loras/people/rex.safetensors',
+      'shared-models/loras/shared-rex.safetensors',
+      'shared-models/more-sd/shared-tiny.safetensors',
+    ]);
+    expect(second.added.find((m) => m.path.endsWith('shared-rex.safetensors'))?.family).toBe('lora');
+    // a file that is not YAML is reported, and the standard folders are still scanned
+    writeFileSync(join(comfy, 'extra_model_paths.yaml'), 'shared: [unclosed');
+    const broken = await scan(comfy);
+    expect(broken.refused).toContainEqual({ path: join(comfy, 'extra_model_paths.yaml'), reason: expect.stringMatching(/does not read as YAML/) });
+    expect(broken.kept).toBeGreaterThanOrEqual(2);
     expect(second.refused[0]).toMatchObject({ path: expect.stringMatching(/not-an-embedding/), reason: expect.stringMatching(/not a textual-inversion embedding/) });
     // a rescan: one file gone, one new
     rmSync(join(a1111, 'models', 'Lora', 'rex.safetensors'));

@@ -1,7 +1,7 @@
 // Files that are not files: a named pipe (or device, socket) handed to import, models add or generate
 // would block a read for ever. They are refused at once, with what they are, and the API keeps answering.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +35,16 @@ describe('named pipes and other non-files', { timeout: 120_000 }, () => {
     const folder = cli('generate', '--model', join(root, 'model'), '--prompt', 'x');
     expect(folder.status).toBe(1);
     expect(folder.stderr).toMatch(/model_index\.json is a named pipe, not a JSON config/);
+  });
+
+  it('a link that leads back to itself is named as such, not an "Unexpected error"', () => {
+    const loop = join(root, 'loop.jpg');
+    symlinkSync(loop, loop);
+    for (const r of [cli('import', loop), cli('models', 'add', loop)]) {
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/loop\.jpg is a symbolic link that leads back to itself\./);
+      expect(r.stderr).not.toMatch(/Unexpected error/);
+    }
   });
 
   it('the API refuses them and answers other calls meanwhile', async () => {

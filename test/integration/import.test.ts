@@ -61,6 +61,18 @@ describe('importing photos (sharp, real fixtures)', () => {
     library.close();
   });
 
+  it('refuses photos too small to learn from (a side under 64 px), saying the size', async () => {
+    const library = Library.open(tmpDir());
+    const strip = await sharp({ create: { width: 4000, height: 40, channels: 3, background: '#345' } }).png().toBuffer();
+    const dot = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#fff' } }).png().toBuffer();
+    const edge = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#fff' } }).png().toBuffer();
+    const results = await importPhotos(library, [photo('strip.png', strip), photo('dot.png', dot), photo('edge.png', edge)]);
+    expect(results[0]).toMatchObject({ status: 'failed', error: { code: 'unsupported-image', message: expect.stringMatching(/4000×40; photos need at least 64 pixels on each side/) } });
+    expect(results[1]).toMatchObject({ status: 'failed', error: { message: expect.stringMatching(/1×1/) } });
+    expect(results[2]).toMatchObject({ status: 'imported', image: { width: 64, height: 64 } });
+    library.close();
+  });
+
   it('gives corrupt, truncated and non-image files a clear error and stores nothing for them', async () => {
     const library = Library.open(tmpDir());
     const jpeg = readFileSync(fixtureImage('backpack_00.jpg'));

@@ -85,8 +85,8 @@ describe('learn a concept from one photo, then generate with it (tiny SD)', { ti
       writeConceptFile(join(root, `${name}.safetensors`), token, {}, concept.meta);
       return readConceptFile(join(root, `${name}.safetensors`), name);
     };
-    const tokenOnly = conceptOf('token-only', concept.token);
-    const zeroToken = conceptOf('zero-token', new Float32Array(concept.token.length));
+    const tokenOnly = conceptOf('token-only', concept.token!);
+    const zeroToken = conceptOf('zero-token', new Float32Array(concept.token!.length));
     const settings = defaultSettings(sd, { prompt: '* dog on a beach', steps: 3, seed: 5, width: 16, height: 16 });
     const cacheDir = join(root, 'cache');
     const plain = await generateImages(sd, settings, { cacheDir, concepts: [{ placeholder: '*', concept: zeroToken }] });

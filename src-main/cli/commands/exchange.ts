@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { exportBundle, importBundle } from '../../pipeline/interop/concept-bundle.js';
-import { EXPORT_FORMATS, type ExportFormat, exportConcept, importConcept } from '../../pipeline/interop/concept-exchange.js';
+import { exportBundle } from '../../pipeline/interop/concept-bundle.js';
+import { EXPORT_FORMATS, type ExportFormat, exportConcept } from '../../pipeline/interop/concept-exchange.js';
+import { importConceptFiles } from '../../pipeline/interop/import-concept-files.js';
 import type { Command } from '../command.js';
 import { UsageError, withLibrary } from '../command.js';
 
@@ -37,22 +38,15 @@ export const importConceptCommand: Command = {
   name: 'import-concept',
   summary:
     'Make a concept from an embedding another tool wrote (A1111/ComfyUI emb_params, diffusers learned_embeds), with its LoRA if it has one ' +
-    '(kohya or diffusers/PEFT naming), or from a SingleInsert concept file. --class says what it is.',
-  usage: 'import-concept <embedding.safetensors> [<lora.safetensors>] --class face [--name N]  |  import-concept <concept.siconcept>',
+    '(kohya or diffusers/PEFT naming), or from a SingleInsert concept file; a LoRA alone becomes a style concept (no token). ' +
+    '--class says what an embedding is; a .siconcept bundle carries its own.',
+  usage: 'import-concept <embedding.safetensors> [<lora.safetensors>] --class face [--name N]  |  import-concept <lora.safetensors> [--name N]  |  import-concept <concept.siconcept>',
   options: { class: { type: 'string' }, name: { type: 'string' } },
   run: async ({ positionals, values, global, io }) => {
-    if (!positionals.length) throw new UsageError('import-concept needs the embedding file (and its LoRA file, if any)');
-    if (positionals.length === 1 && positionals[0]!.endsWith('.siconcept')) {
-      return withLibrary(global, async (library) => {
-        const { conceptId, notes } = await importBundle(library, resolve(positionals[0]!));
-        for (const n of notes) io.err(`Note: ${n}`);
-        io.out(conceptId);
-        return 0;
-      });
-    }
-    if (!values.class) throw new UsageError('import-concept needs --class (what the concept is: face, dog, jacket…)');
+    if (!positionals.length) throw new UsageError('import-concept needs the embedding file (and its LoRA file, if any), a LoRA alone, or a .siconcept bundle');
     return withLibrary(global, async (library) => {
-      const { conceptId, notes } = await importConcept(library, positionals.map((p) => resolve(p)), { classWord: String(values.class), ...(values.name ? { name: String(values.name) } : {}) });
+      const options = { ...(values.class ? { classWord: String(values.class) } : {}), ...(values.name ? { name: String(values.name) } : {}) };
+      const { conceptId, notes } = await importConceptFiles(library, positionals.map((p) => resolve(p)), options);
       for (const n of notes) io.err(`Note: ${n}`);
       io.out(conceptId);
       return 0;

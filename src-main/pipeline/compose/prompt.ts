@@ -21,7 +21,7 @@ export interface PromptConcept {
   concept: LoadedConcept;
   /** LoRA strength (1: as learned; 0: the token alone). */
   scale?: number;
-  /** false: its placeholder is dropped from the prompt ("* face" reads "face"); its LoRA alone acts. */
+  /** false: its placeholder is dropped from the prompt ("* face" reads "face"); its LoRA alone acts. A style concept has no token: always false. */
   useToken?: boolean;
 }
 
@@ -32,15 +32,18 @@ export interface EncodedPrompt {
   owned: number[][];
 }
 
+export const usesToken = (c: PromptConcept) => c.useToken !== false && c.concept.token !== null;
+
 /** Checks that concepts fit the model and the prompt, and which tokens each owns. */
 export function conceptTokens(model: StableDiffusionModel, prompt: string, concepts: readonly PromptConcept[]): { ids: number[]; placed: number[][]; owned: number[][] } {
   const hidden = model.textEncoder.config.hiddenSize;
   const encoded = model.tokenizer.encode(prompt, concepts.map((c) => c.placeholder));
   const placed: number[][] = [];
   const owned = concepts.map((c) => {
-    if (c.concept.token.length !== hidden) throw new AppError('unsupported-model', `Concept ${c.placeholder} was learned on a model with ${c.concept.token.length}-wide text, this one is ${hidden}.`);
+    if (c.concept.token && c.concept.token.length !== hidden) throw new AppError('unsupported-model', `Concept ${c.placeholder} was learned on a model with ${c.concept.token.length}-wide text, this one is ${hidden}.`);
     const at = encoded.placeholders.filter((e) => e.placeholder === c.placeholder).map((e) => e.position);
-    if (!at.length) throw new AppError('invalid-input', `The prompt does not use ${c.placeholder}; write it where the concept goes ("${c.placeholder} ${c.concept.meta.classWord} …").`);
+    // a style acts on the whole picture: its placeholder may be left out of the prompt
+    if (!at.length && c.concept.token) throw new AppError('invalid-input', `The prompt does not use ${c.placeholder}; write it where the concept goes ("${c.placeholder} ${c.concept.meta.classWord} …").`);
     placed.push(at);
     // the class word right after the placeholder ("* face") belongs to the concept too
     const word = model.tokenizer.encode(c.concept.meta.classWord);
@@ -53,7 +56,7 @@ export function conceptTokens(model: StableDiffusionModel, prompt: string, conce
     return positions;
   });
   // a concept without its token: its placeholder goes, the tokens after it move up one
-  const dropped = concepts.flatMap((c, j) => (c.useToken === false ? placed[j]! : [])).sort((a, b) => b - a);
+  const dropped = concepts.flatMap((c, j) => (!usesToken(c) ? placed[j]! : [])).sort((a, b) => b - a);
   const ids = [...encoded.ids];
   for (const at of dropped) {
     ids.splice(at, 1);
@@ -91,7 +94,7 @@ export async function encodePrompt(
     const embeds = new Float32Array(2 * p * d);
     const mask = new Float32Array(2 * TOKENS * p);
     input.concepts.forEach((c, k) => {
-      embeds.set(c.concept.token, (p + k) * d); // the prompt row; the negative row stays zero
+      if (c.concept.token) embeds.set(c.concept.token, (p + k) * d); // the prompt row; the negative row stays zero
       for (const at of placed[k]!) mask[TOKENS * p + at * p + k] = 1;
     });
     feeds.placeholder_embeds = { dtype: 'float32', shape: [2, p, d], data: embeds };

@@ -1,4 +1,5 @@
 import sharp, { type Metadata } from 'sharp';
+import { MAX_PHOTO_BYTES } from '../../../src-preload/contract/images.js';
 import { AppError } from '../../common/app-error.js';
 
 export interface IngestLimits {
@@ -8,13 +9,16 @@ export interface IngestLimits {
   maxInputPixels: number;
   /** The stored working image fits in this many pixels on its long side. */
   maxSide: number;
+  /** Smaller photos are refused: nothing can be learned from a few pixels (concepts are learned at 512²). */
+  minSide: number;
   thumbSide: number;
 }
 
 export const DEFAULT_INGEST_LIMITS: IngestLimits = {
-  maxFileBytes: 200 * 1024 * 1024,
+  maxFileBytes: MAX_PHOTO_BYTES,
   maxInputPixels: 100_000_000,
   maxSide: 2048,
+  minSide: 64,
   thumbSide: 384,
 };
 
@@ -65,6 +69,9 @@ export async function normalizePhoto(bytes: Buffer, limits: IngestLimits = DEFAU
       'too-large',
       `The image is ${meta.width}×${meta.height} (${(meta.width * meta.height / 1e6).toFixed(0)} MP); images up to ${(limits.maxInputPixels / 1e6).toFixed(0)} MP can be imported. Downscale it first.`,
     );
+  }
+  if (Math.min(meta.width, meta.height) < limits.minSide) {
+    throw new AppError('unsupported-image', `The image is ${meta.width}×${meta.height}; photos need at least ${limits.minSide} pixels on each side (concepts are learned at 512×512, so larger is better).`);
   }
   const swapsSides = (meta.orientation ?? 1) >= 5;
   const sourceWidth = swapsSides ? meta.height : meta.width;

@@ -23,7 +23,9 @@ const manifest = z
   .object({
     format: z.literal(BUNDLE_FORMAT),
     version: z.literal(BUNDLE_VERSION),
-    concept: z.object({ name: z.string().min(1).max(200), classWord: z.string().min(1).max(64), notes: z.string().max(10_000), tags: z.array(z.string().max(40)).max(30) }).strict(),
+    concept: z
+      .object({ name: z.string().min(1).max(200), classWord: z.string().min(1).max(64), kind: z.enum(['subject', 'style']).default('subject'), notes: z.string().max(10_000), tags: z.array(z.string().max(40)).max(30) })
+      .strict(),
     baseModel: z.object({ name: z.string().max(500), sha256: z.string().max(64).nullable() }).strict(),
     /** The learning run's settings, when it was learned here. */
     settings: z.record(z.string(), z.unknown()).nullable(),
@@ -58,7 +60,7 @@ export async function exportBundle(library: Library, conceptId: string, outDir: 
   const m: Manifest = {
     format: BUNDLE_FORMAT,
     version: BUNDLE_VERSION,
-    concept: { name: c.name, classWord: c.classWord, notes: c.notes, tags: c.tags },
+    concept: { name: c.name, classWord: c.classWord, kind: c.kind, notes: c.notes, tags: c.tags },
     baseModel: { name: model?.name ?? 'unknown', sha256: model?.sha256 ?? null },
     settings: detail ? (detail.run.settings as unknown as Record<string, unknown>) : null,
     files: { concept: 'concept.safetensors', thumbnail, previews },
@@ -132,7 +134,8 @@ export async function importBundle(library: Library, path: string): Promise<{ co
   writeFileSync(check, conceptBytes);
   try {
     const concept = readConceptFile(check, 'bundle');
-    if (concept.token.length !== 768) throw refuse(`its token is ${concept.token.length} wide; SD 1.x's is 768`);
+    if (concept.token && concept.token.length !== 768) throw refuse(`its token is ${concept.token.length} wide; SD 1.x's is 768`);
+    if ((concept.token === null) !== (parsed.concept.kind === 'style')) throw refuse(`its manifest says a ${parsed.concept.kind} concept, but its file ${concept.token ? 'has' : 'lacks'} a token`);
     if (concept.meta.classWord && concept.meta.classWord !== parsed.concept.classWord) throw refuse(`its concept file is a "${concept.meta.classWord}", its manifest says "${parsed.concept.classWord}"`);
   } catch (err) {
     if (err instanceof AppError && err.message.startsWith('This .siconcept')) throw err;
@@ -144,6 +147,7 @@ export async function importBundle(library: Library, path: string): Promise<{ co
   const record = await library.addConcept({
     name: parsed.concept.name,
     classWord: parsed.concept.classWord,
+    kind: parsed.concept.kind,
     imageId: null,
     maskId: null,
     baseModelId: library.listModels().find((m) => m.sha256 && m.sha256 === parsed.baseModel.sha256)?.id ?? null,

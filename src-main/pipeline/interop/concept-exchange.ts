@@ -35,11 +35,13 @@ export function exportConcept(library: Library, conceptId: string, format: Expor
   const slug = slugOf(record.name);
   mkdirSync(outDir, { recursive: true });
   const files: string[] = [];
-  const embedding = f32([1, c.token.length], c.token);
+  const embedding = c.token ? f32([1, c.token.length], c.token) : null;
   if (format === 'a1111') {
-    const emb = join(outDir, `${slug}.safetensors`);
-    writeSafetensors(emb, { emb_params: embedding }, { name: slug, class_word: record.classWord });
-    files.push(emb);
+    if (embedding) {
+      const emb = join(outDir, `${slug}.safetensors`);
+      writeSafetensors(emb, { emb_params: embedding }, { name: slug, class_word: record.classWord });
+      files.push(emb);
+    }
     if (c.lora.size) {
       const tensors: Record<string, TensorToWrite> = {};
       for (const [module, { A, B }] of c.lora) {
@@ -52,14 +54,17 @@ export function exportConcept(library: Library, conceptId: string, format: Expor
       writeSafetensors(lora, tensors, { ss_network_module: 'networks.lora', ss_network_dim: String(c.rank), ss_network_alpha: String(c.rank), ss_base_model_version: 'sd_v1', ss_output_name: `${slug}-lora` });
       files.push(lora);
     }
+    if (!embedding) return { files, prompt: `<lora:${slug}-lora:1> in any prompt   (ComfyUI: ${slug}-lora in a LoRA loader)` };
     const lora = c.lora.size ? `, <lora:${slug}-lora:1>` : '';
     return { files, prompt: `${slug} ${record.classWord}${lora}   (ComfyUI: "embedding:${slug} ${record.classWord}", with ${slug}-lora in a LoRA loader)` };
   }
   const dir = join(outDir, `${slug}-diffusers`);
   mkdirSync(dir, { recursive: true });
   const emb = join(dir, 'learned_embeds.safetensors');
-  writeSafetensors(emb, { [`<${slug}>`]: embedding });
-  files.push(emb);
+  if (embedding) {
+    writeSafetensors(emb, { [`<${slug}>`]: embedding });
+    files.push(emb);
+  }
   if (c.lora.size) {
     const tensors: Record<string, TensorToWrite> = {};
     for (const [module, { A, B }] of c.lora) {
@@ -70,6 +75,7 @@ export function exportConcept(library: Library, conceptId: string, format: Expor
     writeSafetensors(lora, tensors);
     files.push(lora);
   }
+  if (!embedding) return { files, prompt: `pipe.load_lora_weights("${dir}"); any prompt` };
   return { files, prompt: `pipe.load_textual_inversion("${emb}", token="<${slug}>")${c.lora.size ? `; pipe.load_lora_weights("${dir}")` : ''}; prompt "<${slug}> ${record.classWord} …"` };
 }
 
@@ -77,7 +83,10 @@ export function exportConcept(library: Library, conceptId: string, format: Expor
 function readForeign(file: SafetensorsFile, notes: string[]): { token?: Float32Array; lora?: ConceptTensors['lora']; rank?: number } {
   const keys = [...file.tensors.keys()];
   const name = basename(file.path);
-  if (file.metadata.format === CONCEPT_FORMAT) return readConceptTensors(file.path);
+  if (file.metadata.format === CONCEPT_FORMAT) {
+    const c = readConceptTensors(file.path);
+    return { ...(c.token ? { token: c.token } : {}), lora: c.lora, rank: c.rank };
+  }
   // an embedding: emb_params, or a single [1, width] / [width] tensor (diffusers' learned_embeds)
   const single = keys.length === 1 ? file.tensors.get(keys[0]!)! : undefined;
   const emb = file.tensors.get('emb_params') ?? (single && (single.shape.length === 1 || (single.shape.length === 2 && single.shape[0] === 1)) ? single : undefined);
@@ -144,18 +153,20 @@ export async function importConcept(library: Library, paths: readonly string[], 
       rank = part.rank ?? 0;
     }
   }
-  if (!token) throw new AppError('invalid-input', 'No embedding among the files: a concept needs its token (the embedding file, with or without its LoRA).');
-  if (token.length !== SD15_CLIP_TEXT.hiddenSize) throw new AppError('unsupported-model', `The embedding is ${token.length} wide; SD 1.x's text is ${SD15_CLIP_TEXT.hiddenSize} (an SD 2.x or XL embedding?).`);
+  // a LoRA without an embedding is a style: it changes the whole picture, and has no token to place
+  const kind = token ? 'subject' : 'style';
+  if (!token && lora.size === 0) throw new AppError('invalid-input', 'No embedding or LoRA among the files.');
+  if (token && token.length !== SD15_CLIP_TEXT.hiddenSize) throw new AppError('unsupported-model', `The embedding is ${token.length} wide; SD 1.x's text is ${SD15_CLIP_TEXT.hiddenSize} (an SD 2.x or XL embedding?).`);
   for (const [module, pair] of lora) if (!pair.A || !pair.B) throw new AppError('corrupt-file', `The LoRA has only one of the two factors of ${module}.`);
-  const classWord = options.classWord.trim().toLowerCase();
+  const classWord = options.classWord.trim().toLowerCase() || (kind === 'style' ? 'style' : '');
   if (!classWord) throw new AppError('invalid-input', 'Say what the concept is (a class word: face, dog, jacket…).');
   const meta: ConceptMeta = { classWord, baseModel: 'imported', loraRank: rank };
   const file = join(library.dataDir, 'cache', `import-${process.pid}-${Date.now()}.safetensors`);
   mkdirSync(join(library.dataDir, 'cache'), { recursive: true });
-  writeConceptFile(file, token, Object.fromEntries([...lora].flatMap(([m, p]) => [[`${m}.lora_A.weight`, p.A!], [`${m}.lora_B.weight`, p.B!]])), meta);
+  writeConceptFile(file, token ?? null, Object.fromEntries([...lora].flatMap(([m, p]) => [[`${m}.lora_A.weight`, p.A!], [`${m}.lora_B.weight`, p.B!]])), meta);
   try {
     const name = options.name?.trim() || basename(paths[0]!).replace(/\.safetensors$/i, '');
-    const concept = await library.addConcept({ name, classWord, imageId: null, maskId: null, baseModelId: null, file: readFileSync(file) });
+    const concept = await library.addConcept({ name, classWord, kind, imageId: null, maskId: null, baseModelId: null, file: readFileSync(file) });
     return { conceptId: concept.id, notes };
   } finally {
     rmSync(file, { force: true });

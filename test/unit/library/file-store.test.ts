@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileStore, sha256Of } from '../../../src-main/library/file-store.js';
@@ -42,6 +42,17 @@ describe('FileStore', () => {
     expect(readdirSync(tmp).sort()).toEqual(['4001', String(process.pid)].sort());
     expect(readdirSync(join(tmp, '4001'))).toEqual(['half-written']);
     expect(readdirSync(join(tmp, String(process.pid)))).toEqual(['mine']);
+  });
+
+  it('tolerates another process sweeping the same dead folder at the same moment', () => {
+    const root = tmpDir();
+    const store = new FileStore(root);
+    const tmp = join(root, '.tmp');
+    for (const pid of ['5001', '5002']) mkdirSync(join(tmp, pid));
+    // while this process looks at one dead folder, "another process" removes the other one
+    const otherSweeps = (pid: number) => (rmSync(join(tmp, pid === 5001 ? '5002' : '5001'), { recursive: true, force: true }), false);
+    expect(() => store.clearTemp(otherSweeps)).not.toThrow();
+    expect(readdirSync(tmp)).toEqual([String(process.pid)]);
   });
 
   it('refuses names that are not digests (no path tricks)', () => {

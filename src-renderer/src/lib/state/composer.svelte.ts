@@ -109,7 +109,8 @@ export class ComposerState {
     if (!this.modelId) return 'Choose a Stable Diffusion 1.x model (install one in Settings › Models).';
     if (!this.prompt.trim()) return 'Write a prompt: what the image shows.';
     if (this.width % 64 || this.height % 64) return `Width and height must be multiples of 64 (now ${this.width}×${this.height}).`;
-    const missing = this.#chips.find((c) => !usesPlaceholder(this.prompt, c.placeholder));
+    // a style (a LoRA without a token) acts on the whole picture and needs no placeholder
+    const missing = this.#chips.find((c) => this.conceptOf(c)?.kind !== 'style' && !usesPlaceholder(this.prompt, c.placeholder));
     if (missing) return `The prompt does not use ${missing.placeholder} (${this.conceptOf(missing)?.name ?? 'its concept'}); put it where the concept goes, or remove its chip.`;
     const parsed = compositionSchema.safeParse(this.composition);
     if (!parsed.success) {
@@ -214,12 +215,18 @@ export class ComposerState {
   }
 
   /**
-   * Adds a concept as a chip with the next free placeholder and writes "<placeholder> <class word>" into
+   * Adds a concept as a chip with the next free placeholder and (unless it is a style) writes "<placeholder> <class word>" into
    * the prompt — over `replace` (the "@query" typed to pick it) or at the end. Returns where the caret goes.
    */
   addConcept(concept: ConceptRecord, replace?: { start: number; end: number }): number {
     const placeholder = this.nextPlaceholder();
-    this.#chips = [...this.#chips, { placeholder, conceptId: concept.id, scale: 1, useToken: true }];
+    const style = concept.kind === 'style';
+    this.#chips = [...this.#chips, { placeholder, conceptId: concept.id, scale: 1, useToken: !style }];
+    // a style has no token to place: the prompt is left as it is (minus the "@query" that picked it)
+    if (style) {
+      if (replace) this.prompt = `${this.prompt.slice(0, replace.start)}${this.prompt.slice(replace.end)}`;
+      return replace?.start ?? this.prompt.length;
+    }
     const words = `${placeholder} ${concept.classWord}`;
     const [start, end] = replace ? [replace.start, replace.end] : [this.prompt.length, this.prompt.length];
     const before = this.prompt.slice(0, start);
