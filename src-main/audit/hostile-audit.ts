@@ -23,10 +23,11 @@ const root = mkdtempSync(join(tmpdir(), 'si-audit-'));
 /** Each input through each command, in a fresh library per row; the library must be whole afterwards. */
 async function throughCli(tally: Tally, inputs: HostileInput[], commands: Array<(path: string) => string[]>, dataDir: string) {
   for (const input of inputs) {
-    for (const command of commands) {
-      const args = [...command(input.path), '--data-dir', dataDir];
+    for (const argsOf of commands) {
+      const args = [...argsOf(input.path), '--data-dir', dataDir];
       const result = await runCli(args, 60_000);
-      tally.add(cliOutcome(result), `${args[0]} ${args[1] === 'add' ? 'add ' : ''}${input.name}`, result.stderr.trim().split('\n').at(-1));
+      const command = args[0] === 'models' ? `models ${args[1]}` : args[0];
+      tally.add(cliOutcome(result), `${command} ${input.name}`, result.stderr.trim().split('\n').at(-1));
     }
   }
   const damage = libraryDamage(dataDir, { orphansCount: true });

@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { SeededRandom } from '../graph/random.js';
 import { Library } from '../library/library.js';
-import { UNCLEAR_MESSAGE } from './mutations.js';
-import { CLI, cliOutcome, libraryDamage, type Outcome, runCli, type Tally } from './outcomes.js';
+import { CLI, cliOutcome, errorOutcome, libraryDamage, type Outcome, runCli, type Tally } from './outcomes.js';
 import { ServerProcess } from './web-server-process.js';
 
 /** `count` distinct noise photos (distinct bytes, so none is a duplicate of another). */
@@ -32,18 +31,13 @@ const imageCount = (dataDir: string) => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** One web import: upload the bytes, then import the upload. */
+/** One web import: upload the bytes, then import the upload. A good photo that does not land is lost work. */
 async function webImport(server: ServerProcess, photo: Buffer, name: string): Promise<{ outcome: Outcome; detail: string }> {
   const upload = await server.post('/api/upload', photo, {}, 60_000);
   const uploadId = (upload?.body as { uploadId?: string } | undefined)?.uploadId;
   if (!uploadId) return { outcome: upload ? 'internal' : 'hang', detail: `upload: ${JSON.stringify(upload?.body)?.slice(0, 200)}` };
-  const res = await server.invoke('images', 'import', { sources: [{ kind: 'upload', uploadId, name }] }, 60_000);
-  if (!res) return { outcome: 'hang', detail: 'import did not answer' };
-  const result = (res.body as { value?: { results?: Array<{ status: string; error?: { code: string; message: string } }> } }).value?.results?.[0];
-  if (!result) return { outcome: 'internal', detail: JSON.stringify(res.body).slice(0, 200) };
-  if (result.status !== 'failed') return { outcome: 'ok', detail: '' };
-  // a photo that is fine must land: any failure here is lost work
-  return { outcome: result.error?.code === 'internal' || UNCLEAR_MESSAGE.test(result.error?.message ?? '') ? 'internal' : 'lost', detail: result.error?.message ?? '' };
+  const { outcome, error, detail } = await server.importUpload(uploadId, name, 60_000);
+  return { outcome: outcome === 'failed' ? errorOutcome(error, 'lost') : outcome, detail };
 }
 
 /** 15 CLI imports and 15 servers mid-upload, each killed with SIGKILL at a seeded moment. */

@@ -71,8 +71,13 @@ export function runCli(args: string[], timeoutMs = 60_000): Promise<CliResult> {
 export function cliOutcome(r: CliResult): Outcome {
   if (r.timedOut) return 'hang';
   if (r.signal || (r.status !== 0 && r.status !== 1)) return 'crash';
-  if (UNCLEAR_MESSAGE.test(r.stderr) || /\[internal\]|internal error/i.test(r.stderr)) return 'internal';
+  if (UNCLEAR_MESSAGE.test(r.stderr)) return 'internal';
   return r.status === 0 ? 'ok' : 'refused';
+}
+
+/** A refusal's outcome: clear (`refused`, or what the caller counts a refusal as), or ours (`internal`). */
+export function errorOutcome(error: { code: string; message: string } | undefined, refusal: Outcome = 'refused'): Outcome {
+  return !error || error.code === 'internal' || UNCLEAR_MESSAGE.test(error.message) ? 'internal' : refusal;
 }
 
 /**

@@ -3,8 +3,8 @@
 // WebSocket upgrades and frames that break the protocol. After each input the server must still answer.
 import { contract } from '../../src-preload/contract/index.js';
 import type { SeededRandom } from '../graph/random.js';
-import { junkValue, UNCLEAR_MESSAGE } from './mutations.js';
-import type { Outcome, Tally } from './outcomes.js';
+import { junkValue } from './mutations.js';
+import { errorOutcome, type Outcome, type Tally } from './outcomes.js';
 import { rawExchange, ServerProcess } from './web-server-process.js';
 
 type Answer = Awaited<ReturnType<ServerProcess['invoke']>>;
@@ -14,11 +14,8 @@ function answerOutcome(res: Answer): Outcome {
   if (!res) return 'hang';
   if (res.status === 0) return 'refused'; // the connection was closed on it; liveness is checked next
   if (res.status >= 500) return 'internal';
-  const body = res.body as { ok?: boolean; error?: { code?: string; message?: string } } | string;
-  if (typeof body === 'object' && body?.ok === false) {
-    if (body.error?.code === 'internal' || UNCLEAR_MESSAGE.test(body.error?.message ?? '')) return 'internal';
-    return 'refused';
-  }
+  const body = res.body as { ok?: boolean; error?: { code: string; message: string } } | string;
+  if (typeof body === 'object' && body?.ok === false) return errorOutcome(body.error);
   return res.status < 300 ? 'ok' : 'refused';
 }
 
@@ -143,15 +140,11 @@ export async function attackWebServer(dataDir: string, r: SeededRandom, tally: T
       }
       await record(what, res?.status === 413 ? 'refused' : answerOutcome(res), JSON.stringify(res?.body)?.slice(0, 200));
     }
-    for (const [i, upload] of uploads.entries()) {
-      const res = await server.invoke('images', 'import', { sources: [{ kind: 'upload', uploadId: upload.id, name: `upload-${i}.png` }] });
-      const result = ((res?.body as { value?: { results?: Array<{ status: string; error?: { code: string; message: string } }> } })?.value?.results ?? [])[0];
-      const outcome: Outcome = !res ? 'hang' : !result ? answerOutcome(res) : result.status === 'failed' ? (result.error?.code === 'internal' || UNCLEAR_MESSAGE.test(result.error?.message ?? '') ? 'internal' : 'refused') : 'ok';
-      await record(`import of ${upload.photo ? 'a photo' : 'random bytes'} upload`, outcome, JSON.stringify(result ?? res?.body)?.slice(0, 200));
-    }
-    for (const uploadId of ['upl_00000000', 'upl_zzzzzzzzzzzz', uploads[0]?.id ?? 'upl_11111111']) {
-      const res = await server.invoke('images', 'import', { sources: [{ kind: 'upload', uploadId, name: 'again.png' }] });
-      await record('import of an unknown or used upload', answerOutcome(res));
+    // what was uploaded, imported (random bytes must be refused clearly); then uploads that are unknown or used
+    const imports = [...uploads.map((u, i) => ({ ...u, name: `upload-${i}.png` })), ...['upl_00000000', 'upl_zzzzzzzzzzzz', uploads[0]?.id ?? 'upl_11111111'].map((id) => ({ id, photo: false, name: 'again.png' }))];
+    for (const upload of imports) {
+      const { outcome, error, detail } = await server.importUpload(upload.id, upload.name);
+      await record(`import of ${upload.name === 'again.png' ? 'an unknown or used' : upload.photo ? 'a photo' : 'random bytes'} upload`, outcome === 'failed' ? errorOutcome(error) : outcome, detail);
     }
 
     // 4. WebSocket: bad upgrades, then frames that break the protocol after a good handshake

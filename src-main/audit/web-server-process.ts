@@ -2,7 +2,13 @@
 // error in the audit), reached over loopback like a browser or a hostile local process would.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
+import type { ApiError, ImportResult } from '../../src-preload/contract/index.js';
 import { SERVER } from './outcomes.js';
+
+const errorOf = (body: unknown): { error?: ApiError } => {
+  const error = (body as { error?: ApiError }).error;
+  return error ? { error } : {};
+};
 
 export class ServerProcess {
   private constructor(
@@ -73,6 +79,18 @@ export class ServerProcess {
       // no answer in time is a hang; a connection the server closed on the request is status 0
       return (err as Error).name === 'TimeoutError' ? undefined : { status: 0, body: String((err as Error).cause ?? err) };
     }
+  }
+
+  /**
+   * Imports an upload as the Library screen does: the photo's outcome (`ok`, or `failed` as the
+   * contract says why), `hang` without an answer, `internal` when the answer is not a result.
+   */
+  async importUpload(uploadId: string, name: string, timeoutMs = 15_000): Promise<{ outcome: 'ok' | 'failed' | 'hang' | 'internal'; error?: ApiError; detail: string }> {
+    const res = await this.invoke('images', 'import', { sources: [{ kind: 'upload', uploadId, name }] }, timeoutMs);
+    if (!res) return { outcome: 'hang', detail: 'the import did not answer' };
+    const result = (res.body as { value?: { results?: ImportResult[] } }).value?.results?.[0];
+    if (!result) return { outcome: (res.body as { ok?: boolean }).ok === false ? 'failed' : 'internal', ...errorOf(res.body), detail: JSON.stringify(res.body).slice(0, 200) };
+    return result.status === 'failed' ? { outcome: 'failed', error: result.error, detail: result.error.message } : { outcome: 'ok', detail: '' };
   }
 
   /** Does it still answer a plain call, within 5 s? */

@@ -17,8 +17,8 @@ export function toApiError(err: unknown): ApiError {
   if (isNodeError(err) && (err.code === 'ENOSPC' || err.code === 'EDQUOT')) {
     return { code: 'disk-full', message: `The disk is full (${err.code}); free some space and try again. Nothing was changed.` };
   }
-  const fileProblem = isNodeError(err) ? fileErrorMessage(err) : undefined;
-  if (fileProblem) return fileProblem;
+  const file = fileError(err);
+  if (file) return { code: file.code, message: file.message };
   const message = err instanceof Error ? err.message : String(err);
   return { code: 'internal', message: `Unexpected error: ${message}` };
 }
@@ -28,20 +28,22 @@ export function isNodeError(err: unknown): err is NodeJS.ErrnoException {
 }
 
 /** What the operating system said about a path, in words (the path is one the person gave, or the library's). */
-const FILE_ERRORS: Record<string, { code: ErrorCode; says: string }> = {
-  ENOENT: { code: 'not-found', says: 'does not exist' },
-  ENOTDIR: { code: 'not-found', says: 'does not exist (a part of the path is not a folder)' },
-  ELOOP: { code: 'invalid-input', says: 'is a symbolic link that leads back to itself' },
-  ENAMETOOLONG: { code: 'invalid-input', says: 'has a name too long for this system' },
-  EACCES: { code: 'invalid-input', says: 'cannot be read or written with your permissions' },
-  EPERM: { code: 'invalid-input', says: 'cannot be read or written with your permissions' },
-  EISDIR: { code: 'invalid-input', says: 'is a folder, not a file' },
-  EROFS: { code: 'invalid-input', says: 'is on a read-only disk' },
-  EMFILE: { code: 'invalid-input', says: 'could not be opened: too many files are open; close some programs and try again' },
+const FILE_ERRORS: Record<string, { code: ErrorCode; words: (path: string) => string }> = {
+  ENOENT: { code: 'not-found', words: (p) => `No such file: ${p}` },
+  ENOTDIR: { code: 'not-found', words: (p) => `No such file: ${p} (a part of the path is not a folder)` },
+  ELOOP: { code: 'invalid-input', words: (p) => `${p} is a symbolic link that leads back to itself.` },
+  ENAMETOOLONG: { code: 'invalid-input', words: (p) => `${p} has a name too long for this system.` },
+  EACCES: { code: 'invalid-input', words: (p) => `No permission to read ${p}.` },
+  EPERM: { code: 'invalid-input', words: (p) => `No permission to read ${p}.` },
+  EISDIR: { code: 'invalid-input', words: (p) => `${p} is a folder, not a file.` },
+  EROFS: { code: 'invalid-input', words: (p) => `${p} is on a read-only disk.` },
+  EMFILE: { code: 'invalid-input', words: (p) => `${p} could not be opened: too many files are open; close some programs and try again.` },
 };
 
-function fileErrorMessage(err: NodeJS.ErrnoException): ApiError | undefined {
-  const known = err.code ? FILE_ERRORS[err.code] : undefined;
-  if (!known) return undefined;
-  return { code: known.code, message: err.path ? `${err.path} ${known.says}.` : `A file ${known.says} (${err.code}).` };
+/** A file-system error as a sentence about its path (`path` where the error does not carry one); undefined for other errors. */
+export function fileError(err: unknown, path?: string): AppError | undefined {
+  if (!isNodeError(err) || !err.code) return undefined;
+  const known = FILE_ERRORS[err.code];
+  const where = err.path ?? path;
+  return known ? new AppError(known.code, where ? known.words(where) : `A file could not be used (${err.code}).`, { cause: err }) : undefined;
 }

@@ -4,14 +4,12 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { AppError, isNodeError } from './app-error.js';
+import { AppError, fileError } from './app-error.js';
 
 const kind = (s: Stats) => (s.isDirectory() ? 'a folder' : s.isFIFO() ? 'a named pipe' : s.isSocket() ? 'a socket' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : 'not a regular file');
 
 function refuseStat(err: unknown, path: string): never {
-  if (isNodeError(err) && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) throw new AppError('not-found', `No such file: ${path}`);
-  if (isNodeError(err) && err.code === 'EACCES') throw new AppError('invalid-input', `No permission to read ${path}.`);
-  throw err; // toApiError words the rest (a link loop, a name too long)
+  throw fileError(err, path) ?? err;
 }
 
 function checkRegular(s: Stats, path: string, what: string): void {

@@ -101,31 +101,32 @@ export async function scanModelFolder(library: Library, folder: string): Promise
   for (const { kind, dir } of folders) {
     if (scanned.has(`${kind}:${dir}`) || !existsSync(dir) || !statSync(dir).isDirectory()) continue;
     scanned.add(`${kind}:${dir}`);
-    {
-      for (const path of filesUnder(dir)) {
-        const ext = extname(path).toLowerCase();
-        if (PICKLES.has(ext)) {
-          report.refused.push({ path, reason: 'a pickle file, which can run code when opened; use its .safetensors version' });
-          continue;
-        }
-        if (ext !== '.safetensors' || seen.has(path)) continue;
-        seen.add(path);
-        if (known.has(path)) {
-          report.kept++;
-          continue;
-        }
-        try {
-          let family: string = kind;
-          if (kind === 'checkpoint') family = detectFamily(path).family;
-          else {
-            const why = sideFileFamily(path, kind);
-            if (why) throw new Error(why);
+    for (const path of filesUnder(dir)) {
+      const ext = extname(path).toLowerCase();
+      if (PICKLES.has(ext)) {
+        report.refused.push({ path, reason: 'a pickle file, which can run code when opened; use its .safetensors version' });
+        continue;
+      }
+      if (ext !== '.safetensors' || seen.has(path)) continue;
+      seen.add(path);
+      if (known.has(path)) {
+        report.kept++;
+        continue;
+      }
+      try {
+        let family: string = kind;
+        if (kind === 'checkpoint') family = detectFamily(path).family;
+        else {
+          const why = sideFileFamily(path, kind);
+          if (why) {
+            report.refused.push({ path, reason: why });
+            continue;
           }
-          const { sha256, bytes } = await hashPath(path);
-          report.added.push(library.addModel({ family, format: 'single-file', name: basename(path), path, managed: false, sha256, sizeBytes: bytes, sourceUrl: null }));
-        } catch (err) {
-          report.refused.push({ path, reason: toApiError(err).message });
         }
+        const { sha256, bytes } = await hashPath(path);
+        report.added.push(library.addModel({ family, format: 'single-file', name: basename(path), path, managed: false, sha256, sizeBytes: bytes, sourceUrl: null }));
+      } catch (err) {
+        report.refused.push({ path, reason: toApiError(err).message });
       }
     }
   }

@@ -3,9 +3,8 @@ import { apiError, importSource } from './common.js';
 import { imageRecord } from './library.js';
 import { method, service } from './define.js';
 
-/** The largest photo file the app imports (the web upload refuses larger before sending it). */
+/** The largest file the app imports (a photo, a concept file); the web upload refuses larger before sending it. */
 export const MAX_PHOTO_BYTES = 200 * 1024 * 1024;
-
 
 export const importResult = z.discriminatedUnion('status', [
   z.object({ status: z.literal('imported'), name: z.string(), image: imageRecord }),

@@ -7,12 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Library } from '../../src-main/library/library.js';
 import { RENDERER_DIR } from '../../src-main/server/content.js';
 import { SeededRandom } from '../../src-main/graph/random.js';
-import { SD15_CLIP_TEXT } from '../../src-main/models/clip-text.js';
-import { adaptedLayers } from '../../src-main/models/lora-modules.js';
-import { SD15_UNET } from '../../src-main/models/unet.js';
-import { kohyaName } from '../../src-main/pipeline/interop/lora-naming.js';
-import { type TensorToWrite, writeSafetensors } from '../../src-main/weights/safetensors.js';
+import { writeSafetensors } from '../../src-main/weights/safetensors.js';
 import { fixtureImage } from '../helpers/fixtures.js';
+import { writeKohyaLora } from '../helpers/random-concept.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { type AppSession, openApp } from './app-session.js';
 
@@ -105,14 +102,7 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
   it('imports concepts from other tools: a LoRA alone as a style (picker), an embedding with its LoRA as a dog (drag and drop)', async () => {
     // files as A1111 / kohya write them, for SD 1.5's real layers (rank 4, random values)
     const dir = tmpDir();
-    const r = new SeededRandom(9);
-    const lora: Record<string, TensorToWrite> = {};
-    for (const l of adaptedLayers(SD15_UNET, SD15_CLIP_TEXT)) {
-      lora[`${kohyaName(l.module)}.lora_down.weight`] = { dtype: 'F32', shape: [4, l.inDim], data: r.normalArray(4 * l.inDim) };
-      lora[`${kohyaName(l.module)}.lora_up.weight`] = { dtype: 'F32', shape: [l.outDim, 4], data: r.normalArray(4 * l.outDim) };
-    }
-    const loraPath = join(dir, 'watercolour.safetensors');
-    writeSafetensors(loraPath, lora);
+    const loraPath = writeKohyaLora(join(dir, 'watercolour.safetensors'), 9);
     await page.getByTestId('concept-import-input').setInputFiles(loraPath);
     const dialog = page.getByRole('dialog', { name: 'Import a concept' });
     await dialog.waitFor();
@@ -125,7 +115,7 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
     expect(inLibrary((l) => l.listConcepts().map((c) => [c.name, c.kind, c.classWord]))).toEqual([['watercolour', 'style', 'style']]);
 
     // an embedding and its LoRA dropped together: the dialog asks what it is
-    writeSafetensors(join(dir, 'rex.safetensors'), { emb_params: { dtype: 'F32', shape: [1, 768], data: r.normalArray(768) } });
+    writeSafetensors(join(dir, 'rex.safetensors'), { emb_params: { dtype: 'F32', shape: [1, 768], data: new SeededRandom(9).normalArray(768) } });
     const files = [join(dir, 'rex.safetensors'), loraPath].map((p) => ({ name: p.split('/').pop()!, b64: readFileSync(p).toString('base64') }));
     const dataTransfer = await page.evaluateHandle((list) => {
       const dt = new DataTransfer();

@@ -5,13 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SeededRandom } from '../../src-main/graph/random.js';
 import { Library } from '../../src-main/library/library.js';
-import { SD15_CLIP_TEXT } from '../../src-main/models/clip-text.js';
-import { adaptedLayers } from '../../src-main/models/lora-modules.js';
-import { SD15_UNET } from '../../src-main/models/unet.js';
-import { kohyaName } from '../../src-main/pipeline/interop/lora-naming.js';
-import { type TensorToWrite, writeSafetensors } from '../../src-main/weights/safetensors.js';
+import { writeKohyaLora } from '../helpers/random-concept.js';
 import { writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
 import { type AppSession, openApp } from './app-session.js';
 
@@ -64,13 +59,7 @@ describe('Settings (models) and Gallery in Chromium', { timeout: 60_000 }, () =>
   it('scans an A1111 folder and makes a style concept of a LoRA found there ("Use as concept")', async () => {
     const loras = join(root, 'webui', 'models', 'Lora');
     mkdirSync(loras, { recursive: true });
-    const r = new SeededRandom(5);
-    const lora: Record<string, TensorToWrite> = {};
-    for (const l of adaptedLayers(SD15_UNET, SD15_CLIP_TEXT).slice(0, 8)) {
-      lora[`${kohyaName(l.module)}.lora_down.weight`] = { dtype: 'F32', shape: [4, l.inDim], data: r.normalArray(4 * l.inDim) };
-      lora[`${kohyaName(l.module)}.lora_up.weight`] = { dtype: 'F32', shape: [l.outDim, 4], data: r.normalArray(4 * l.outDim) };
-    }
-    writeSafetensors(join(loras, 'ink.safetensors'), lora);
+    writeKohyaLora(join(loras, 'ink.safetensors'), 5, 8);
     await page.getByLabel('Folder to scan').fill(join(root, 'webui'));
     await page.getByRole('button', { name: 'Scan folder' }).click();
     await page.getByText(/Scanned .*webui: 1 added/).waitFor({ timeout: 20_000 });

@@ -271,7 +271,7 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     const broken = await scan(comfy);
     expect(broken.refused).toContainEqual({ path: join(comfy, 'extra_model_paths.yaml'), reason: expect.stringMatching(/does not read as YAML/) });
     expect(broken.kept).toBeGreaterThanOrEqual(2);
-    expect(second.refused[0]).toMatchObject({ path: expect.stringMatching(/not-an-embedding/), reason: expect.stringMatching(/not a textual-inversion embedding/) });
+    expect(second.refused[0]).toMatchObject({ path: expect.stringMatching(/not-an-embedding/), reason: expect.stringMatching(/^it is not a textual-inversion embedding/) });
     // a rescan: one file gone, one new
     rmSync(join(a1111, 'models', 'Lora', 'rex.safetensors'));
     copyFileSync(checkpoint, join(a1111, 'models', 'Stable-diffusion', 'tiny-2.safetensors'));

@@ -25,7 +25,7 @@ export class ConceptImport {
 
   /** Starts an import: bundles go in one by one at once; the rest (at most an embedding and its LoRA) wait for the dialog. */
   async start(files: File[]): Promise<void> {
-    for (const bundle of files.filter(isBundle)) await this.send({ names: [bundle.name], sources: () => toImportSources([bundle]) }, {});
+    for (const bundle of files.filter(isBundle)) await this.send({ names: [bundle.name], sources: () => toImportSources([bundle]) }, {}, false);
     const rest = files.filter((f) => !isBundle(f));
     if (rest.length > 2) {
       notifications.push('error', `${rest.length} concept files were given; a concept is one embedding and its LoRA (two files) at most. Import them in pairs.`);
@@ -43,7 +43,7 @@ export class ConceptImport {
     if (!this.pending) return;
     const classWord = this.classWord.trim();
     const name = this.name.trim();
-    if (await this.send(this.pending, { ...(classWord ? { classWord } : {}), ...(name ? { name } : {}) })) this.cancel();
+    if (await this.send(this.pending, { ...(classWord ? { classWord } : {}), ...(name ? { name } : {}) }, true)) this.cancel();
   }
 
   cancel(): void {
@@ -58,7 +58,8 @@ export class ConceptImport {
     this.error = null;
   }
 
-  private async send(pending: Pending, options: { classWord?: string; name?: string }): Promise<boolean> {
+  /** Imports; a failure is shown in the dialog (`inDialog`) or as a toast (a bundle). */
+  private async send(pending: Pending, options: { classWord?: string; name?: string }, inDialog: boolean): Promise<boolean> {
     this.busy = true;
     try {
       const { notes } = await api.library.importConcept({ sources: await pending.sources(), ...options });
@@ -66,8 +67,7 @@ export class ConceptImport {
       for (const note of notes) notifications.push('info', note);
       return true;
     } catch (err) {
-      // in the dialog the error stays next to the fields; a bundle's goes to a toast
-      if (this.pending) this.error = errorMessage(err);
+      if (inDialog) this.error = errorMessage(err);
       else notifications.push('error', `${pending.names[0]}: ${errorMessage(err)}`);
       return false;
     } finally {
