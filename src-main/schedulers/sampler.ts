@@ -70,7 +70,7 @@ function sigmaSampler(name: 'euler' | 'dpmpp2m', steps: number, { alphasCumprod 
     const f = t - lo;
     return (1 - f) * trained[lo]! + f * trained[hi]!;
   };
-  const even = Array.from({ length: steps }, (_, i) => ((TRAIN_TIMESTEPS - 1) * (steps - 1 - i)) / Math.max(1, steps - 1));
+  const even = name === 'euler' ? eulerTimesteps(steps) : dpmTimesteps(steps);
   const spaced = karras ? karrasSigmas(trained[0]!, trained[TRAIN_TIMESTEPS - 1]!, steps) : even.map(sigmaAt);
   // the model is told the timestep of each σ (diffusers: fractional for Euler, rounded for DPM-Solver++)
   const timesteps = karras ? spaced.map((sigma) => (name === 'euler' ? timestepOf(sigma, trained) : Math.round(timestepOf(sigma, trained)))) : even;
@@ -79,7 +79,8 @@ function sigmaSampler(name: 'euler' | 'dpmpp2m', steps: number, { alphasCumprod 
   return {
     name,
     timesteps,
-    initNoiseSigma: sigmas[0]!,
+    // diffusers starts DPM-Solver++ from pure noise in its variance-preserving x, which is noise·√(σ²+1) here
+    initNoiseSigma: name === 'euler' ? sigmas[0]! : Math.sqrt(sigmas[0]! ** 2 + 1),
     scaleModelInput: (x, i) => {
       const c = 1 / Math.sqrt(sigmas[i]! ** 2 + 1);
       return x.map((v) => v * c);
@@ -110,6 +111,12 @@ function sigmaSampler(name: 'euler' | 'dpmpp2m', steps: number, { alphasCumprod 
     },
   };
 }
+
+/** Euler's "linspace": 999 … 0 in `steps` even (fractional) steps. */
+const eulerTimesteps = (steps: number) => Array.from({ length: steps }, (_, i) => ((TRAIN_TIMESTEPS - 1) * (steps - 1 - i)) / Math.max(1, steps - 1));
+
+/** DPM-Solver++'s "linspace": steps + 1 points from 0 to 999, rounded, the 0 dropped (3 steps: 999, 666, 333). */
+const dpmTimesteps = (steps: number) => Array.from({ length: steps }, (_, i) => Math.round(((TRAIN_TIMESTEPS - 1) * (steps - i)) / steps));
 
 /** Karras et al. (2022) eq. 5: σ from σ_max to σ_min, evenly spaced in σ^(1/ρ), ρ = 7. */
 function karrasSigmas(sigmaMin: number, sigmaMax: number, steps: number, rho = 7): number[] {

@@ -8,7 +8,7 @@ import { clipTextEncoder } from '../models/clip-text.js';
 import { weightsFrom } from '../models/params.js';
 import { unet } from '../models/unet.js';
 import { vaeDecode, vaeLatentDistribution } from '../models/vae.js';
-import type { StableDiffusionModel } from './sd-loader.js';
+import type { StableDiffusionModel } from './sd-model.js';
 import { firstNonFiniteTensor } from './safetensors.js';
 import { SafetensorsSource, shapesOnly } from './sources.js';
 

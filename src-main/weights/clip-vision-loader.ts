@@ -5,7 +5,7 @@ import { AppError } from '../common/app-error.js';
 import type { WeightSource } from '../models/params.js';
 import { CLIP_VIT_B32, type VisionConfig } from '../models/vision.js';
 import { readSafetensorsHeader } from './safetensors.js';
-import { refusePickle } from './sd-loader.js';
+import { refusePickle } from './sd-model.js';
 import { SafetensorsSource } from './sources.js';
 import { readSmallFileSync } from '../common/regular-file.js';
 

@@ -15,7 +15,7 @@ import { clipVisionPooled, type VisionConfig } from '../models/vision.js';
 import { textKeyToLdm, unetKeyToLdm, vaeKeyToLdm } from './ldm-keys.js';
 import { type TensorToWrite, writeSafetensors } from './safetensors.js';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
-import { BUNDLED_MERGES } from './sd-loader.js';
+import { BUNDLED_MERGES } from './sd-model.js';
 
 /** Values for one weight, by its diffusers name and shape. */
 export type WeightFill = (name: string, shape: Shape) => Float32Array;

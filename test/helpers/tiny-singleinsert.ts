@@ -5,7 +5,7 @@ import type { VisionConfig } from '../../src-main/models/vision.js';
 import type { ConceptExample } from '../../src-main/pipeline/invert/step-feeds.js';
 import type { SingleInsertModels } from '../../src-main/pipeline/invert/training-step.js';
 import { ClipTokenizer } from '../../src-main/tokenizer/clip-tokenizer.js';
-import { BUNDLED_MERGES } from '../../src-main/weights/sd-loader.js';
+import { BUNDLED_MERGES } from '../../src-main/weights/sd-model.js';
 import { RandomSource } from '../../src-main/weights/sources.js';
 
 export const TINY_VISION: VisionConfig = { imageSize: 32, patchSize: 8, hiddenSize: 48, intermediateSize: 96, layers: 1, heads: 12, eps: 1e-5, tokenDim: TINY_CLIP_TEXT.hiddenSize };

@@ -12,7 +12,8 @@ import { readConceptFile } from '../../src-main/pipeline/compose/concept-file.js
 import { defaultSettings, generateImages } from '../../src-main/pipeline/compose/generate.js';
 import { conceptTokens } from '../../src-main/pipeline/compose/prompt.js';
 import { readPngText } from '../../src-main/pipeline/sample/png-metadata.js';
-import { openStableDiffusion, type StableDiffusionModel } from '../../src-main/weights/sd-loader.js';
+import { openStableDiffusion } from '../../src-main/weights/sd-loader.js';
+import type { StableDiffusionModel } from '../../src-main/weights/sd-model.js';
 import { writeRandomConcept } from '../helpers/random-concept.js';
 import { writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
 

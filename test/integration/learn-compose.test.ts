@@ -10,7 +10,8 @@ import { readConceptFile, writeConceptFile } from '../../src-main/pipeline/compo
 import { prepareExample } from '../../src-main/pipeline/learn/example.js';
 import { CLIP_MEAN, CLIP_STD } from '../../src-main/models/vision.js';
 import { defaultSettings, generateImages } from '../../src-main/pipeline/compose/generate.js';
-import { openStableDiffusion, type StableDiffusionModel } from '../../src-main/weights/sd-loader.js';
+import { openStableDiffusion } from '../../src-main/weights/sd-loader.js';
+import type { StableDiffusionModel } from '../../src-main/weights/sd-model.js';
 import { fixtureImage } from '../helpers/fixtures.js';
 import { writeTinyClipVision, writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
 import { TINY_VISION } from '../helpers/tiny-singleinsert.js';

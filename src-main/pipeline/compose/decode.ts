@@ -5,7 +5,7 @@ import { Graph } from '../../graph/graph.js';
 import * as op from '../../graph/ops/index.js';
 import { weightsFrom } from '../../models/params.js';
 import { vaeDecode } from '../../models/vae.js';
-import type { StableDiffusionModel } from '../../weights/sd-loader.js';
+import type { StableDiffusionModel } from '../../weights/sd-model.js';
 import { withPngText } from '../sample/png-metadata.js';
 import type { SessionLoader } from './sessions.js';
 

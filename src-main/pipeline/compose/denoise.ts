@@ -11,7 +11,7 @@ import { weightsFrom } from '../../models/params.js';
 import { Regions } from '../../models/regional.js';
 import { unet } from '../../models/unet.js';
 import { guide, type Sampler } from '../../schedulers/sampler.js';
-import type { StableDiffusionModel } from '../../weights/sd-loader.js';
+import type { StableDiffusionModel } from '../../weights/sd-model.js';
 import { TOKENS } from './prompt.js';
 import type { SessionLoader } from './sessions.js';
 

@@ -6,7 +6,7 @@ import type { ExecutionProvider } from '../../graph/runtime/providers.js';
 import type { WeightPool } from '../../graph/runtime/weight-pool.js';
 import { frozenLora } from '../../models/lora.js';
 import { createSampler, type SamplerName } from '../../schedulers/sampler.js';
-import type { StableDiffusionModel } from '../../weights/sd-loader.js';
+import type { StableDiffusionModel } from '../../weights/sd-model.js';
 import { decodeImages } from './decode.js';
 import { denoise, type DenoiseProgress } from './denoise.js';
 import { initialLatents } from './latents.js';

@@ -9,7 +9,7 @@ import type { HostTensor } from '../../graph/runtime/session.js';
 import { clipTextEncoder } from '../../models/clip-text.js';
 import type { LoraAdapter } from '../../models/lora.js';
 import { weightsFrom } from '../../models/params.js';
-import type { StableDiffusionModel } from '../../weights/sd-loader.js';
+import type { StableDiffusionModel } from '../../weights/sd-model.js';
 import type { LoadedConcept } from './concept-file.js';
 import type { SessionLoader } from './sessions.js';
 

@@ -8,7 +8,7 @@ import { sessionForGraph } from '../../graph/runtime/session.js';
 import { weightsFrom } from '../../models/params.js';
 import { vaeLatentDistribution } from '../../models/vae.js';
 import { CLIP_MEAN, CLIP_STD } from '../../models/vision.js';
-import type { StableDiffusionModel } from '../../weights/sd-loader.js';
+import type { StableDiffusionModel } from '../../weights/sd-model.js';
 import type { ConceptExample } from '../invert/step-feeds.js';
 import { vaeFactor } from '../compose/generate.js';
 import type { ImageEncoderChoice } from './encoder.js';

@@ -7,7 +7,7 @@ import { toApiError } from '../../common/app-error.js';
 import type { WeightPool } from '../../graph/runtime/weight-pool.js';
 import type { Library } from '../../library/library.js';
 import { MemorySource } from '../../weights/sources.js';
-import type { StableDiffusionModel } from '../../weights/sd-loader.js';
+import type { StableDiffusionModel } from '../../weights/sd-model.js';
 import type { ConceptMeta, LoadedConcept } from '../compose/concept-file.js';
 import { defaultSettings, generateImages, vaeFactor } from '../compose/generate.js';
 

@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+"""Writes the reference goldens the engine's models and samplers are tested against.
+
+A tiny Stable Diffusion 1.x pipeline with seeded random weights is built in PyTorch with HF diffusers
+(UNet2DConditionModel, AutoencoderKL, DDIM/Euler/DPM-Solver++ schedulers) and a CLIP text transformer,
+saved as a diffusers folder, and run on fixed inputs. Inputs and outputs go to one safetensors file:
+
+  test/fixtures/reference/tiny-sd/          the model, as a diffusers folder (weights in float16, so both
+                                            sides compute in float32 from exactly the same values)
+  test/fixtures/reference/goldens.safetensors
+
+test/unit/models/reference.test.ts opens the folder with the app's own loader and compares every output
+(max abs error <= 1e-4 x max abs value). CI uses the committed files; torch is needed only to rewrite them.
+
+transformers is not packaged for Debian, so the text encoder is `ClipText` below: a plain-torch
+transcription of transformers' CLIPTextTransformer (pre-LayerNorm blocks, causal mask, quick-GELU, final
+LayerNorm) with transformers' parameter names; it shares no code with the app.
+
+Run (Debian 12: python3-torch python3-numpy, plus the diffusers source shipped in ../shared/peer-bench):
+
+  mkdir -p /tmp/diffusers && tar -xzf ../shared/peer-bench/diffusers-v0.31.0-src.tar.gz -C /tmp/diffusers
+  python3 scripts/reference/make_goldens.py --diffusers-src /tmp/diffusers/src
+
+Reproducible: the same torch and diffusers versions write byte-identical files (the metadata records them).
+"""
+import argparse
+import json
+import math
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SEED = 20261202
+
+# The tiny model: SD 1.x's block structure, small widths, and head and group counts unlike SD's so a
+# loader that ignores the config cannot pass.
+UNET = dict(
+    sample_size=8, in_channels=4, out_channels=4, block_out_channels=[32, 64], layers_per_block=1,
+    down_block_types=["CrossAttnDownBlock2D", "DownBlock2D"], up_block_types=["UpBlock2D", "CrossAttnUpBlock2D"],
+    cross_attention_dim=48, attention_head_dim=4, norm_num_groups=16, norm_eps=1e-5,
+)
+TEXT = dict(
+    vocab_size=1000, hidden_size=48, intermediate_size=96, num_hidden_layers=2, num_attention_heads=6,
+    max_position_embeddings=77, layer_norm_eps=1e-5, hidden_act="quick_gelu",
+)
+VAE = dict(
+    in_channels=3, out_channels=3, latent_channels=4, block_out_channels=[32, 64], layers_per_block=1,
+    down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
+    norm_num_groups=16, sample_size=32, scaling_factor=0.18215,
+)
+# SD 1.5's scheduler settings (its scheduler_config.json)
+SCHEDULE = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")
+STEPS = 3
+GUIDANCE = 7.5
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--diffusers-src", default=os.environ.get("DIFFUSERS_SRC"), required=os.environ.get("DIFFUSERS_SRC") is None,
+                   help="the unpacked src/ of diffusers v0.31.0")
+    p.add_argument("--out", default=os.path.join(ROOT, "test", "fixtures", "reference"))
+    return p.parse_args()
+
+
+args = parse_args()
+sys.path[:0] = [args.diffusers_src, os.path.join(ROOT, "..", "shared", "peer-bench", "stubs")]
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+import diffusers  # noqa: E402
+from diffusers import AutoencoderKL, DDIMScheduler, DPMSolverMultistepScheduler, EulerDiscreteScheduler, UNet2DConditionModel  # noqa: E402
+
+torch.manual_seed(SEED)
+torch.set_num_threads(1)  # one thread: the same sums in the same order on every run
+
+
+class ClipTextLayer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        d = c["hidden_size"]
+        self.heads = c["num_attention_heads"]
+        self.self_attn = nn.Module()
+        for name in ("q_proj", "k_proj", "v_proj", "out_proj"):
+            setattr(self.self_attn, name, nn.Linear(d, d))
+        self.layer_norm1 = nn.LayerNorm(d, eps=c["layer_norm_eps"])
+        self.mlp = nn.Module()
+        self.mlp.fc1 = nn.Linear(d, c["intermediate_size"])
+        self.mlp.fc2 = nn.Linear(c["intermediate_size"], d)
+        self.layer_norm2 = nn.LayerNorm(d, eps=c["layer_norm_eps"])
+
+    def forward(self, x, mask):
+        b, n, d = x.shape
+        a = self.self_attn
+        h = self.layer_norm1(x)
+        split = lambda t: t.view(b, n, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
+        q = split(a.q_proj(h) * (d // self.heads) ** -0.5)
+        k, v = split(a.k_proj(h)), split(a.v_proj(h))
+        w = torch.softmax(q @ k.transpose(-1, -2) + mask, dim=-1)
+        x = x + a.out_proj((w @ v).transpose(1, 2).reshape(b, n, d))
+        h = self.mlp.fc1(self.layer_norm2(x))
+        return x + self.mlp.fc2(h * torch.sigmoid(1.702 * h))  # quick_gelu
+
+
+class ClipText(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.text_model = nn.Module()
+        m = self.text_model
+        m.embeddings = nn.Module()
+        m.embeddings.token_embedding = nn.Embedding(c["vocab_size"], c["hidden_size"])
+        m.embeddings.position_embedding = nn.Embedding(c["max_position_embeddings"], c["hidden_size"])
+        m.encoder = nn.Module()
+        m.encoder.layers = nn.ModuleList([ClipTextLayer(c) for _ in range(c["num_hidden_layers"])])
+        m.final_layer_norm = nn.LayerNorm(c["hidden_size"], eps=c["layer_norm_eps"])
+
+    def forward(self, ids):
+        m = self.text_model
+        n = ids.shape[1]
+        x = m.embeddings.token_embedding(ids) + m.embeddings.position_embedding.weight[:n]
+        mask = torch.full((n, n), torch.finfo(torch.float32).min).triu(1)
+        for layer in m.encoder.layers:
+            x = layer(x, mask)
+        return m.final_layer_norm(x)
+
+
+def randomize(module):
+    """Seeded weights everywhere, none of them zero or one: a wrong mapping cannot hide behind a default
+    (norm scales 1 + noise, every bias and norm offset noise); then rounded to float16 for storage."""
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if p.ndim == 1:
+                base = 1.0 if name.endswith("weight") else 0.0
+                p.copy_(base + 0.1 * torch.randn_like(p))
+            elif "embedding" in name:
+                p.copy_(0.5 * torch.randn_like(p))
+            p.copy_(p.half().float())
+    return module.eval()
+
+
+def write_safetensors(path, tensors, metadata=None, dtype_of=lambda name, t: t.dtype):
+    """Minimal safetensors writer (the real package is not on Debian): sorted names, 8-byte aligned header."""
+    codes = {torch.float32: ("F32", "<f4"), torch.float16: ("F16", "<f2"), torch.int64: ("I64", "<i8")}
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        t = tensors[name].detach().contiguous()
+        code, np_dtype = codes[dtype_of(name, t)]
+        raw = t.to(dtype_of(name, t)).numpy().astype(np_dtype).tobytes()
+        header[name] = {"dtype": code, "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    if metadata:
+        header["__metadata__"] = metadata
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for raw in blobs:
+            f.write(raw)
+
+
+def write_json(path, value):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(value, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
+def save_folder(root, unet, text, vae):
+    half = lambda name, t: torch.float16  # noqa: E731
+    write_json(os.path.join(root, "model_index.json"), {"_class_name": "StableDiffusionPipeline", "_diffusers_version": diffusers.__version__})
+    write_json(os.path.join(root, "unet", "config.json"), {"_class_name": "UNet2DConditionModel", **UNET})
+    write_safetensors(os.path.join(root, "unet", "diffusion_pytorch_model.safetensors"), unet.state_dict(), dtype_of=half)
+    write_json(os.path.join(root, "text_encoder", "config.json"), {"architectures": ["CLIPTextModel"], **TEXT})
+    write_safetensors(os.path.join(root, "text_encoder", "model.safetensors"), text.state_dict(), dtype_of=half)
+    write_json(os.path.join(root, "vae", "config.json"), {"_class_name": "AutoencoderKL", **VAE})
+    write_safetensors(os.path.join(root, "vae", "diffusion_pytorch_model.safetensors"), vae.state_dict(), dtype_of=half)
+
+
+def schedulers():
+    return {
+        # SD 1.5's DDIM: "leading" spacing, steps_offset 1, final ᾱ = ᾱ_0
+        "ddim": DDIMScheduler(**SCHEDULE, clip_sample=False, set_alpha_to_one=False, steps_offset=1, timestep_spacing="leading"),
+        "euler": EulerDiscreteScheduler(**SCHEDULE, timestep_spacing="linspace"),
+        "dpmpp2m": DPMSolverMultistepScheduler(**SCHEDULE, algorithm_type="dpmsolver++", solver_order=2, timestep_spacing="linspace"),
+    }
+
+
+def run_sampler(name, scheduler, steps, x_T, model):
+    """x after each step; diffusers' DPM-Solver++ keeps x variance-preserving (x = a*x0 + s*eps, noise at the
+    start), the app keeps its sigma-space samplers at x = x0 + sigma*eps, so its x is stored as x / a."""
+    scheduler.set_timesteps(steps)
+    x = x_T * scheduler.init_noise_sigma
+    xs = []
+    with torch.no_grad():
+        for t in scheduler.timesteps:
+            x = scheduler.step(model(scheduler.scale_model_input(x, t), t), t, x).prev_sample
+            xs.append(x)
+    if name == "dpmpp2m":
+        xs = [x * math.sqrt(float(sigma) ** 2 + 1) for x, sigma in zip(xs, scheduler.sigmas[1:])]
+    return scheduler.timesteps.to(torch.float32), torch.stack(xs)
+
+
+def toy_eps(x_in, t):
+    """An imperfect, nonlinear ε-model: a perfect one would hide DPM-Solver++'s correction and DDIM's ᾱ."""
+    return torch.tanh(0.7 * x_in) + 0.1 * math.cos(float(t) / 100)
+
+
+def main():
+    unet = randomize(UNet2DConditionModel(**{k: v for k, v in UNET.items()}))
+    text = randomize(ClipText(TEXT))
+    vae = randomize(AutoencoderKL(**{k: v for k, v in VAE.items() if k != "scaling_factor"}))
+    save_folder(os.path.join(args.out, "tiny-sd"), unet, text, vae)
+    g = {}
+
+    # 1. Text encoder: two prompts of random ids (the tiny vocabulary has no BPE words; token ids are tested elsewhere)
+    ids = torch.randint(0, TEXT["vocab_size"], (2, 77))
+    g["text.ids"] = ids
+    with torch.no_grad():
+        g["text.hidden"] = context = text(ids)
+
+    # 2. UNet: a batch of two at different timesteps, conditioned on those states
+    sample = torch.randn(2, 4, 8, 8)
+    timestep = torch.tensor([981.0, 37.5])
+    g["unet.sample"], g["unet.timestep"] = sample, timestep
+    with torch.no_grad():
+        g["unet.eps"] = unet(sample, timestep, encoder_hidden_states=context).sample
+
+    # 3. Gradient through the frozen UNet w.r.t. the text states (Stage I's path): L = Σ eps · R
+    weights = torch.randn(2, 4, 8, 8)
+    states = context.clone().requires_grad_(True)
+    (unet(sample, timestep, encoder_hidden_states=states).sample * weights).sum().backward()
+    g["grad.weights"], g["grad.states"] = weights, states.grad
+
+    # 4. VAE: encode an image to the posterior (× scaling factor), decode latents
+    image = torch.rand(1, 3, 32, 32) * 2 - 1
+    latents = torch.randn(1, 4, 8, 8)
+    g["vae.image"], g["vae.latents"] = image, latents
+    with torch.no_grad():
+        posterior = vae.encode(image).latent_dist
+        g["vae.mean"] = posterior.mean * VAE["scaling_factor"]
+        g["vae.std"] = posterior.std * VAE["scaling_factor"]
+        g["vae.decoded"] = vae.decode(latents / VAE["scaling_factor"]).sample
+
+    # 5. Samplers: 3 steps with classifier-free guidance, the real UNet predicting ε for prompt 1 (cond) and 0 (uncond)
+    noise = torch.randn(1, 4, 8, 8)
+    g["sample.noise"] = noise
+    def guided_unet(x_in, t):
+        cond, uncond = unet(torch.cat([x_in, x_in]), t, encoder_hidden_states=context.flip(0)).sample.chunk(2)  # rows: prompt 1, prompt 0
+        return uncond + GUIDANCE * (cond - uncond)
+
+    for name, scheduler in schedulers().items():
+        g[f"{name}.timesteps"], g[f"{name}.x"] = run_sampler(name, scheduler, STEPS, noise, guided_unet)
+
+    # 6. Samplers alone, 10 steps (Karras sigmas too) on the toy ε-model, every rule exercised many times
+    toy_noise = torch.randn(1, 4, 2, 2)
+    g["toy.noise"] = toy_noise
+    for name, scheduler in schedulers().items():
+        g[f"toy.{name}.timesteps"], g[f"toy.{name}.x"] = run_sampler(name, scheduler, 10, toy_noise, toy_eps)
+        if name != "ddim":
+            karras = type(scheduler).from_config(scheduler.config, use_karras_sigmas=True)
+            g[f"toy.{name}.karras.timesteps"], g[f"toy.{name}.karras.x"] = run_sampler(name, karras, 10, toy_noise, toy_eps)
+
+    g = {k: v.to(torch.float32) for k, v in g.items()}  # ids too: exact below 2^24, and one reader for all
+    meta = {"torch": torch.__version__, "diffusers": diffusers.__version__, "seed": str(SEED), "steps": str(STEPS), "guidance": str(GUIDANCE)}
+    write_safetensors(os.path.join(args.out, "goldens.safetensors"), g, meta)
+    for k in sorted(g):
+        v = g[k].to(torch.float64)
+        print(f"{k:16} {list(g[k].shape)!s:20} max|x| {v.abs().max().item():.4g}")
+    assert all(math.isfinite(v.to(torch.float64).abs().max().item()) for v in g.values())
+
+
+main()

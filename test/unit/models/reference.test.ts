@@ -1,0 +1,143 @@
+// The models and samplers against PyTorch + diffusers: scripts/reference/make_goldens.py built a tiny SD 1.x
+// pipeline with seeded random weights, saved it as a diffusers folder and ran it on fixed inputs; here the
+// app opens that folder with its own loader and must give the same numbers (max |error| ≤ 1e-4 × max |value|).
+import { join } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { grad } from '../../../src-main/graph/autodiff.js';
+import { Graph } from '../../../src-main/graph/graph.js';
+import * as op from '../../../src-main/graph/ops/index.js';
+import { type GraphSession, sessionForGraph } from '../../../src-main/graph/runtime/session.js';
+import { clipTextEncoder } from '../../../src-main/models/clip-text.js';
+import { weightsFrom } from '../../../src-main/models/params.js';
+import { unet } from '../../../src-main/models/unet.js';
+import { vaeDecode, vaeLatentDistribution } from '../../../src-main/models/vae.js';
+import { createSampler, guide, type SamplerName } from '../../../src-main/schedulers/sampler.js';
+import { openStableDiffusion } from '../../../src-main/weights/sd-loader.js';
+import type { StableDiffusionModel } from '../../../src-main/weights/sd-model.js';
+import { expectCloseToGolden as expectClose, golden, goldenShape as shapeOf, REFERENCE_MODEL } from '../../helpers/reference-goldens.js';
+
+let model: StableDiffusionModel;
+let cacheDir: string;
+
+async function run(g: Graph, feeds: Record<string, Float32Array | BigInt64Array>): Promise<Record<string, Float32Array>> {
+  const session: GraphSession = await sessionForGraph(g, { cacheDir });
+  try {
+    const hostFeeds = Object.fromEntries(
+      Object.entries(feeds).map(([name, data]) => [name, { dtype: data instanceof BigInt64Array ? ('int64' as const) : ('float32' as const), shape: [...g.inputs.find((i) => i.tensor.name === name)!.tensor.shape], data }]),
+    );
+    const out = await session.run(hostFeeds);
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
+  } finally {
+    await session.release();
+  }
+}
+
+const ids = () => BigInt64Array.from(golden('text.ids'), (v) => BigInt(v));
+
+describe('models and samplers against diffusers (tiny SD 1.x, seeded random weights)', () => {
+  beforeAll(() => {
+    model = openStableDiffusion(REFERENCE_MODEL);
+    cacheDir = mkdtempSync(join(tmpdir(), 'si-reference-'));
+  });
+  afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+
+  it('the loader reads the config the goldens were made with (heads and groups unlike SD’s)', () => {
+    expect(model.unet.config).toMatchObject({ blockOutChannels: [32, 64], heads: 4, normGroups: 16, crossAttentionDim: 48, attentionLevels: [true, false] });
+    expect(model.textEncoder.config).toMatchObject({ hiddenSize: 48, heads: 6, layers: 2, vocabSize: 1000 });
+    expect(model.vae.config).toMatchObject({ blockOutChannels: [32, 64], normGroups: 16 });
+  });
+
+  it('CLIP text encoder: last hidden state after the final LayerNorm', async () => {
+    const g = new Graph('text');
+    g.output(clipTextEncoder(weightsFrom(g, model.textEncoder.source), model.textEncoder.config, { inputIds: g.input('ids', 'int64', shapeOf('text.ids')) }), 'hidden');
+    expectClose((await run(g, { ids: ids() })).hidden!, 'text.hidden');
+  });
+
+  it('UNet: ε for a batch of two timesteps (981 and a fractional 37.5)', async () => {
+    const g = new Graph('unet');
+    const eps = unet(weightsFrom(g, model.unet.source, { prefix: 'unet.' }), model.unet.config, {
+      sample: g.input('sample', 'float32', shapeOf('unet.sample')),
+      timestep: g.input('t', 'float32', shapeOf('unet.timestep')),
+      encoderHiddenStates: g.input('context', 'float32', shapeOf('text.hidden')),
+    });
+    g.output(eps, 'eps');
+    expectClose((await run(g, { sample: golden('unet.sample'), t: golden('unet.timestep'), context: golden('text.hidden') })).eps!, 'unet.eps');
+  });
+
+  it('UNet backward: the gradient of Σ ε·R with respect to the text states', async () => {
+    const g = new Graph('unet-grad');
+    const context = g.input('context', 'float32', shapeOf('text.hidden'));
+    const eps = unet(weightsFrom(g, model.unet.source, { prefix: 'unet.' }), model.unet.config, {
+      sample: g.input('sample', 'float32', shapeOf('unet.sample')),
+      timestep: g.input('t', 'float32', shapeOf('unet.timestep')),
+      encoderHiddenStates: context,
+    });
+    const loss = op.sumAll(op.mul(eps, g.input('r', 'float32', shapeOf('grad.weights'))));
+    g.output(grad(loss, [context])[0]!, 'dcontext');
+    const out = await run(g, { sample: golden('unet.sample'), t: golden('unet.timestep'), context: golden('text.hidden'), r: golden('grad.weights') });
+    expectClose(out.dcontext!, 'grad.states');
+  });
+
+  it('VAE: the encoder’s posterior (mean and std, × scaling factor) and the decoder', async () => {
+    const g = new Graph('vae');
+    const posterior = vaeLatentDistribution(weightsFrom(g, model.vae.source, { prefix: 'vae.' }), model.vae.config, g.input('image', 'float32', shapeOf('vae.image')));
+    g.output(posterior.mean, 'mean');
+    g.output(posterior.std, 'std');
+    g.output(vaeDecode(weightsFrom(g, model.vae.source, { prefix: 'vae.' }), model.vae.config, g.input('latents', 'float32', shapeOf('vae.latents'))), 'decoded');
+    const out = await run(g, { image: golden('vae.image'), latents: golden('vae.latents') });
+    expectClose(out.mean!, 'vae.mean');
+    expectClose(out.std!, 'vae.std');
+    expectClose(out.decoded!, 'vae.decoded');
+  });
+
+  describe('3-step sampling with guidance 7.5, the real UNet predicting ε', () => {
+    let unetSession: GraphSession;
+    beforeAll(async () => {
+      const g = new Graph('unet-step');
+      const latentShape = shapeOf('sample.noise');
+      g.output(
+        unet(weightsFrom(g, model.unet.source, { prefix: 'unet.' }), model.unet.config, {
+          sample: g.input('sample', 'float32', [2, ...latentShape.slice(1)]),
+          timestep: g.input('t', 'float32', [2]),
+          encoderHiddenStates: g.input('context', 'float32', shapeOf('text.hidden')),
+        }),
+        'eps',
+      );
+      unetSession = await sessionForGraph(g, { cacheDir });
+    });
+    afterAll(() => unetSession.release());
+
+    it.each(['ddim', 'euler', 'dpmpp2m'] as SamplerName[])('%s: timesteps and every step’s latents', async (name) => {
+      const steps = shapeOf(`${name}.x`)[0]!;
+      const sampler = createSampler(name, steps);
+      expectClose(sampler.timesteps, `${name}.timesteps`);
+      // the goldens condition row 0 on prompt 1 and row 1 (unconditional) on prompt 0
+      const hidden = golden('text.hidden');
+      const row = hidden.length / 2;
+      const context = new Float32Array(hidden.length);
+      context.set(hidden.subarray(row), 0);
+      context.set(hidden.subarray(0, row), row);
+      const n = golden('sample.noise').length;
+      let x: Float32Array = golden('sample.noise').map((v) => v * sampler.initNoiseSigma);
+      const trajectory = new Float32Array(steps * n);
+      for (let i = 0; i < steps; i++) {
+        const input = sampler.scaleModelInput(x, i);
+        const both = new Float32Array(2 * n);
+        both.set(input, 0);
+        both.set(input, n);
+        const t = sampler.timesteps[i]!;
+        const out = await unetSession.run({
+          sample: { dtype: 'float32', shape: [2, ...shapeOf('sample.noise').slice(1)], data: both },
+          t: { dtype: 'float32', shape: [2], data: Float32Array.of(t, t) },
+          context: { dtype: 'float32', shape: shapeOf('text.hidden'), data: context },
+        });
+        const eps = out.eps!.data as Float32Array;
+        x = sampler.step(guide(eps.subarray(n), eps.subarray(0, n), 7.5), i, x);
+        trajectory.set(x, i * n);
+      }
+      expectClose(trajectory, `${name}.x`);
+    });
+  });
+});
