@@ -110,9 +110,19 @@ describe('importing photos (sharp, real fixtures)', () => {
     const library = Library.open(join(dir, 'lib'));
     const copy = join(dir, 'copy.jpg');
     writeFileSync(copy, readFileSync(fixtureImage('dog_00.jpg')));
-    const results = await importPhotos(library, [photoFromPath(fixtureImage('dog_00.jpg')), photoFromPath(copy)]);
-    expect(results.map((r) => r.status)).toEqual(['imported', 'duplicate']);
-    expect(library.listImages()).toHaveLength(1);
+    // the JPEG's decoded pixels (turned upright as the import does) in a lossless PNG: other bytes, same pixels
+    const reencoded = join(dir, 'reencoded.png');
+    const { data, info } = await sharp(fixtureImage('dog_00.jpg')).rotate().raw().toBuffer({ resolveWithObject: true });
+    await sharp(data, { raw: info }).png().toFile(reencoded);
+    // and one pixel changed: another photo
+    const changed = join(dir, 'changed.png');
+    const edited = Buffer.from(data);
+    edited[0] = edited[0]! ^ 0x40;
+    await sharp(edited, { raw: info }).png().toFile(changed);
+    expect(readFileSync(reencoded).equals(readFileSync(fixtureImage('dog_00.jpg')))).toBe(false);
+    const results = await importPhotos(library, [photoFromPath(fixtureImage('dog_00.jpg')), photoFromPath(copy), photoFromPath(reencoded), photoFromPath(changed)]);
+    expect(results.map((r) => r.status)).toEqual(['imported', 'duplicate', 'duplicate', 'imported']);
+    expect(library.listImages()).toHaveLength(2);
     library.close();
   });
 

@@ -5,7 +5,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src-main/cli/main.js';
 import { Library } from '../../src-main/library/library.js';
-import { TINY_CLIP_TEXT } from '../../src-main/models/tiny-configs.js';
+import { adaptedLayers } from '../../src-main/models/lora-modules.js';
+import { TINY_CLIP_TEXT, TINY_UNET } from '../../src-main/models/tiny-configs.js';
 import { readConceptFile, writeConceptFile } from '../../src-main/pipeline/compose/concept-file.js';
 import { prepareExample } from '../../src-main/pipeline/learn/example.js';
 import { CLIP_MEAN, CLIP_STD } from '../../src-main/models/vision.js';
@@ -15,6 +16,7 @@ import type { StableDiffusionModel } from '../../src-main/weights/sd-model.js';
 import { fixtureImage } from '../helpers/fixtures.js';
 import { writeTinyClipVision, writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
 import { TINY_VISION } from '../helpers/tiny-singleinsert.js';
+import { writeRandomConcept } from '../helpers/random-concept.js';
 
 describe('learn a concept from one photo, then generate with it (tiny SD)', { timeout: 180_000 }, () => {
   let root: string;
@@ -33,7 +35,7 @@ describe('learn a concept from one photo, then generate with it (tiny SD)', { ti
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it('prepares the photo: latent posterior, soft mask at latent size, the encoder\'s pixels, prompts', async () => {
-    const cacheDir = join(root, 'cache');
+    const cacheDir = join(root, 'cache-example');
     const official = await prepareExample(sd, { config: TINY_VISION, pixels: 'signed' }, photo, mask, 'dog', { cacheDir, latentSize: 8, sampleLatents: true });
     expect(official.x0).toHaveLength(4 * 8 * 8);
     expect(official.x0Std).toHaveLength(4 * 8 * 8);
@@ -54,7 +56,7 @@ describe('learn a concept from one photo, then generate with it (tiny SD)', { ti
     }
   });
 
-  it('works through the CLI: mask → learn (CLIP encoder) → library → generate --concept, then the token and the LoRA each change the image', async () => {
+  it('works through the CLI: mask → learn (CLIP encoder) → library → generate --concept → remove', async () => {
     const dataDir = join(root, 'library');
     const model = join(root, 'tiny.safetensors');
     const encoder = writeTinyClipVision(join(root, 'clip-vision'));
@@ -79,26 +81,45 @@ describe('learn a concept from one photo, then generate with it (tiny SD)', { ti
     expect(await runCli(gen, io, {})).toBe(0);
     expect((await sharp(readFileSync(out.at(-1)!)).metadata()).format).toBe('png');
 
-    // the learned concept: its token alone, and its token with its LoRA, each move the image
+    // Stage II moved the LoRA off its start (B = 0), and the token is a real vector
     const concept = readConceptFile(conceptFile, 'rex');
     expect(concept.token).toHaveLength(TINY_CLIP_TEXT.hiddenSize);
-    const conceptOf = (name: string, token: Float32Array) => {
-      writeConceptFile(join(root, `${name}.safetensors`), token, {}, concept.meta);
-      return readConceptFile(join(root, `${name}.safetensors`), name);
-    };
-    const tokenOnly = conceptOf('token-only', concept.token!);
-    const zeroToken = conceptOf('zero-token', new Float32Array(concept.token!.length));
-    const settings = defaultSettings(sd, { prompt: '* dog on a beach', steps: 3, seed: 5, width: 16, height: 16 });
-    const cacheDir = join(root, 'cache');
-    const plain = await generateImages(sd, settings, { cacheDir, concepts: [{ placeholder: '*', concept: zeroToken }] });
-    const withToken = await generateImages(sd, settings, { cacheDir, concepts: [{ placeholder: '*', concept: tokenOnly }] });
-    const withBoth = await generateImages(sd, settings, { cacheDir, concepts: [{ placeholder: '*', concept }] });
-    expect(withToken.images[0]!.png.equals(plain.images[0]!.png)).toBe(false);
-    expect(withBoth.images[0]!.png.equals(withToken.images[0]!.png)).toBe(false);
-    await expect(generateImages(sd, { ...settings, prompt: 'a dog on a beach' }, { cacheDir, concepts: [{ placeholder: '*', concept }] })).rejects.toThrow(/does not use \*/);
+    expect(concept.token!.every(Number.isFinite)).toBe(true);
+    const upName = adaptedLayers(TINY_UNET, TINY_CLIP_TEXT).map((l) => `${l.module}.lora_B.weight`)[0]!;
+    expect((concept.lora.load(upName, 'float32', concept.lora.shapeOf(upName, [])!, { inMemory: true }) as Float32Array).some((v) => v !== 0)).toBe(true);
 
     // deleting the concept removes its files
     expect(await runCli(['library', 'rm', conceptId, '--data-dir', dataDir], io, {})).toBe(0);
     expect(out.at(-1)).toBe(`removed ${conceptId} (2 files)`); // its file and the thumbnail drawn with it
+  });
+
+  it('a concept’s token and its LoRA each change the image, alone and together', async () => {
+    const full = readConceptFile(writeRandomConcept(join(root, 'random.safetensors'), 11, 'dog'), 'random');
+    const lora: Record<string, { shape: number[]; data: Float32Array }> = {};
+    for (const { module } of adaptedLayers(TINY_UNET, TINY_CLIP_TEXT)) {
+      for (const name of [`${module}.lora_A.weight`, `${module}.lora_B.weight`]) {
+        const shape = [...full.lora.shapeOf(name, [])!];
+        lora[name] = { shape, data: full.lora.load(name, 'float32', shape, { inMemory: true }) as Float32Array };
+      }
+    }
+    const zero = new Float32Array(full.token!.length);
+    const conceptOf = (name: string, token: Float32Array, withLora: boolean) => {
+      writeConceptFile(join(root, `${name}.safetensors`), token, withLora ? lora : {}, full.meta);
+      return readConceptFile(join(root, `${name}.safetensors`), name);
+    };
+    const settings = defaultSettings(sd, { prompt: '* dog on a beach', steps: 3, seed: 5, width: 16, height: 16 });
+    const cacheDir = join(root, 'cache-effects');
+    const draw = async (name: string, token: Float32Array, withLora: boolean) =>
+      (await generateImages(sd, settings, { cacheDir, concepts: [{ placeholder: '*', concept: conceptOf(name, token, withLora) }] })).images[0]!.png;
+    const neither = await draw('neither', zero, false);
+    const tokenOnly = await draw('token-only', full.token!, false);
+    const loraOnly = await draw('lora-only', zero, true);
+    const both = await draw('both', full.token!, true);
+    expect(await draw('neither-again', zero, false)).toEqual(neither); // drawing is deterministic, so a difference is an effect
+    expect(tokenOnly.equals(neither)).toBe(false);
+    expect(loraOnly.equals(neither)).toBe(false);
+    expect(both.equals(tokenOnly)).toBe(false);
+    expect(both.equals(loraOnly)).toBe(false);
+    await expect(generateImages(sd, { ...settings, prompt: 'a dog on a beach' }, { cacheDir, concepts: [{ placeholder: '*', concept: full }] })).rejects.toThrow(/does not use \*/);
   });
 });

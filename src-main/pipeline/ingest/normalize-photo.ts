@@ -78,12 +78,16 @@ export async function normalizePhoto(bytes: Buffer, limits: IngestLimits = DEFAU
   const sourceHeight = swapsSides ? meta.width : meta.height;
 
   try {
-    const oriented = input().rotate().toColourspace('srgb').removeAlpha();
-    const { data: png, info } = await oriented
-      .clone()
+    const { data: pixels, info } = await input()
+      .rotate()
+      .toColourspace('srgb')
+      .removeAlpha()
       .resize({ width: limits.maxSide, height: limits.maxSide, fit: 'inside', withoutEnlargement: true })
-      .png({ compressionLevel: 6 })
+      .raw()
       .toBuffer({ resolveWithObject: true });
+    // encoded from the pixels alone (no density or other chunk from the source), so the same pixels are
+    // the same file whatever they came in, and the library stores them once
+    const png = await sharp(pixels, { raw: { width: info.width, height: info.height, channels: info.channels } }).png({ compressionLevel: 6 }).toBuffer();
     const thumb = await thumbnailOf(png, limits.thumbSide);
     return { sourceFormat: format, sourceWidth, sourceHeight, png, width: info.width, height: info.height, thumb };
   } catch (err) {

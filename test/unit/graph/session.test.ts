@@ -6,11 +6,13 @@ import { GraphSession } from '../../../src-main/graph/runtime/session.js';
 import { probeProviders } from '../../../src-main/system/providers.js';
 
 describe('GraphSession providers', () => {
-  it('falls back to the CPU with a stated reason when the asked provider cannot start', async () => {
+  it('falls back to the CPU with a stated reason when the asked provider cannot start', async (ctx) => {
     const g = new Graph();
     const x = g.input('x', 'float32', [3]);
     g.output(op.mul(x, x), 'y');
     const unusable = (await probeProviders()).filter((p) => !p.usable && p.name !== 'cpu');
+    // a machine where every provider starts has nothing to fall back from (CI has no GPU, so this runs there)
+    if (unusable.length === 0) ctx.skip();
     for (const provider of unusable) {
       const session = await GraphSession.load(encodeModel(g), { provider: provider.name });
       expect(session.provider).toBe('cpu');

@@ -86,6 +86,15 @@ describe('LoRA adapters', () => {
     // tiny UNet: one transformer down, one in the middle, two up
     expect(adapted.filter((n) => n.startsWith('unet')).length).toBe(8 * 4);
     expect(adapted).toContain('unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.lora_A.weight');
+    // frozen: the step's only trainable inputs are the adapters' A and B; every base weight is a constant
+    // initializer, which no optimizer output can write
+    const trainable = g.inputs.filter((i) => i.role === 'param').map((i) => i.tensor.name);
+    expect(trainable.sort()).toEqual(lora.params.map((p) => p.name).sort());
+    expect(trainable.every((n) => /\.lora_[AB]\.weight$/.test(n))).toBe(true);
+    const initializers = new Set(g.initializers.map((i) => i.tensor.name));
+    for (const frozen of ['unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight', 'text_model.encoder.layers.0.self_attn.q_proj.weight', 'unet.conv_in.weight']) {
+      expect(initializers).toContain(frozen);
+    }
     const grads = grad(op.meanAll(op.mul(eps, eps)), lora.params);
     g.output(eps, 'eps');
     grads.slice(0, 2).forEach((t, i) => g.output(t, `g${i}`));

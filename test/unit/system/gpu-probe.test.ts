@@ -37,9 +37,9 @@ describe('GPU probe', () => {
   });
 
   describe.runIf(process.platform === 'linux' && existsSync(GPU_PROBE_ADDON_PATH))('native addon (built by npm run build)', () => {
-    it('reports "no NVIDIA driver" where NVML cannot be loaded', () => {
+    it('reports "no NVIDIA driver" where NVML cannot be loaded', (ctx) => {
       const report = probeInChild(tmpDir());
-      if (report.available) return; // a real driver is installed on this machine
+      if (report.available) ctx.skip(); // a real driver is installed on this machine, so dlopen finds NVML anyway
       expect(report).toEqual({ available: false, reason: 'no NVIDIA driver (NVML library not found)' });
     });
 
