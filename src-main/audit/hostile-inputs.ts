@@ -166,10 +166,16 @@ export function hostileWeights(dir: string, r: SeededRandom): HostileInput[] {
     for (const k of keys) if (k.startsWith('first_stage_model.')) delete h[k];
   });
   edited('sdxl-keys', (h) => {
-    for (const k of keys.filter((k) => k.startsWith('cond_stage_model.'))) (h[k.replace('cond_stage_model.', 'conditioner.embedders.0.')] = h[k]!), delete h[k];
+    for (const k of keys.filter((k) => k.startsWith('cond_stage_model.'))) {
+      h[k.replace('cond_stage_model.', 'conditioner.embedders.0.')] = h[k]!;
+      delete h[k];
+    }
   });
   edited('sd2-keys', (h) => {
-    for (const k of keys.filter((k) => k.startsWith('cond_stage_model.transformer.'))) (h[k.replace('cond_stage_model.transformer.', 'cond_stage_model.model.')] = h[k]!), delete h[k];
+    for (const k of keys.filter((k) => k.startsWith('cond_stage_model.transformer.'))) {
+      h[k.replace('cond_stage_model.transformer.', 'cond_stage_model.model.')] = h[k]!;
+      delete h[k];
+    }
   });
   put('lora-not-checkpoint', rawSafetensors({ 'lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight': { dtype: 'F32', shape: [4, 32], data_offsets: [0, 512] } }, Buffer.alloc(512)));
   withValue('nan-weight', Number.NaN);

@@ -4,7 +4,7 @@ import type { Graph } from './graph.js';
 import type { Node, Tensor } from './ir.js';
 import { add, like } from './ops/elementwise.js';
 import { expand } from './ops/shape-ops.js';
-import { NON_DIFFERENTIABLE, vjpOf } from './ops/registry.js';
+import { carriesNoGradient, ruleOf } from './ops/gradients.js';
 
 /**
  * Reverse-mode autodiff: appends to the loss's graph the nodes computing d loss / d w
@@ -23,7 +23,7 @@ export function grad(loss: Tensor, wrt: readonly Tensor[], seed?: Tensor): Tenso
 export function dependsOn(graph: Graph, wrt: Iterable<Tensor>): Set<Tensor> {
   const reached = new Set<Tensor>(wrt);
   for (const node of graph.nodes) {
-    if (NON_DIFFERENTIABLE.has(node.type)) continue;
+    if (carriesNoGradient(node.type)) continue;
     if (node.inputs.some((t) => t && reached.has(t))) for (const o of node.outputs) if (isFloat(o.dtype)) reached.add(o);
   }
   return reached;
@@ -52,9 +52,12 @@ export function vjp(seeds: ReadonlyArray<readonly [Tensor, Tensor]>, wrt: readon
     if (outGrads.every((g) => g === undefined)) continue;
     const wants = node.inputs.map((t) => t !== null && dependsOnWrt.has(t));
     if (!wants.some(Boolean)) continue;
-    const rule = vjpOf(node.type);
-    if (!rule) throw new GraphError('grad', `no gradient rule for ${node.type} (${node.name})`);
-    const inGrads = rule(node, outGrads, wants);
+    const rule = ruleOf(node.type);
+    if (!rule || !('vjp' in rule)) throw new GraphError('grad', `no gradient rule for ${node.type} (${node.name})`);
+    const inGrads = rule.vjp(node, outGrads, wants);
+    if (inGrads.length !== node.inputs.length) {
+      throw new GraphError('grad', `the rule for ${node.type} gave ${inGrads.length} gradients for ${node.inputs.length} inputs (${node.name})`);
+    }
     node.inputs.forEach((input, k) => {
       const g = inGrads[k];
       if (!input || !g || !wants[k]) return;

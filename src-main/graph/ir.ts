@@ -53,3 +53,17 @@ export interface GraphInput {
   readonly tensor: Tensor;
   readonly role: InputRole;
 }
+
+/** A node's integer attribute; a missing one or one of another kind is a bug in the builder that made the node. */
+export function intAttr(node: Node, name: string): number {
+  const a = node.attrs[name];
+  if (!a || !('int' in a)) throw new Error(`${node.type} ${node.name} has no int attribute ${name}`);
+  return a.int;
+}
+
+/** A node's integer-list attribute (perm, strides, pads…). */
+export function intsAttr(node: Node, name: string): readonly number[] {
+  const a = node.attrs[name];
+  if (!a || !('ints' in a)) throw new Error(`${node.type} ${node.name} has no ints attribute ${name}`);
+  return a.ints;
+}

@@ -2,8 +2,6 @@ import { type DType, isFloat } from '../dtype.js';
 import { GraphError } from '../errors.js';
 import type { Tensor } from '../ir.js';
 import { broadcastShapes, fmt } from '../shape.js';
-import { sumToShape } from './reduce.js';
-import { defineVjp } from './registry.js';
 
 /** A scalar constant of x's type (for 0.5·x, 1 − x, …). */
 export const like = (x: Tensor, value: number) => x.graph.scalar(value, x.dtype);
@@ -29,6 +27,9 @@ export const min = (a: Tensor, b: Tensor) => binary('Min', a, b);
 export const max = (a: Tensor, b: Tensor) => binary('Max', a, b);
 export const greater = (a: Tensor, b: Tensor) => binary('Greater', a, b, 'bool');
 export const less = (a: Tensor, b: Tensor) => binary('Less', a, b, 'bool');
+export const equal = (a: Tensor, b: Tensor) => binary('Equal', a, b, 'bool');
+/** Logical or of two bool tensors. */
+export const or = (a: Tensor, b: Tensor) => binary('Or', a, b, 'bool');
 
 function binaryOf(type: string, a: Tensor | number, b: Tensor | number): Tensor {
   if (typeof a === 'number' && typeof b === 'number') throw new GraphError(type, 'needs at least one tensor');
@@ -69,71 +70,6 @@ export function cast(x: Tensor, to: DType): Tensor {
 }
 
 export const zerosLike = (x: Tensor) => mul(x, 0);
-
-// Gradients. Broadcast operands get their gradient summed back to their own shape.
-
-const reduced = (g: Tensor | undefined, x: Tensor | null | undefined) => (g && x ? sumToShape(g, x.shape) : undefined);
-
-defineVjp('Add', (n, [g], w) => [w[0] ? reduced(g, n.inputs[0]) : undefined, w[1] ? reduced(g, n.inputs[1]) : undefined]);
-defineVjp('Sub', (n, [g], w) => [w[0] ? reduced(g, n.inputs[0]) : undefined, w[1] && g ? reduced(neg(g), n.inputs[1]) : undefined]);
-defineVjp('Mul', (n, [g], w) => {
-  const [a, b] = n.inputs as [Tensor, Tensor];
-  return [w[0] && g ? reduced(mul(g, b), a) : undefined, w[1] && g ? reduced(mul(g, a), b) : undefined];
-});
-defineVjp('Div', (n, [g], w) => {
-  const [a, b] = n.inputs as [Tensor, Tensor];
-  if (!g) return [undefined, undefined];
-  const ga = w[0] ? reduced(div(g, b), a) : undefined;
-  const gb = w[1] ? reduced(neg(div(mul(g, n.outputs[0]!), b)), b) : undefined;
-  return [ga, gb];
-});
-defineVjp('Neg', (_n, [g]) => [g && neg(g)]);
-defineVjp('Identity', (_n, [g]) => [g]);
-defineVjp('Pow', (n, [g]) => {
-  const [x, p] = n.inputs as [Tensor, Tensor];
-  // d/dx x^p = p·x^(p−1)
-  return [g && mul(g, mul(p, x.graph.addNode('Pow', [x, sub(p, 1)], {}, [{ dtype: x.dtype, shape: x.shape }])[0]!)), undefined];
-});
-defineVjp('Sqrt', (n, [g]) => [g && div(mul(g, 0.5), n.outputs[0]!)]);
-defineVjp('Exp', (n, [g]) => [g && mul(g, n.outputs[0]!)]);
-defineVjp('Log', (n, [g]) => [g && div(g, n.inputs[0]!)]);
-defineVjp('Tanh', (n, [g]) => [g && mul(g, sub(1, mul(n.outputs[0]!, n.outputs[0]!)))]);
-defineVjp('Sigmoid', (n, [g]) => {
-  const y = n.outputs[0]!;
-  return [g && mul(g, mul(y, sub(1, y)))];
-});
-defineVjp('Erf', (n, [g]) => {
-  const x = n.inputs[0]!;
-  return [g && mul(g, mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI)))];
-});
-defineVjp('Relu', (n, [g]) => {
-  const x = n.inputs[0]!;
-  return [g && where(greater(x, like(x, 0)), g, like(g, 0))];
-});
-defineVjp('Sin', (n, [g]) => [g && mul(g, cos(n.inputs[0]!))]);
-defineVjp('Cos', (n, [g]) => [g && neg(mul(g, sin(n.inputs[0]!)))]);
-defineVjp('Where', (n, [g], w) => {
-  const [c, a, b] = n.inputs as [Tensor, Tensor, Tensor];
-  if (!g) return [undefined, undefined, undefined];
-  const zero = like(g, 0);
-  return [undefined, w[1] ? reduced(where(c, g, zero), a) : undefined, w[2] ? reduced(where(c, zero, g), b) : undefined];
-});
-for (const type of ['Min', 'Max'] as const) {
-  defineVjp(type, (n, [g], w) => {
-    const [a, b] = n.inputs as [Tensor, Tensor];
-    if (!g) return [undefined, undefined];
-    // ties send the whole gradient to the first operand
-    const pickA = type === 'Min' ? less(a, b) : greater(a, b);
-    const tie = binary('Equal', a, b, 'bool');
-    const toA = binary('Or', pickA, tie, 'bool');
-    const zero = like(g, 0);
-    return [w[0] ? reduced(where(toA, g, zero), a) : undefined, w[1] ? reduced(where(toA, zero, g), b) : undefined];
-  });
-}
-defineVjp('Cast', (n, [g]) => {
-  const x = n.inputs[0]!;
-  return [g && isFloat(x.dtype) ? cast(g, x.dtype) : undefined];
-});
 
 export function assertSameShape(op: string, a: Tensor, b: Tensor): void {
   if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {

@@ -1,9 +1,7 @@
 import { GraphError } from '../errors.js';
 import type { Tensor } from '../ir.js';
-import { normalizeAxis, numel, sameShape, type Shape } from '../shape.js';
-import { div, mul, sub } from './elementwise.js';
-import { defineVjp, type Vjp } from './registry.js';
-import { expand, reshape } from './shape-ops.js';
+import { normalizeAxis, sameShape, type Shape } from '../shape.js';
+import { reshape } from './shape-ops.js';
 
 function reduce(type: 'ReduceSum' | 'ReduceMean', x: Tensor, axes: readonly number[], keepdims: boolean): Tensor {
   const rank = x.shape.length;
@@ -33,22 +31,3 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   const a = normalizeAxis('Softmax', axis, x.shape.length);
   return x.graph.addNode('Softmax', [x], { axis: { int: a } }, [{ dtype: x.dtype, shape: x.shape }])[0]!;
 }
-
-function reduceVjp(mean: boolean): Vjp {
-  return (n, [g]) => {
-    const x = n.inputs[0]!;
-    if (!g) return [undefined, undefined];
-    const axes = x.graph.constantInts(n.inputs[1]!);
-    const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-    const grad = expand(reshape(g, kept), x.shape);
-    return [mean ? div(grad, numel(x.shape) / numel(kept)) : grad, undefined];
-  };
-}
-defineVjp('ReduceSum', reduceVjp(false));
-defineVjp('ReduceMean', reduceVjp(true));
-defineVjp('Softmax', (n, [g]) => {
-  const y = n.outputs[0]!;
-  const axis = (n.attrs.axis as { int: number }).int;
-  // dx = y ⊙ (g − Σ g⊙y)
-  return [g && mul(y, sub(g, reduceSum(mul(g, y), [axis], true)))];
-});

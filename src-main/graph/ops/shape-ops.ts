@@ -1,9 +1,6 @@
 import { GraphError } from '../errors.js';
 import type { Tensor } from '../ir.js';
 import { fmt, normalizeAxis, numel, type Shape } from '../shape.js';
-import { like } from './elementwise.js';
-import { sumToShape } from './reduce.js';
-import { defineVjp } from './registry.js';
 
 export function reshape(x: Tensor, shape: Shape): Tensor {
   if (numel(shape) !== numel(x.shape)) throw new GraphError('Reshape', `cannot reshape ${fmt(x.shape)} to ${fmt(shape)}`);
@@ -92,55 +89,3 @@ export function scatterAdd(shape: Shape, indices: Tensor, updates: Tensor): Tens
   const idx = reshape(indices, [...indices.shape, 1]);
   return g.addNode('ScatterND', [zeros, idx, updates], { reduction: { string: 'add' } }, [{ dtype: updates.dtype, shape }])[0]!;
 }
-
-defineVjp('Reshape', (n, [g]) => [g && reshape(g, n.inputs[0]!.shape), undefined]);
-defineVjp('Transpose', (n, [g]) => {
-  const perm = (n.attrs.perm as { ints: number[] }).ints;
-  const inverse = perm.map((_, i) => perm.indexOf(i));
-  return [g && transpose(g, inverse)];
-});
-defineVjp('Expand', (n, [g]) => [g && sumToShape(g, n.inputs[0]!.shape), undefined]);
-defineVjp('Concat', (n, [g], wants) => {
-  if (!g) return n.inputs.map(() => undefined);
-  const axis = (n.attrs.axis as { int: number }).int;
-  let offset = 0;
-  return n.inputs.map((x, i) => {
-    const size = x!.shape[axis]!;
-    const part = wants[i] ? slice(g, axis, offset, offset + size) : undefined;
-    offset += size;
-    return part;
-  });
-});
-defineVjp('Slice', (n, [g]) => {
-  const x = n.inputs[0]!;
-  if (!g) return [undefined];
-  const graph = x.graph;
-  const [start] = graph.constantInts(n.inputs[1]!);
-  const [end] = graph.constantInts(n.inputs[2]!);
-  const [axis] = graph.constantInts(n.inputs[3]!);
-  const r = x.shape.length;
-  const pads = new Array<number>(2 * r).fill(0);
-  pads[axis!] = start!;
-  pads[axis! + r] = x.shape[axis!]! - end!;
-  return [pad(g, pads), undefined, undefined, undefined];
-});
-defineVjp('Split', (n, grads) => {
-  if (grads.every((g) => !g)) return [undefined, undefined];
-  const axis = (n.attrs.axis as { int: number }).int;
-  const parts = n.outputs.map((o, i) => grads[i] ?? expand(like(o, 0), o.shape));
-  return [concat(parts, axis), undefined];
-});
-defineVjp('Pad', (n, [g]) => {
-  const x = n.inputs[0]!;
-  if (!g) return [undefined, undefined];
-  const pads = x.graph.constantInts(n.inputs[1]!);
-  let out = g;
-  x.shape.forEach((d, axis) => {
-    if (pads[axis] !== 0 || pads[axis + x.shape.length] !== 0) out = slice(out, axis, pads[axis]!, pads[axis]! + d);
-  });
-  return [out, undefined];
-});
-defineVjp('Gather', (n, [g]) => {
-  const [table, indices] = n.inputs as [Tensor, Tensor];
-  return [g && scatterAdd(table.shape, indices, g), undefined];
-});

@@ -6,7 +6,7 @@ import { isFloat } from '../dtype.js';
 import { Graph } from '../graph.js';
 import type { Initializer, Node, Tensor } from '../ir.js';
 import { add } from '../ops/elementwise.js';
-import { NON_DIFFERENTIABLE } from '../ops/registry.js';
+import { carriesNoGradient } from '../ops/gradients.js';
 import { reshape } from '../ops/shape-ops.js';
 
 export interface Segment {
@@ -65,7 +65,7 @@ export function reachesBackward(nodes: readonly Node[], targets: Iterable<Tensor
   const reached = new Set<Tensor>(targets);
   for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i]!;
-    if (NON_DIFFERENTIABLE.has(n.type) || !n.outputs.some((o) => reached.has(o))) continue;
+    if (carriesNoGradient(n.type) || !n.outputs.some((o) => reached.has(o))) continue;
     for (const t of n.inputs) if (t && isFloat(t.dtype)) reached.add(t);
   }
   return reached;
