@@ -1,12 +1,7 @@
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import type { ProviderInfo } from '../../src-preload/contract/index.js';
+import { join } from 'node:path';
+import { EXECUTION_PROVIDERS, type ProviderInfo } from '../../src-preload/contract/index.js';
 import { ProtoWriter } from '../graph/onnx/protobuf-writer.js';
-import { quietOrt } from '../graph/runtime/session.js';
-
-type ProviderName = ProviderInfo['name'];
-const PROVIDERS: ProviderName[] = ['cpu', 'webgpu', 'cuda'];
 
 /** y = x + x over float32[4]: the smallest model that makes a provider run a kernel. */
 export function probeModel(): Uint8Array {
@@ -33,19 +28,19 @@ export function probeModel(): Uint8Array {
  * package, and actually able to create a session and run a kernel.
  */
 export async function probeProviders(): Promise<ProviderInfo[]> {
-  const require = createRequire(import.meta.url);
-  let ort: typeof import('onnxruntime-node');
+  let backend: typeof import('../graph/runtime/session.js');
   try {
-    ort = quietOrt(require('onnxruntime-node') as typeof import('onnxruntime-node'));
+    // loaded here rather than imported, so a broken onnxruntime install is reported, not a crash
+    backend = await import('../graph/runtime/session.js');
   } catch (err) {
     const detail = `onnxruntime-node could not be loaded: ${(err as Error).message}`;
-    return PROVIDERS.map((name) => ({ name, bundled: false, usable: false, detail }));
+    return EXECUTION_PROVIDERS.map((name) => ({ name, bundled: false, usable: false, detail }));
   }
+  const { ort, ORT_BINARY_DIR: ortBin } = backend;
   const supported = new Map(ort.listSupportedBackends().map((b) => [b.name, b.bundled]));
-  const ortBin = join(dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
   const model = probeModel();
   const results: ProviderInfo[] = [];
-  for (const name of PROVIDERS) {
+  for (const name of EXECUTION_PROVIDERS) {
     const bundled = supported.get(name) === true;
     if (!supported.has(name)) {
       results.push({ name, bundled: false, usable: false, detail: `not available for ${process.platform}/${process.arch}` });

@@ -26,6 +26,12 @@ export const errorCode = z.enum([
 ]);
 export type ErrorCode = z.infer<typeof errorCode>;
 
+/** onnxruntime's execution providers a session may ask for, in the order a user would prefer them. */
+export const EXECUTION_PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
+export const executionProvider = z.enum(EXECUTION_PROVIDERS);
+export type ExecutionProvider = z.infer<typeof executionProvider>;
+export const PROVIDER_LABELS: Readonly<Record<ExecutionProvider, string>> = { cpu: 'CPU', webgpu: 'WebGPU', cuda: 'CUDA (NVIDIA)' };
+
 export const apiError = z.object({ code: errorCode, message: z.string() });
 export type ApiError = z.infer<typeof apiError>;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { executionProvider } from './common.js';
 import { method, service } from './define.js';
 
 export const gpuDevice = z.object({
@@ -20,7 +21,7 @@ export const gpuReport = z.object({
 export type GpuReport = z.infer<typeof gpuReport>;
 
 export const providerInfo = z.object({
-  name: z.enum(['cpu', 'webgpu', 'cuda']),
+  name: executionProvider,
   /** Shipped in onnxruntime-node for this platform. */
   bundled: z.boolean(),
   /** A session could be created with this provider on this machine. */

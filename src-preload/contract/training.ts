@@ -1,7 +1,7 @@
 // Learning a concept: the settings a run takes (one schema for the API, the CLI and the stored
 // run), the presets, and the run as the library keeps it.
 import { z } from 'zod';
-import { conceptId, imageId, isoDate } from './common.js';
+import { conceptId, executionProvider, imageId, isoDate } from './common.js';
 import { method, service } from './define.js';
 
 export const runId = z.string().regex(/^run_[0-9a-z]{6,32}$/, 'expected a run id like run_1a2b3c4d');
@@ -47,7 +47,7 @@ export const learnSettings = z
     latents: z.enum(['sample', 'mean']).default('sample'),
     /** Write a resumable checkpoint every N steps. */
     checkpointEvery: z.number().int().min(1).max(10_000).default(10),
-    provider: z.enum(['cpu', 'webgpu', 'cuda']).default('cpu'),
+    provider: executionProvider.default('cpu'),
     /** Latent side (photo side / 8); SD 1.5's 64 (512 px) unless a smaller run is wanted. */
     latentSize: z.number().int().min(4).max(128).default(64),
     /** Memory the steps may use, in GiB; the device's free memory when 0. */

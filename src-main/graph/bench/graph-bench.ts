@@ -10,7 +10,7 @@ import { encodeModel } from '../onnx/serialize.js';
 import * as op from '../ops/index.js';
 import { addAdamW } from '../optim.js';
 import { SeededRandom } from '../random.js';
-import type { ExecutionProvider } from '../runtime/providers.js';
+import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
 import { GraphSession, type HostTensor } from '../runtime/session.js';
 import { numel } from '../shape.js';
 

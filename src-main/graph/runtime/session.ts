@@ -1,10 +1,11 @@
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import type { DType, HostArray } from '../dtype.js';
 import type { Graph } from '../graph.js';
 import { encodeModel } from '../onnx/serialize.js';
 import { cachedModel } from './compile-cache.js';
-import type { ExecutionProvider } from './providers.js';
+import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
 
 /**
  * onnxruntime's own log, which prints to the terminal (red "Failed to load library …providers_shared"
@@ -17,9 +18,17 @@ export function quietOrt<T extends { env: object }>(binding: T): T {
   return binding;
 }
 
-/** The one onnxruntime binding: every session and tensor of the engine comes from here. */
-export const ort = quietOrt(createRequire(import.meta.url)('onnxruntime-node') as typeof Ort);
+const require = createRequire(import.meta.url);
+
+/**
+ * The one onnxruntime binding: every session and tensor of the app (the engine's graphs, SAM, GroundingDINO)
+ * and the provider probe come from this module.
+ */
+export const ort = quietOrt(require('onnxruntime-node') as typeof Ort);
 export type OrtTensor = Ort.Tensor;
+
+/** Where onnxruntime-node keeps its native libraries for this platform (the CUDA provider is fetched into it). */
+export const ORT_BINARY_DIR = join(dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
 
 export interface HostTensor {
   dtype: DType;
@@ -108,10 +117,11 @@ export interface SessionLoadOptions {
   manySessions?: boolean;
 }
 
-/** From a file (external data resolved beside it) or from bytes (everything inline). */
-function createSession(model: string | Uint8Array, options: Ort.InferenceSession.SessionOptions): Promise<Ort.InferenceSession> {
-  return typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options);
-}
+/**
+ * From a file (external data resolved beside it) or from bytes (everything inline). onnxruntime declares
+ * the two as separate overloads of one function, which TypeScript will not pick for a union.
+ */
+const createSession = ort.InferenceSession.create as (model: string | Uint8Array, options: Ort.InferenceSession.SessionOptions) => Promise<Ort.InferenceSession>;
 
 function fromOrtType(type: Ort.Tensor.Type): DType {
   const entry = Object.entries(ORT_TYPE).find(([, v]) => v === type);

@@ -4,7 +4,7 @@ import type { Tensor } from '../ir.js';
 import { add } from '../ops/elementwise.js';
 import { type AdamWConfig, addAdamW, momentNames, outputAdamW, UPDATED } from '../optim.js';
 import { numel } from '../shape.js';
-import type { ExecutionProvider } from './providers.js';
+import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
 import { type GraphSession, type HostTensor, sessionForGraph } from './session.js';
 
 export interface TrainableModel {

@@ -4,7 +4,7 @@
 import { boxInPixels, type Composition, promptWithView } from '../../../src-preload/contract/compose.js';
 import sharp from 'sharp';
 import { AppError } from '../../common/app-error.js';
-import type { ExecutionProvider } from '../../graph/runtime/providers.js';
+import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
 import type { GenerationRow, Library } from '../../library/library.js';
 import { resolveModelPath } from '../../model-manager/resolve-model.js';
 import { openStableDiffusion } from '../../weights/sd-loader.js';

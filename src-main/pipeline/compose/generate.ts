@@ -2,7 +2,7 @@
 // prompt encoding (prompt.ts), starting noise (latents.ts), denoising (denoise.ts), decoding (decode.ts).
 import { AppError } from '../../common/app-error.js';
 import type { FloatDType } from '../../graph/dtype.js';
-import type { ExecutionProvider } from '../../graph/runtime/providers.js';
+import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
 import type { WeightPool } from '../../graph/runtime/weight-pool.js';
 import { frozenLora } from '../../models/lora.js';
 import { createSampler, type SamplerName } from '../../schedulers/sampler.js';

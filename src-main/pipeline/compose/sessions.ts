@@ -2,7 +2,7 @@
 // training run already holds (then LoRA factors are fed too, so a LoRA under training keeps one graph).
 import type { Graph } from '../../graph/graph.js';
 import { type InferenceSession, ownSession, pooledSession } from '../../graph/runtime/pooled-session.js';
-import type { ExecutionProvider } from '../../graph/runtime/providers.js';
+import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
 import { isSharedWeight, type WeightPool } from '../../graph/runtime/weight-pool.js';
 import { isLoraWeight } from '../../models/lora.js';
 

