@@ -1,5 +1,5 @@
 // AdamW with global-norm gradient clipping, built into the graph so one session.run is one step.
-import type { Graph } from './graph.js';
+import { Graph } from './graph.js';
 import type { Tensor } from './ir.js';
 import { add, div, min, mul, sqrt, sub } from './ops/elementwise.js';
 import { sumAll } from './ops/reduce.js';
@@ -29,13 +29,32 @@ export const momentNames = (param: string) => ({ m: `${param}.adam_m`, v: `${par
 export const UPDATED = '.new';
 
 /** Marks the update's new parameters, moments and the gradient norm as graph outputs. */
-export function outputAdamW(graph: Graph, adam: AdamWTensors): void {
+function outputAdamW(graph: Graph, adam: AdamWTensors): void {
   for (const s of adam.slots) {
     graph.output(s.newParam, s.param.name + UPDATED);
     graph.output(s.newM, s.m.name + UPDATED);
     graph.output(s.newV, s.v.name + UPDATED);
   }
   graph.output(adam.gradNorm, 'grad_norm');
+}
+
+/** Appends one AdamW update (see addAdamW) and marks its results as the graph's outputs. */
+export function appendAdamW(graph: Graph, params: readonly Tensor[], grads: readonly Tensor[], config: AdamWConfig = {}, gradScale: number | Tensor = 1): AdamWTensors {
+  const adam = addAdamW(graph, params, grads, config, gradScale);
+  outputAdamW(graph, adam);
+  return adam;
+}
+
+/**
+ * A graph of its own that applies one AdamW update to `params` from gradients fed as inputs (named by
+ * `gradInput`), scaled by a number or, with 'fed', by a scalar input `grad_scale` (set per step).
+ */
+export function adamWApplyGraph(params: readonly Tensor[], gradInput: (param: Tensor) => string, config: AdamWConfig | undefined, gradScale: number | 'fed'): Graph {
+  const graph = new Graph('apply');
+  const ps = params.map((p) => graph.param(p.name, p.shape));
+  const grads = params.map((p) => graph.input(gradInput(p), 'float32', p.shape));
+  appendAdamW(graph, ps, grads, config, gradScale === 'fed' ? graph.input('grad_scale', 'float32', []) : gradScale);
+  return graph;
 }
 
 /**

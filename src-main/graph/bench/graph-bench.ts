@@ -8,7 +8,7 @@ import type { Tensor } from '../ir.js';
 import { attention, groupNorm, layerNorm, linear, silu } from '../nn.js';
 import { encodeModel } from '../onnx/serialize.js';
 import * as op from '../ops/index.js';
-import { addAdamW } from '../optim.js';
+import { appendAdamW } from '../optim.js';
 import { SeededRandom } from '../random.js';
 import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
 import { GraphSession, type HostTensor } from '../runtime/session.js';
@@ -86,11 +86,8 @@ function buildGraph(c: Case, training: boolean) {
     return { g, values };
   }
   const loss = op.meanAll(op.mul(out, out));
-  const adam = addAdamW(g, params, grad(loss, params), { maxGradNorm: 1 });
+  appendAdamW(g, params, grad(loss, params), { maxGradNorm: 1 });
   g.output(loss, 'loss');
-  for (const s of adam.slots) g.output(s.newParam, `${s.param.name}.new`);
-  for (const s of adam.slots) g.output(s.newM, `${s.m.name}.new`);
-  for (const s of adam.slots) g.output(s.newV, `${s.v.name}.new`);
   return { g, values };
 }
 

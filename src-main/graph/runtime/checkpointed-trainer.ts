@@ -6,7 +6,7 @@
 // tensors between runs, outputs written into pooled buffers; frozen weights are one shared tensor each.
 import { Graph } from '../graph.js';
 import type { Tensor } from '../ir.js';
-import { addAdamW, momentNames, outputAdamW, UPDATED as NEW } from '../optim.js';
+import { adamWApplyGraph, momentNames, UPDATED as NEW } from '../optim.js';
 import { numel } from '../shape.js';
 import { accName, backwardGraph, forwardGraph, gradName, gradientFlow, LOSS_SCALE, partition, type SegmentGraph } from '../segments/partition.js';
 import { graphKey } from './compile-cache.js';
@@ -112,11 +112,7 @@ export class CheckpointedTrainer implements StepRunner {
     for (const s of segments) forward.push(await toRun(forwardGraph(s, source, isSharedWeight)));
 
     // 2. The optimizer: AdamW on the accumulated gradients, scaled by 1/(k · loss scale)
-    const applyGraph = new Graph('apply');
-    const applyParams = model.params.map((p) => applyGraph.param(p.name, p.shape));
-    const grads = model.params.map((p) => applyGraph.input(gradName(p), 'float32', p.shape));
-    const gradScale = applyGraph.input('grad_scale', 'float32', []);
-    outputAdamW(applyGraph, addAdamW(applyGraph, applyParams, grads, spec.optimizer, gradScale));
+    const applyGraph = adamWApplyGraph(model.params, gradName, spec.optimizer, 'fed');
     const applySession = await load(applyGraph);
     const apply: Run = {
       session: applySession,

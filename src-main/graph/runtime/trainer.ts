@@ -2,7 +2,7 @@ import { grad } from '../autodiff.js';
 import { Graph } from '../graph.js';
 import type { Tensor } from '../ir.js';
 import { add } from '../ops/elementwise.js';
-import { type AdamWConfig, addAdamW, momentNames, outputAdamW, UPDATED } from '../optim.js';
+import { type AdamWConfig, adamWApplyGraph, appendAdamW, momentNames, UPDATED } from '../optim.js';
 import { numel } from '../shape.js';
 import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
 import { type GraphSession, type HostTensor, sessionForGraph } from './session.js';
@@ -104,7 +104,7 @@ export class Trainer implements StepRunner {
     const load = (g: Graph) => sessionForGraph(g, { provider: spec.provider, cacheDir: spec.cacheDir });
 
     if (k === 1) {
-      outputAdamW(forward, addAdamW(forward, model.params, grads, spec.optimizer));
+      appendAdamW(forward, model.params, grads, spec.optimizer);
       return new Trainer(params, moments, shapes, await load(forward), null, null, extra, 1);
     }
 
@@ -113,10 +113,7 @@ export class Trainer implements StepRunner {
       const acc = forward.input(p.name + ACC, 'float32', p.shape, 'state');
       forward.output(add(acc, grads[i]!), p.name + ACC + NEW);
     });
-    const applyGraph = new Graph('apply');
-    const applyParams = model.params.map((p) => applyGraph.param(p.name, p.shape));
-    const accumulated = model.params.map((p) => applyGraph.input(p.name + ACC, 'float32', p.shape));
-    outputAdamW(applyGraph, addAdamW(applyGraph, applyParams, accumulated, spec.optimizer, 1 / k));
+    const applyGraph = adamWApplyGraph(model.params, (p) => p.name + ACC, spec.optimizer, 1 / k);
     return new Trainer(params, moments, shapes, null, await load(forward), await load(applyGraph), extra, k);
   }
 
