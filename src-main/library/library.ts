@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConceptRecord, ImageRecord } from '../../src-preload/contract/index.js';
+import type { ConceptRecord, ImageRecord, MaskRecord, ModelRecord } from '../../src-preload/contract/index.js';
 import type { RunPreview } from '../../src-preload/contract/training.js';
 import { AppError } from '../common/app-error.js';
 import { newId } from '../common/ids.js';
@@ -24,29 +24,6 @@ export interface NewImage {
   sourceHeight: number;
   image: StoredFile & { width: number; height: number };
   thumb: StoredFile;
-}
-
-export interface MaskRecord {
-  id: string;
-  imageId: string;
-  classWord: string;
-  version: number;
-  sha256: string;
-  source: 'auto' | 'sam' | 'manual';
-  createdAt: string;
-}
-
-export interface ModelRecord {
-  id: string;
-  family: string;
-  format: string;
-  name: string;
-  path: string;
-  managed: boolean;
-  sha256: string | null;
-  sizeBytes: number;
-  sourceUrl: string | null;
-  installedAt: string;
 }
 
 export interface GenerationRow {

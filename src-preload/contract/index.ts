@@ -35,7 +35,7 @@ export type { ImportResult } from './images.js';
 export type { ImportSource } from './common.js';
 export type { JobInfo } from './jobs.js';
 export type { MaskRecord, MaskResultWire } from './masks.js';
-export type { ModelRecordWire } from './models.js';
+export type { ModelRecord } from './models.js';
 export type { GenerationRecord, SavedComposition } from './generations.js';
 export type { DoctorReport, GpuReport, ProviderInfo } from './system.js';
 export type { LearnSettings, LearnSettingsInput, LearnPreset, NewRun, RunDetail, RunPreview, RunState, RunStep, TrainingRun } from './training.js';

@@ -16,8 +16,12 @@ export const maskRecord = z.object({
 });
 export type MaskRecord = z.infer<typeof maskRecord>;
 
+/** A click for SAM in image pixels; `positive`: part of the object, or not part of it. */
 export const samPoint = z.object({ x: z.number().finite(), y: z.number().finite(), positive: z.boolean() }).strict();
-export const samBox = z.object({ x0: z.number().finite(), y0: z.number().finite(), x1: z.number().finite(), y1: z.number().finite() }).strict();
+export type SamPoint = z.infer<typeof samPoint>;
+/** A rectangle in image pixels, corner (x0, y0) to corner (x1, y1): SAM's box prompt, a brush stroke's dirty region. */
+export const box = z.object({ x0: z.number().finite(), y0: z.number().finite(), x1: z.number().finite(), y1: z.number().finite() }).strict();
+export type Box = z.infer<typeof box>;
 
 export const maskResult = z.object({
   maskPng: base64Png,
@@ -33,13 +37,13 @@ export const masksService = service(
     /** Computes (or finds cached) the image's SAM embedding; seconds the first time on a CPU. */
     prepare: method(z.object({ imageId }).strict(), z.object({ width: z.number().int(), height: z.number().int() })),
     segment: method(
-      z.object({ imageId, points: z.array(samPoint).max(64), box: samBox.nullable().default(null), refine: z.boolean().default(true) }).strict(),
+      z.object({ imageId, points: z.array(samPoint).max(64), box: box.nullable().default(null), refine: z.boolean().default(true) }).strict(),
       maskResult,
     ),
     detectorStatus: method(z.object({}).strict(), z.object({ installed: z.boolean(), name: z.string().nullable(), hint: z.string() })),
     detect: method(
       z.object({ imageId, classWord }).strict(),
-      z.object({ box: samBox, score: z.number(), label: z.string(), mask: maskResult }),
+      z.object({ box, score: z.number(), label: z.string(), mask: maskResult }),
     ),
     save: method(z.object({ imageId, classWord, maskPng: base64Png, source: z.enum(['auto', 'sam', 'manual']) }).strict(), maskRecord),
     list: method(z.object({ imageId }).strict(), z.array(maskRecord)),

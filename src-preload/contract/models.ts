@@ -14,7 +14,7 @@ export const modelRecord = z.object({
   sourceUrl: z.string().nullable(),
   installedAt: isoDate,
 });
-export type ModelRecordWire = z.infer<typeof modelRecord>;
+export type ModelRecord = z.infer<typeof modelRecord>;
 
 const family = z.enum(['sd1', 'grounding-dino', 'clip', 'dino']);
 

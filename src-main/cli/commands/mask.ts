@@ -5,7 +5,7 @@ import { Library } from '../../library/library.js';
 import { GroundingDino } from '../../pipeline/mask/grounding-dino.js';
 import { MaskService, NO_DETECTOR_HINT } from '../../pipeline/mask/mask-service.js';
 import { maskToPng, SamEngine } from '../../pipeline/mask/sam-engine.js';
-import type { SamBox, SamPoint } from '../../pipeline/mask/sam-processing.js';
+import type { Box, SamPoint } from '../../../src-preload/contract/masks.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 
@@ -15,7 +15,7 @@ function parsePoint(text: string): SamPoint {
   return { x: Number(m[1]), y: Number(m[2]), positive: m[3] !== 'neg' };
 }
 
-function parseBox(text: string): SamBox {
+function parseBox(text: string): Box {
   const v = text.split(',').map(Number);
   if (v.length !== 4 || v.some((n) => !Number.isFinite(n))) throw new UsageError(`--box takes x0,y0,x1,y1 (got "${text}")`);
   return { x0: v[0]!, y0: v[1]!, x1: v[2]!, y1: v[3]! };

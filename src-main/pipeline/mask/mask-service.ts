@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { AppError } from '../../common/app-error.js';
-import type { Library, MaskRecord } from '../../library/library.js';
+import type { Library } from '../../library/library.js';
+import type { MaskRecord } from '../../../src-preload/contract/index.js';
 import { type Detection, GroundingDino } from './grounding-dino.js';
 import { type ImageEmbedding, maskFromPng, maskToPng, SamEngine } from './sam-engine.js';
-import type { SamBox, SamPoint } from './sam-processing.js';
+import type { Box, SamPoint } from '../../../src-preload/contract/masks.js';
 
 export interface MaskResult {
   png: Buffer;
@@ -41,7 +42,7 @@ export class MaskService {
     return (await this.engine()).embed(await this.library.store.read(image.sha256));
   }
 
-  async segment(imageId: string, prompt: { points: readonly SamPoint[]; box: SamBox | null; refine: boolean }): Promise<MaskResult> {
+  async segment(imageId: string, prompt: { points: readonly SamPoint[]; box: Box | null; refine: boolean }): Promise<MaskResult> {
     const embedding = await this.prepare(imageId);
     const result = await (await this.engine()).segment(embedding, { points: prompt.points, box: prompt.box, previous: prompt.refine ? (this.previous.get(imageId) ?? null) : null });
     this.previous.set(imageId, result.lowRes);

@@ -4,7 +4,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import sharp, { type Metadata } from 'sharp';
 import { AppError } from '../../common/app-error.js';
-import { promptTensors, resizeLongestSide, type SamBox, samInputTensor, type SamPoint, thresholdMask } from './sam-processing.js';
+import { promptTensors, resizeLongestSide, samInputTensor, thresholdMask } from './sam-processing.js';
+import type { Box, SamPoint } from '../../../src-preload/contract/masks.js';
 import { onDisk } from '../../common/project-root.js';
 import { GraphSession } from '../../graph/runtime/session.js';
 import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
@@ -91,7 +92,7 @@ export class SamEngine {
   }
 
   /** One decoder run: points and/or a box, optionally refining the previous low-resolution mask. */
-  async segment(embedding: ImageEmbedding, prompt: { points?: readonly SamPoint[]; box?: SamBox | null; previous?: Float32Array | null }): Promise<SegmentResult> {
+  async segment(embedding: ImageEmbedding, prompt: { points?: readonly SamPoint[]; box?: Box | null; previous?: Float32Array | null }): Promise<SegmentResult> {
     const points = prompt.points ?? [];
     const box = prompt.box ?? null;
     if (points.length === 0 && !box) throw new AppError('invalid-input', 'Give at least one point or a box.');

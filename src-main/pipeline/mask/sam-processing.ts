@@ -1,3 +1,4 @@
+import type { Box, SamPoint } from '../../../src-preload/contract/masks.js';
 // SAM's standard pre- and post-processing: longest side to 1024, pad bottom-right, ImageNet
 // mean/std in 0–255 units, prompts moved into the resized frame, logits thresholded at 0.
 
@@ -31,25 +32,11 @@ export function samInputTensor(rgb: Uint8Array, width: number, height: number): 
   return out;
 }
 
-export interface SamPoint {
-  x: number;
-  y: number;
-  /** true: part of the object; false: not part of it. */
-  positive: boolean;
-}
-
-export interface SamBox {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
-}
-
 /**
  * Prompt tensors for the decoder: points (labels 1/0), a box as two corners (labels 2, 3),
  * and SAM's padding point (label −1) when there is no box.
  */
-export function promptTensors(points: readonly SamPoint[], box: SamBox | null, width: number, height: number): { coords: Float32Array; labels: Float32Array } {
+export function promptTensors(points: readonly SamPoint[], box: Box | null, width: number, height: number): { coords: Float32Array; labels: Float32Array } {
   const coords: number[] = [];
   const labels: number[] = [];
   for (const p of points) {

@@ -1,16 +1,10 @@
 // Pure operations on 8-bit masks (row-major, 0…255), used by the mask editor's tools.
 // No DOM here, so they are unit-tested directly.
+import type { Box } from '../../../../src-preload/contract/masks.js';
 
 export interface MaskSize {
   width: number;
   height: number;
-}
-
-export interface Rect {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
 }
 
 /**
@@ -18,7 +12,7 @@ export interface Rect {
  * the outer part of the radius. The brush raises values (max), the eraser lowers them (min).
  * Returns the rectangle it touched.
  */
-export function stamp(mask: Uint8Array, size: MaskSize, cx: number, cy: number, radius: number, hardness: number, erase: boolean): Rect {
+export function stamp(mask: Uint8Array, size: MaskSize, cx: number, cy: number, radius: number, hardness: number, erase: boolean): Box {
   const r = Math.max(0.5, radius);
   const solid = r * Math.min(1, Math.max(0, hardness));
   const x0 = Math.max(0, Math.floor(cx - r));
@@ -39,9 +33,9 @@ export function stamp(mask: Uint8Array, size: MaskSize, cx: number, cy: number, 
 }
 
 /** Dabs along a segment, close enough that the stroke has no gaps. */
-export function strokeSegment(mask: Uint8Array, size: MaskSize, from: [number, number], to: [number, number], radius: number, hardness: number, erase: boolean): Rect {
+export function strokeSegment(mask: Uint8Array, size: MaskSize, from: [number, number], to: [number, number], radius: number, hardness: number, erase: boolean): Box {
   const steps = Math.max(1, Math.ceil(Math.hypot(to[0] - from[0], to[1] - from[1]) / Math.max(1, radius / 4)));
-  let dirty: Rect | null = null;
+  let dirty: Box | null = null;
   for (let s = 0; s <= steps; s++) {
     const t = s / steps;
     const r = stamp(mask, size, from[0] + (to[0] - from[0]) * t, from[1] + (to[1] - from[1]) * t, radius, hardness, erase);
@@ -50,7 +44,7 @@ export function strokeSegment(mask: Uint8Array, size: MaskSize, from: [number, n
   return dirty!;
 }
 
-export const union = (a: Rect, b: Rect): Rect => ({ x0: Math.min(a.x0, b.x0), y0: Math.min(a.y0, b.y0), x1: Math.max(a.x1, b.x1), y1: Math.max(a.y1, b.y1) });
+export const union = (a: Box, b: Box): Box => ({ x0: Math.min(a.x0, b.x0), y0: Math.min(a.y0, b.y0), x1: Math.max(a.x1, b.x1), y1: Math.max(a.y1, b.y1) });
 
 const on = (v: number) => v > 127;
 

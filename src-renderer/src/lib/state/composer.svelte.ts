@@ -1,7 +1,7 @@
 // The Compose screen's state: the prompt with concepts as chips (each its own placeholder), where each
 // one goes on the canvas, the sampling settings, the drawing job as it runs, saved compositions and
 // the prompt history. Thin components read it; `destroy()` stops its event subscriptions.
-import type { Composition, CompositionInput, ConceptRecord, GenerationRecord, JobInfo, ModelRecordWire, NovelView, RegionBox, SavedComposition } from '../../../../src-preload/contract/index.js';
+import type { Composition, CompositionInput, ConceptRecord, GenerationRecord, JobInfo, ModelRecord, NovelView, RegionBox, SavedComposition } from '../../../../src-preload/contract/index.js';
 import { composition as compositionSchema } from '../../../../src-preload/contract/index.js';
 import { api, errorMessage, onEvent } from '../api.js';
 import { notifications } from './notifications.svelte.js';
@@ -66,7 +66,7 @@ export class ComposerState {
 
   // what the library has
   #concepts = $state.raw<ConceptRecord[]>([]);
-  #models = $state.raw<ModelRecordWire[]>([]);
+  #models = $state.raw<ModelRecord[]>([]);
   #saved = $state.raw<SavedComposition[]>([]);
   #history = $state.raw<string[]>(readHistory());
 
@@ -159,7 +159,7 @@ export class ComposerState {
   get concepts(): ConceptRecord[] {
     return this.#concepts;
   }
-  get models(): ModelRecordWire[] {
+  get models(): ModelRecord[] {
     return this.#models;
   }
   get saved(): SavedComposition[] {

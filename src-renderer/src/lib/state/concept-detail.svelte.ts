@@ -1,6 +1,6 @@
 // One concept's detail view: what it was learned from (photo, mask, model, settings, losses, previews) and what
 // the person adds (name, notes, tags).
-import type { ConceptRecord, MaskRecord, ModelRecordWire, RunPreview, RunStep, TrainingRun } from '../../../../src-preload/contract/index.js';
+import type { ConceptRecord, MaskRecord, ModelRecord, RunPreview, RunStep, TrainingRun } from '../../../../src-preload/contract/index.js';
 import { api, errorMessage } from '../api.js';
 import { notifications } from './notifications.svelte.js';
 
@@ -9,7 +9,7 @@ export class ConceptDetailState {
   #steps = $state.raw<RunStep[]>([]);
   #previews = $state.raw<RunPreview[]>([]);
   #mask = $state.raw<MaskRecord | null>(null);
-  #model = $state.raw<ModelRecordWire | null>(null);
+  #model = $state.raw<ModelRecord | null>(null);
   #saving = $state(false);
   name = $state('');
   notes = $state('');
@@ -41,7 +41,7 @@ export class ConceptDetailState {
   get mask(): MaskRecord | null {
     return this.#mask;
   }
-  get model(): ModelRecordWire | null {
+  get model(): ModelRecord | null {
     return this.#model;
   }
   get saving(): boolean {

@@ -1,4 +1,4 @@
-import type { ConceptRecord, ImageRecord, ImportResult, ModelRecordWire } from '../../../../src-preload/contract/index.js';
+import type { ConceptRecord, ImageRecord, ImportResult, ModelRecord } from '../../../../src-preload/contract/index.js';
 import { api, errorMessage, onEvent, toImportSources } from '../api.js';
 import { notifications } from './notifications.svelte.js';
 
@@ -9,7 +9,7 @@ export class LibraryState {
   images = $state.raw<ImageRecord[]>([]);
   concepts = $state.raw<ConceptRecord[]>([]);
   /** Installed models, to filter concepts by the one they were learned on. */
-  models = $state.raw<ModelRecordWire[]>([]);
+  models = $state.raw<ModelRecord[]>([]);
   loading = $state(true);
   importing = $state(false);
   loadError = $state<string | null>(null);

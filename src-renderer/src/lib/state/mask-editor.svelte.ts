@@ -1,23 +1,12 @@
 import type { ImageRecord, MaskRecord } from '../../../../src-preload/contract/index.js';
 import { api, errorMessage, fileUrl } from '../api.js';
-import { coverage, feather, fillHoles, grow, type Rect, removeSmallIslands, shrink, strokeSegment } from '../mask/geometry.js';
+import { coverage, feather, fillHoles, grow, removeSmallIslands, shrink, strokeSegment } from '../mask/geometry.js';
+import type { Box, SamPoint } from '../../../../src-preload/contract/masks.js';
 import { maskFromBase64Png, maskFromUrl, maskToBase64Png } from '../mask/png.js';
 import { History } from './mask-history.js';
 import { notifications } from './notifications.svelte.js';
 
 export type ToolId = 'point' | 'box' | 'brush' | 'eraser';
-
-export interface SamPoint {
-  x: number;
-  y: number;
-  positive: boolean;
-}
-export interface Box {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
-}
 
 interface Snapshot {
   mask: Uint8Array;
@@ -54,14 +43,14 @@ export class MaskEditor {
   coverage = $derived(this.mask ? coverage(this.mask) : 0);
 
   private readonly history = new History<Snapshot>();
-  private dirtyListeners = new Set<(rect: Rect | null) => void>();
+  private dirtyListeners = new Set<(rect: Box | null) => void>();
 
   get size() {
     return { width: this.image?.width ?? 0, height: this.image?.height ?? 0 };
   }
 
   /** Views redraw the rectangle (or everything, for null) when a stroke changes the mask in place. */
-  onDirty(listener: (rect: Rect | null) => void): () => void {
+  onDirty(listener: (rect: Box | null) => void): () => void {
     this.dirtyListeners.add(listener);
     return () => this.dirtyListeners.delete(listener);
   }

@@ -1,5 +1,6 @@
 // One manager per editor tool: each turns pointer input (in image pixels) into editor actions.
-import type { Box, MaskEditor, ToolId } from './mask-editor.svelte.js';
+import type { Box } from '../../../../src-preload/contract/masks.js';
+import type { MaskEditor, ToolId } from './mask-editor.svelte.js';
 
 export type ImagePoint = [number, number];
 

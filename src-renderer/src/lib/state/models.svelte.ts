@@ -1,10 +1,10 @@
-import type { ModelRecordWire } from '../../../../src-preload/contract/index.js';
+import type { ModelRecord } from '../../../../src-preload/contract/index.js';
 import { api, errorMessage, onEvent } from '../api.js';
 import { notifications } from './notifications.svelte.js';
 
 /** Installed models for the Settings screen: list, add from a path or URL, remove. */
 export class ModelsState {
-  models = $state.raw<ModelRecordWire[]>([]);
+  models = $state.raw<ModelRecord[]>([]);
   source = $state('');
   sha256 = $state('');
   copy = $state(false);
@@ -63,7 +63,7 @@ export class ModelsState {
     }
   }
 
-  async remove(model: ModelRecordWire): Promise<void> {
+  async remove(model: ModelRecord): Promise<void> {
     try {
       const { deletedFiles } = await api.models.remove({ id: model.id });
       notifications.push('success', deletedFiles ? `Removed ${model.name} and its files.` : `Removed ${model.name}; its files stay at ${model.path}.`);

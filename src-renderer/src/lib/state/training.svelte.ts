@@ -1,6 +1,6 @@
 // The Training screen's state: the runs (kept current from training.onProgress), the selected run's
 // steps for the chart and its previews, and the form that starts a new run.
-import type { ImageRecord, LearnPreset, LearnSettingsInput, MaskRecord, ModelRecordWire, RunPreview, RunStep, TrainingRun } from '../../../../src-preload/contract/index.js';
+import type { ImageRecord, LearnPreset, LearnSettingsInput, MaskRecord, ModelRecord, RunPreview, RunStep, TrainingRun } from '../../../../src-preload/contract/index.js';
 import { DEFAULT_PREVIEW_PROMPTS, LEARN_PRESETS, learnSettings, MAX_PREVIEW_PROMPTS } from '../../../../src-preload/contract/index.js';
 import { api, errorMessage, onEvent } from '../api.js';
 import { notifications } from './notifications.svelte.js';
@@ -117,7 +117,7 @@ export class TrainingRunsState {
 export class RunFormState {
   #images = $state.raw<ImageRecord[]>([]);
   #masks = $state.raw<MaskRecord[]>([]);
-  #models = $state.raw<ModelRecordWire[]>([]);
+  #models = $state.raw<ModelRecord[]>([]);
   #starting = $state(false);
   imageId = $state<string | null>(null);
   maskId = $state<string | null>(null);
