@@ -1,17 +1,13 @@
 // CLIP's text tower (SD 1.x: ViT-L/14 text transformer), with placeholder rows replaced at run time.
 import type { Tensor } from '../graph/ir.js';
 import * as op from '../graph/ops/index.js';
-import { clipEncoder, layerNormLayer } from './layers.js';
+import { checkClipTextConfig } from './config-check.js';
+import { type ClipEncoderConfig, clipEncoder, layerNormLayer } from './layers.js';
 import type { ParamFactory } from './params.js';
 
-export interface ClipTextConfig {
+export interface ClipTextConfig extends ClipEncoderConfig {
   vocabSize: number;
-  hiddenSize: number;
-  intermediateSize: number;
-  layers: number;
-  heads: number;
   maxPositions: number;
-  eps: number;
 }
 
 export const SD15_CLIP_TEXT: ClipTextConfig = {
@@ -36,18 +32,19 @@ export interface ClipTextInputs {
 
 /** The last hidden state [B, 77, hidden] after the final layer norm, as SD conditions on. */
 export function clipTextEncoder(p: ParamFactory, cfg: ClipTextConfig, { inputIds, placeholders }: ClipTextInputs): Tensor {
+  checkClipTextConfig(cfg);
   const g = inputIds.graph;
   const n = inputIds.shape[1]!;
   const d = cfg.hiddenSize;
   return g.scope('text_model', () => {
     // 1. Embeddings, with concept rows swapped in
     let h = g.scope('embeddings', () => {
-      let tokens = op.gather(g.scope('token_embedding', () => p('weight', [cfg.vocabSize, d])), inputIds);
+      let tokens = op.gather(g.scope('token_embedding', () => p.weight('weight', [cfg.vocabSize, d])), inputIds);
       if (placeholders) {
         const taken = op.reduceSum(placeholders.mask, [2], true); // 1 where a placeholder goes
         tokens = op.add(op.mul(tokens, op.sub(1, taken)), op.matmul(placeholders.mask, placeholders.embeds));
       }
-      const positions = g.scope('position_embedding', () => p('weight', [cfg.maxPositions, d]));
+      const positions = g.scope('position_embedding', () => p.weight('weight', [cfg.maxPositions, d]));
       return op.add(tokens, op.slice(positions, 0, 0, n));
     });
     // 2. Causal mask: a token sees itself and earlier tokens only

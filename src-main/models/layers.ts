@@ -8,24 +8,24 @@ import { type Regions, regionalAttention } from './regional.js';
 
 export function linearLayer(p: ParamFactory, name: string, x: Tensor, inDim: number, outDim: number, bias = true): Tensor {
   const g = x.graph;
-  const y = g.scope(name, () => linear(x, p('weight', [outDim, inDim]), bias ? p('bias', [outDim]) : null));
+  const y = g.scope(name, () => linear(x, p.weight('weight', [outDim, inDim]), bias ? p.weight('bias', [outDim]) : null));
   // adapters run in float32 whatever the base model's type
   const delta = p.adapters?.length ? loraDelta(p.adapters, g.scopedName(name), op.cast(x, 'float32'), inDim, outDim) : null;
   return delta ? op.add(y, op.cast(delta, y.dtype)) : y;
 }
 
 export function conv(p: ParamFactory, name: string, x: Tensor, inCh: number, outCh: number, kernel: number, options: { stride?: number; padding?: number } = {}): Tensor {
-  return x.graph.scope(name, () => op.conv2d(x, p('weight', [outCh, inCh, kernel, kernel]), p('bias', [outCh]), options));
+  return x.graph.scope(name, () => op.conv2d(x, p.weight('weight', [outCh, inCh, kernel, kernel]), p.weight('bias', [outCh]), options));
 }
 
 export function groupNormLayer(p: ParamFactory, name: string, x: Tensor, groups: number, eps: number): Tensor {
   const c = x.shape[1]!;
-  return x.graph.scope(name, () => groupNorm(x, groups, p('weight', [c]), p('bias', [c]), eps));
+  return x.graph.scope(name, () => groupNorm(x, groups, p.weight('weight', [c]), p.weight('bias', [c]), eps));
 }
 
 export function layerNormLayer(p: ParamFactory, name: string, x: Tensor, eps = 1e-5): Tensor {
   const c = x.shape[x.shape.length - 1]!;
-  return x.graph.scope(name, () => layerNorm(x, p('weight', [c]), p('bias', [c]), eps));
+  return x.graph.scope(name, () => layerNorm(x, p.weight('weight', [c]), p.weight('bias', [c]), eps));
 }
 
 /** [B, N, heads·d] → [B, heads, N, d] */
@@ -39,6 +39,9 @@ export function mergeHeads(x: Tensor): Tensor {
   const [b, h, n, d] = x.shape as [number, number, number, number];
   return op.reshape(op.transpose(x, [0, 2, 1, 3]), [b, n, h * d]);
 }
+
+/** The model's attention: the context's implementation if it brings one (a memory-efficient kernel), else nn's. */
+export const attend = (p: ParamFactory, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null = null): Tensor => (p.attention ?? attention)(q, k, v, mask);
 
 /**
  * diffusers' Attention (to_q/to_k/to_v without bias, to_out.0 with bias); context = null for self-attention.
@@ -67,7 +70,7 @@ export function crossAttention(p: ParamFactory, name: string, x: Tensor, context
     }
     const k = splitHeads(linearLayer(p, 'to_k', ctx, ctxDim, dim, false), heads);
     const v = splitHeads(linearLayer(p, 'to_v', ctx, ctxDim, dim, false), heads);
-    return linearLayer(p, 'to_out.0', mergeHeads(attention(q, k, v)), dim, dim);
+    return linearLayer(p, 'to_out.0', mergeHeads(attend(p, q, k, v)), dim, dim);
   });
 }
 
@@ -91,12 +94,16 @@ export function resnetBlock(p: ParamFactory, name: string, x: Tensor, temb: Tens
 }
 
 /** CLIP's transformer stack (text and vision towers alike): pre-norm attention + quick-GELU MLP, `encoder.layers.N`. */
-export function clipEncoder(
-  p: ParamFactory,
-  h: Tensor,
-  cfg: { layers: number; heads: number; intermediateSize: number; eps: number },
-  mask: Tensor | null,
-): Tensor {
+/** The transformer stack's settings, the same for CLIP's text and vision towers. */
+export interface ClipEncoderConfig {
+  hiddenSize: number;
+  intermediateSize: number;
+  layers: number;
+  heads: number;
+  eps: number;
+}
+
+export function clipEncoder(p: ParamFactory, h: Tensor, cfg: ClipEncoderConfig, mask: Tensor | null): Tensor {
   const g = h.graph;
   const d = h.shape[h.shape.length - 1]!;
   for (let i = 0; i < cfg.layers; i++) {
@@ -107,7 +114,7 @@ export function clipEncoder(
         const q = splitHeads(linearLayer(p, 'q_proj', normed, d, d), cfg.heads);
         const k = splitHeads(linearLayer(p, 'k_proj', normed, d, d), cfg.heads);
         const v = splitHeads(linearLayer(p, 'v_proj', normed, d, d), cfg.heads);
-        return linearLayer(p, 'out_proj', mergeHeads(attention(q, k, v, mask)), d, d);
+        return linearLayer(p, 'out_proj', mergeHeads(attend(p, q, k, v, mask)), d, d);
       });
       const x = op.add(h, attn);
       const normed2 = layerNormLayer(p, 'layer_norm2', x, cfg.eps);

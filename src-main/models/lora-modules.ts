@@ -27,8 +27,10 @@ export function adaptedLayers(unetConfig: UNetConfig, textConfig: ClipTextConfig
   };
   const g = new Graph('layers');
   // names and shapes only: every weight is a reference to nothing, never allocated or read
-  const shapes: ParamFactory = (name, shape) => g.weight(name, 'float32', shape, { file: '', offset: 0, length: 4 * shape.reduce((a, b) => a * b, 1) });
-  shapes.adapters = [recorder];
+  const shapes: ParamFactory = {
+    weight: (name, shape) => g.weight(name, 'float32', shape, { file: '', offset: 0, length: 4 * shape.reduce((a, b) => a * b, 1) }),
+    adapters: [recorder],
+  };
   clipTextEncoder(shapes, textConfig, { inputIds: g.input('ids', 'int64', [1, 77]) });
   const side = 2 ** (unetConfig.blockOutChannels.length - 1);
   unet(shapes, unetConfig, {

@@ -20,8 +20,18 @@ export interface WeightSource {
   load(name: string, dtype: DType, shape: Shape, options?: { inMemory?: boolean }): HostArray | ExternalRef;
 }
 
-/** Gives model code its weights by name; `adapters` are LoRAs applied to the linear layers they target. */
-export type ParamFactory = ((name: string, shape: Shape) => Tensor) & { adapters?: readonly LoraAdapter[] };
+/** Attention over [B, heads, tokens, dim] queries, keys and values, with an optional additive mask. */
+export type AttentionImpl = (q: Tensor, k: Tensor, v: Tensor, mask?: Tensor | null) => Tensor;
+
+/** What model code is given: its weights by name, the LoRAs that apply to them, and how to attend. */
+export interface ParamFactory {
+  /** The weight `name` under the graph's current scope (unet.down_blocks.0…), of the expected shape. */
+  weight(name: string, shape: Shape): Tensor;
+  /** LoRAs applied to the linear layers they target. */
+  readonly adapters?: readonly LoraAdapter[];
+  /** The attention every layer uses; nn.attention (queries chunked when the graph asks) by default. */
+  readonly attention?: AttentionImpl;
+}
 
 /**
  * Frozen weights from `source`, named by the graph's current scope (unet.down_blocks.0…).
@@ -31,10 +41,10 @@ export type ParamFactory = ((name: string, shape: Shape) => Tensor) & { adapters
 export function weightsFrom(
   graph: Graph,
   source: WeightSource,
-  options: { dtype?: DType; prefix?: string; adapters?: readonly LoraAdapter[] } = {},
+  options: { dtype?: DType; prefix?: string; adapters?: readonly LoraAdapter[]; attention?: AttentionImpl } = {},
 ): ParamFactory {
   const dtype = options.dtype ?? 'float32';
-  const factory: ParamFactory = (name, shape) => {
+  const weight = (name: string, shape: Shape) => {
     const full = graph.scopedName(name);
     const key = options.prefix && full.startsWith(options.prefix) ? full.slice(options.prefix.length) : full;
     const have = source.shapeOf(key, shape);
@@ -44,8 +54,7 @@ export function weightsFrom(
     }
     return graph.weight(name, dtype, shape, source.load(key, dtype, shape));
   };
-  if (options.adapters) factory.adapters = options.adapters;
-  return factory;
+  return { weight, adapters: options.adapters, attention: options.attention };
 }
 
 /** Checkpoints sometimes store 1×1 conv weights as [out, in] and linear as [out, in, 1, 1]: equal up to unit axes. */
@@ -62,24 +71,21 @@ function sameOrSqueezed(a: readonly number[], b: readonly number[]): boolean {
  */
 export function sharedWeights(graph: Graph, factory: ParamFactory): ParamFactory {
   const made = new Map<string, Tensor>();
-  const shared: ParamFactory = (name, shape) => {
+  const weight = (name: string, shape: Shape) => {
     const key = graph.scopedName(name);
     let t = made.get(key);
     if (!t) {
-      t = factory(name, shape);
+      t = factory.weight(name, shape);
       made.set(key, t);
     }
     return t;
   };
-  if (factory.adapters) shared.adapters = factory.adapters;
-  return shared;
+  return { ...factory, weight };
 }
 
 /** The same weights with other adapters (Stage II: the UNet with and without the concept's LoRA). */
 export function withAdapters(factory: ParamFactory, adapters: readonly LoraAdapter[]): ParamFactory {
-  const copy: ParamFactory = (name, shape) => factory(name, shape);
-  copy.adapters = adapters;
-  return copy;
+  return { ...factory, adapters };
 }
 
 /**
@@ -89,7 +95,7 @@ export function withAdapters(factory: ParamFactory, adapters: readonly LoraAdapt
 export function trainableFrom(graph: Graph, source: WeightSource, options: { prefix?: string } = {}): ParamFactory & { params: Tensor[]; initialValues: Record<string, Float32Array> } {
   const params: Tensor[] = [];
   const initialValues: Record<string, Float32Array> = {};
-  const factory = ((name: string, shape: Shape) => {
+  const weight = (name: string, shape: Shape) => {
     const full = graph.scopedName(name);
     const key = options.prefix && full.startsWith(options.prefix) ? full.slice(options.prefix.length) : full;
     const have = source.shapeOf(key, shape);
@@ -100,8 +106,6 @@ export function trainableFrom(graph: Graph, source: WeightSource, options: { pre
     params.push(t);
     initialValues[t.name] = value;
     return t;
-  }) as ParamFactory & { params: Tensor[]; initialValues: Record<string, Float32Array> };
-  factory.params = params;
-  factory.initialValues = initialValues;
-  return factory;
+  };
+  return { weight, params, initialValues };
 }

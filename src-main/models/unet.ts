@@ -2,6 +2,7 @@
 import type { Tensor } from '../graph/ir.js';
 import { gelu, silu } from '../graph/nn.js';
 import * as op from '../graph/ops/index.js';
+import { checkUNetConfig } from './config-check.js';
 import { conv, crossAttention, groupNormLayer, layerNormLayer, linearLayer, resnetBlock } from './layers.js';
 import { type ParamFactory, withAdapters } from './params.js';
 import type { Regions } from './regional.js';
@@ -85,6 +86,7 @@ export interface UNetInputs {
 
 /** Predicts the noise ε in `sample`. */
 export function unet(base: ParamFactory, cfg: UNetConfig, { sample, timestep, encoderHiddenStates, regions: r }: UNetInputs): Tensor {
+  checkUNetConfig(cfg);
   const g = sample.graph;
   const regions = r ?? null;
   // a regional concept's LoRA delta is gated by its region on every spatial projection

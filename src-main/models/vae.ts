@@ -1,8 +1,9 @@
 // AutoencoderKL (SD 1.x VAE): the decoder turns latents into images, the encoder images into latents.
 import type { Tensor } from '../graph/ir.js';
-import { attention, silu } from '../graph/nn.js';
+import { silu } from '../graph/nn.js';
 import * as op from '../graph/ops/index.js';
-import { conv, groupNormLayer, linearLayer, resnetBlock } from './layers.js';
+import { checkVaeConfig } from './config-check.js';
+import { attend, conv, groupNormLayer, linearLayer, resnetBlock } from './layers.js';
 import type { ParamFactory } from './params.js';
 
 export interface VaeConfig {
@@ -34,7 +35,7 @@ function vaeAttention(p: ParamFactory, name: string, x: Tensor, groups: number):
     const q = heads(linearLayer(p, 'to_q', tokens, c, c));
     const k = heads(linearLayer(p, 'to_k', tokens, c, c));
     const v = heads(linearLayer(p, 'to_v', tokens, c, c));
-    const out = linearLayer(p, 'to_out.0', op.reshape(attention(q, k, v), [b, h * w, c]), c, c);
+    const out = linearLayer(p, 'to_out.0', op.reshape(attend(p, q, k, v), [b, h * w, c]), c, c);
     return op.add(x, op.reshape(op.transpose(out, [0, 2, 1]), [b, c, h, w]));
   });
 }
@@ -50,6 +51,7 @@ function midBlock(p: ParamFactory, x: Tensor, cfg: VaeConfig): Tensor {
 
 /** Latents [B, 4, h, w] (already scaled by scalingFactor) → image [B, 3, 8h, 8w] in [−1, 1]. */
 export function vaeDecode(p: ParamFactory, cfg: VaeConfig, latents: Tensor): Tensor {
+  checkVaeConfig(cfg);
   const g = latents.graph;
   return g.scope('vae', () => {
     const z = conv(p, 'post_quant_conv', op.mul(latents, 1 / cfg.scalingFactor), cfg.latentChannels, cfg.latentChannels, 1);
@@ -71,6 +73,7 @@ export function vaeDecode(p: ParamFactory, cfg: VaeConfig, latents: Tensor): Ten
 
 /** The encoder's posterior over latents, already × the scaling factor: mean and standard deviation [B, C, h, w]. */
 export function vaeLatentDistribution(p: ParamFactory, cfg: VaeConfig, image: Tensor): { mean: Tensor; std: Tensor } {
+  checkVaeConfig(cfg);
   const g = image.graph;
   return g.scope('vae', () => {
     const moments = g.scope('encoder', () => {

@@ -2,17 +2,13 @@
 // output to one token embedding, the concept's `*`.
 import type { Tensor } from '../graph/ir.js';
 import * as op from '../graph/ops/index.js';
-import { clipEncoder, layerNormLayer, linearLayer } from './layers.js';
+import { checkVisionConfig } from './config-check.js';
+import { type ClipEncoderConfig, clipEncoder, layerNormLayer, linearLayer } from './layers.js';
 import type { ParamFactory } from './params.js';
 
-export interface VisionConfig {
+export interface VisionConfig extends ClipEncoderConfig {
   imageSize: number;
   patchSize: number;
-  hiddenSize: number;
-  intermediateSize: number;
-  layers: number;
-  heads: number;
-  eps: number;
   /** Width of the token embedding the encoder produces (SD 1.x's text width). */
   tokenDim: number;
 }
@@ -34,6 +30,7 @@ export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711];
 
 /** The vision tower's pooled output: the class token after post_layernorm, [B, hidden]. */
 export function clipVisionPooled(p: ParamFactory, cfg: VisionConfig, pixels: Tensor): Tensor {
+  checkVisionConfig(cfg);
   const g = pixels.graph;
   const b = pixels.shape[0]!;
   const d = cfg.hiddenSize;
@@ -42,10 +39,10 @@ export function clipVisionPooled(p: ParamFactory, cfg: VisionConfig, pixels: Ten
   return g.scope('vision_model', () => {
     // 1. Patches + class token + positions
     let h = g.scope('embeddings', () => {
-      const patches = op.conv2d(pixels, g.scope('patch_embedding', () => p('weight', [d, 3, cfg.patchSize, cfg.patchSize])), null, { stride: cfg.patchSize });
+      const patches = op.conv2d(pixels, g.scope('patch_embedding', () => p.weight('weight', [d, 3, cfg.patchSize, cfg.patchSize])), null, { stride: cfg.patchSize });
       const seq = op.transpose(op.reshape(patches, [b, d, grid * grid]), [0, 2, 1]);
-      const cls = op.expand(op.reshape(p('class_embedding', [d]), [1, 1, d]), [b, 1, d]);
-      return op.add(op.concat([cls, seq], 1), g.scope('position_embedding', () => p('weight', [tokens, d])));
+      const cls = op.expand(op.reshape(p.weight('class_embedding', [d]), [1, 1, d]), [b, 1, d]);
+      return op.add(op.concat([cls, seq], 1), g.scope('position_embedding', () => p.weight('weight', [tokens, d])));
     });
     h = layerNormLayer(p, 'pre_layrnorm', h, cfg.eps); // sic: the checkpoint's name
     // 2. Encoder layers (no causal mask)

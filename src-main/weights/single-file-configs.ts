@@ -4,6 +4,7 @@ import { AppError } from '../common/app-error.js';
 import { type ClipTextConfig, SD15_CLIP_TEXT } from '../models/clip-text.js';
 import { SD15_UNET, type UNetConfig } from '../models/unet.js';
 import { SD15_VAE, type VaeConfig } from '../models/vae.js';
+import { checkClipTextConfig, checkUNetConfig, checkVaeConfig } from '../models/config-check.js';
 import { textKeyToLdm } from './ldm-keys.js';
 import type { SafetensorsFile } from './safetensors.js';
 
@@ -76,15 +77,14 @@ export function inferSingleFileConfigs(file: SafetensorsFile): { unet: UNetConfi
     layersPerBlock: vaeLayers,
     latentChannels: need('first_stage_model.post_quant_conv.weight')[0]!,
   };
-  const unfit = [
-    text.hiddenSize % text.heads ? `its text encoder is ${text.hiddenSize} wide, which ${text.heads} attention heads do not divide` : '',
-    ...unet.blockOutChannels.map((c) => (c % unet.heads ? `its UNet has ${c} channels, which ${unet.heads} attention heads do not divide` : '')),
-    ...[...unet.blockOutChannels, ...vae.blockOutChannels].map((c) => (c % unet.normGroups ? `it has ${c}-channel layers, which ${unet.normGroups} norm groups do not divide` : '')),
-  ].find(Boolean);
-  if (unfit) {
+  try {
+    checkUNetConfig(unet);
+    checkClipTextConfig(text);
+    checkVaeConfig(vae);
+  } catch (err) {
     throw new AppError(
       'unsupported-model',
-      `${basename(file.path)}: a single file does not record attention head or norm group counts, and SD 1.x's do not fit this model (${unfit}). ` +
+      `${basename(file.path)}: a single file does not record attention head or norm group counts, and SD 1.x's do not fit this model (${(err as Error).message.replace(/^config: /, '')}). ` +
         "Convert it to a diffusers folder, whose config.json files name them (diffusers' convert_original_stable_diffusion_to_diffusers.py does this), and add the folder instead.",
     );
   }

@@ -81,7 +81,7 @@ describe('broken models', { timeout: 180_000 }, () => {
     // written with 8 heads, read as a single file (no config) with SD 1.x's 12: 40 does not split
     const cfg = { unet: { ...TINY_UNET, crossAttentionDim: 40 }, text: { ...TINY_CLIP_TEXT, hiddenSize: 40, heads: 8 }, vae: TINY_VAE };
     const path = writeSingleFileCheckpoint(join(root, 'text-40.safetensors'), cfg, sdWeights(cfg, fastRandomFill(1)));
-    refusedByBoth(path, /text-40\.safetensors: a single file does not record attention head or norm group counts, and SD 1\.x's do not fit this model \(its text encoder is 40 wide, which 12 attention heads do not divide\)\. Convert it to a diffusers folder/);
+    refusedByBoth(path, /text-40\.safetensors: a single file does not record attention head or norm group counts, and SD 1\.x's do not fit this model \(text encoder config: hiddenSize = 40 is not a multiple of heads = 12\)\. Convert it to a diffusers folder/);
   });
 
   it('weights holding NaN are refused when added and when drawn, not turned into images', () => {

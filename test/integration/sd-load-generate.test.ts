@@ -170,7 +170,7 @@ describe('Stable Diffusion 1.x loading and generation (tiny model, both file for
     const model = openStableDiffusion(diffusers);
     const g = new Graph();
     const p = weightsFrom(g, model.unet.source, { prefix: 'unet.' });
-    expect(() => g.scope('unet', () => p('conv_in.weight', [64, 4, 3, 3]))).toThrow(/conv_in.weight has shape \[32,4,3,3\], the model expects \[64,4,3,3\]/);
-    expect(() => g.scope('unet', () => p('not_a_layer.weight', [1]))).toThrow(/has no weight not_a_layer.weight/);
+    expect(() => g.scope('unet', () => p.weight('conv_in.weight', [64, 4, 3, 3]))).toThrow(/conv_in.weight has shape \[32,4,3,3\], the model expects \[64,4,3,3\]/);
+    expect(() => g.scope('unet', () => p.weight('not_a_layer.weight', [1]))).toThrow(/has no weight not_a_layer.weight/);
   });
 });

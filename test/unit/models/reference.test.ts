@@ -10,7 +10,9 @@ import { Graph } from '../../../src-main/graph/graph.js';
 import * as op from '../../../src-main/graph/ops/index.js';
 import { type GraphSession, sessionForGraph } from '../../../src-main/graph/runtime/session.js';
 import { clipTextEncoder } from '../../../src-main/models/clip-text.js';
-import { weightsFrom } from '../../../src-main/models/params.js';
+import { type AttentionImpl, weightsFrom } from '../../../src-main/models/params.js';
+import { attention } from '../../../src-main/graph/nn.js';
+import type { Tensor } from '../../../src-main/graph/ir.js';
 import { unet } from '../../../src-main/models/unet.js';
 import { vaeDecode, vaeLatentDistribution } from '../../../src-main/models/vae.js';
 import { createSampler, guide, type SamplerName } from '../../../src-main/schedulers/sampler.js';
@@ -63,6 +65,28 @@ describe('models and samplers against diffusers (tiny SD 1.x, seeded random weig
       encoderHiddenStates: g.input('context', 'float32', shapeOf('text.hidden')),
     });
     g.output(eps, 'eps');
+    expectClose((await run(g, { sample: golden('unet.sample'), t: golden('unet.timestep'), context: golden('text.hidden') })).eps!, 'unet.eps');
+  });
+
+  it('an attention implementation in the model context is used by every attention layer (queries in chunks: the same ε)', async () => {
+    const g = new Graph('unet-chunked');
+    let calls = 0;
+    // a memory-saving attention: queries in chunks of 7 tokens, each against all keys
+    const chunked: AttentionImpl = (q, k, v, mask = null) => {
+      calls++;
+      const n = q.shape[2]!;
+      const parts: Tensor[] = [];
+      for (let start = 0; start < n; start += 7) parts.push(attention(op.slice(q, 2, start, Math.min(n, start + 7)), k, v, mask));
+      return parts.length === 1 ? parts[0]! : op.concat(parts, 2);
+    };
+    const eps = unet(weightsFrom(g, model.unet.source, { prefix: 'unet.', attention: chunked }), model.unet.config, {
+      sample: g.input('sample', 'float32', shapeOf('unet.sample')),
+      timestep: g.input('t', 'float32', shapeOf('unet.timestep')),
+      encoderHiddenStates: g.input('context', 'float32', shapeOf('text.hidden')),
+    });
+    g.output(eps, 'eps');
+    // self- and cross-attention in each transformer: one down, one middle, two up
+    expect(calls).toBe(2 * 4);
     expectClose((await run(g, { sample: golden('unet.sample'), t: golden('unet.timestep'), context: golden('text.hidden') })).eps!, 'unet.eps');
   });
 
