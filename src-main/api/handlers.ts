@@ -32,10 +32,10 @@ const wire = (m: MaskResult) => ({ maskPng: m.png.toString('base64'), width: m.w
 export function createHandlers({ library, masks, jobs, uploads, events, training }: HandlerContext): ApiHandlers {
   return {
     library: {
-      list: () => ({ images: library.listImages(), concepts: library.listConcepts() }),
+      list: () => ({ images: library.images.list(), concepts: library.concepts.list() }),
       stats: () => ({ dataDir: library.dataDir, ...library.stats() }),
       deleteImage: async ({ id }) => {
-        const result = await library.deleteImage(id);
+        const result = await library.images.delete(id);
         events.emit('library', 'onChanged', { reason: 'deleted' });
         return result;
       },
@@ -57,12 +57,12 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
         return result;
       },
       updateConcept: ({ id, ...changes }) => {
-        const concept = library.updateConcept(id, changes);
+        const concept = library.concepts.update(id, changes);
         events.emit('library', 'onChanged', { reason: 'updated' });
         return concept;
       },
       deleteConcept: async ({ id }) => {
-        const result = await library.deleteConcept(id);
+        const result = await library.concepts.delete(id);
         events.emit('library', 'onChanged', { reason: 'deleted' });
         return result;
       },
@@ -87,7 +87,7 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
     },
     masks: {
       prepare: async ({ imageId }) => {
-        const image = library.getImage(imageId);
+        const image = library.images.get(imageId);
         const { result } = await jobs.run('segment', `Preparing ${image.name} for masks`, async (ctx) => {
           ctx.progress(0, 1, 'Computing the image embedding (a few seconds the first time)');
           const e = await masks.prepare(imageId);
@@ -111,12 +111,12 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
         return record;
       },
       list: ({ imageId }) => {
-        library.getImage(imageId);
-        return library.listMasks(imageId);
+        library.images.get(imageId);
+        return library.masks.list(imageId);
       },
     },
     models: {
-      list: () => library.listModels(),
+      list: () => library.models.list(),
       addPath: async ({ path, name, family, copy }) => {
         const { result } = await jobs.run('install', `Install ${path}`, (ctx) => {
           ctx.progress(0, 1, 'Checking and hashing the model files');
@@ -148,7 +148,7 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
       start: ({ model, composition, provider }) => {
         // what can be checked now is refused now, before anything is queued
         resolveModelPath(library.dataDir, model);
-        for (const c of composition.concepts) library.conceptFilePath(c.conceptId);
+        for (const c of composition.concepts) library.concepts.filePath(c.conceptId);
         let jobId = '';
         const progress = (p: Partial<{ step: number; total: number; etaMs: number; preview: string; note: string; generationIds: string[] }>): void =>
           events.emit('generations', 'onProgress', { jobId, step: p.step ?? 0, total: p.total ?? composition.steps, etaMs: p.etaMs ?? 0, preview: p.preview ?? null, note: p.note ?? null, generationIds: p.generationIds ?? null });
@@ -163,7 +163,7 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
         return { jobId };
       },
       setFavorite: ({ id, favorite }) => library.generations.setFavorite(id, favorite),
-      remove: ({ id }) => library.deleteGeneration(id),
+      remove: ({ id }) => library.generations.delete(id),
     },
     compositions: {
       list: () => library.compositions.list(),
@@ -194,7 +194,7 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
       delete: ({ id }) => {
         // the queue's run may not have claimed its row yet
         if (training.runningId === id) throw new AppError('conflict', `Run ${id} is starting; cancel it first, then delete it.`);
-        return library.deleteRun(id);
+        return library.runs.delete(id);
       },
     },
   };

@@ -1,10 +1,11 @@
-// The generations, generation_concepts and compositions tables behind typed interfaces (the files of
-// generated images are the Library's to add and remove, with their blob rows).
+// The generations, generation_concepts and compositions tables behind typed interfaces; a generated image's
+// file goes into the store with its rows, and leaves after them.
 import type { Database } from 'better-sqlite3';
 import { composition, type Composition } from '../../src-preload/contract/compose.js';
 import type { GenerationRecord, SavedComposition } from '../../src-preload/contract/generations.js';
 import { AppError } from '../common/app-error.js';
 import { newId } from '../common/ids.js';
+import type { Blobs } from './blobs.js';
 
 interface GenerationDbRow {
   id: string;
@@ -16,8 +17,47 @@ interface GenerationDbRow {
   created_at: string;
 }
 
+/** A generated image as stored: what the CLI prints and the compose service reports. */
+export interface GenerationRow {
+  id: string;
+  prompt: string;
+  sha256: string;
+  createdAt: string;
+}
+
 export class Generations {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly blobs: Blobs,
+  ) {}
+
+  /** Stores a generated image, its settings and the concepts it used (placeholder and strength). */
+  async add(input: {
+    prompt: string;
+    negative: string;
+    settings: object;
+    modelId: string | null;
+    png: Buffer;
+    concepts?: ReadonlyArray<{ conceptId: string; placeholder: string; scale: number }>;
+  }): Promise<GenerationRow> {
+    const { sha256, size } = await this.blobs.store.put(input.png);
+    const id = newId('gen');
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
+      this.blobs.insert({ sha256, size, mime: 'image/png' }, now);
+      this.db
+        .prepare('INSERT INTO generations (id, prompt, negative_prompt, settings_json, model_id, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(id, input.prompt, input.negative, JSON.stringify(input.settings), input.modelId, sha256, now);
+      const link = this.db.prepare('INSERT INTO generation_concepts (generation_id, concept_id, placeholder, scale) VALUES (?, ?, ?, ?)');
+      for (const c of input.concepts ?? []) link.run(id, c.conceptId, c.placeholder, c.scale);
+    })();
+    return { id, prompt: input.prompt, sha256, createdAt: now };
+  }
+
+  async delete(id: string): Promise<{ removedFiles: number }> {
+    if (!this.db.prepare('SELECT 1 FROM generations WHERE id = ?').get(id)) throw new AppError('not-found', `No generated image ${id}.`);
+    return this.blobs.deleteRowsThenFiles(() => this.db.prepare('DELETE FROM generations WHERE id = ?').run(id));
+  }
 
   /** Newest first. */
   list(): GenerationRecord[] {

@@ -1,9 +1,11 @@
 // The training_runs, training_steps and training_previews tables behind a typed interface.
 import type { Database } from 'better-sqlite3';
+import { rmSync } from 'node:fs';
 import { learnSettings, type LearnSettings, type RunDetail, type RunPreview, type RunState, type RunStep, type TrainingRun } from '../../src-preload/contract/training.js';
 import { AppError } from '../common/app-error.js';
 import { newId } from '../common/ids.js';
 import { processAlive } from '../common/process-alive.js';
+import type { Blobs } from './blobs.js';
 
 interface RunRow {
   id: string;
@@ -66,7 +68,31 @@ export interface NewRunRow {
 const ACTIVE: readonly RunState[] = ['queued', 'running'];
 
 export class TrainingRuns {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly blobs: Blobs,
+    /** Where a run keeps its resumable state (checkpoints), outside the content store. */
+    readonly runDir: (runId: string) => string,
+  ) {}
+
+  /** Stores a run's preview image and its row together. */
+  async addPreview(runId: string, preview: Omit<RunPreview, 'sha256' | 'createdAt'>, png: Buffer): Promise<RunPreview> {
+    const { sha256, size } = await this.blobs.store.put(png);
+    const record: RunPreview = { ...preview, sha256, createdAt: new Date().toISOString() };
+    this.db.transaction(() => {
+      this.blobs.insert({ sha256, size, mime: 'image/png' }, record.createdAt);
+      this.insertPreview(runId, record);
+    })();
+    return record;
+  }
+
+  /** Deletes a run that is not running with its steps, previews and checkpoint; the concept it made stays. */
+  async delete(runId: string): Promise<{ removedFiles: number }> {
+    const removed = await this.blobs.deleteRowsThenFiles(() => this.deleteRow(runId));
+    rmSync(this.runDir(runId), { recursive: true, force: true });
+    return removed;
+  }
+
 
   create(input: NewRunRow): TrainingRun {
     const id = newId('run');

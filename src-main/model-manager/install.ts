@@ -61,7 +61,7 @@ export async function installFromPath(library: Library, path: string, options: {
     rmSync(`${target}.copying`, { recursive: true, force: true });
   }
   const { sha256, bytes } = await hashPath(target);
-  return library.addModel({ family, format, name: options.name ?? basename(source), path: target, managed: options.copy === true, sha256, sizeBytes: bytes, sourceUrl: null });
+  return library.models.add({ family, format, name: options.name ?? basename(source), path: target, managed: options.copy === true, sha256, sizeBytes: bytes, sourceUrl: null });
 }
 
 /** Downloads a single-file model into the library's models folder (resumable, hash-checked) and registers it. */
@@ -88,7 +88,7 @@ export async function installFromUrl(
   const { sha256, bytes } = await downloadFile(url, dest, { sha256: options.sha256, signal: options.signal, onProgress: options.onProgress });
   try {
     const { family, format } = checkFamily(dest, options.family);
-    return library.addModel({ family, format, name: options.name ?? fileName, path: dest, managed: true, sha256, sizeBytes: bytes, sourceUrl: url });
+    return library.models.add({ family, format, name: options.name ?? fileName, path: dest, managed: true, sha256, sizeBytes: bytes, sourceUrl: url });
   } catch (err) {
     rmSync(dest, { force: true });
     throw err;
@@ -97,8 +97,8 @@ export async function installFromUrl(
 
 /** Unregisters a model; its files are deleted only if the library made them (downloaded or copied). */
 export function removeModel(library: Library, id: string): { deletedFiles: boolean } {
-  const model = library.getModel(id);
-  library.deleteModel(id);
+  const model = library.models.get(id);
+  library.models.delete(id);
   if (model.managed) rmSync(model.path, { recursive: true, force: true });
   return { deletedFiles: model.managed };
 }

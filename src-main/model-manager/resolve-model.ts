@@ -5,7 +5,7 @@ import { Library } from '../library/library.js';
 /** A model argument: a path on disk, or the id or name of a model installed in `library`. */
 export function resolveModel(library: Library, arg: string): { path: string; modelId: string | null } {
   if (existsSync(arg)) return { path: resolve(arg), modelId: null };
-  const model = library.getModel(arg);
+  const model = library.models.get(arg);
   return { path: model.path, modelId: model.id };
 }
 

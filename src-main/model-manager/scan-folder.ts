@@ -89,7 +89,7 @@ export function extraModelPaths(file: string): { folders: Array<{ kind: Kind; di
 export async function scanModelFolder(library: Library, folder: string): Promise<ScanReport> {
   const root = resolve(folder);
   const report: ScanReport = { added: [], kept: 0, removed: [], refused: [] };
-  const known = new Map(library.listModels().map((m) => [m.path, m]));
+  const known = new Map(library.models.list().map((m) => [m.path, m]));
   const seen = new Set<string>();
   const folders = (Object.entries(LAYOUT) as Array<[Kind, string[]]>).flatMap(([kind, dirs]) => dirs.map((d) => ({ kind, dir: join(root, d) })));
   const extra = join(root, 'extra_model_paths.yaml');
@@ -125,7 +125,7 @@ export async function scanModelFolder(library: Library, folder: string): Promise
           }
         }
         const { sha256, bytes } = await hashPath(path);
-        report.added.push(library.addModel({ family, format: 'single-file', name: basename(path), path, managed: false, sha256, sizeBytes: bytes, sourceUrl: null }));
+        report.added.push(library.models.add({ family, format: 'single-file', name: basename(path), path, managed: false, sha256, sizeBytes: bytes, sourceUrl: null }));
       } catch (err) {
         report.refused.push({ path, reason: toApiError(err).message });
       }
@@ -135,7 +135,7 @@ export async function scanModelFolder(library: Library, folder: string): Promise
   const roots = [root, ...folders.map((f) => f.dir)];
   for (const m of known.values()) {
     if (!m.managed && roots.some((r) => m.path.startsWith(r + sep)) && !seen.has(m.path) && !existsSync(m.path)) {
-      library.deleteModel(m.id);
+      library.models.delete(m.id);
       report.removed.push(m.path);
     }
   }

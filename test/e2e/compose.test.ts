@@ -30,7 +30,7 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
     const model = await installFromPath(library, writeTinySingleFile(join(root, 'tiny-sd.safetensors')), { name: 'tiny SD' });
     for (const [seed, name, classWord] of [[1, 'Rex', 'dog'], [2, 'Straw hat', 'hat']] as const) {
       const file = readFileSync(writeRandomConcept(join(root, `${name}.safetensors`), seed, classWord));
-      ids[name] = (await library.addConcept({ name, classWord, imageId: null, maskId: null, baseModelId: model.id, file })).id;
+      ids[name] = (await library.concepts.add({ name, classWord, imageId: null, maskId: null, baseModelId: model.id, file })).id;
     }
     library.close();
     session = await openApp(dataDir, { width: 1440, height: 1000 });

@@ -61,7 +61,7 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
     expect(await thumb.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([384, 384]);
     await page.getByText('Imported 1 photo.').waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'library-imported.png') });
-    expect(inLibrary((l) => l.listImages().map((i) => i.name))).toEqual(['dog_00.jpg']);
+    expect(inLibrary((l) => l.images.list().map((i) => i.name))).toEqual(['dog_00.jpg']);
   });
 
   it('imports by drag and drop too, and says so when a photo is already there', async () => {
@@ -77,7 +77,7 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
     await page.getByText('Drop photos, or concept files (.siconcept, embeddings, LoRAs), to import').waitFor();
     await region.dispatchEvent('drop', { dataTransfer });
     await page.getByText('dog-again.jpg is already in the library.').waitFor();
-    expect(inLibrary((l) => l.listImages())).toHaveLength(1);
+    expect(inLibrary((l) => l.images.list())).toHaveLength(1);
   });
 
   it('shows a clear error for a corrupt file and stores nothing', async () => {
@@ -85,7 +85,7 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
     writeFileSync(broken, readFileSync(fixtureImage('cat_00.jpg')).subarray(0, 2000));
     await page.getByTestId('import-input').setInputFiles(broken);
     await page.getByText(/broken\.jpg: The image could not be decoded/).waitFor();
-    expect(inLibrary((l) => l.listImages())).toHaveLength(1);
+    expect(inLibrary((l) => l.images.list())).toHaveLength(1);
   });
 
   it('deletes the photo after confirmation, removing its files', async () => {
@@ -96,7 +96,7 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
     await expect(dialog.getByRole('heading').textContent()).resolves.toBe('Delete dog_00.jpg?');
     await dialog.getByRole('button', { name: 'Delete' }).click();
     await page.getByRole('heading', { name: 'No photos yet' }).waitFor();
-    expect(inLibrary((l) => l.listImages())).toEqual([]);
+    expect(inLibrary((l) => l.images.list())).toEqual([]);
     expect(inLibrary((l) => l.store.list())).toEqual([]);
   });
 
@@ -113,7 +113,7 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
     await page.getByText('Imported watercolour as a concept.').waitFor({ timeout: 20_000 });
     const card = page.getByTestId('library-card').filter({ hasText: 'watercolour' });
     await expect(card.textContent()).resolves.toContain('style (LoRA)');
-    expect(inLibrary((l) => l.listConcepts().map((c) => [c.name, c.kind, c.classWord]))).toEqual([['watercolour', 'style', 'style']]);
+    expect(inLibrary((l) => l.concepts.list().map((c) => [c.name, c.kind, c.classWord]))).toEqual([['watercolour', 'style', 'style']]);
 
     // an embedding and its LoRA dropped together: the dialog asks what it is
     writeSafetensors(join(dir, 'rex.safetensors'), { emb_params: { dtype: 'F32', shape: [1, 768], data: new SeededRandom(9).normalArray(768) } });
@@ -131,7 +131,7 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
     await dialog.getByLabel('Name').fill('Rex');
     await dialog.getByRole('button', { name: 'Import' }).click();
     await page.getByText('Imported Rex as a concept.').waitFor({ timeout: 20_000 });
-    expect(inLibrary((l) => l.listConcepts().map((c) => [c.name, c.kind, c.classWord]).sort())).toEqual([
+    expect(inLibrary((l) => l.concepts.list().map((c) => [c.name, c.kind, c.classWord]).sort())).toEqual([
       ['Rex', 'subject', 'dog'],
       ['watercolour', 'style', 'style'],
     ]);

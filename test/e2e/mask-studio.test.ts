@@ -92,7 +92,7 @@ describe('Mask studio in Chromium (web mode)', { timeout: 60_000 }, () => {
     await expect(page.getByTestId('class-word').inputValue()).resolves.toBe('dog');
 
     const library = Library.open(dataDir, { reconcile: false });
-    const [saved] = library.listMasks(imageId);
+    const [saved] = library.masks.list(imageId);
     const { mask } = await maskFromPng(await library.store.read(saved!.sha256));
     library.close();
     expect(saved).toMatchObject({ classWord: 'dog', version: 1, source: 'sam' });

@@ -26,7 +26,7 @@ describe('Settings (models) and Gallery in Chromium', { timeout: 60_000 }, () =>
     modelPath = writeTinySingleFile(join(root, 'tiny-sd.safetensors'));
     const library = Library.open(dataDir);
     const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#3366cc' } }).png().toBuffer();
-    await library.addGeneration({ prompt: 'a blue square', negative: '', settings: { steps: 1 }, modelId: null, png });
+    await library.generations.add({ prompt: 'a blue square', negative: '', settings: { steps: 1 }, modelId: null, png });
     library.close();
     session = await openApp(dataDir);
     page = session.page;
@@ -46,7 +46,7 @@ describe('Settings (models) and Gallery in Chromium', { timeout: 60_000 }, () =>
     await expect(panel.textContent()).resolves.toMatch(/tiny-sd\.safetensors\s*sd1.*referenced in place/);
     await page.screenshot({ path: join(ARTIFACTS, 'settings-models.png') });
     const library = Library.open(dataDir, { reconcile: false });
-    expect(library.listModels().map((m) => [m.family, m.path])).toEqual([['sd1', modelPath]]);
+    expect(library.models.list().map((m) => [m.family, m.path])).toEqual([['sd1', modelPath]]);
     library.close();
   });
 
@@ -70,7 +70,7 @@ describe('Settings (models) and Gallery in Chromium', { timeout: 60_000 }, () =>
     await dialog.getByRole('button', { name: 'Import' }).click();
     await page.getByText('Imported ink as a concept.').waitFor({ timeout: 20_000 });
     const library = Library.open(dataDir, { reconcile: false });
-    expect(library.listConcepts().map((c) => [c.name, c.kind])).toEqual([['ink', 'style']]);
+    expect(library.concepts.list().map((c) => [c.name, c.kind])).toEqual([['ink', 'style']]);
     library.close();
   });
 

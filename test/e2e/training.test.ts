@@ -32,7 +32,7 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
       .composite([{ input: Buffer.from(`<svg width="${width}" height="${height}"><ellipse cx="${width / 2}" cy="${height / 2}" rx="${width / 3}" ry="${height / 2.5}" fill="#fff"/></svg>`) }])
       .png()
       .toBuffer();
-    await library.saveMask({ imageId: id, classWord: 'dog', png: mask, source: 'manual' });
+    await library.masks.save({ imageId: id, classWord: 'dog', png: mask, source: 'manual' });
     await installFromPath(library, writeTinySingleFile(join(root, 'tiny-sd.safetensors')), { name: 'tiny SD' });
     await installFromPath(library, writeTinyClipVision(join(root, 'tiny-clip')), { name: 'tiny CLIP', family: 'clip' });
     library.close();
@@ -109,7 +109,7 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     await page.getByRole('button', { name: 'Open the concept' }).click();
     await page.getByTestId('library-card').filter({ hasText: 'Rex' }).waitFor();
     const library = Library.open(dataDir, { reconcile: false });
-    expect(library.listConcepts().map((c) => c.name)).toEqual(['Rex']);
+    expect(library.concepts.list().map((c) => c.name)).toEqual(['Rex']);
     library.close();
   });
 
@@ -123,8 +123,8 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=concept-detail] [data-testid=loss-chart]')?.getAttribute('data-points')) === 18);
     // its thumbnail is drawn with the concept (not the photo's), in the detail and on its card
     const library0 = Library.open(dataDir, { reconcile: false });
-    const [made] = library0.listConcepts();
-    const photoThumb = library0.getImage(made!.imageId!).thumbSha256;
+    const [made] = library0.concepts.list();
+    const photoThumb = library0.images.get(made!.imageId!).thumbSha256;
     library0.close();
     expect(made!.thumbSha256).not.toBe(photoThumb);
     await expect(detail.getByTestId('concept-drawn').getAttribute('src')).resolves.toContain(made!.thumbSha256!);
@@ -142,7 +142,7 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     await page.getByRole('searchbox', { name: 'Search concepts' }).fill('cat');
     await page.getByText('No concept matches.').waitFor();
     const library = Library.open(dataDir, { reconcile: false });
-    expect(library.listConcepts()).toMatchObject([{ name: 'Rex the corgi', tags: ['pets', 'summer'], notes: 'From the garden photo.' }]);
+    expect(library.concepts.list()).toMatchObject([{ name: 'Rex the corgi', tags: ['pets', 'summer'], notes: 'From the garden photo.' }]);
     expect(library.runs.list().map((r) => [r.name, r.state])).toEqual([
       ['Second', 'cancelled'],
       ['Rex', 'succeeded'],

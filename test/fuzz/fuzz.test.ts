@@ -96,7 +96,7 @@ describe('fuzz (seeded, bounded)', { timeout: 240_000 }, () => {
 
   it('100 mutated mask PNGs: each is saved or refused clearly, the previous version kept', async () => {
     const [imported] = await importPhotos(backend.library, [{ name: 'base.png', read: async () => readFileSync(fixtureImage('chelsea.png')) }]);
-    const image = imported!.status === 'imported' ? imported!.image : backend.library.listImages().find((x) => x.name.startsWith('chelsea'))!;
+    const image = imported!.status === 'imported' ? imported!.image : backend.library.images.list().find((x) => x.name.startsWith('chelsea'))!;
     const good = await sharp({ create: { width: image.width, height: image.height, channels: 3, background: '#000' } })
       .composite([{ input: { create: { width: 40, height: 40, channels: 3, background: '#fff' } }, left: 10, top: 10 }])
       .png()
@@ -110,7 +110,7 @@ describe('fuzz (seeded, bounded)', { timeout: 240_000 }, () => {
         expectClear(err, `mutated mask ${i}`);
       }
     }
-    expect(backend.library.listMasks(image.id).length).toBeGreaterThanOrEqual(1);
+    expect(backend.library.masks.list(image.id).length).toBeGreaterThanOrEqual(1);
     await healthy();
   });
 

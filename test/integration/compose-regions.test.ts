@@ -101,7 +101,7 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
     const dataDir = join(root, 'library');
     const library = Library.open(dataDir);
     const add = async (seed: number, classWord: string) =>
-      (await library.addConcept({ name: classWord, classWord, imageId: null, maskId: null, baseModelId: null, file: readFileSync(writeRandomConcept(join(root, `lib${seed}.safetensors`), seed, classWord)) })).id;
+      (await library.concepts.add({ name: classWord, classWord, imageId: null, maskId: null, baseModelId: null, file: readFileSync(writeRandomConcept(join(root, `lib${seed}.safetensors`), seed, classWord)) })).id;
     const dog = await add(1, 'dog');
     const hat = await add(2, 'hat');
     library.close();

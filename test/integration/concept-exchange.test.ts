@@ -32,7 +32,7 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     const file = join(root, 'rex.safetensors');
     writeConceptFile(file, r.normalArray(768), lora, { classWord: 'dog', baseModel: 'sd15', loraRank: 4 });
     const library = Library.open(data);
-    conceptId = (await library.addConcept({ name: 'Rex the Corgi', classWord: 'dog', imageId: null, maskId: null, baseModelId: null, file: readFileSync(file) })).id;
+    conceptId = (await library.concepts.add({ name: 'Rex the Corgi', classWord: 'dog', imageId: null, maskId: null, baseModelId: null, file: readFileSync(file) })).id;
     library.close();
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -82,7 +82,7 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     expect(await runCli(['import-concept', ...files, '--class', 'dog', '--name', `back from ${format}`, '--data-dir', data], io, {}), err.join('\n')).toBe(0);
     const library = Library.open(data);
     try {
-      expect(tensorsOf(library.conceptFilePath(out[0]!))).toEqual(tensorsOf(library.conceptFilePath(conceptId)));
+      expect(tensorsOf(library.concepts.filePath(out[0]!))).toEqual(tensorsOf(library.concepts.filePath(conceptId)));
     } finally {
       library.close();
     }
@@ -99,9 +99,9 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     const styleId = out[0]!;
     const library = Library.open(data);
     try {
-      expect(library.getConcept(styleId)).toMatchObject({ name: 'Corgi style', kind: 'style', classWord: 'style' });
-      const original = tensorsOf(library.conceptFilePath(conceptId));
-      const style = tensorsOf(library.conceptFilePath(styleId));
+      expect(library.concepts.get(styleId)).toMatchObject({ name: 'Corgi style', kind: 'style', classWord: 'style' });
+      const original = tensorsOf(library.concepts.filePath(conceptId));
+      const style = tensorsOf(library.concepts.filePath(styleId));
       expect(Object.keys(style)).not.toContain('token_embedding');
       const { token_embedding: _token, ...loraOnly } = original;
       expect(style).toEqual(loraOnly);
@@ -123,7 +123,7 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     expect(await runCli(['import-concept', bundle, '--data-dir', other], io, {}), err.join('\n')).toBe(0);
     const b = Library.open(other);
     try {
-      expect(b.getConcept(out[0]!)).toMatchObject({ name: 'Corgi style', kind: 'style' });
+      expect(b.concepts.get(out[0]!)).toMatchObject({ name: 'Corgi style', kind: 'style' });
     } finally {
       b.close();
     }
@@ -144,8 +144,8 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     const library = Library.open(data);
     try {
       const key = 'unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_out.0.lora_B.weight';
-      const original = tensorsOf(library.conceptFilePath(conceptId))[key]!;
-      const imported = tensorsOf(library.conceptFilePath(out[0]!))[key]!;
+      const original = tensorsOf(library.concepts.filePath(conceptId))[key]!;
+      const imported = tensorsOf(library.concepts.filePath(out[0]!))[key]!;
       imported.forEach((v, i) => expect(v).toBeCloseTo(original[i]! / 2, 6));
     } finally {
       library.close();
@@ -170,7 +170,7 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     const err: string[] = [];
     const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
     const lib = Library.open(data);
-    lib.updateConcept(conceptId, { notes: 'the garden photo', tags: ['pets'] });
+    lib.concepts.update(conceptId, { notes: 'the garden photo', tags: ['pets'] });
     lib.close();
     expect(await runCli(['export', conceptId, '--format', 'bundle', '--out', join(root, 'bundles'), '--data-dir', data], io, {}), err.join('\n')).toBe(0);
     const bundle = out[0]!;
@@ -181,8 +181,8 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     const a = Library.open(data);
     const b = Library.open(other);
     try {
-      expect(tensorsOf(b.conceptFilePath(out[0]!))).toEqual(tensorsOf(a.conceptFilePath(conceptId)));
-      expect(b.getConcept(out[0]!)).toMatchObject({ name: 'Rex the Corgi', classWord: 'dog', notes: 'the garden photo', tags: ['pets'] });
+      expect(tensorsOf(b.concepts.filePath(out[0]!))).toEqual(tensorsOf(a.concepts.filePath(conceptId)));
+      expect(b.concepts.get(out[0]!)).toMatchObject({ name: 'Rex the Corgi', classWord: 'dog', notes: 'the garden photo', tags: ['pets'] });
     } finally {
       a.close();
       b.close();
@@ -197,7 +197,7 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
       return path;
     };
     const before = Library.open(other);
-    const count = before.listConcepts().length;
+    const count = before.concepts.list().length;
     before.close();
     const refusedWith = async (path: string, why: RegExp) => {
       expect(await runCli(['import-concept', path, '--data-dir', other], io, {})).toBe(1);
@@ -220,7 +220,7 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     writeFileSync(join(root, 'bundles', 'link.siconcept'), linked);
     await refusedWith(join(root, 'bundles', 'link.siconcept'), /link is a link/);
     const after = Library.open(other);
-    expect(after.listConcepts()).toHaveLength(count);
+    expect(after.concepts.list()).toHaveLength(count);
     after.close();
   });
 
@@ -280,7 +280,7 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     expect(third.added.map((m) => m.path)).toEqual([join(a1111, 'models', 'Stable-diffusion', 'tiny-2.safetensors')]);
     // nothing was copied into the library
     const lib = Library.open(join(root, 'scan-library'));
-    expect(lib.listModels().every((m) => !m.managed && !m.path.startsWith(join(root, 'scan-library')))).toBe(true);
+    expect(lib.models.list().every((m) => !m.managed && !m.path.startsWith(join(root, 'scan-library')))).toBe(true);
     lib.close();
   });
 });

@@ -28,7 +28,7 @@ describe('drawing compositions through the API (worker thread, queue, events)', 
     backend.events.subscribe((m) => events.push(m));
     modelId = (await installFromPath(backend.library, writeTinySingleFile(join(root, 'tiny.safetensors')), { name: 'tiny SD' })).id;
     const file = readFileSync(writeRandomConcept(join(root, 'dog.safetensors'), 1, 'dog'));
-    conceptId = (await backend.library.addConcept({ name: 'Rex', classWord: 'dog', imageId: null, maskId: null, baseModelId: modelId, file })).id;
+    conceptId = (await backend.library.concepts.add({ name: 'Rex', classWord: 'dog', imageId: null, maskId: null, baseModelId: modelId, file })).id;
   });
   afterAll(async () => {
     await backend.close();

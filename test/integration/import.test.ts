@@ -89,7 +89,7 @@ describe('importing photos (sharp, real fixtures)', () => {
       'imported',
     ]);
     expect(results[0]!.status === 'failed' && results[0]!.error.message).toMatch(/damaged or truncated/);
-    expect(library.listImages()).toHaveLength(1);
+    expect(library.images.list()).toHaveLength(1);
     expect(library.store.list()).toHaveLength(2);
     library.close();
   });
@@ -122,7 +122,7 @@ describe('importing photos (sharp, real fixtures)', () => {
     expect(readFileSync(reencoded).equals(readFileSync(fixtureImage('dog_00.jpg')))).toBe(false);
     const results = await importPhotos(library, [photoFromPath(fixtureImage('dog_00.jpg')), photoFromPath(copy), photoFromPath(reencoded), photoFromPath(changed)]);
     expect(results.map((r) => r.status)).toEqual(['imported', 'duplicate', 'duplicate', 'imported']);
-    expect(library.listImages()).toHaveLength(2);
+    expect(library.images.list()).toHaveLength(2);
     library.close();
   });
 
@@ -134,7 +134,7 @@ describe('importing photos (sharp, real fixtures)', () => {
       onProgress: (p) => p.done === 1 && controller.abort(),
     });
     await expect(run).rejects.toMatchObject({ code: 'cancelled' });
-    expect(library.listImages()).toHaveLength(1);
+    expect(library.images.list()).toHaveLength(1);
     library.close();
   });
 });

@@ -74,8 +74,8 @@ describe('learn a concept from one photo, then generate with it (tiny SD)', { ti
     const conceptId = out.at(-1)!.split('\t')[0]!;
     expect(conceptId).toMatch(/^con_/);
     const library = Library.open(dataDir);
-    const conceptFile = library.conceptFilePath(conceptId);
-    expect(library.listConcepts()).toMatchObject([{ id: conceptId, name: 'Rex', classWord: 'dog', status: 'ready', imageId }]);
+    const conceptFile = library.concepts.filePath(conceptId);
+    expect(library.concepts.list()).toMatchObject([{ id: conceptId, name: 'Rex', classWord: 'dog', status: 'ready', imageId }]);
     library.close();
     const gen = ['generate', '--model', model, '--concept', conceptId, '--prompt', '* dog in the snow', '--steps', '2', '--width', '16', '--height', '16', '--seed', '3', '--out', join(root, 'gen'), '--data-dir', dataDir];
     expect(await runCli(gen, io, {})).toBe(0);

@@ -49,19 +49,19 @@ describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
     const [result] = await importPhotos(library, [photoFromPath(fixtureImage('dog_00.jpg'))]);
     if (result?.status !== 'imported') throw new Error('the fixture did not import');
     imageId = result.image.id;
-    const { width, height } = library.getImage(imageId);
+    const { width, height } = library.images.get(imageId);
     const mask = await sharp({ create: { width, height, channels: 3, background: '#000' } })
       .composite([{ input: Buffer.from(`<svg width="${width}" height="${height}"><circle cx="${width / 2}" cy="${height / 2}" r="${width / 3}" fill="#fff"/></svg>`) }])
       .png()
       .toBuffer();
-    await library.saveMask({ imageId, classWord: 'dog', png: mask, source: 'manual' });
+    await library.masks.save({ imageId, classWord: 'dog', png: mask, source: 'manual' });
   });
   afterAll(() => {
     library.close();
     rmSync(root, { recursive: true, force: true });
   });
 
-  const conceptBytes = (run: TrainingRun) => readFileSync(library.conceptFilePath(run.conceptId!));
+  const conceptBytes = (run: TrainingRun) => readFileSync(library.concepts.filePath(run.conceptId!));
   const official = { officialEncoder: TINY_VISION };
 
   let uninterrupted: Buffer;
@@ -81,20 +81,20 @@ describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
     // L = L_fg + γ·L_bg (+ η·L_sm), γ = η = 1
     for (const s of steps) expect(s.loss).toBeCloseTo(s.lFg + s.lBg + (s.lSm ?? 0), 5);
     expect(done.log.some((l) => /Stage I memory plan: one-graph/.test(l))).toBe(true);
-    expect(existsSync(library.runDir(run.id))).toBe(false);
-    const concept = library.getConcept(done.conceptId!);
+    expect(existsSync(library.runs.runDir(run.id))).toBe(false);
+    const concept = library.concepts.get(done.conceptId!);
     expect(concept).toMatchObject({ classWord: 'dog', name: 'dog from dog_00.jpg', status: 'ready', imageId });
     uninterrupted = conceptBytes(done);
   });
 
   it('a cancel stops before the next step and keeps the checkpoint; resumed, the run ends with the same concept bytes', async () => {
     const run = await createRun(library, { imageId, classWord: 'dog', model, settings: SMALL }, official);
-    const concepts = library.listConcepts().length;
+    const concepts = library.concepts.list().length;
     await expect(runInThisProcess(library, run.id, { ...official, onStep: (_r, s) => s.step === 4 && library.runs.requestCancel(run.id) })).rejects.toThrow(/cancelled in Stage II at step 2/);
     const cancelled = library.runs.get(run.id);
     expect(cancelled).toMatchObject({ state: 'cancelled', step: 4, checkpointStep: 4, conceptId: null });
-    expect(library.listConcepts()).toHaveLength(concepts); // no half-made concept
-    expect(loadCheckpoint(library.runDir(run.id))).toMatchObject({ stage: 2, stageStep: 1, step: 4 });
+    expect(library.concepts.list()).toHaveLength(concepts); // no half-made concept
+    expect(loadCheckpoint(library.runs.runDir(run.id))).toMatchObject({ stage: 2, stageStep: 1, step: 4 });
     resumeRun(library, run.id);
     const done = await runInThisProcess(library, run.id, official);
     expect(done.state).toBe('succeeded');
@@ -125,19 +125,19 @@ describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
 
     // the final previews are what the saved concept draws, and the first is the concept's thumbnail
     const sd = openStableDiffusion(model);
-    const concept = readConceptFile(library.conceptFilePath(done.conceptId!), 'c');
+    const concept = readConceptFile(library.concepts.filePath(done.conceptId!), 'c');
     const again = await generateImages(sd, defaultSettings(sd, { prompt: 'a photo of * dog', steps: 4, seed: 7, width: 16, height: 16 }), { concepts: [{ placeholder: '*', concept }], cacheDir: join(root, 'graphs') });
     const final = previews.find((p) => p.final && p.promptIndex === 0)!;
     expect(stripText(again.images[0]!.png).equals(stripText(await png(final.sha256)))).toBe(true);
-    const record = library.getConcept(done.conceptId!);
-    expect(record.thumbSha256).not.toBe(library.getImage(imageId).thumbSha256);
+    const record = library.concepts.get(done.conceptId!);
+    expect(record.thumbSha256).not.toBe(library.images.get(imageId).thumbSha256);
     expect((await png(record.thumbSha256!)).equals(await thumbnailOf(await png(final.sha256)))).toBe(true);
 
     // the run's rows and files go with it; its concept stays
-    const { removedFiles } = await library.deleteRun(run.id);
+    const { removedFiles } = await library.runs.delete(run.id);
     expect(removedFiles).toBe(new Set(previews.map((p) => p.sha256)).size);
     expect(library.runs.find(run.id)).toBeNull();
-    expect(library.getConcept(done.conceptId!).thumbSha256).toBe(record.thumbSha256);
+    expect(library.concepts.get(done.conceptId!).thumbSha256).toBe(record.thumbSha256);
   });
 
   it('refuses before queuing a run whose step cannot fit the memory, saying what it needs and what to change', async () => {
@@ -200,7 +200,7 @@ describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
     expect(resumedRun.steps).toHaveLength(7);
     const lib = Library.open(dataDir);
     try {
-      expect(readFileSync(lib.conceptFilePath(resumedRun.run.conceptId!)).equals(readFileSync(lib.conceptFilePath(wholeRun.run.conceptId!)))).toBe(true);
+      expect(readFileSync(lib.concepts.filePath(resumedRun.run.conceptId!)).equals(readFileSync(lib.concepts.filePath(wholeRun.run.conceptId!)))).toBe(true);
     } finally {
       lib.close();
     }

@@ -162,7 +162,7 @@ describe('mask versions and the mask CLI', () => {
     const huge = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#fff' } }).png().toBuffer();
     await expect(masks.save(imageId, 'cat', huge, 'manual')).rejects.toThrow(/4000×3000 but the photo is 451×300/);
     expect(performance.now() - started).toBeLessThan(1000);
-    expect(library.listMasks(imageId).map((m) => m.version)).toEqual([2, 1]);
+    expect(library.masks.list(imageId).map((m) => m.version)).toEqual([2, 1]);
     library.close();
   });
 

@@ -56,7 +56,7 @@ describe('model manager', () => {
     expect(model).toMatchObject({ family: 'sd1', format: 'single-file', managed: true, sha256: expected, sizeBytes: body.length, sourceUrl: `${base}/tiny.safetensors` });
     expect(progress.at(-1)).toBe(body.length);
     expect(readFileSync(model.path).equals(body)).toBe(true);
-    expect(library.listModels().map((m) => m.id)).toEqual([model.id]);
+    expect(library.models.list().map((m) => m.id)).toEqual([model.id]);
     library.close();
   });
 
@@ -65,7 +65,7 @@ describe('model manager', () => {
     cutNextAt = 100_000;
     await expect(installFromUrl(library, `${base}/flaky.safetensors`)).rejects.toThrow(/stopped at 100000 of \d+ bytes.*Run it again to resume/);
     expect(existsSync(join(library.dataDir, 'models', 'flaky.safetensors.part'))).toBe(true);
-    expect(library.listModels()).toEqual([]);
+    expect(library.models.list()).toEqual([]);
     requests.length = 0;
     const model = await installFromUrl(library, `${base}/flaky.safetensors`, { sha256: await sha256OfFile(single) });
     expect(requests).toEqual([{ path: '/flaky.safetensors', range: 'bytes=100000-' }]);
@@ -78,7 +78,7 @@ describe('model manager', () => {
     await expect(installFromUrl(library, `${base}/tiny.safetensors`, { sha256: 'ab'.repeat(32) })).rejects.toThrow(/sha256 is [0-9a-f]{64}, not the expected abab.*deleted/);
     expect(existsSync(join(library.dataDir, 'models', 'tiny.safetensors'))).toBe(false);
     expect(existsSync(join(library.dataDir, 'models', 'tiny.safetensors.part'))).toBe(false);
-    expect(library.listModels()).toEqual([]);
+    expect(library.models.list()).toEqual([]);
     await expect(installFromUrl(library, `${base}/missing.safetensors`)).rejects.toThrow(/answered 404/);
     await expect(installFromUrl(library, `${base}/model.ckpt`)).rejects.toThrow(/not a \.safetensors file/);
     library.close();
@@ -97,7 +97,7 @@ describe('model manager', () => {
     expect(existsSync(folder)).toBe(true);
     expect(removeModel(library, copied.id)).toEqual({ deletedFiles: true });
     expect(existsSync(copied.path)).toBe(false);
-    expect(library.listModels()).toEqual([]);
+    expect(library.models.list()).toEqual([]);
     library.close();
   });
 
@@ -106,7 +106,7 @@ describe('model manager', () => {
     const sdxl = join(tmpDir(), 'xl.safetensors');
     writeSafetensors(sdxl, { 'conditioner.embedders.0.model.w': { dtype: 'F32', shape: [1], data: new Float32Array(1) } });
     await expect(installFromPath(library, sdxl)).rejects.toThrow(/Stable Diffusion XL/);
-    expect(library.listModels()).toEqual([]);
+    expect(library.models.list()).toEqual([]);
     library.close();
   });
 

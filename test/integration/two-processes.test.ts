@@ -58,7 +58,7 @@ describe('two processes on one library', { timeout: 180_000 }, () => {
     }
     const library = Library.open(data);
     try {
-      expect(library.listImages()).toHaveLength(24);
+      expect(library.images.list()).toHaveLength(24);
       expect(library.db.pragma('integrity_check', { simple: true })).toBe('ok');
       const report = library.reconcile({ orphanMinAgeMs: 0 });
       expect(report).toMatchObject({ orphanFilesRemoved: 0, missingFiles: [] });

@@ -11,8 +11,8 @@ const list: Command = {
   run: async ({ values, global, io }) => {
     const library = Library.open(global.dataDir);
     try {
-      const images = library.listImages();
-      const concepts = library.listConcepts();
+      const images = library.images.list();
+      const concepts = library.concepts.list();
       if (values.json) {
         io.out(JSON.stringify({ images, concepts }, null, 2));
         return 0;
@@ -40,9 +40,9 @@ const rm: Command = {
     try {
       for (const id of positionals) {
         const { removedFiles } = id.startsWith('img_')
-          ? await library.deleteImage(id)
+          ? await library.images.delete(id)
           : id.startsWith('con_')
-            ? await library.deleteConcept(id)
+            ? await library.concepts.delete(id)
             : (() => {
                 throw new AppError('invalid-input', `"${id}" is not an image (img_…) or concept (con_…) id.`);
               })();

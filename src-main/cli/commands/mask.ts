@@ -41,7 +41,7 @@ export const maskCommand: Command = {
       let summary: string;
       if (target.startsWith('img_')) {
         const masks = new MaskService(library);
-        const image = library.getImage(target);
+        const image = library.images.get(target);
         const result = points.length || box ? await masks.segment(image.id, { points, box, refine: false }) : (await masks.detect(image.id, classWord!)).mask;
         png = result.png;
         summary = `score ${result.score.toFixed(3)}, covers ${(100 * result.coverage).toFixed(1)}% of ${result.width}×${result.height}`;
@@ -57,7 +57,7 @@ export const maskCommand: Command = {
         const embedding = await sam.embed(bytes);
         let prompt = { points, box };
         if (!points.length && !box) {
-          const folder = library.listModels().find((m) => m.family === 'grounding-dino');
+          const folder = library.models.list().find((m) => m.family === 'grounding-dino');
           if (!folder) throw new AppError('unavailable', NO_DETECTOR_HINT);
           const best = (await (await GroundingDino.load(folder.path)).detect(bytes, classWord!))[0];
           if (!best) throw new AppError('not-found', `No "${classWord}" was found in ${basename(path)}. Try another word, or give --point.`);

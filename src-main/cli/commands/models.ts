@@ -21,7 +21,7 @@ const list: Command = {
   options: { json: { type: 'boolean' } },
   run: ({ values, global, io }) =>
     withLibrary(global.dataDir, async (library) => {
-      const models = library.listModels();
+      const models = library.models.list();
       if (values.json) io.out(JSON.stringify(models, null, 2));
       else if (models.length === 0) io.out('No models installed. Add one with `singleinsert models add <path|url>`.');
       else for (const m of models) io.out(`${m.id}\t${m.family}\t${m.format}\t${(m.sizeBytes / 1e9).toFixed(2)} GB\t${m.managed ? 'in library' : 'referenced'}\t${m.name}\t${m.path}`);
@@ -68,7 +68,7 @@ const rm: Command = {
   run: ({ positionals, global, io }) => {
     if (!positionals[0]) throw new UsageError('models rm needs a model id or name');
     return withLibrary(global.dataDir, async (library) => {
-      const model = library.getModel(positionals[0]!);
+      const model = library.models.get(positionals[0]!);
       const { deletedFiles } = removeModel(library, model.id);
       io.out(`removed ${model.id} (${deletedFiles ? 'files deleted' : `files kept at ${model.path}`})`);
       return 0;

@@ -129,7 +129,7 @@ const remove: Command = {
   run: async ({ positionals, global, io }) => {
     const id = needId(positionals, 'delete');
     return withLibrary(global, async (library) => {
-      const { removedFiles } = await library.deleteRun(id);
+      const { removedFiles } = await library.runs.delete(id);
       io.err(`Run ${id} deleted (${removedFiles} file${removedFiles === 1 ? '' : 's'} freed).`);
       return 0;
     });

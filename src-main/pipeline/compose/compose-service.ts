@@ -45,7 +45,7 @@ export async function composeImages(library: Library, request: ComposeRequest, h
   const { path, modelId } = resolveModelPath(library.dataDir, request.model);
   const model = openStableDiffusion(path);
   // a view is said the way the first concept's kind of subject is usually described
-  const firstClass = c.concepts[0] ? library.getConcept(c.concepts[0].conceptId).classWord : undefined;
+  const firstClass = c.concepts[0] ? library.concepts.get(c.concepts[0].conceptId).classWord : undefined;
   const settings = defaultSettings(model, {
     prompt: promptWithView(c.prompt, c.view, firstClass),
     negative: c.negative,
@@ -59,12 +59,12 @@ export async function composeImages(library: Library, request: ComposeRequest, h
     ...(c.height ? { height: c.height } : {}),
   });
   const concepts = c.concepts.map((x) => {
-    const record = library.getConcept(x.conceptId);
+    const record = library.concepts.get(x.conceptId);
     if (record.baseModelId && modelId && record.baseModelId !== modelId) {
-      const learnedOn = library.listModels().find((m) => m.id === record.baseModelId)?.name ?? record.baseModelId;
+      const learnedOn = library.models.list().find((m) => m.id === record.baseModelId)?.name ?? record.baseModelId;
       hooks.onNote?.(`${x.placeholder} "${record.name}" was learned on ${learnedOn}, not on ${model.label}; its LoRA may not fit this model.`);
     }
-    return { placeholder: x.placeholder, concept: readConceptFile(library.conceptFilePath(x.conceptId), x.conceptId), scale: x.scale, useToken: x.useToken };
+    return { placeholder: x.placeholder, concept: readConceptFile(library.concepts.filePath(x.conceptId), x.conceptId), scale: x.scale, useToken: x.useToken };
   });
   const factor = vaeFactor(model);
   const [h, w, channels] = [settings.height / factor, settings.width / factor, model.unet.config.inChannels];
@@ -84,7 +84,7 @@ export async function composeImages(library: Library, request: ComposeRequest, h
   const generations: GenerationRow[] = [];
   for (const image of images) {
     generations.push(
-      await library.addGeneration({
+      await library.generations.add({
         prompt: settings.prompt,
         negative: settings.negative,
         // the composition that draws this one image again (its own seed, count 1)

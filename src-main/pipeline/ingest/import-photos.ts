@@ -46,10 +46,10 @@ async function importOne(library: Library, photo: PhotoInput, limits: IngestLimi
   try {
     const bytes = await photo.read(limits.maxFileBytes);
     const sourceSha256 = sha256Of(bytes);
-    const known = library.findImageBySource(sourceSha256);
+    const known = library.images.findBySource(sourceSha256);
     if (known) return { status: 'duplicate', name: photo.name, image: known };
     const n = await normalizePhoto(bytes, limits);
-    const { image, duplicate } = await library.addImage(
+    const { image, duplicate } = await library.images.add(
       {
         name: photo.name,
         sourceSha256,

@@ -39,13 +39,13 @@ const refuse = (why: string) => new AppError('corrupt-file', `This .siconcept bu
 
 /** Writes the concept as one .siconcept file. */
 export async function exportBundle(library: Library, conceptId: string, outDir: string): Promise<string> {
-  const c = library.getConcept(conceptId);
+  const c = library.concepts.get(conceptId);
   const detail = (() => {
     const run = library.runs.ofConcept(conceptId);
     return run ? library.runs.detail(run.id) : null;
   })();
-  const model = c.baseModelId ? library.listModels().find((m) => m.id === c.baseModelId) : undefined;
-  const files: Record<string, Uint8Array> = { 'concept.safetensors': readFileSync(library.conceptFilePath(conceptId)) };
+  const model = c.baseModelId ? library.models.list().find((m) => m.id === c.baseModelId) : undefined;
+  const files: Record<string, Uint8Array> = { 'concept.safetensors': readFileSync(library.concepts.filePath(conceptId)) };
   let thumbnail: string | null = null;
   if (c.thumbSha256) {
     thumbnail = 'thumbnail.webp';
@@ -144,17 +144,17 @@ export async function importBundle(library: Library, path: string): Promise<{ co
     rmSync(check, { force: true });
   }
   const thumb = parsed.files.thumbnail ? files[parsed.files.thumbnail] : undefined;
-  const record = await library.addConcept({
+  const record = await library.concepts.add({
     name: parsed.concept.name,
     classWord: parsed.concept.classWord,
     kind: parsed.concept.kind,
     imageId: null,
     maskId: null,
-    baseModelId: library.listModels().find((m) => m.sha256 && m.sha256 === parsed.baseModel.sha256)?.id ?? null,
+    baseModelId: library.models.list().find((m) => m.sha256 && m.sha256 === parsed.baseModel.sha256)?.id ?? null,
     file: Buffer.from(conceptBytes),
     ...(thumb ? { thumb: Buffer.from(thumb) } : {}),
   });
-  library.updateConcept(record.id, { notes: parsed.concept.notes, tags: parsed.concept.tags });
-  const notes = library.listModels().some((m) => m.sha256 === parsed.baseModel.sha256) ? [] : [`It was learned on ${parsed.baseModel.name}, which is not in this library; its LoRA fits that model best.`];
+  library.concepts.update(record.id, { notes: parsed.concept.notes, tags: parsed.concept.tags });
+  const notes = library.models.list().some((m) => m.sha256 === parsed.baseModel.sha256) ? [] : [`It was learned on ${parsed.baseModel.name}, which is not in this library; its LoRA fits that model best.`];
   return { conceptId: record.id, notes };
 }

@@ -30,8 +30,8 @@ const f32 = (shape: number[], data: Float32Array): TensorToWrite => ({ dtype: 'F
 
 /** Writes the concept in another tool's form; returns the files and what to type in that tool. */
 export function exportConcept(library: Library, conceptId: string, format: ExportFormat, outDir: string): { files: string[]; prompt: string } {
-  const record = library.getConcept(conceptId);
-  const c = readConceptTensors(library.conceptFilePath(conceptId));
+  const record = library.concepts.get(conceptId);
+  const c = readConceptTensors(library.concepts.filePath(conceptId));
   const slug = slugOf(record.name);
   mkdirSync(outDir, { recursive: true });
   const files: string[] = [];
@@ -166,7 +166,7 @@ export async function importConcept(library: Library, paths: readonly string[], 
   writeConceptFile(file, token ?? null, Object.fromEntries([...lora].flatMap(([m, p]) => [[`${m}.lora_A.weight`, p.A!], [`${m}.lora_B.weight`, p.B!]])), meta);
   try {
     const name = options.name?.trim() || basename(paths[0]!).replace(/\.safetensors$/i, '');
-    const concept = await library.addConcept({ name, classWord, kind, imageId: null, maskId: null, baseModelId: null, file: readFileSync(file) });
+    const concept = await library.concepts.add({ name, classWord, kind, imageId: null, maskId: null, baseModelId: null, file: readFileSync(file) });
     return { conceptId: concept.id, notes };
   } finally {
     rmSync(file, { force: true });

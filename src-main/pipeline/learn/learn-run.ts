@@ -81,8 +81,8 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
   const sd = openStableDiffusion(sdRef.path);
   const encoder = openImageEncoder(library, s.encoder, sd.textEncoder.config.hiddenSize, s.seed, hooks.officialEncoder);
   if (!run.imageId || !run.maskId) throw new AppError('not-found', 'The photo or mask of this run was deleted from the library; start a new run.');
-  const image = library.getImage(run.imageId);
-  const mask = library.getMask(run.maskId);
+  const image = library.images.get(run.imageId);
+  const mask = library.masks.get(run.maskId);
   const cacheDir = library.graphCacheDir();
   const example = await prepareExample(sd, encoder, await library.store.read(image.sha256), await library.store.read(mask.sha256), run.classWord, {
     cacheDir,
@@ -94,7 +94,7 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
   const availableBytes = await memoryBudget(s);
 
   // 2. Where to start: the last checkpoint, or the beginning
-  const dir = library.runDir(runId);
+  const dir = library.runs.runDir(runId);
   const resumed = loadCheckpoint(dir);
   const rng = resumed ? SeededRandom.restore(resumed.rng) : new SeededRandom(s.seed);
   let step = resumed?.step ?? 0;
@@ -164,7 +164,7 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
   const last = STAGES.filter((st) => st.steps(s) > 0).at(-1)?.stage ?? 1;
   const [first] = s.previewPrompts.length ? await preview({ step: run.totalSteps, stage: last, final: true }, trained, token) : [];
   const thumb = first ? await thumbnailOf(await library.store.read(first.sha256)) : null;
-  const concept = await library.addConcept(
+  const concept = await library.concepts.add(
     { name: run.name, classWord: run.classWord, imageId: run.imageId, maskId: run.maskId, baseModelId: sdRef.modelId, file: readFileSync(file), thumb },
     (conceptId) => runs.finish(runId, 'succeeded', { conceptId }),
   );

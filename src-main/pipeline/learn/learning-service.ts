@@ -16,8 +16,8 @@ import { preflight, runLearning, type RunHooks } from './learn-run.js';
  */
 export async function createRun(library: Library, input: NewRun, options: { officialEncoder?: VisionConfig } = {}): Promise<TrainingRun> {
   const req = newRun.parse(input);
-  const image = library.getImage(req.imageId);
-  const masks = library.listMasks(image.id).filter((m) => (req.maskId ? m.id === req.maskId : m.classWord === req.classWord));
+  const image = library.images.get(req.imageId);
+  const masks = library.masks.list(image.id).filter((m) => (req.maskId ? m.id === req.maskId : m.classWord === req.classWord));
   const mask = masks[0];
   if (!mask) {
     throw new AppError(

@@ -61,7 +61,7 @@ export async function drawPreviews(c: PreviewContext, at: { step: number; stage:
         concepts: [{ placeholder: PLACEHOLDER, concept }],
         ...(c.signal ? { signal: c.signal } : {}),
       });
-      drawn.push(await c.library.addRunPreview(c.run.id, { step: at.step, stage: at.stage, promptIndex, prompt, seed, final: at.final }, images[0]!.png));
+      drawn.push(await c.library.runs.addPreview(c.run.id, { step: at.step, stage: at.stage, promptIndex, prompt, seed, final: at.final }, images[0]!.png));
     } catch (err) {
       const e = toApiError(err);
       if (e.code === 'cancelled') break;

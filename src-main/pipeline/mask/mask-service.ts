@@ -38,7 +38,7 @@ export class MaskService {
 
   /** The image embedding (computed once per image, then cached). */
   async prepare(imageId: string): Promise<ImageEmbedding> {
-    const image = this.library.getImage(imageId);
+    const image = this.library.images.get(imageId);
     return (await this.engine()).embed(await this.library.store.read(image.sha256));
   }
 
@@ -50,7 +50,7 @@ export class MaskService {
   }
 
   detectorFolder(): { path: string; name: string } | null {
-    const model = this.library.listModels().find((m) => m.family === 'grounding-dino');
+    const model = this.library.models.list().find((m) => m.family === 'grounding-dino');
     return model ? { path: model.path, name: model.name } : null;
   }
 
@@ -58,7 +58,7 @@ export class MaskService {
   async detect(imageId: string, classWord: string): Promise<{ detection: Detection; mask: MaskResult }> {
     const folder = this.detectorFolder();
     if (!folder) throw new AppError('unavailable', NO_DETECTOR_HINT);
-    const image = this.library.getImage(imageId);
+    const image = this.library.images.get(imageId);
     const bytes = await this.library.store.read(image.sha256);
     const detections = await (await GroundingDino.load(folder.path)).detect(bytes, classWord);
     const best = detections[0];
@@ -70,10 +70,10 @@ export class MaskService {
   }
 
   async save(imageId: string, classWord: string, png: Buffer, source: MaskRecord['source']): Promise<MaskRecord> {
-    const image = this.library.getImage(imageId);
+    const image = this.library.images.get(imageId);
     const { mask, width, height } = await maskFromPng(png, image);
     if (!mask.some((v) => v > 0)) throw new AppError('invalid-input', 'The mask is empty: mark the subject before saving. The previous version is kept.');
-    return this.library.saveMask({ imageId, classWord, png: await maskToPng(mask, width, height), source });
+    return this.library.masks.save({ imageId, classWord, png: await maskToPng(mask, width, height), source });
   }
 
   private async toResult(mask: Uint8Array, width: number, height: number, score: number): Promise<MaskResult> {

@@ -37,11 +37,11 @@ describe('Library', () => {
   it('adds an image with its files, and finds the same source again instead of storing it twice', async () => {
     const library = Library.open(tmpDir());
     const { input, files } = fakeImage('a');
-    const first = await library.addImage(input, files);
-    const second = await library.addImage(input, files);
+    const first = await library.images.add(input, files);
+    const second = await library.images.add(input, files);
     expect(first.duplicate).toBe(false);
     expect(second).toEqual({ image: first.image, duplicate: true });
-    expect(library.listImages()).toHaveLength(1);
+    expect(library.images.list()).toHaveLength(1);
     expect(library.store.list()).toHaveLength(2);
     library.close();
   });
@@ -49,9 +49,9 @@ describe('Library', () => {
   it('deleting an image removes its rows and its files', async () => {
     const library = Library.open(tmpDir());
     const { input, files } = fakeImage('a');
-    const { image } = await library.addImage(input, files);
-    expect(await library.deleteImage(image.id)).toEqual({ removedFiles: 2 });
-    expect(library.listImages()).toEqual([]);
+    const { image } = await library.images.add(input, files);
+    expect(await library.images.delete(image.id)).toEqual({ removedFiles: 2 });
+    expect(library.images.list()).toEqual([]);
     expect(library.store.list()).toEqual([]);
     expect(library.stats()).toEqual({ images: 0, concepts: 0, storeBytes: 0 });
     library.close();
@@ -60,26 +60,26 @@ describe('Library', () => {
   it('deleting a concept removes its weight files but keeps the photo', async () => {
     const library = Library.open(tmpDir());
     const { input, files } = fakeImage('a');
-    const { image } = await library.addImage(input, files);
+    const { image } = await library.images.add(input, files);
     const weights = Buffer.from('embedding bytes');
     await library.store.put(weights);
     const conceptId = addConcept(library, image.id, weights);
-    expect(library.listConcepts().map((c) => c.id)).toEqual([conceptId]);
-    expect(await library.deleteConcept(conceptId)).toEqual({ removedFiles: 1 });
+    expect(library.concepts.list().map((c) => c.id)).toEqual([conceptId]);
+    expect(await library.concepts.delete(conceptId)).toEqual({ removedFiles: 1 });
     expect(existsSync(library.store.pathOf(sha256Of(weights)))).toBe(false);
-    expect(library.listImages()).toHaveLength(1);
+    expect(library.images.list()).toHaveLength(1);
     library.close();
   });
 
   it('deleting an image keeps concepts learned from it, unlinked', async () => {
     const library = Library.open(tmpDir());
     const { input, files } = fakeImage('a');
-    const { image } = await library.addImage(input, files);
+    const { image } = await library.images.add(input, files);
     const weights = Buffer.from('embedding bytes');
     await library.store.put(weights);
     addConcept(library, image.id, weights);
-    await library.deleteImage(image.id);
-    expect(library.listConcepts()[0]!.imageId).toBeNull();
+    await library.images.delete(image.id);
+    expect(library.concepts.list()[0]!.imageId).toBeNull();
     expect(existsSync(library.store.pathOf(sha256Of(weights)))).toBe(true);
     library.close();
   });
@@ -88,7 +88,7 @@ describe('Library', () => {
     const dir = tmpDir();
     const library = Library.open(dir);
     const { input, files } = fakeImage('kept');
-    const { image } = await library.addImage(input, files);
+    const { image } = await library.images.add(input, files);
     // a crash after the file was written but before its rows were committed
     const orphan = await library.store.put(Buffer.from('orphan'));
     // a crash during a write (a process that is gone: pid 2³¹−2 runs nowhere)
@@ -107,7 +107,7 @@ describe('Library', () => {
     expect(report.unreferencedRowsRemoved).toBe(1);
     expect(report.missingFiles).toEqual([]);
     expect(existsSync(reopened.store.pathOf(orphan.sha256))).toBe(false);
-    expect(reopened.getImage(image.id).name).toBe('kept.png');
+    expect(reopened.images.get(image.id).name).toBe('kept.png');
     expect(reopened.store.list()).toHaveLength(2);
     reopened.close();
   });
