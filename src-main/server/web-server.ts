@@ -11,6 +11,13 @@ export const TOKEN_HEADER = 'x-singleinsert-token';
 // masks travel as base64 PNGs inside calls
 const MAX_INVOKE_BYTES = 32 * 1024 * 1024;
 
+type Route = ({ path: string } | { prefix: string }) & {
+  methods: readonly string[];
+  /** 'header': API calls (x-singleinsert-token); 'query': files an <img> loads (?token=); 'none': public. */
+  token: 'header' | 'query' | 'none';
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void>;
+};
+
 export interface WebServer {
   url: string;
   origin: string;
@@ -37,37 +44,51 @@ export async function startWebServer(
   });
   const sockets = new WebSocketServer({ noServer: true, maxPayload: 4096 });
 
+  /** What the server answers, first match wins: a path, its methods, how a caller proves it holds the token. */
+  const routes: Route[] = [
+    { path: '/api/invoke', methods: ['POST'], token: 'header', handle: invoke },
+    { path: '/api/upload', methods: ['POST'], token: 'header', handle: upload },
+    { prefix: '/files/', methods: ['GET', 'HEAD'], token: 'query', handle: storeFile },
+    // the renderer's files: public, like any web page's scripts (they hold no data)
+    { prefix: '/', methods: ['GET', 'HEAD'], token: 'none', handle: rendererAsset },
+  ];
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!hostAllowed(req)) return sendStatus(res, 421, 'Misdirected request');
     const url = requestTarget(req);
     if (!url) return sendStatus(res, 400, 'Bad request target');
-    if (url.pathname === '/api/invoke') {
-      if (req.method !== 'POST') return sendStatus(res, 405, 'Use POST');
-      if (!tokenValid(req.headers[TOKEN_HEADER])) return sendStatus(res, 401, 'Missing or wrong API token; open the URL the app printed.');
-      if (!String(req.headers['content-type']).startsWith('application/json')) return sendStatus(res, 415, 'Expected application/json');
-      let body: unknown;
-      try {
-        body = JSON.parse((await readBody(req, MAX_INVOKE_BYTES)).toString('utf8'));
-      } catch (err) {
-        if (err instanceof AppError) throw err;
-        return sendJson(res, 200, { ok: false, error: { code: 'invalid-input', message: 'The request body is not valid JSON.' } });
-      }
-      return sendJson(res, 200, await backend.dispatch(body));
+    const route = routes.find((r) => ('path' in r ? url.pathname === r.path : url.pathname.startsWith(r.prefix)))!;
+    if (!route.methods.includes(req.method ?? '')) return sendStatus(res, 405, route.methods.includes('POST') ? 'Use POST' : 'Method not allowed');
+    if (route.token === 'header' && !tokenValid(req.headers[TOKEN_HEADER])) return sendStatus(res, 401, 'Missing or wrong API token; open the URL the app printed.');
+    if (route.token === 'query' && !tokenValid(url.searchParams.get('token') ?? undefined)) return sendStatus(res, 401, 'Missing or wrong token');
+    return route.handle(req, res, url);
+  }
+
+  async function invoke(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!String(req.headers['content-type']).startsWith('application/json')) return sendStatus(res, 415, 'Expected application/json');
+    let body: unknown;
+    try {
+      body = JSON.parse((await readBody(req, MAX_INVOKE_BYTES)).toString('utf8'));
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      return sendJson(res, 200, { ok: false, error: { code: 'invalid-input', message: 'The request body is not valid JSON.' } });
     }
-    if (url.pathname === '/api/upload') {
-      if (req.method !== 'POST') return sendStatus(res, 405, 'Use POST');
-      if (!tokenValid(req.headers[TOKEN_HEADER])) return sendStatus(res, 401, 'Missing or wrong API token; open the URL the app printed.');
-      const limit = options.maxUploadBytes ?? DEFAULT_INGEST_LIMITS.maxFileBytes;
-      if (Number(req.headers['content-length'] ?? 0) > limit) throw new AppError('too-large', `The upload is larger than ${Math.round(limit / 1024 / 1024)} MB.`);
-      return sendJson(res, 200, { uploadId: await backend.uploads.saveStream(req, limit) });
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendStatus(res, 405, 'Method not allowed');
-    if (url.pathname.startsWith('/files/')) {
-      if (!tokenValid(url.searchParams.get('token') ?? undefined)) return sendStatus(res, 401, 'Missing or wrong token');
-      const file = await readStoreFile(backend.library, url.pathname.slice('/files/'.length));
-      res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
-      return send(res, 200, file.mime, file.body);
-    }
+    return sendJson(res, 200, await backend.dispatch(body));
+  }
+
+  async function upload(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const limit = options.maxUploadBytes ?? DEFAULT_INGEST_LIMITS.maxFileBytes;
+    if (Number(req.headers['content-length'] ?? 0) > limit) throw new AppError('too-large', `The upload is larger than ${Math.round(limit / 1024 / 1024)} MB.`);
+    return sendJson(res, 200, { uploadId: await backend.uploads.saveStream(req, limit) });
+  }
+
+  async function storeFile(_req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const file = await readStoreFile(backend.library, url.pathname.slice('/files/'.length));
+    res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
+    return send(res, 200, file.mime, file.body);
+  }
+
+  async function rendererAsset(_req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const asset = await readRendererAsset(url.pathname, rendererDir);
     if (asset.mime.startsWith('text/html')) res.setHeader('Cache-Control', 'no-store');
     return send(res, 200, asset.mime, asset.body);
