@@ -1,11 +1,16 @@
+import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default', './test/helpers/summary-reporter.ts'],
+    projects: [
+      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: ['test/renderer/**'] } },
+      // the renderer's state classes (*.svelte.ts, runes compiled as the browser build runs them), against a fake transport
+      { extends: true, plugins: [svelte()], resolve: { conditions: ['browser'] }, test: { name: 'renderer', include: ['test/renderer/**/*.test.ts'] } },
+    ],
   },
 });

@@ -10,7 +10,8 @@ export class ApiCallError extends Error {
   }
 }
 
-interface Transport {
+/** How calls and events travel: Electron's bridge, web mode's HTTP + WebSocket, or a unit spec's fake. */
+export interface Transport {
   kind: 'electron' | 'web';
   invoke(service: string, method: string, input: unknown): Promise<InvokeResponse>;
   onEvent(listener: (message: EventMessage) => void): () => void;
@@ -82,7 +83,14 @@ function webTransport(): Transport {
   };
 }
 
-const transport: Transport = electronTransport() ?? webTransport();
+let transport: Transport | undefined;
+/** Chosen on first use (not at import), so a unit spec can put its own in first. */
+const current = (): Transport => (transport ??= electronTransport() ?? webTransport());
+
+/** Replaces the transport: unit specs of the state classes talk to a fake main side through this. */
+export function useTransport(fake: Transport): void {
+  transport = fake;
+}
 
 /** client.library.list({}) etc.: typed from the contract, checked on the main side. */
 export const api: ApiClient = new Proxy({} as ApiClient, {
@@ -91,7 +99,7 @@ export const api: ApiClient = new Proxy({} as ApiClient, {
       {},
       {
         get: (__, method: string) => async (input: unknown) => {
-          const response = await transport.invoke(service, method, input ?? {});
+          const response = await current().invoke(service, method, input ?? {});
           if (!response.ok) throw new ApiCallError(response.error);
           return response.value;
         },
@@ -104,14 +112,13 @@ export function onEvent<S extends ServiceName, E extends keyof Contract[S]['even
   event: E,
   listener: (payload: EventPayload<Contract[S], E>) => void,
 ): () => void {
-  return transport.onEvent((m) => {
+  return current().onEvent((m) => {
     if (m.service === service && m.event === event) listener(m.payload as EventPayload<Contract[S], E>);
   });
 }
 
-export const fileUrl = (sha256: string) => transport.fileUrl(sha256);
-export const toImportSources = (files: File[]) => transport.toImportSources(files);
-export const transportKind = transport.kind;
+export const fileUrl = (sha256: string) => current().fileUrl(sha256);
+export const toImportSources = (files: File[]) => current().toImportSources(files);
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

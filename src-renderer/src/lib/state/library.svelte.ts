@@ -6,39 +6,64 @@ export type LibraryItem = { kind: 'image'; record: ImageRecord } | { kind: 'conc
 
 /** The library as the renderer shows it; refreshed whenever the main side reports a change. */
 export class LibraryState {
-  images = $state.raw<ImageRecord[]>([]);
-  concepts = $state.raw<ConceptRecord[]>([]);
-  /** Installed models, to filter concepts by the one they were learned on. */
-  models = $state.raw<ModelRecord[]>([]);
-  loading = $state(true);
-  importing = $state(false);
-  loadError = $state<string | null>(null);
+  #images = $state.raw<ImageRecord[]>([]);
+  #concepts = $state.raw<ConceptRecord[]>([]);
+  #models = $state.raw<ModelRecord[]>([]);
+  #loading = $state(true);
+  #importing = $state(false);
+  #loadError = $state<string | null>(null);
+  readonly #stop: () => void;
   /** The item waiting for the user to confirm its deletion. */
   pendingDelete = $state<LibraryItem | null>(null);
-  isEmpty = $derived(this.images.length === 0 && this.concepts.length === 0);
+  readonly isEmpty = $derived(this.#images.length === 0 && this.#concepts.length === 0);
 
   constructor() {
-    onEvent('library', 'onChanged', () => void this.refresh());
+    this.#stop = onEvent('library', 'onChanged', () => void this.refresh());
     void this.refresh();
+  }
+
+  get images(): ImageRecord[] {
+    return this.#images;
+  }
+  get concepts(): ConceptRecord[] {
+    return this.#concepts;
+  }
+  /** Installed models, to filter concepts by the one they were learned on. */
+  get models(): ModelRecord[] {
+    return this.#models;
+  }
+  get loading(): boolean {
+    return this.#loading;
+  }
+  get importing(): boolean {
+    return this.#importing;
+  }
+  get loadError(): string | null {
+    return this.#loadError;
+  }
+
+  /** Stops listening for changes (the screen is gone). */
+  destroy(): void {
+    this.#stop();
   }
 
   async refresh(): Promise<void> {
     try {
       const [{ images, concepts }, models] = await Promise.all([api.library.list({}), api.models.list({})]);
-      this.images = images;
-      this.concepts = concepts;
-      this.models = models;
-      this.loadError = null;
+      this.#images = images;
+      this.#concepts = concepts;
+      this.#models = models;
+      this.#loadError = null;
     } catch (err) {
-      this.loadError = errorMessage(err);
+      this.#loadError = errorMessage(err);
     } finally {
-      this.loading = false;
+      this.#loading = false;
     }
   }
 
   async importFiles(files: File[]): Promise<void> {
     if (files.length === 0) return;
-    this.importing = true;
+    this.#importing = true;
     try {
       const sources = await toImportSources(files);
       const { results } = await api.images.import({ sources });
@@ -47,7 +72,7 @@ export class LibraryState {
     } catch (err) {
       notifications.push('error', `Import failed: ${errorMessage(err)}`);
     } finally {
-      this.importing = false;
+      this.#importing = false;
     }
   }
 

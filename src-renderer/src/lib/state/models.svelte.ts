@@ -4,20 +4,43 @@ import { notifications } from './notifications.svelte.js';
 
 /** Installed models for the Settings screen: list, add from a path or URL, remove. */
 export class ModelsState {
-  models = $state.raw<ModelRecord[]>([]);
+  #models = $state.raw<ModelRecord[]>([]);
+  #adding = $state(false);
+  #scanning = $state(false);
+  #lastScan = $state.raw<{ added: number; kept: number; removed: number; refused: Array<{ path: string; reason: string }> } | null>(null);
+  readonly #stop: () => void;
+  /** What the person types: a path or URL to add, its sha256, whether to copy it; a folder to scan. */
   source = $state('');
   sha256 = $state('');
   copy = $state(false);
-  adding = $state(false);
+  scanFolder = $state('');
 
   constructor() {
-    onEvent('models', 'onChanged', () => void this.refresh());
+    this.#stop = onEvent('models', 'onChanged', () => void this.refresh());
     void this.refresh();
+  }
+
+  get models(): ModelRecord[] {
+    return this.#models;
+  }
+  get adding(): boolean {
+    return this.#adding;
+  }
+  get scanning(): boolean {
+    return this.#scanning;
+  }
+  get lastScan() {
+    return this.#lastScan;
+  }
+
+  /** Stops listening for changes (the screen is gone). */
+  destroy(): void {
+    this.#stop();
   }
 
   async refresh(): Promise<void> {
     try {
-      this.models = await api.models.list({});
+      this.#models = await api.models.list({});
     } catch (err) {
       notifications.push('error', errorMessage(err));
     }
@@ -26,7 +49,7 @@ export class ModelsState {
   async add(): Promise<void> {
     const source = this.source.trim();
     if (!source) return;
-    this.adding = true;
+    this.#adding = true;
     try {
       const model = /^https?:\/\//.test(source)
         ? await api.models.addUrl({ url: source, ...(this.sha256.trim() ? { sha256: this.sha256.trim() } : {}) })
@@ -38,28 +61,24 @@ export class ModelsState {
     } catch (err) {
       notifications.push('error', errorMessage(err));
     } finally {
-      this.adding = false;
+      this.#adding = false;
     }
   }
 
-  /** The folder of an A1111 or ComfyUI install to register in place. */
-  scanFolder = $state('');
-  scanning = $state(false);
-  lastScan = $state.raw<{ added: number; kept: number; removed: number; refused: Array<{ path: string; reason: string }> } | null>(null);
-
+  /** Registers an A1111 or ComfyUI install (the folder in `scanFolder`) in place. */
   async scan(): Promise<void> {
     const folder = this.scanFolder.trim();
     if (!folder) return;
-    this.scanning = true;
+    this.#scanning = true;
     try {
       const r = await api.models.scan({ folder });
-      this.lastScan = { added: r.added.length, kept: r.kept, removed: r.removed.length, refused: r.refused };
+      this.#lastScan = { added: r.added.length, kept: r.kept, removed: r.removed.length, refused: r.refused };
       notifications.push('success', `Scanned ${folder}: ${r.added.length} added, ${r.kept} already known, ${r.removed.length} gone, ${r.refused.length} refused.`);
       await this.refresh();
     } catch (err) {
       notifications.push('error', errorMessage(err));
     } finally {
-      this.scanning = false;
+      this.#scanning = false;
     }
   }
 
