@@ -1,6 +1,7 @@
 // One manager per editor tool: each turns pointer input (in image pixels) into editor actions.
 import type { Box } from '../../../../src-preload/contract/masks.js';
-import type { MaskEditor, ToolId } from './mask-editor.svelte.js';
+import type { MaskEditor } from './mask-editor.svelte.js';
+import type { ToolId } from './mask-view.svelte.js';
 
 export type ImagePoint = [number, number];
 
@@ -43,7 +44,7 @@ export class BrushTool implements ToolManager {
   private last: ImagePoint | null = null;
   constructor(private readonly editor: MaskEditor) {}
   down(p: ImagePoint) {
-    this.editor.beginStroke();
+    this.editor.doc.beginStroke();
     this.editor.strokeTo(p, p);
     this.last = p;
   }
@@ -55,7 +56,7 @@ export class BrushTool implements ToolManager {
   up() {
     if (!this.last) return;
     this.last = null;
-    this.editor.endStroke();
+    this.editor.doc.endStroke();
   }
 }
 
