@@ -34,7 +34,17 @@ export default tseslint.config(
   },
   {
     // command-line programs and scripts print their results
-    files: ['scripts/**', 'src-main/cli/**', 'src-main/**/bench/**', 'src-main/**/*-bench.ts', 'src-main/audit/**', 'src-main/server/main.ts', 'bin/**', 'test/**', '.ci/**'],
+    files: [
+      'scripts/**',
+      'src-main/cli/**',
+      'src-main/**/bench/**',
+      'src-main/**/*-bench.ts',
+      'src-main/audit/**',
+      'src-main/server/main.ts',
+      'bin/**',
+      'test/**',
+      '.ci/**',
+    ],
     rules: { 'no-console': 'off' },
   },
   {

@@ -10,7 +10,12 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: ['test/renderer/**'] } },
       // the renderer's state classes (*.svelte.ts, runes compiled as the browser build runs them), against a fake transport
-      { extends: true, plugins: [svelte()], resolve: { conditions: ['browser'] }, test: { name: 'renderer', include: ['test/renderer/**/*.test.ts'] } },
+      {
+        extends: true,
+        plugins: [svelte({ configFile: 'src-renderer/svelte.config.js' })],
+        resolve: { conditions: ['browser'] },
+        test: { name: 'renderer', include: ['test/renderer/**/*.test.ts'] },
+      },
     ],
   },
 });

@@ -32,7 +32,11 @@ for (const addon of readdirSync('native', { withFileTypes: true }).filter((d) =>
     console.warn(`[native] node-gyp not found; ${addon.name} not built (the pure-TS fallback will be used).`);
     continue;
   }
-  const r = spawnSync(process.execPath, [gyp, 'rebuild', '--release', ...(nodedir ? [`--nodedir=${nodedir}`] : [])], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [gyp, 'rebuild', '--release', ...(nodedir ? [`--nodedir=${nodedir}`] : [])], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+  });
   if (r.status === 0) console.log(`[native] built ${addon.name}`);
   else console.warn(`[native] ${addon.name} did not build (the pure-TS fallback will be used):\n${(r.stderr || r.stdout).split('\n').slice(-15).join('\n')}`);
 }

@@ -81,7 +81,9 @@ export function findImportCycles(roots = CHECKED.map((r) => join(ROOT, r)).filte
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const cycles = findImportCycles();
   if (cycles.length) {
-    console.error(`Import cycles (each line a set of modules that import each other; move what they share to a module both import):\n${cycles.map((c) => `  ${c.join(' ⇄ ')}`).join('\n')}`);
+    console.error(
+      `Import cycles (each line a set of modules that import each other; move what they share to a module both import):\n${cycles.map((c) => `  ${c.join(' ⇄ ')}`).join('\n')}`,
+    );
     process.exit(1);
   }
   console.log('import cycles: none');

@@ -10,7 +10,9 @@ const require = createRequire(import.meta.url);
 const run = (cmd, argv, opts = {}) => {
   const r = spawnSync(cmd, argv, { stdio: 'inherit', ...opts });
   if (r.status !== 0) {
-    console.error(`\nfetch:electron failed at: ${cmd} ${argv.join(' ')}\nThis step needs internet access (github.com for Electron, electronjs.org for its headers).`);
+    console.error(
+      `\nfetch:electron failed at: ${cmd} ${argv.join(' ')}\nThis step needs internet access (github.com for Electron, electronjs.org for its headers).`,
+    );
     process.exit(1);
   }
 };
@@ -26,7 +28,8 @@ const work = join(sqliteDir, '.electron-build');
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work);
 for (const entry of ['binding.gyp', 'src', 'deps', 'package.json']) cpSync(join(sqliteDir, entry), join(work, entry), { recursive: true });
-const gyp = process.env.npm_config_node_gyp ?? join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+const gyp =
+  process.env.npm_config_node_gyp ?? join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
 if (!existsSync(gyp)) {
   console.error('node-gyp was not found; install it with `npm i -g node-gyp` and run this again.');
   process.exit(1);

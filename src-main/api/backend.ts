@@ -20,7 +20,10 @@ export interface Backend {
 }
 
 /** Everything behind the API contract, independent of the transport that serves it. */
-export function createBackend(options: { dataDir: string; /** the "official" encoder's architecture (tests: a small ViT) */ officialEncoder?: VisionConfig }): Backend {
+export function createBackend(options: {
+  dataDir: string;
+  /** the "official" encoder's architecture (tests: a small ViT) */ officialEncoder?: VisionConfig;
+}): Backend {
   const library = Library.open(options.dataDir);
   const events = new EventBus();
   const jobs = new JobManager((info) => events.emit('jobs', 'onUpdate', info));

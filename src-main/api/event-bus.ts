@@ -7,11 +7,7 @@ type Listener = (message: EventMessage) => void;
 export class EventBus {
   private readonly listeners = new Set<Listener>();
 
-  emit<S extends ServiceName, E extends keyof Contract[S]['events'] & string>(
-    service: S,
-    event: E,
-    payload: EventPayload<Contract[S], E>,
-  ): void {
+  emit<S extends ServiceName, E extends keyof Contract[S]['events'] & string>(service: S, event: E, payload: EventPayload<Contract[S], E>): void {
     const message: EventMessage = { service, event, payload };
     for (const listener of this.listeners) listener(message);
   }

@@ -151,15 +151,27 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
         for (const c of composition.concepts) library.concepts.filePath(c.conceptId);
         let jobId = '';
         const progress = (p: Partial<{ step: number; total: number; etaMs: number; preview: string; note: string; generationIds: string[] }>): void =>
-          events.emit('generations', 'onProgress', { jobId, step: p.step ?? 0, total: p.total ?? composition.steps, etaMs: p.etaMs ?? 0, preview: p.preview ?? null, note: p.note ?? null, generationIds: p.generationIds ?? null });
+          events.emit('generations', 'onProgress', {
+            jobId,
+            step: p.step ?? 0,
+            total: p.total ?? composition.steps,
+            etaMs: p.etaMs ?? 0,
+            preview: p.preview ?? null,
+            note: p.note ?? null,
+            generationIds: p.generationIds ?? null,
+          });
         const started = jobs.start<string[]>(
           'generate',
           `Draw "${composition.prompt.slice(0, 60)}"`,
-          (ctx) => drawOnWorker(library.dataDir, { model, composition, provider }, ctx, { onStep: (step) => progress(step), onNote: (note) => progress({ note }) }),
+          (ctx) =>
+            drawOnWorker(library.dataDir, { model, composition, provider }, ctx, { onStep: (step) => progress(step), onNote: (note) => progress({ note }) }),
           { lane: 'gpu' },
         );
         jobId = started.jobId;
-        void started.done.then((generationIds) => progress({ step: composition.steps, generationIds }), () => undefined);
+        void started.done.then(
+          (generationIds) => progress({ step: composition.steps, generationIds }),
+          () => undefined,
+        );
         return { jobId };
       },
       setFavorite: ({ id, favorite }) => library.generations.setFavorite(id, favorite),

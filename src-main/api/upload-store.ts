@@ -59,7 +59,10 @@ export class UploadStore {
         size += chunk.byteLength;
         if (size > limit) {
           throw limit < maxBytes
-            ? new AppError('too-large', `Uploads waiting to be imported already hold ${Math.round((this.limits.quotaBytes - room) / 1024 ** 2)} MB; import or wait for them (they expire after an hour), then upload again.`)
+            ? new AppError(
+                'too-large',
+                `Uploads waiting to be imported already hold ${Math.round((this.limits.quotaBytes - room) / 1024 ** 2)} MB; import or wait for them (they expire after an hour), then upload again.`,
+              )
             : new AppError('too-large', `The upload is larger than ${Math.round(maxBytes / 1024 / 1024)} MB.`);
         }
         await handle.write(chunk);
@@ -116,7 +119,8 @@ export class UploadStore {
             await handle.close();
           }
         } catch (err) {
-          if (isNodeError(err) && err.code === 'ENOENT') throw new AppError('not-found', `Upload ${id} has expired or was already imported; add the file again.`);
+          if (isNodeError(err) && err.code === 'ENOENT')
+            throw new AppError('not-found', `Upload ${id} has expired or was already imported; add the file again.`);
           throw err;
         } finally {
           await rm(path, { force: true });

@@ -6,9 +6,7 @@ import { APP_HOST, APP_SCHEME } from './app-origin.js';
 
 /** Must run before app 'ready': app:// behaves like https (secure, standard, fetch allowed). */
 export function registerAppScheme(): void {
-  protocol.registerSchemesAsPrivileged([
-    { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
-  ]);
+  protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 }
 
 /** app://studio/… serves the built renderer, app://studio/files/<sha256> files from the library store. */

@@ -15,7 +15,9 @@ import { attackWebServer } from './web-attacks.js';
 
 const ROWS = ['web', 'photos', 'weights', 'folders', 'kills', 'shared'] as const;
 
-const { values } = parseArgs({ options: { seed: { type: 'string', default: '20261202' }, rows: { type: 'string', default: ROWS.join(',') }, keep: { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { seed: { type: 'string', default: '20261202' }, rows: { type: 'string', default: ROWS.join(',') }, keep: { type: 'boolean' } },
+});
 const seed = Number(values.seed);
 const rows = values.rows!.split(',');
 const root = mkdtempSync(join(tmpdir(), 'si-audit-'));
@@ -54,11 +56,27 @@ try {
         break;
       case 'weights':
         tally = new Tally('weight files (generate, models add)');
-        await throughCli(tally, hostileWeights(join(dir, 'inputs'), r), [(p) => ['generate', '--model', p, '--prompt', 'a dog', '--steps', '1', '--width', '64', '--height', '64', '--out', join(dir, 'out')], (p) => ['models', 'add', p]], join(dir, 'library'));
+        await throughCli(
+          tally,
+          hostileWeights(join(dir, 'inputs'), r),
+          [
+            (p) => ['generate', '--model', p, '--prompt', 'a dog', '--steps', '1', '--width', '64', '--height', '64', '--out', join(dir, 'out')],
+            (p) => ['models', 'add', p],
+          ],
+          join(dir, 'library'),
+        );
         break;
       case 'folders':
         tally = new Tally('model folders (generate, models add)');
-        await throughCli(tally, hostileFolders(join(dir, 'inputs')), [(p) => ['generate', '--model', p, '--prompt', 'a dog', '--steps', '1', '--width', '64', '--height', '64', '--out', join(dir, 'out')], (p) => ['models', 'add', p]], join(dir, 'library'));
+        await throughCli(
+          tally,
+          hostileFolders(join(dir, 'inputs')),
+          [
+            (p) => ['generate', '--model', p, '--prompt', 'a dog', '--steps', '1', '--width', '64', '--height', '64', '--out', join(dir, 'out')],
+            (p) => ['models', 'add', p],
+          ],
+          join(dir, 'library'),
+        );
         break;
       case 'kills':
         tally = new Tally('kill -9 of the CLI mid-import and of the server mid-upload');
@@ -73,7 +91,9 @@ try {
     }
     table.push(tally);
     const c = tally.counts;
-    console.error(`${tally.surface}: ${tally.inputs} inputs, ${c.ok} ok, ${c.refused} refused, ${c.crash} crashes, ${c.hang} hangs, ${c.internal} internal, ${c.lost} lost (${Math.round((Date.now() - t0) / 1000)} s)`);
+    console.error(
+      `${tally.surface}: ${tally.inputs} inputs, ${c.ok} ok, ${c.refused} refused, ${c.crash} crashes, ${c.hang} hangs, ${c.internal} internal, ${c.lost} lost (${Math.round((Date.now() - t0) / 1000)} s)`,
+    );
     for (const p of tally.problems) console.error(`  ${p}`);
   }
 } finally {

@@ -32,7 +32,12 @@ function rawPng(width: number, height: number, pixels: Buffer, options: { badCrc
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit greyscale
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(pixels)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(pixels)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 function mkfifo(path: string): void {
@@ -58,8 +63,18 @@ export async function hostilePhotos(dir: string, r: SeededRandom): Promise<Hosti
   put('16-bit.png', await noise().toColourspace('rgb16').png().toBuffer());
   put('alpha.png', await noise().ensureAlpha(0.5).png().toBuffer());
   put('rotated-exif.jpg', await noise().jpeg().withMetadata({ orientation: 6 }).toBuffer());
-  put('one-pixel.png', await sharp({ create: { width: 1, height: 1, channels: 3, background: '#fff' } }).png().toBuffer());
-  put('thin.png', await sharp({ create: { width: 8000, height: 4, channels: 3, background: '#345' } }).png().toBuffer());
+  put(
+    'one-pixel.png',
+    await sharp({ create: { width: 1, height: 1, channels: 3, background: '#fff' } })
+      .png()
+      .toBuffer(),
+  );
+  put(
+    'thin.png',
+    await sharp({ create: { width: 8000, height: 4, channels: 3, background: '#345' } })
+      .png()
+      .toBuffer(),
+  );
   put('photo.tiff', await noise().tiff().toBuffer());
   put('photo.gif', await noise().gif().toBuffer());
   put('photo.avif', await noise().avif({ effort: 0 }).toBuffer());
@@ -115,7 +130,10 @@ export function hostileWeights(dir: string, r: SeededRandom): HostileInput[] {
   mkdirSync(dir, { recursive: true });
   const base = readFileSync(writeSingleFileCheckpoint(join(dir, 'base.bin'), TINY, sdWeights(TINY, fastRandomFill(7))));
   const headerLength = Number(base.readBigUInt64LE(0));
-  const header = JSON.parse(base.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const header = JSON.parse(base.subarray(8, 8 + headerLength).toString('utf8')) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >;
   const data = base.subarray(8 + headerLength);
   const keys = Object.keys(header).filter((k) => k !== '__metadata__');
   const cases: HostileInput[] = [];
@@ -151,7 +169,14 @@ export function hostileWeights(dir: string, r: SeededRandom): HostileInput[] {
   edited('unknown-dtype', (h) => (h[convIn]!.dtype = 'Q9'));
   edited('offsets-reversed', (h) => (h[convIn]!.data_offsets = [h[convIn]!.data_offsets[1], h[convIn]!.data_offsets[0]]));
   edited('offsets-past-end', (h) => (h[convIn]!.data_offsets = [data.length - 4, data.length + 4096]));
-  edited('offsets-overlap', (h) => (h[keys[1]!]!.data_offsets = [h[keys[0]!]!.data_offsets[0], h[keys[0]!]!.data_offsets[0] + (h[keys[1]!]!.data_offsets[1] - h[keys[1]!]!.data_offsets[0])]));
+  edited(
+    'offsets-overlap',
+    (h) =>
+      (h[keys[1]!]!.data_offsets = [
+        h[keys[0]!]!.data_offsets[0],
+        h[keys[0]!]!.data_offsets[0] + (h[keys[1]!]!.data_offsets[1] - h[keys[1]!]!.data_offsets[0]),
+      ]),
+  );
   edited('offsets-not-numbers', (h) => ((h[convIn] as unknown as { data_offsets: unknown }).data_offsets = ['0', 'x']));
   edited('shape-negative', (h) => (h[convIn]!.shape = [-32, 4, 3, 3]));
   edited('shape-overflow', (h) => (h[convIn]!.shape = [2 ** 40, 2 ** 40, 1, 1]));
@@ -177,11 +202,20 @@ export function hostileWeights(dir: string, r: SeededRandom): HostileInput[] {
       delete h[k];
     }
   });
-  put('lora-not-checkpoint', rawSafetensors({ 'lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight': { dtype: 'F32', shape: [4, 32], data_offsets: [0, 512] } }, Buffer.alloc(512)));
+  put(
+    'lora-not-checkpoint',
+    rawSafetensors(
+      { 'lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight': { dtype: 'F32', shape: [4, 32], data_offsets: [0, 512] } },
+      Buffer.alloc(512),
+    ),
+  );
   withValue('nan-weight', Number.NaN);
   withValue('inf-weight', Number.POSITIVE_INFINITY);
   // valid: a 0-byte tensor sharing its offset with the next one
-  edited('zero-byte-tensor', (h) => (h['model_ema.empty'] = { dtype: 'F32', shape: [0], data_offsets: [h[convIn]!.data_offsets[0], h[convIn]!.data_offsets[0]] }));
+  edited(
+    'zero-byte-tensor',
+    (h) => (h['model_ema.empty'] = { dtype: 'F32', shape: [0], data_offsets: [h[convIn]!.data_offsets[0], h[convIn]!.data_offsets[0]] }),
+  );
   const headerEnd = 8 + headerLength;
   for (let i = 0; cases.length < 95; i++) put(`mutated-${i}`, mutateBytes(r, base, 0, r.int(0, 10) < 8 ? headerEnd : base.length));
   rmSync(join(dir, 'base.bin'));

@@ -14,7 +14,19 @@ import { ServerProcess } from './web-server-process.js';
 export async function noisePhotos(count: number, width: number, height: number): Promise<Buffer[]> {
   const photos: Buffer[] = [];
   for (let i = 0; i < count; i++) {
-    photos.push(await sharp({ create: { width: width + (i % 7), height, channels: 3, background: { r: i % 256, g: (i * 7) % 256, b: 90 }, noise: { type: 'gaussian', mean: 128, sigma: 30 } } }).png().toBuffer());
+    photos.push(
+      await sharp({
+        create: {
+          width: width + (i % 7),
+          height,
+          channels: 3,
+          background: { r: i % 256, g: (i * 7) % 256, b: 90 },
+          noise: { type: 'gaussian', mean: 128, sigma: 30 },
+        },
+      })
+        .png()
+        .toBuffer(),
+    );
   }
   return photos;
 }
@@ -46,11 +58,13 @@ export async function killMidWrite(dir: string, r: SeededRandom, tally: Tally): 
   const photosDir = join(dir, 'photos');
   mkdirSync(photosDir, { recursive: true });
   const big = await noisePhotos(24, 1400, 1000);
-  const paths = await Promise.all(big.map(async (bytes, i) => {
-    const path = join(photosDir, `big-${i}.png`);
-    await sharp(bytes).toFile(path);
-    return path;
-  }));
+  const paths = await Promise.all(
+    big.map(async (bytes, i) => {
+      const path = join(photosDir, `big-${i}.png`);
+      await sharp(bytes).toFile(path);
+      return path;
+    }),
+  );
   const check = (what: string, before: number) => {
     const after = imageCount(dataDir);
     const damage = libraryDamage(dataDir);
@@ -91,11 +105,13 @@ export async function shareOneLibrary(dir: string, tally: Tally): Promise<void> 
   const photosDir = join(dir, 'photos');
   mkdirSync(photosDir, { recursive: true });
   const web = await noisePhotos(300, 240, 180);
-  const cliPhotos = await Promise.all((await noisePhotos(36, 250, 190)).map(async (bytes, i) => {
-    const path = join(photosDir, `cli-${i}.png`);
-    await sharp(bytes).toFile(path);
-    return path;
-  }));
+  const cliPhotos = await Promise.all(
+    (await noisePhotos(36, 250, 190)).map(async (bytes, i) => {
+      const path = join(photosDir, `cli-${i}.png`);
+      await sharp(bytes).toFile(path);
+      return path;
+    }),
+  );
   const server = await ServerProcess.start(dataDir);
   let landed = 0;
   try {

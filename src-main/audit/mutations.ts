@@ -30,7 +30,24 @@ export function mutateBytes(r: SeededRandom, bytes: Buffer, from = 0, to = bytes
 }
 
 const JUNK_STRINGS = ['', 'x', '../../etc/passwd', 'img_zzzzzzzz', 'con_0123456789', '\u0000', '%%%', '*', '{}'];
-const JUNK_KEYS = ['id', 'imageId', 'classWord', 'sources', 'path', 'kind', 'settings', 'composition', 'prompt', 'model', 'name', 'steps', 'maskPng', 'tags', '__proto__', 'constructor'];
+const JUNK_KEYS = [
+  'id',
+  'imageId',
+  'classWord',
+  'sources',
+  'path',
+  'kind',
+  'settings',
+  'composition',
+  'prompt',
+  'model',
+  'name',
+  'steps',
+  'maskPng',
+  'tags',
+  '__proto__',
+  'constructor',
+];
 
 /** A random JSON value of the shapes malformed payloads take (keys the contract uses, prototype names, extremes). */
 export function junkValue(r: SeededRandom, depth = 0): unknown {
@@ -55,4 +72,5 @@ export function junkValue(r: SeededRandom, depth = 0): unknown {
 }
 
 /** A message that leaks the program's insides instead of telling the user what to do. */
-export const UNCLEAR_MESSAGE = /Unexpected error|\n\s+at |Cannot read properties|is not a function|is not iterable|\[object Object\]|converted to a BigInt|\[[^\]]*(,,|NaN)[^\]]*\]/;
+export const UNCLEAR_MESSAGE =
+  /Unexpected error|\n\s+at |Cannot read properties|is not a function|is not iterable|\[object Object\]|converted to a BigInt|\[[^\]]*(,,|NaN)[^\]]*\]/;

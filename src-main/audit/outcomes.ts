@@ -23,7 +23,8 @@ export class Tally {
   add(outcome: Outcome, what: string, detail = ''): void {
     this.counts[outcome]++;
     if (outcome === 'ok' && this.accepted.length < 40) this.accepted.push(what);
-    if (outcome !== 'ok' && outcome !== 'refused' && this.problems.length < 12) this.problems.push(`${outcome}: ${what}${detail ? ` — ${detail.slice(0, 300)}` : ''}`);
+    if (outcome !== 'ok' && outcome !== 'refused' && this.problems.length < 12)
+      this.problems.push(`${outcome}: ${what}${detail ? ` — ${detail.slice(0, 300)}` : ''}`);
   }
 
   get inputs(): number {

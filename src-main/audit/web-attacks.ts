@@ -50,7 +50,10 @@ export async function attackWebServer(dataDir: string, r: SeededRandom, tally: T
     for (let i = 0; i < 300; i++) {
       const { service, method } = methods[i % methods.length]!;
       const input = junkValue(r);
-      const res = i % 25 === 24 ? await server.post('/api/invoke', JSON.stringify(junkValue(r)), { 'content-type': 'application/json' }) : await server.invoke(service, method, input);
+      const res =
+        i % 25 === 24
+          ? await server.post('/api/invoke', JSON.stringify(junkValue(r)), { 'content-type': 'application/json' })
+          : await server.invoke(service, method, input);
       await record(`${service}.${method}(${JSON.stringify(input)?.slice(0, 60)})`, answerOutcome(res), JSON.stringify(res?.body)?.slice(0, 200));
     }
 
@@ -80,7 +83,10 @@ export async function attackWebServer(dataDir: string, r: SeededRandom, tally: T
       ['no Host', http(['GET / HTTP/1.1'])],
       ['two Hosts', http(['GET / HTTP/1.1', host, 'Host: evil.example'])],
       ['invoke without token', http(['POST /api/invoke HTTP/1.1', host, 'Content-Type: application/json', 'Content-Length: 2'], '{}')],
-      ['invoke with a wrong token', http(['POST /api/invoke HTTP/1.1', host, 'x-singleinsert-token: nope', 'Content-Type: application/json', 'Content-Length: 2'], '{}')],
+      [
+        'invoke with a wrong token',
+        http(['POST /api/invoke HTTP/1.1', host, 'x-singleinsert-token: nope', 'Content-Type: application/json', 'Content-Length: 2'], '{}'),
+      ],
       ['invoke as GET', http(['GET /api/invoke HTTP/1.1', host, token])],
       ['invoke as text', http(['POST /api/invoke HTTP/1.1', host, token, 'Content-Type: text/plain', 'Content-Length: 2'], '{}')],
       ['invoke with bad JSON', http(['POST /api/invoke HTTP/1.1', host, token, 'Content-Type: application/json', 'Content-Length: 5'], '{"a":')],
@@ -88,10 +94,25 @@ export async function attackWebServer(dataDir: string, r: SeededRandom, tally: T
       ['invoke with a huge declared length', http(['POST /api/invoke HTTP/1.1', host, token, 'Content-Type: application/json', 'Content-Length: 99999999999'])],
       ['invoke with a negative length', http(['POST /api/invoke HTTP/1.1', host, token, 'Content-Type: application/json', 'Content-Length: -5'], '{}')],
       ['invoke with a non-numeric length', http(['POST /api/invoke HTTP/1.1', host, token, 'Content-Type: application/json', 'Content-Length: abc'], '{}')],
-      ['invoke with two lengths', http(['POST /api/invoke HTTP/1.1', host, token, 'Content-Type: application/json', 'Content-Length: 2', 'Content-Length: 3'], '{}')],
-      ['broken chunked body', http(['POST /api/invoke HTTP/1.1', host, token, 'Content-Type: application/json', 'Transfer-Encoding: chunked'], 'zz\r\n{}\r\n0\r\n\r\n')],
-      ['chunked and a length', http(['POST /api/invoke HTTP/1.1', host, token, 'Content-Type: application/json', 'Transfer-Encoding: chunked', 'Content-Length: 2'], '2\r\n{}\r\n0\r\n\r\n')],
-      ['body shorter than its length', http(['POST /api/invoke HTTP/1.1', host, token, 'Content-Type: application/json', 'Content-Length: 100', 'Connection: close'], '{}')],
+      [
+        'invoke with two lengths',
+        http(['POST /api/invoke HTTP/1.1', host, token, 'Content-Type: application/json', 'Content-Length: 2', 'Content-Length: 3'], '{}'),
+      ],
+      [
+        'broken chunked body',
+        http(['POST /api/invoke HTTP/1.1', host, token, 'Content-Type: application/json', 'Transfer-Encoding: chunked'], 'zz\r\n{}\r\n0\r\n\r\n'),
+      ],
+      [
+        'chunked and a length',
+        http(
+          ['POST /api/invoke HTTP/1.1', host, token, 'Content-Type: application/json', 'Transfer-Encoding: chunked', 'Content-Length: 2'],
+          '2\r\n{}\r\n0\r\n\r\n',
+        ),
+      ],
+      [
+        'body shorter than its length',
+        http(['POST /api/invoke HTTP/1.1', host, token, 'Content-Type: application/json', 'Content-Length: 100', 'Connection: close'], '{}'),
+      ],
       ['a 100 KB header', http(['GET / HTTP/1.1', host, `X-Big: ${'x'.repeat(100_000)}`])],
       ['5000 headers', http(['GET / HTTP/1.1', host, ...Array.from({ length: 5000 }, (_, i) => `X-H${i}: v`)])],
       ['a header without a colon', http(['GET / HTTP/1.1', host, 'NoColonHere'])],
@@ -123,7 +144,14 @@ export async function attackWebServer(dataDir: string, r: SeededRandom, tally: T
       let what: string;
       if (i % 10 === 9) {
         what = 'an upload cut off mid-body';
-        await rawExchange(server.port, http(['POST /api/upload HTTP/1.1', `Host: ${server.host}`, `x-singleinsert-token: ${server.token}`, 'Content-Length: 1000000'], 'x'.repeat(r.int(0, 5000))), { waitMs: 300 });
+        await rawExchange(
+          server.port,
+          http(
+            ['POST /api/upload HTTP/1.1', `Host: ${server.host}`, `x-singleinsert-token: ${server.token}`, 'Content-Length: 1000000'],
+            'x'.repeat(r.int(0, 5000)),
+          ),
+          { waitMs: 300 },
+        );
         res = { status: 400, body: 'cut' };
       } else if (i % 10 === 8) {
         what = 'an upload over the limit (streamed, 210 MB)';
@@ -134,27 +162,49 @@ export async function attackWebServer(dataDir: string, r: SeededRandom, tally: T
       } else {
         const photo = i % 2 === 0;
         what = photo ? 'a photo upload' : 'an upload of random bytes';
-        res = await server.post('/api/upload', photo ? photos[i % photos.length]! : Buffer.from(Array.from({ length: r.int(1, 300_000) }, () => r.int(0, 256))), {});
+        res = await server.post(
+          '/api/upload',
+          photo ? photos[i % photos.length]! : Buffer.from(Array.from({ length: r.int(1, 300_000) }, () => r.int(0, 256))),
+          {},
+        );
         const id = (res?.body as { uploadId?: string })?.uploadId;
         if (id) uploads.push({ id, photo });
       }
       await record(what, res?.status === 413 ? 'refused' : answerOutcome(res), JSON.stringify(res?.body)?.slice(0, 200));
     }
     // what was uploaded, imported (random bytes must be refused clearly); then uploads that are unknown or used
-    const imports = [...uploads.map((u, i) => ({ ...u, name: `upload-${i}.png` })), ...['upl_00000000', 'upl_zzzzzzzzzzzz', uploads[0]?.id ?? 'upl_11111111'].map((id) => ({ id, photo: false, name: 'again.png' }))];
+    const imports = [
+      ...uploads.map((u, i) => ({ ...u, name: `upload-${i}.png` })),
+      ...['upl_00000000', 'upl_zzzzzzzzzzzz', uploads[0]?.id ?? 'upl_11111111'].map((id) => ({ id, photo: false, name: 'again.png' })),
+    ];
     for (const upload of imports) {
       const { outcome, error, detail } = await server.importUpload(upload.id, upload.name);
-      await record(`import of ${upload.name === 'again.png' ? 'an unknown or used' : upload.photo ? 'a photo' : 'random bytes'} upload`, outcome === 'failed' ? errorOutcome(error) : outcome, detail);
+      await record(
+        `import of ${upload.name === 'again.png' ? 'an unknown or used' : upload.photo ? 'a photo' : 'random bytes'} upload`,
+        outcome === 'failed' ? errorOutcome(error) : outcome,
+        detail,
+      );
     }
 
     // 4. WebSocket: bad upgrades, then frames that break the protocol after a good handshake
     const key = Buffer.alloc(16, 7).toString('base64');
     const upgrade = (target: string, headers: { host?: string; origin?: string } = {}) =>
-      http([`GET ${target} HTTP/1.1`, `Host: ${headers.host ?? server.host}`, `Origin: ${headers.origin ?? server.origin}`, 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Key: ${key}`, 'Sec-WebSocket-Version: 13']);
+      http([
+        `GET ${target} HTTP/1.1`,
+        `Host: ${headers.host ?? server.host}`,
+        `Origin: ${headers.origin ?? server.origin}`,
+        'Upgrade: websocket',
+        'Connection: Upgrade',
+        `Sec-WebSocket-Key: ${key}`,
+        'Sec-WebSocket-Version: 13',
+      ]);
     const good = () => upgrade(`/api/events?token=${server.token}`);
     const masked = (opcode: number, payload: Buffer, fin = true) => {
       const mask = Buffer.from([1, 2, 3, 4]);
-      const len = payload.length < 126 ? Buffer.from([0x80 | payload.length]) : Buffer.concat([Buffer.from([0x80 | 126]), Buffer.from([payload.length >> 8, payload.length & 255])]);
+      const len =
+        payload.length < 126
+          ? Buffer.from([0x80 | payload.length])
+          : Buffer.concat([Buffer.from([0x80 | 126]), Buffer.from([payload.length >> 8, payload.length & 255])]);
       return Buffer.concat([Buffer.from([(fin ? 0x80 : 0) | opcode]), len, mask, Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!))]);
     };
     const frames: Array<[string, () => Buffer]> = [

@@ -85,11 +85,20 @@ export class ServerProcess {
    * Imports an upload as the Library screen does: the photo's outcome (`ok`, or `failed` as the
    * contract says why), `hang` without an answer, `internal` when the answer is not a result.
    */
-  async importUpload(uploadId: string, name: string, timeoutMs = 15_000): Promise<{ outcome: 'ok' | 'failed' | 'hang' | 'internal'; error?: ApiError; detail: string }> {
+  async importUpload(
+    uploadId: string,
+    name: string,
+    timeoutMs = 15_000,
+  ): Promise<{ outcome: 'ok' | 'failed' | 'hang' | 'internal'; error?: ApiError; detail: string }> {
     const res = await this.invoke('images', 'import', { sources: [{ kind: 'upload', uploadId, name }] }, timeoutMs);
     if (!res) return { outcome: 'hang', detail: 'the import did not answer' };
     const result = (res.body as { value?: { results?: ImportResult[] } }).value?.results?.[0];
-    if (!result) return { outcome: (res.body as { ok?: boolean }).ok === false ? 'failed' : 'internal', ...errorOf(res.body), detail: JSON.stringify(res.body).slice(0, 200) };
+    if (!result)
+      return {
+        outcome: (res.body as { ok?: boolean }).ok === false ? 'failed' : 'internal',
+        ...errorOf(res.body),
+        detail: JSON.stringify(res.body).slice(0, 200),
+      };
     return result.status === 'failed' ? { outcome: 'failed', error: result.error, detail: result.error.message } : { outcome: 'ok', detail: '' };
   }
 

@@ -47,7 +47,7 @@ export function helpText(command: Command, path: string): string {
   const options = Object.entries(command.options ?? {});
   lines.push('', 'Options:');
   for (const [name, def] of options) lines.push(`  --${name}${def.type === 'string' ? ' <value>' : ''}`);
-  lines.push('  --data-dir <dir>  the library folder (default: the app\'s, or $SINGLEINSERT_DATA_DIR)', '  -h, --help        show this help');
+  lines.push("  --data-dir <dir>  the library folder (default: the app's, or $SINGLEINSERT_DATA_DIR)", '  -h, --help        show this help');
   return lines.join('\n');
 }
 

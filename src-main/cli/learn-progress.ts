@@ -20,7 +20,14 @@ export function learnProgress(io: CliIo, interactive = process.stderr.isTTY === 
     const pace = runPace(steps, run.totalSteps)!;
     const avg = smoothed(steps.map((x) => x.loss)).at(-1)!;
     const memory = s.rssMb === null ? '' : ` · ${formatMemory(s.rssMb)}`;
-    return { stage: s.stage === 1 ? 'Stage I' : 'Stage II', loss: s.loss.toFixed(4), avg: avg.toFixed(4), speed: formatSpeed(pace.msPerStep), eta: formatDuration(pace.etaMs), memory };
+    return {
+      stage: s.stage === 1 ? 'Stage I' : 'Stage II',
+      loss: s.loss.toFixed(4),
+      avg: avg.toFixed(4),
+      speed: formatSpeed(pace.msPerStep),
+      eta: formatDuration(pace.etaMs),
+      memory,
+    };
   };
   const log = (line: string) => {
     if (bar) bar.stop();
@@ -36,7 +43,12 @@ export function learnProgress(io: CliIo, interactive = process.stderr.isTTY === 
       }
       if (!bar) {
         bar = new cliProgress.SingleBar(
-          { format: ' {stage} |{bar}| {value}/{total} steps · loss {avg} (this step {loss}) · {speed} · ETA {eta_text}{memory}', stream: process.stderr, hideCursor: true, clearOnComplete: false },
+          {
+            format: ' {stage} |{bar}| {value}/{total} steps · loss {avg} (this step {loss}) · {speed} · ETA {eta_text}{memory}',
+            stream: process.stderr,
+            hideCursor: true,
+            clearOnComplete: false,
+          },
           cliProgress.Presets.shades_classic,
         );
         bar.start(run.totalSteps, s.step - 1, { ...d, eta_text: d.eta });
@@ -46,7 +58,9 @@ export function learnProgress(io: CliIo, interactive = process.stderr.isTTY === 
     log,
     previews(run, drawn) {
       const at = drawn[0]!;
-      log(`${at.final ? 'Previews of the finished concept' : `Previews at step ${at.step}`}: ${drawn.length} drawn; write them out with \`singleinsert runs previews ${run.id} --out <folder>\`.`);
+      log(
+        `${at.final ? 'Previews of the finished concept' : `Previews at step ${at.step}`}: ${drawn.length} drawn; write them out with \`singleinsert runs previews ${run.id} --out <folder>\`.`,
+      );
     },
     stop() {
       bar?.stop();
@@ -54,4 +68,3 @@ export function learnProgress(io: CliIo, interactive = process.stderr.isTTY === 
     },
   };
 }
-

@@ -16,7 +16,18 @@ export const rootCommand: Command = {
   name: 'singleinsert',
   summary: 'SingleInsert Studio: learn a concept from one photo and put it into Stable Diffusion.',
   usage: '<command> [options]',
-  children: [importCommand, libraryCommand, maskCommand, learnCommand, runsCommand, generateCommand, exportCommand, importConceptCommand, modelsCommand, doctorCommand],
+  children: [
+    importCommand,
+    libraryCommand,
+    maskCommand,
+    learnCommand,
+    runsCommand,
+    generateCommand,
+    exportCommand,
+    importConceptCommand,
+    modelsCommand,
+    doctorCommand,
+  ],
 };
 
 const consoleIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };

@@ -6,7 +6,16 @@ import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { AppError, fileError } from './app-error.js';
 
-const kind = (s: Stats) => (s.isDirectory() ? 'a folder' : s.isFIFO() ? 'a named pipe' : s.isSocket() ? 'a socket' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : 'not a regular file');
+const kind = (s: Stats) =>
+  s.isDirectory()
+    ? 'a folder'
+    : s.isFIFO()
+      ? 'a named pipe'
+      : s.isSocket()
+        ? 'a socket'
+        : s.isCharacterDevice() || s.isBlockDevice()
+          ? 'a device'
+          : 'not a regular file';
 
 function refuseStat(err: unknown, path: string): never {
   throw fileError(err, path) ?? err;
@@ -46,7 +55,8 @@ export function readSmallFileSync(path: string, maxBytes: number, what = 'a file
   const fd = openRegularSync(path, what);
   try {
     const size = fstatSync(fd).size;
-    if (size > maxBytes) throw new AppError('too-large', `${path} is ${(size / 1024 / 1024).toFixed(1)} MB; ${what} is at most ${(maxBytes / 1024 / 1024).toFixed(1)} MB.`);
+    if (size > maxBytes)
+      throw new AppError('too-large', `${path} is ${(size / 1024 / 1024).toFixed(1)} MB; ${what} is at most ${(maxBytes / 1024 / 1024).toFixed(1)} MB.`);
     return readFileSync(fd);
   } finally {
     closeSync(fd);

@@ -92,7 +92,11 @@ export class Graph {
   }
 
   int64s(values: readonly number[]): Tensor {
-    return this.constant('int64', [values.length], values.map((v) => BigInt(v)));
+    return this.constant(
+      'int64',
+      [values.length],
+      values.map((v) => BigInt(v)),
+    );
   }
 
   /** The values of a constant int tensor (axes, shapes) as numbers. */

@@ -39,7 +39,13 @@ function outputAdamW(graph: Graph, adam: AdamWTensors): void {
 }
 
 /** Appends one AdamW update (see addAdamW) and marks its results as the graph's outputs. */
-export function appendAdamW(graph: Graph, params: readonly Tensor[], grads: readonly Tensor[], config: AdamWConfig = {}, gradScale: number | Tensor = 1): AdamWTensors {
+export function appendAdamW(
+  graph: Graph,
+  params: readonly Tensor[],
+  grads: readonly Tensor[],
+  config: AdamWConfig = {},
+  gradScale: number | Tensor = 1,
+): AdamWTensors {
   const adam = addAdamW(graph, params, grads, config, gradScale);
   outputAdamW(graph, adam);
   return adam;
@@ -49,7 +55,12 @@ export function appendAdamW(graph: Graph, params: readonly Tensor[], grads: read
  * A graph of its own that applies one AdamW update to `params` from gradients fed as inputs (named by
  * `gradInput`), scaled by a number or, with 'fed', by a scalar input `grad_scale` (set per step).
  */
-export function adamWApplyGraph(params: readonly Tensor[], gradInput: (param: Tensor) => string, config: AdamWConfig | undefined, gradScale: number | 'fed'): Graph {
+export function adamWApplyGraph(
+  params: readonly Tensor[],
+  gradInput: (param: Tensor) => string,
+  config: AdamWConfig | undefined,
+  gradScale: number | 'fed',
+): Graph {
   const graph = new Graph('apply');
   const ps = params.map((p) => graph.param(p.name, p.shape));
   const grads = params.map((p) => graph.input(gradInput(p), 'float32', p.shape));
@@ -61,7 +72,13 @@ export function adamWApplyGraph(params: readonly Tensor[], gradInput: (param: Te
  * Appends one AdamW update (decoupled weight decay, bias correction from `step`) of
  * `params` by `grads`, after scaling grads by `gradScale` (1/k for k accumulated micro-batches).
  */
-export function addAdamW(graph: Graph, params: readonly Tensor[], grads: readonly Tensor[], config: AdamWConfig = {}, gradScale: number | Tensor = 1): AdamWTensors {
+export function addAdamW(
+  graph: Graph,
+  params: readonly Tensor[],
+  grads: readonly Tensor[],
+  config: AdamWConfig = {},
+  gradScale: number | Tensor = 1,
+): AdamWTensors {
   const { beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 1e-2, maxGradNorm } = config;
   const lr = graph.input('optim.lr', 'float32', []);
   const step = graph.input('optim.step', 'float32', []);

@@ -24,7 +24,9 @@ try {
     signal,
     onNote: (text) => post({ type: 'note', text }),
     onProgress: (p) => {
-      void p.preview().then((png) => post({ type: 'progress', step: p.step, total: p.total, etaMs: p.etaMs, preview: `data:image/png;base64,${png.toString('base64')}` }));
+      void p
+        .preview()
+        .then((png) => post({ type: 'progress', step: p.step, total: p.total, etaMs: p.etaMs, preview: `data:image/png;base64,${png.toString('base64')}` }));
     },
   });
   post({ type: 'end', generationIds: generations.map((g) => g.id), error: null });

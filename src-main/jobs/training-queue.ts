@@ -32,7 +32,11 @@ export class TrainingQueue {
     this.library.runs.markOrphansInterrupted();
     const next = this.library.runs.queued()[0];
     if (!next) return;
-    const input: WorkerInput = { dataDir: this.library.dataDir, runId: next.id, ...(this.options.officialEncoder ? { officialEncoder: this.options.officialEncoder } : {}) };
+    const input: WorkerInput = {
+      dataDir: this.library.dataDir,
+      runId: next.id,
+      ...(this.options.officialEncoder ? { officialEncoder: this.options.officialEncoder } : {}),
+    };
     const worker = new Worker(WORKER_SCRIPT, { workerData: input });
     this.current = { runId: next.id, worker };
     worker.on('message', (m: WorkerMessage) => {

@@ -24,9 +24,7 @@ export class Blobs {
 
   /** Blob rows nothing points at any more, removed; their hashes. */
   dropUnreferenced(): string[] {
-    const rows = this.db
-      .prepare('DELETE FROM blobs WHERE sha256 NOT IN (SELECT sha256 FROM blob_refs) RETURNING sha256')
-      .all() as Array<{ sha256: string }>;
+    const rows = this.db.prepare('DELETE FROM blobs WHERE sha256 NOT IN (SELECT sha256 FROM blob_refs) RETURNING sha256').all() as Array<{ sha256: string }>;
     return rows.map((r) => r.sha256);
   }
 

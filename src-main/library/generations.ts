@@ -122,12 +122,16 @@ export class Compositions {
     const now = new Date().toISOString();
     const json = JSON.stringify(input.composition);
     if (input.id) {
-      const changed = this.db.prepare('UPDATE compositions SET name = ?, json = ?, model_ref = ?, updated_at = ? WHERE id = ?').run(input.name, json, input.modelRef, now, input.id).changes;
+      const changed = this.db
+        .prepare('UPDATE compositions SET name = ?, json = ?, model_ref = ?, updated_at = ? WHERE id = ?')
+        .run(input.name, json, input.modelRef, now, input.id).changes;
       if (!changed) throw new AppError('not-found', `No saved composition ${input.id}.`);
       return this.get(input.id);
     }
     const id = newId('cmp');
-    this.db.prepare('INSERT INTO compositions (id, name, json, model_ref, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(id, input.name, json, input.modelRef, now, now);
+    this.db
+      .prepare('INSERT INTO compositions (id, name, json, model_ref, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(id, input.name, json, input.modelRef, now, now);
     return this.get(id);
   }
 
@@ -143,5 +147,12 @@ export class Compositions {
 }
 
 function toSaved(r: CompositionDbRow): SavedComposition {
-  return { id: r.id, name: r.name, composition: composition.parse(JSON.parse(r.json)), modelRef: r.model_ref, createdAt: r.created_at, updatedAt: r.updated_at };
+  return {
+    id: r.id,
+    name: r.name,
+    composition: composition.parse(JSON.parse(r.json)),
+    modelRef: r.model_ref,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
 }

@@ -62,9 +62,7 @@ export class Images {
   }
 
   findBySource(sourceSha256: string): ImageRecord | undefined {
-    const row = this.db
-      .prepare('SELECT * FROM images WHERE source_sha256 = ? OR sha256 = ?')
-      .get(sourceSha256, sourceSha256) as ImageRow | undefined;
+    const row = this.db.prepare('SELECT * FROM images WHERE source_sha256 = ? OR sha256 = ?').get(sourceSha256, sourceSha256) as ImageRow | undefined;
     return row && toImage(row);
   }
 

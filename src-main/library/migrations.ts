@@ -34,7 +34,10 @@ export function migrate(db: Database, migrations: Migration[] = loadMigrations()
   const version = () => db.pragma('user_version', { simple: true }) as number;
   const refuseNewer = (from: number) => {
     if (from > latest) {
-      throw new AppError('conflict', `This library was written by a newer SingleInsert Studio (schema ${from}, this app knows ${latest}). Update the app to open it.`);
+      throw new AppError(
+        'conflict',
+        `This library was written by a newer SingleInsert Studio (schema ${from}, this app knows ${latest}). Update the app to open it.`,
+      );
     }
   };
   const seen = version();

@@ -49,7 +49,8 @@ export class Models {
   }
 
   get(idOrName: string): ModelRecord {
-    const row = this.db.prepare('SELECT * FROM models WHERE id = ? OR name = ? ORDER BY installed_at DESC LIMIT 1').get(idOrName, idOrName) as ModelRow | undefined;
+    const row = this.db.prepare('SELECT * FROM models WHERE id = ? OR name = ? ORDER BY installed_at DESC LIMIT 1').get(idOrName, idOrName) as
+      ModelRow | undefined;
     if (!row) throw new AppError('not-found', `No installed model ${idOrName} (see \`singleinsert models list\`).`);
     return toModel(row);
   }

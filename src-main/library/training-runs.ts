@@ -1,7 +1,15 @@
 // The training_runs, training_steps and training_previews tables behind a typed interface.
 import type { Database } from 'better-sqlite3';
 import { rmSync } from 'node:fs';
-import { learnSettings, type LearnSettings, type RunDetail, type RunPreview, type RunState, type RunStep, type TrainingRun } from '../../src-preload/contract/training.js';
+import {
+  learnSettings,
+  type LearnSettings,
+  type RunDetail,
+  type RunPreview,
+  type RunState,
+  type RunStep,
+  type TrainingRun,
+} from '../../src-preload/contract/training.js';
 import { AppError } from '../common/app-error.js';
 import { newId } from '../common/ids.js';
 import { processAlive } from '../common/process-alive.js';
@@ -93,7 +101,6 @@ export class TrainingRuns {
     return removed;
   }
 
-
   create(input: NewRunRow): TrainingRun {
     const id = newId('run');
     this.db
@@ -101,7 +108,19 @@ export class TrainingRuns {
         `INSERT INTO training_runs (id, name, class_word, image_id, mask_id, model_id, model_ref, settings_json, state, total_steps, queue_order, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
       )
-      .run(id, input.name, input.classWord, input.imageId, input.maskId, input.modelId, input.modelRef, JSON.stringify(input.settings), input.settings.steps1 + input.settings.steps2, this.nextInQueue(), new Date().toISOString());
+      .run(
+        id,
+        input.name,
+        input.classWord,
+        input.imageId,
+        input.maskId,
+        input.modelId,
+        input.modelRef,
+        JSON.stringify(input.settings),
+        input.settings.steps1 + input.settings.steps2,
+        this.nextInQueue(),
+        new Date().toISOString(),
+      );
     return this.get(id);
   }
 
@@ -134,8 +153,20 @@ export class TrainingRuns {
   }
 
   steps(id: string): RunStep[] {
-    const rows = this.db.prepare('SELECT step, stage, loss, l_fg, l_bg, l_sm, grad_norm, ms, rss_mb FROM training_steps WHERE run_id = ? ORDER BY step').all(id) as StepRow[];
-    return rows.map((r) => ({ step: r.step, stage: r.stage === 2 ? 2 : 1, loss: r.loss, lFg: r.l_fg, lBg: r.l_bg, lSm: r.l_sm, gradNorm: r.grad_norm, ms: r.ms, rssMb: r.rss_mb }));
+    const rows = this.db
+      .prepare('SELECT step, stage, loss, l_fg, l_bg, l_sm, grad_norm, ms, rss_mb FROM training_steps WHERE run_id = ? ORDER BY step')
+      .all(id) as StepRow[];
+    return rows.map((r) => ({
+      step: r.step,
+      stage: r.stage === 2 ? 2 : 1,
+      loss: r.loss,
+      lFg: r.l_fg,
+      lBg: r.l_bg,
+      lSm: r.l_sm,
+      gradNorm: r.grad_norm,
+      ms: r.ms,
+      rssMb: r.rss_mb,
+    }));
   }
 
   /** A run with its steps and previews, as its detail view shows it. */
@@ -146,14 +177,25 @@ export class TrainingRuns {
   /** Previews in the order they were drawn (by step, then prompt). */
   previews(id: string): RunPreview[] {
     const rows = this.db.prepare('SELECT * FROM training_previews WHERE run_id = ? ORDER BY step, prompt_index').all(id) as PreviewRow[];
-    return rows.map((r) => ({ step: r.step, stage: r.stage === 2 ? 2 : 1, promptIndex: r.prompt_index, prompt: r.prompt, seed: r.seed, sha256: r.sha256, final: r.final === 1, createdAt: r.created_at }));
+    return rows.map((r) => ({
+      step: r.step,
+      stage: r.stage === 2 ? 2 : 1,
+      promptIndex: r.prompt_index,
+      prompt: r.prompt,
+      seed: r.seed,
+      sha256: r.sha256,
+      final: r.final === 1,
+      createdAt: r.created_at,
+    }));
   }
 
   /** Records a preview whose file is in the store (its blob row written by the caller, in the same transaction). */
   insertPreview(id: string, p: RunPreview): void {
     // a step redone after a resume draws its previews again and replaces the first try's
     this.db
-      .prepare('INSERT OR REPLACE INTO training_previews (run_id, step, stage, prompt_index, prompt, seed, sha256, final, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT OR REPLACE INTO training_previews (run_id, step, stage, prompt_index, prompt, seed, sha256, final, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(id, p.step, p.stage, p.promptIndex, p.prompt, p.seed, p.sha256, p.final ? 1 : 0, p.createdAt);
   }
 
@@ -180,7 +222,9 @@ export class TrainingRuns {
   recordStep(id: string, stage: 1 | 2, s: RunStep): void {
     this.db.transaction(() => {
       this.db
-        .prepare('INSERT OR REPLACE INTO training_steps (run_id, step, stage, loss, l_fg, l_bg, l_sm, grad_norm, ms, rss_mb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .prepare(
+          'INSERT OR REPLACE INTO training_steps (run_id, step, stage, loss, l_fg, l_bg, l_sm, grad_norm, ms, rss_mb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        )
         .run(id, s.step, s.stage, s.loss, s.lFg, s.lBg, s.lSm, s.gradNorm, s.ms, s.rssMb);
       this.db.prepare('UPDATE training_runs SET step = ?, stage = ? WHERE id = ?').run(s.step, stage, id);
     })();
@@ -205,7 +249,11 @@ export class TrainingRuns {
     this.db.prepare('UPDATE training_runs SET log_json = ? WHERE id = ?').run(JSON.stringify(log), id);
   }
 
-  finish(id: string, state: Extract<RunState, 'succeeded' | 'failed' | 'cancelled' | 'interrupted'>, details: { error?: string; conceptId?: string } = {}): void {
+  finish(
+    id: string,
+    state: Extract<RunState, 'succeeded' | 'failed' | 'cancelled' | 'interrupted'>,
+    details: { error?: string; conceptId?: string } = {},
+  ): void {
     this.db
       .prepare('UPDATE training_runs SET state = ?, error = ?, concept_id = COALESCE(?, concept_id), owner_pid = NULL, finished_at = ? WHERE id = ?')
       .run(state, details.error ?? null, details.conceptId ?? null, new Date().toISOString(), id);
@@ -250,7 +298,6 @@ export class TrainingRuns {
     return n;
   }
 }
-
 
 function toRun(r: RunRow): TrainingRun {
   return {

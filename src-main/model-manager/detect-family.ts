@@ -22,12 +22,16 @@ export function detectFamily(path: string): { family: InstalledFamily; format: s
       const onnx = existsSync(join(path, 'onnx')) && readdirSync(join(path, 'onnx')).some((f) => f.endsWith('.onnx'));
       const format = onnx ? 'onnx-folder' : 'folder';
       if (config.model_type === 'grounding-dino') {
-        if (!onnx) throw new AppError('unsupported-model', `${path} is a GroundingDINO folder without onnx/*.onnx; use the transformers.js (ONNX) export of the model.`);
+        if (!onnx)
+          throw new AppError('unsupported-model', `${path} is a GroundingDINO folder without onnx/*.onnx; use the transformers.js (ONNX) export of the model.`);
         return { family: 'grounding-dino', format };
       }
       if (config.model_type === 'clip' || config.model_type === 'clip_vision_model') return { family: 'clip', format };
       if (config.model_type === 'dinov2' || config.model_type === 'vit') return { family: 'dino', format };
-      throw new AppError('unsupported-model', `${path} holds a "${config.model_type ?? 'unknown'}" model; SingleInsert Studio uses SD 1.x, GroundingDINO, CLIP and DINO.`);
+      throw new AppError(
+        'unsupported-model',
+        `${path} holds a "${config.model_type ?? 'unknown'}" model; SingleInsert Studio uses SD 1.x, GroundingDINO, CLIP and DINO.`,
+      );
     }
     throw new AppError('unsupported-model', `${path} is neither a diffusers folder (model_index.json) nor a model folder with config.json.`);
   }

@@ -62,8 +62,12 @@ export async function downloadFile(
         options.onProgress?.({ received, total });
       }
     } catch (err) {
-      if (isNodeError(err) && err.code === 'ENOSPC') throw new AppError('disk-full', `The disk is full after ${received} bytes; free space and run the download again to resume.`);
-      throw new AppError('unavailable', `The download stopped at ${received}${total ? ` of ${total}` : ''} bytes (${(err as Error).message}). Run it again to resume.`);
+      if (isNodeError(err) && err.code === 'ENOSPC')
+        throw new AppError('disk-full', `The disk is full after ${received} bytes; free space and run the download again to resume.`);
+      throw new AppError(
+        'unavailable',
+        `The download stopped at ${received}${total ? ` of ${total}` : ''} bytes (${(err as Error).message}). Run it again to resume.`,
+      );
     } finally {
       await file.close();
     }
@@ -74,7 +78,10 @@ export async function downloadFile(
   const sha256 = await sha256OfFile(part);
   if (options.sha256 && sha256 !== options.sha256.toLowerCase()) {
     rmSync(part, { force: true });
-    throw new AppError('corrupt-file', `The downloaded file's sha256 is ${sha256}, not the expected ${options.sha256}; it was deleted. Check the URL and the hash, then try again.`);
+    throw new AppError(
+      'corrupt-file',
+      `The downloaded file's sha256 is ${sha256}, not the expected ${options.sha256}; it was deleted. Check the URL and the hash, then try again.`,
+    );
   }
   renameSync(part, dest);
   return { sha256, bytes: statSync(dest).size, resumed };

@@ -41,7 +41,11 @@ function checkFamily(path: string, expected?: InstalledFamily) {
  * Registers a model that is already on disk. By default its files are only referenced
  * (people share one models folder between tools); `copy` puts a copy in the library's models folder.
  */
-export async function installFromPath(library: Library, path: string, options: { name?: string; copy?: boolean; family?: InstalledFamily } = {}): Promise<ModelRecord> {
+export async function installFromPath(
+  library: Library,
+  path: string,
+  options: { name?: string; copy?: boolean; family?: InstalledFamily } = {},
+): Promise<ModelRecord> {
   const source = resolve(path);
   try {
     statSync(source);
@@ -61,7 +65,16 @@ export async function installFromPath(library: Library, path: string, options: {
     rmSync(`${target}.copying`, { recursive: true, force: true });
   }
   const { sha256, bytes } = await hashPath(target);
-  return library.models.add({ family, format, name: options.name ?? basename(source), path: target, managed: options.copy === true, sha256, sizeBytes: bytes, sourceUrl: null });
+  return library.models.add({
+    family,
+    format,
+    name: options.name ?? basename(source),
+    path: target,
+    managed: options.copy === true,
+    sha256,
+    sizeBytes: bytes,
+    sourceUrl: null,
+  });
 }
 
 /** Downloads a single-file model into the library's models folder (resumable, hash-checked) and registers it. */

@@ -80,7 +80,11 @@ export function extraModelPaths(file: string): { folders: Array<{ kind: Kind; di
     const base = resolve(dirname(file), expand(typeof g.base_path === 'string' ? g.base_path : ''));
     for (const [key, kind] of Object.entries(COMFY_KEYS)) {
       if (typeof g[key] !== 'string') continue;
-      for (const line of (g[key] as string).split('\n').map((l) => l.trim()).filter(Boolean)) folders.push({ kind, dir: resolve(base, expand(line)) });
+      for (const line of (g[key] as string)
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean))
+        folders.push({ kind, dir: resolve(base, expand(line)) });
     }
   }
   return { folders };
@@ -125,7 +129,9 @@ export async function scanModelFolder(library: Library, folder: string): Promise
           }
         }
         const { sha256, bytes } = await hashPath(path);
-        report.added.push(library.models.add({ family, format: 'single-file', name: basename(path), path, managed: false, sha256, sizeBytes: bytes, sourceUrl: null }));
+        report.added.push(
+          library.models.add({ family, format: 'single-file', name: basename(path), path, managed: false, sha256, sizeBytes: bytes, sourceUrl: null }),
+        );
       } catch (err) {
         report.refused.push({ path, reason: toApiError(err).message });
       }

@@ -39,7 +39,10 @@ export function clipTextEncoder(p: ParamFactory, cfg: ClipTextConfig, { inputIds
   return g.scope('text_model', () => {
     // 1. Embeddings, with concept rows swapped in
     let h = g.scope('embeddings', () => {
-      let tokens = op.gather(g.scope('token_embedding', () => p.weight('weight', [cfg.vocabSize, d])), inputIds);
+      let tokens = op.gather(
+        g.scope('token_embedding', () => p.weight('weight', [cfg.vocabSize, d])),
+        inputIds,
+      );
       if (placeholders) {
         const taken = op.reduceSum(placeholders.mask, [2], true); // 1 where a placeholder goes
         tokens = op.add(op.mul(tokens, op.sub(1, taken)), op.matmul(placeholders.mask, placeholders.embeds));
@@ -49,7 +52,11 @@ export function clipTextEncoder(p: ParamFactory, cfg: ClipTextConfig, { inputIds
     });
     // 2. Causal mask: a token sees itself and earlier tokens only
     const blocked = h.dtype === 'float16' ? -1e4 : -1e9;
-    const mask = g.constant(h.dtype, [1, 1, n, n], Array.from({ length: n * n }, (_, i) => (i % n > Math.floor(i / n) ? blocked : 0)));
+    const mask = g.constant(
+      h.dtype,
+      [1, 1, n, n],
+      Array.from({ length: n * n }, (_, i) => (i % n > Math.floor(i / n) ? blocked : 0)),
+    );
     // 3. Encoder layers
     h = clipEncoder(p, h, cfg, mask);
     return layerNormLayer(p, 'final_layer_norm', h, cfg.eps);

@@ -14,7 +14,15 @@ export function linearLayer(p: ParamFactory, name: string, x: Tensor, inDim: num
   return delta ? op.add(y, op.cast(delta, y.dtype)) : y;
 }
 
-export function conv(p: ParamFactory, name: string, x: Tensor, inCh: number, outCh: number, kernel: number, options: { stride?: number; padding?: number } = {}): Tensor {
+export function conv(
+  p: ParamFactory,
+  name: string,
+  x: Tensor,
+  inCh: number,
+  outCh: number,
+  kernel: number,
+  options: { stride?: number; padding?: number } = {},
+): Tensor {
   return x.graph.scope(name, () => op.conv2d(x, p.weight('weight', [outCh, inCh, kernel, kernel]), p.weight('bias', [outCh]), options));
 }
 
@@ -56,7 +64,10 @@ export function crossAttention(p: ParamFactory, name: string, x: Tensor, context
     const q = splitHeads(linearLayer(p, 'to_q', x, dim, dim, false), heads);
     if (regions && context) {
       // keys and values without the regional concepts' deltas; those come in per region
-      const everywhere = withAdapters(p, (p.adapters ?? []).filter((a) => a.region === undefined));
+      const everywhere = withAdapters(
+        p,
+        (p.adapters ?? []).filter((a) => a.region === undefined),
+      );
       const k0 = splitHeads(linearLayer(everywhere, 'to_k', ctx, ctxDim, dim, false), heads);
       const v0 = splitHeads(linearLayer(everywhere, 'to_v', ctx, ctxDim, dim, false), heads);
       const n = x.shape[1]!;
@@ -75,7 +86,12 @@ export function crossAttention(p: ParamFactory, name: string, x: Tensor, context
 }
 
 /** An adapter without its gate (its delta as it is; the caller places it). */
-const bare = (a: LoraAdapter): LoraAdapter => ({ label: a.label, scale: a.scale, targets: (m) => a.targets(m), weights: (gr, m, i, o) => a.weights(gr, m, i, o) });
+const bare = (a: LoraAdapter): LoraAdapter => ({
+  label: a.label,
+  scale: a.scale,
+  targets: (m) => a.targets(m),
+  weights: (gr, m, i, o) => a.weights(gr, m, i, o),
+});
 
 /** diffusers' ResnetBlock2D; `temb` is optional (the VAE has none). */
 export function resnetBlock(p: ParamFactory, name: string, x: Tensor, temb: Tensor | null, outCh: number, groups: number, eps: number): Tensor {
@@ -118,7 +134,10 @@ export function clipEncoder(p: ParamFactory, h: Tensor, cfg: ClipEncoderConfig, 
       });
       const x = op.add(h, attn);
       const normed2 = layerNormLayer(p, 'layer_norm2', x, cfg.eps);
-      return op.add(x, g.scope('mlp', () => linearLayer(p, 'fc2', quickGelu(linearLayer(p, 'fc1', normed2, d, cfg.intermediateSize)), cfg.intermediateSize, d)));
+      return op.add(
+        x,
+        g.scope('mlp', () => linearLayer(p, 'fc2', quickGelu(linearLayer(p, 'fc1', normed2, d, cfg.intermediateSize)), cfg.intermediateSize, d)),
+      );
     });
   }
   g.checkpoint();

@@ -22,7 +22,10 @@ export function adaptedLayers(unetConfig: UNetConfig, textConfig: ClipTextConfig
     targets: (module) => ATTENTION_PROJECTION.test(module),
     weights: (graph, module, inDim, outDim) => {
       layers.set(module, { module, inDim, outDim });
-      return { down: graph.constant('float32', [1, inDim], new Array<number>(inDim).fill(0)), up: graph.constant('float32', [outDim, 1], new Array<number>(outDim).fill(0)) };
+      return {
+        down: graph.constant('float32', [1, inDim], new Array<number>(inDim).fill(0)),
+        up: graph.constant('float32', [outDim, 1], new Array<number>(outDim).fill(0)),
+      };
     },
   };
   const g = new Graph('layers');

@@ -56,7 +56,8 @@ export function frozenLora(label: string, source: WeightSource, scale = 1): Lora
       if (known) return known;
       const keys = loraKeys(module);
       const rank = source.shapeOf(keys.down, [])![0]!;
-      const load = (key: string, shape: number[]) => graph.unscoped(() => graph.weight(`${key}#${label}`, 'float32', shape, source.load(key, 'float32', shape)));
+      const load = (key: string, shape: number[]) =>
+        graph.unscoped(() => graph.weight(`${key}#${label}`, 'float32', shape, source.load(key, 'float32', shape)));
       const pair = { down: load(keys.down, [rank, inDim]), up: load(keys.up, [outDim, rank]) };
       made.set(module, pair);
       return pair;

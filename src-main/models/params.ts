@@ -92,7 +92,11 @@ export function withAdapters(factory: ParamFactory, adapters: readonly LoraAdapt
  * Trainable parameters initialised from a source (the image encoder SingleInsert fine-tunes):
  * each becomes a graph parameter, with its starting value recorded for the Trainer.
  */
-export function trainableFrom(graph: Graph, source: WeightSource, options: { prefix?: string } = {}): ParamFactory & { params: Tensor[]; initialValues: Record<string, Float32Array> } {
+export function trainableFrom(
+  graph: Graph,
+  source: WeightSource,
+  options: { prefix?: string } = {},
+): ParamFactory & { params: Tensor[]; initialValues: Record<string, Float32Array> } {
   const params: Tensor[] = [];
   const initialValues: Record<string, Float32Array> = {};
   const weight = (name: string, shape: Shape) => {

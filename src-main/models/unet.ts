@@ -39,7 +39,11 @@ export const SD15_UNET: UNetConfig = {
 export function timestepEmbedding(timestep: Tensor, dim: number): Tensor {
   const g = timestep.graph;
   const half = dim / 2;
-  const freqs = g.constant('float32', [1, half], Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / half)));
+  const freqs = g.constant(
+    'float32',
+    [1, half],
+    Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / half)),
+  );
   const args = op.mul(op.reshape(op.cast(timestep, 'float32'), [timestep.shape[0]!, 1]), freqs);
   return op.concat([op.cos(args), op.sin(args)], 1);
 }

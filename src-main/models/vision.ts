@@ -39,10 +39,18 @@ export function clipVisionPooled(p: ParamFactory, cfg: VisionConfig, pixels: Ten
   return g.scope('vision_model', () => {
     // 1. Patches + class token + positions
     let h = g.scope('embeddings', () => {
-      const patches = op.conv2d(pixels, g.scope('patch_embedding', () => p.weight('weight', [d, 3, cfg.patchSize, cfg.patchSize])), null, { stride: cfg.patchSize });
+      const patches = op.conv2d(
+        pixels,
+        g.scope('patch_embedding', () => p.weight('weight', [d, 3, cfg.patchSize, cfg.patchSize])),
+        null,
+        { stride: cfg.patchSize },
+      );
       const seq = op.transpose(op.reshape(patches, [b, d, grid * grid]), [0, 2, 1]);
       const cls = op.expand(op.reshape(p.weight('class_embedding', [d]), [1, 1, d]), [b, 1, d]);
-      return op.add(op.concat([cls, seq], 1), g.scope('position_embedding', () => p.weight('weight', [tokens, d])));
+      return op.add(
+        op.concat([cls, seq], 1),
+        g.scope('position_embedding', () => p.weight('weight', [tokens, d])),
+      );
     });
     h = layerNormLayer(p, 'pre_layrnorm', h, cfg.eps); // sic: the checkpoint's name
     // 2. Encoder layers (no causal mask)

@@ -59,7 +59,8 @@ export async function startWebServer(
     if (!url) return sendStatus(res, 400, 'Bad request target');
     const route = routes.find((r) => ('path' in r ? url.pathname === r.path : url.pathname.startsWith(r.prefix)))!;
     if (!route.methods.includes(req.method ?? '')) return sendStatus(res, 405, route.methods.includes('POST') ? 'Use POST' : 'Method not allowed');
-    if (route.token === 'header' && !tokenValid(req.headers[TOKEN_HEADER])) return sendStatus(res, 401, 'Missing or wrong API token; open the URL the app printed.');
+    if (route.token === 'header' && !tokenValid(req.headers[TOKEN_HEADER]))
+      return sendStatus(res, 401, 'Missing or wrong API token; open the URL the app printed.');
     if (route.token === 'query' && !tokenValid(url.searchParams.get('token') ?? undefined)) return sendStatus(res, 401, 'Missing or wrong token');
     return route.handle(req, res, url);
   }
@@ -104,7 +105,13 @@ export async function startWebServer(
     // every path of a socket handles its errors: a peer that resets or sends garbage ends only itself
     socket.on('error', () => socket.destroy());
     const url = requestTarget(req);
-    if (!url || !hostAllowed(req) || url.pathname !== '/api/events' || req.headers.origin !== origin || !tokenValid(url.searchParams.get('token') ?? undefined)) {
+    if (
+      !url ||
+      !hostAllowed(req) ||
+      url.pathname !== '/api/events' ||
+      req.headers.origin !== origin ||
+      !tokenValid(url.searchParams.get('token') ?? undefined)
+    ) {
       socket.end(`HTTP/1.1 ${url ? '403 Forbidden' : '400 Bad Request'}\r\nConnection: close\r\n\r\n`);
       return;
     }

@@ -6,9 +6,9 @@ import { ProtoWriter } from '../graph/onnx/protobuf-writer.js';
 /** y = x + x over float32[4]: the smallest model that makes a provider run a kernel. */
 export function probeModel(): Uint8Array {
   const valueInfo = (w: ProtoWriter, name: string) =>
-    w.string(1, name).message(2, (type) =>
-      type.message(1, (tensor) => tensor.varint(1, 1 /* FLOAT */).message(2, (shape) => shape.message(1, (dim) => dim.varint(1, 4)))),
-    );
+    w
+      .string(1, name)
+      .message(2, (type) => type.message(1, (tensor) => tensor.varint(1, 1 /* FLOAT */).message(2, (shape) => shape.message(1, (dim) => dim.varint(1, 4)))));
   return new ProtoWriter()
     .varint(1, 8) // ir_version
     .string(2, 'singleinsert')
@@ -57,7 +57,12 @@ export async function probeProviders(): Promise<ProviderInfo[]> {
     }
     if (name === 'webgpu' && process.platform === 'linux' && !vulkanLoaderPresent()) {
       // probing would only make Dawn print its own warning: say it here, once
-      results.push({ name, bundled, usable: false, detail: "no Vulkan loader (libvulkan.so.1) on this machine; WebGPU on Linux needs the GPU driver's Vulkan support" });
+      results.push({
+        name,
+        bundled,
+        usable: false,
+        detail: "no Vulkan loader (libvulkan.so.1) on this machine; WebGPU on Linux needs the GPU driver's Vulkan support",
+      });
       continue;
     }
     try {
@@ -83,6 +88,15 @@ function explainProviderError(message: string): string {
 
 /** Whether Linux's Vulkan loader is installed (where the dynamic linker looks for it). */
 function vulkanLoaderPresent(): boolean {
-  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', '/lib/x86_64-linux-gnu', '/lib64'];
+  const dirs = [
+    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/usr/lib64',
+    '/usr/lib',
+    '/usr/local/lib',
+    '/lib/x86_64-linux-gnu',
+    '/lib64',
+  ];
   return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
 }

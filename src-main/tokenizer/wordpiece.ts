@@ -10,7 +10,8 @@ export class WordPieceTokenizer {
   /** From a Hugging Face tokenizer.json (WordPiece model). */
   static fromTokenizerJson(json: string): WordPieceTokenizer {
     const parsed = JSON.parse(json) as { model?: { type?: string; vocab?: Record<string, number> } };
-    if (!parsed.model?.vocab || (parsed.model.type && parsed.model.type !== 'WordPiece')) throw new Error('tokenizer.json does not hold a WordPiece vocabulary');
+    if (!parsed.model?.vocab || (parsed.model.type && parsed.model.type !== 'WordPiece'))
+      throw new Error('tokenizer.json does not hold a WordPiece vocabulary');
     return new WordPieceTokenizer(parsed.model.vocab);
   }
 

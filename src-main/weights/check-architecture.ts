@@ -20,18 +20,24 @@ export function checkArchitecture(model: StableDiffusionModel): void {
       if (err instanceof AppError) throw err;
       const reason = (err as Error).message.split('\n')[0]!;
       // a config the models refuse (models/config-check.ts) is named as such; anything else is a weight that does not fit
-      if (reason.startsWith('config: ')) throw new AppError('unsupported-model', `${model.label}: its ${what} cannot be built as configured (${reason.slice('config: '.length)}).`);
+      if (reason.startsWith('config: '))
+        throw new AppError('unsupported-model', `${model.label}: its ${what} cannot be built as configured (${reason.slice('config: '.length)}).`);
       throw new AppError('unsupported-model', `${model.label} is not a complete SD 1.x model: its ${what} does not fit the architecture (${reason}).`);
     }
   };
   const u = model.unet.config;
   const t = model.textEncoder.config;
   if (u.crossAttentionDim !== t.hiddenSize) {
-    throw new AppError('unsupported-model', `${model.label}: its UNet attends to ${u.crossAttentionDim}-wide text but its text encoder is ${t.hiddenSize} wide; the parts do not belong together.`);
+    throw new AppError(
+      'unsupported-model',
+      `${model.label}: its UNet attends to ${u.crossAttentionDim}-wide text but its text encoder is ${t.hiddenSize} wide; the parts do not belong together.`,
+    );
   }
   const side = 2 ** (u.blockOutChannels.length - 1);
   part('text encoder', (g) => {
-    clipTextEncoder(weightsFrom(g, shapesOnly(model.textEncoder.source)), t, { inputIds: g.input('ids', 'int64', [1, t.maxPositions > 77 ? 77 : t.maxPositions]) });
+    clipTextEncoder(weightsFrom(g, shapesOnly(model.textEncoder.source)), t, {
+      inputIds: g.input('ids', 'int64', [1, t.maxPositions > 77 ? 77 : t.maxPositions]),
+    });
   });
   part('UNet', (g) => {
     unet(weightsFrom(g, shapesOnly(model.unet.source), { prefix: 'unet.' }), u, {
@@ -48,7 +54,6 @@ export function checkArchitecture(model: StableDiffusionModel): void {
   });
 }
 
-
 /**
  * Every weight file of the model read once for NaN and infinities (when it is installed: a drawing
  * with such weights comes out as nothing but NaN).
@@ -61,7 +66,8 @@ export function refuseNonFiniteWeights(model: StableDiffusionModel): void {
       if (seen.has(file.path)) continue;
       seen.add(file.path);
       const bad = firstNonFiniteTensor(file);
-      if (bad) throw new AppError('corrupt-file', `${file.path}: tensor ${bad} holds NaN or infinite values, so the model would draw nothing; download it again.`);
+      if (bad)
+        throw new AppError('corrupt-file', `${file.path}: tensor ${bad} holds NaN or infinite values, so the model would draw nothing; download it again.`);
     }
   }
 }

@@ -24,14 +24,18 @@ export function openClipVision(path: string, tokenDim: number): { config: Vision
   let files: string[];
   let hf: HfVisionConfig = {};
   if (statSync(path).isDirectory()) {
-    files = readdirSync(path).filter((f) => f.endsWith('.safetensors')).map((f) => join(path, f));
+    files = readdirSync(path)
+      .filter((f) => f.endsWith('.safetensors'))
+      .map((f) => join(path, f));
     if (files.length === 0) {
       const pickled = readdirSync(path).find((f) => f.endsWith('.bin'));
       if (pickled) refusePickle(join(path, pickled));
       throw new AppError('not-found', `${path} has no .safetensors weights.`);
     }
     if (existsSync(join(path, 'config.json'))) {
-      const raw = JSON.parse(readSmallFileSync(join(path, 'config.json'), 4 << 20, 'a JSON config').toString('utf8')) as HfVisionConfig & { vision_config?: HfVisionConfig };
+      const raw = JSON.parse(readSmallFileSync(join(path, 'config.json'), 4 << 20, 'a JSON config').toString('utf8')) as HfVisionConfig & {
+        vision_config?: HfVisionConfig;
+      };
       hf = raw.vision_config ?? raw;
     }
   } else {

@@ -42,7 +42,8 @@ export const diffusersVaeConfig = z.object({
 
 /** Parses a config with its schema; the first problem becomes one line naming the file and the field. */
 export function checkConfig<T extends z.ZodType>(schema: T, value: unknown, path: string): z.output<T> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new AppError('corrupt-file', `${path} is not a JSON object of settings; this is not a usable SD 1.x folder.`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new AppError('corrupt-file', `${path} is not a JSON object of settings; this is not a usable SD 1.x folder.`);
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;

@@ -97,7 +97,10 @@ export function openDiffusersFolder(dir: string): StableDiffusionModel {
     label,
     format: 'diffusers',
     unet: { config: unetConfig, source: new SafetensorsSource(`${label}/unet`, [componentWeights(dir, 'unet', weights)]) },
-    textEncoder: { config: textConfig, source: new SafetensorsSource(`${label}/text_encoder`, [componentWeights(dir, 'text_encoder', ['model.safetensors', 'model.fp16.safetensors'])]) },
+    textEncoder: {
+      config: textConfig,
+      source: new SafetensorsSource(`${label}/text_encoder`, [componentWeights(dir, 'text_encoder', ['model.safetensors', 'model.fp16.safetensors'])]),
+    },
     vae: { config: vaeConfig, source: new SafetensorsSource(`${label}/vae`, [componentWeights(dir, 'vae', weights)], (n) => [n, vaeLegacyAttentionKey(n)]) },
     tokenizer,
   };

@@ -63,7 +63,8 @@ export function vaeKeyToLdm(name: string, cfg: VaeConfig): string | undefined {
   if ((m = name.match(/^encoder\.down_blocks\.(\d+)\.resnets\.(\d+)\.(.+)$/))) return `${p}encoder.down.${m[1]}.block.${m[2]}.${resnet(m[3]!)}`;
   if ((m = name.match(/^encoder\.down_blocks\.(\d+)\.downsamplers\.0\.conv\.(.+)$/))) return `${p}encoder.down.${m[1]}.downsample.conv.${m[2]}`;
   // the decoder's up blocks are numbered from the bottom in LDM
-  if ((m = name.match(/^decoder\.up_blocks\.(\d+)\.resnets\.(\d+)\.(.+)$/))) return `${p}decoder.up.${levels - 1 - Number(m[1])}.block.${m[2]}.${resnet(m[3]!)}`;
+  if ((m = name.match(/^decoder\.up_blocks\.(\d+)\.resnets\.(\d+)\.(.+)$/)))
+    return `${p}decoder.up.${levels - 1 - Number(m[1])}.block.${m[2]}.${resnet(m[3]!)}`;
   if ((m = name.match(/^decoder\.up_blocks\.(\d+)\.upsamplers\.0\.conv\.(.+)$/))) return `${p}decoder.up.${levels - 1 - Number(m[1])}.upsample.conv.${m[2]}`;
   return undefined;
 }

@@ -103,7 +103,13 @@ export function writeDiffusersFolder(dir: string, cfg: SdConfigs, weights: Retur
     max_position_embeddings: t.maxPositions,
     vocab_size: t.vocabSize,
   });
-  json('vae/config.json', { block_out_channels: v.blockOutChannels, layers_per_block: v.layersPerBlock, norm_num_groups: v.normGroups, latent_channels: v.latentChannels, scaling_factor: v.scalingFactor });
+  json('vae/config.json', {
+    block_out_channels: v.blockOutChannels,
+    layers_per_block: v.layersPerBlock,
+    norm_num_groups: v.normGroups,
+    latent_channels: v.latentChannels,
+    scaling_factor: v.scalingFactor,
+  });
   json('scheduler/scheduler_config.json', { _class_name: 'PNDMScheduler', beta_start: 0.00085, beta_end: 0.012, beta_schedule: 'scaled_linear' });
   writeSafetensors(join(dir, 'unet', 'diffusion_pytorch_model.safetensors'), Object.fromEntries(weights.unetW));
   writeSafetensors(join(dir, 'text_encoder', 'model.safetensors'), Object.fromEntries(weights.textW));
@@ -120,7 +126,10 @@ export function writeDiffusersFolder(dir: string, cfg: SdConfigs, weights: Retur
 
 /** A CLIP vision model folder (HF CLIPVisionModel layout: config.json + model.safetensors). */
 export function writeClipVisionFolder(dir: string, config: VisionConfig, fill: WeightFill): string {
-  const weights = recordWeights((g, s) => clipVisionPooled(weightsFrom(g, s), config, g.input('pixels', 'float32', [1, 3, config.imageSize, config.imageSize])), fill);
+  const weights = recordWeights(
+    (g, s) => clipVisionPooled(weightsFrom(g, s), config, g.input('pixels', 'float32', [1, 3, config.imageSize, config.imageSize])),
+    fill,
+  );
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'config.json'),

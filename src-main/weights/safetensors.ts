@@ -77,7 +77,8 @@ export function readSafetensorsHeader(path: string): SafetensorsFile {
 function checkEntry(path: string, name: string, value: unknown, dataStart: number, dataSize: number): TensorEntry {
   const v = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
   if (typeof v !== 'object' || v === null) throw bad(path, `entry ${name} is not an object`);
-  if (typeof v.dtype !== 'string' || !(v.dtype in DTYPE_BYTES)) throw bad(path, `tensor ${name} has ${v.dtype === undefined ? 'no dtype' : `an unsupported dtype ${JSON.stringify(v.dtype)}`}`);
+  if (typeof v.dtype !== 'string' || !(v.dtype in DTYPE_BYTES))
+    throw bad(path, `tensor ${name} has ${v.dtype === undefined ? 'no dtype' : `an unsupported dtype ${JSON.stringify(v.dtype)}`}`);
   if (!Array.isArray(v.shape) || !v.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad(path, `tensor ${name} has a bad shape`);
   const offsets = v.data_offsets;
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[1] < offsets[0]) {
@@ -109,7 +110,7 @@ export function firstNonFiniteTensor(file: SafetensorsFile): string | null {
     for (const t of file.tensors.values()) {
       const kind = NON_FINITE[t.dtype];
       if (!kind) continue;
-      for (let done = 0; done < t.length; ) {
+      for (let done = 0; done < t.length;) {
         const n = readSync(fd, chunk, 0, Math.min(chunk.length, t.length - done), t.offset + done);
         if (n === 0) break;
         const view = new DataView(chunk.buffer, chunk.byteOffset, n - (n % kind.bytes));

@@ -30,6 +30,14 @@ export function refusePickle(path: string): never {
 }
 
 export function familyMessage(family: ModelFamily, path: string): AppError {
-  const what = family === 'sd2' ? 'Stable Diffusion 2.x (1024-wide OpenCLIP text encoder)' : family === 'sdxl' ? 'Stable Diffusion XL' : 'not a Stable Diffusion checkpoint';
-  return new AppError('unsupported-model', `${basename(path)} is ${what}. SingleInsert Studio works with Stable Diffusion 1.x models (1.4, 1.5 and their fine-tunes).`);
+  const what =
+    family === 'sd2'
+      ? 'Stable Diffusion 2.x (1024-wide OpenCLIP text encoder)'
+      : family === 'sdxl'
+        ? 'Stable Diffusion XL'
+        : 'not a Stable Diffusion checkpoint';
+  return new AppError(
+    'unsupported-model',
+    `${basename(path)} is ${what}. SingleInsert Studio works with Stable Diffusion 1.x models (1.4, 1.5 and their fine-tunes).`,
+  );
 }

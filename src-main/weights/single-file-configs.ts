@@ -10,7 +10,8 @@ import type { SafetensorsFile } from './safetensors.js';
 
 /** A tensor's shape if it has the rank its role needs; a line naming it otherwise. */
 function ranked(file: SafetensorsFile, key: string, shape: readonly number[], rank: number, what: string): readonly number[] {
-  if (shape.length !== rank || shape.some((d) => d < 1)) throw new AppError('corrupt-file', `${basename(file.path)}: ${key} has shape [${shape.join(', ')}], not ${what}.`);
+  if (shape.length !== rank || shape.some((d) => d < 1))
+    throw new AppError('corrupt-file', `${basename(file.path)}: ${key} has shape [${shape.join(', ')}], not ${what}.`);
   return shape;
 }
 
@@ -38,7 +39,11 @@ export function inferSingleFileConfigs(file: SafetensorsFile): { unet: UNetConfi
   const firstAttention = [...file.tensors.keys()].find((key) => key.startsWith(u) && key.endsWith('attn2.to_k.weight'));
   const convIn = ranked(file, `${u}input_blocks.0.0.weight`, need(`${u}input_blocks.0.0.weight`), 4, "a convolution's [out, in, k, k]");
   ranked(file, `${u}out.2.weight`, need(`${u}out.2.weight`), 4, "a convolution's [out, in, k, k]");
-  if (levels.some((l) => l.channels === 0) || levels[0]!.layers === 0) throw new AppError('corrupt-file', `${basename(file.path)} has no UNet down blocks (model.diffusion_model.input_blocks.*); it is not a complete SD 1.x checkpoint.`);
+  if (levels.some((l) => l.channels === 0) || levels[0]!.layers === 0)
+    throw new AppError(
+      'corrupt-file',
+      `${basename(file.path)} has no UNet down blocks (model.diffusion_model.input_blocks.*); it is not a complete SD 1.x checkpoint.`,
+    );
   const unet: UNetConfig = {
     ...SD15_UNET,
     inChannels: convIn[1]!,
@@ -55,7 +60,11 @@ export function inferSingleFileConfigs(file: SafetensorsFile): { unet: UNetConfi
   ranked(file, 'text_model.embeddings.token_embedding.weight', embedding, 2, "a token embedding's [vocabulary, width]");
   let layers = 0;
   while (t(`text_model.encoder.layers.${layers}.mlp.fc1.weight`)) layers++;
-  if (layers === 0) throw new AppError('corrupt-file', `${basename(file.path)} has no text encoder layers (cond_stage_model…encoder.layers.*); it is not a complete SD 1.x checkpoint.`);
+  if (layers === 0)
+    throw new AppError(
+      'corrupt-file',
+      `${basename(file.path)} has no text encoder layers (cond_stage_model…encoder.layers.*); it is not a complete SD 1.x checkpoint.`,
+    );
   ranked(file, 'text_model.encoder.layers.0.mlp.fc1.weight', t('text_model.encoder.layers.0.mlp.fc1.weight')!, 2, "a linear layer's [out, in]");
   const text: ClipTextConfig = {
     ...SD15_CLIP_TEXT,
@@ -90,4 +99,3 @@ export function inferSingleFileConfigs(file: SafetensorsFile): { unet: UNetConfi
   }
   return { unet, text, vae };
 }
-

@@ -30,10 +30,13 @@ const VIEWS_BY_CLASS: Record<string, Partial<Record<NovelView, string>>> = {
 export const viewPhrase = (view: NovelView, classWord?: string) => VIEWS_BY_CLASS[classWord ?? '']?.[view] ?? NOVEL_VIEWS[view];
 
 /** The prompt as drawn with a view: the view's phrase (for the first concept's class word) after it. */
-export const promptWithView = (prompt: string, view: NovelView | null | undefined, classWord?: string) => (view ? `${prompt.trim()}, ${viewPhrase(view, classWord)}` : prompt);
+export const promptWithView = (prompt: string, view: NovelView | null | undefined, classWord?: string) =>
+  view ? `${prompt.trim()}, ${viewPhrase(view, classWord)}` : prompt;
 
 /** [x0, y0, x1, y1] on the canvas: fractions of its size (all ≤ 1) or pixels. */
-export const regionBox = z.tuple([z.number(), z.number(), z.number(), z.number()]).refine(([x0, y0, x1, y1]) => x1 > x0 && y1 > y0, 'a region box is x0,y0,x1,y1 with x1 > x0 and y1 > y0');
+export const regionBox = z
+  .tuple([z.number(), z.number(), z.number(), z.number()])
+  .refine(([x0, y0, x1, y1]) => x1 > x0 && y1 > y0, 'a region box is x0,y0,x1,y1 with x1 > x0 and y1 > y0');
 export type RegionBox = z.infer<typeof regionBox>;
 
 /** A box in pixels: fractions (every value within 0…1) scale by the canvas. */
@@ -67,7 +70,15 @@ export const composition = z
         z.union([
           z.object({ placeholder, box: regionBox }).strict(),
           // a painted region: a PNG whose opaque pixels are inside (any size: it is scaled to the image)
-          z.object({ placeholder, paint: z.string().regex(/^data:image\/png;base64,[A-Za-z0-9+/=]+$/, 'a painted region is a PNG data URL').max(4_000_000) }).strict(),
+          z
+            .object({
+              placeholder,
+              paint: z
+                .string()
+                .regex(/^data:image\/png;base64,[A-Za-z0-9+/=]+$/, 'a painted region is a PNG data URL')
+                .max(4_000_000),
+            })
+            .strict(),
         ]),
       )
       .max(8)
@@ -77,7 +88,12 @@ export const composition = z
     karras: z.boolean().default(false),
     steps: z.number().int().min(1).max(1000).default(50),
     guidance: z.number().min(0).max(50).default(7.5),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(0),
     count: z.number().int().min(1).max(64).default(1),
     // the model's own size when omitted (512 for SD 1.x); the model says the multiple it needs (64 px for SD 1.x)
     width: z.number().int().min(16).max(4096).multipleOf(8, 'sizes are multiples of 8 (64 for SD 1.x)').optional(),
@@ -85,11 +101,14 @@ export const composition = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (c.karras && c.sampler === 'ddim') ctx.addIssue({ code: 'custom', path: ['karras'], message: 'Karras sigmas go with the Euler and DPM-Solver++(2M) samplers, not DDIM' });
+    if (c.karras && c.sampler === 'ddim')
+      ctx.addIssue({ code: 'custom', path: ['karras'], message: 'Karras sigmas go with the Euler and DPM-Solver++(2M) samplers, not DDIM' });
     const placed = new Set(c.concepts.map((x) => x.placeholder));
-    if (placed.size !== c.concepts.length) ctx.addIssue({ code: 'custom', path: ['concepts'], message: 'two concepts share a placeholder; give each its own (*, *2, *3…)' });
+    if (placed.size !== c.concepts.length)
+      ctx.addIssue({ code: 'custom', path: ['concepts'], message: 'two concepts share a placeholder; give each its own (*, *2, *3…)' });
     c.regions.forEach((r, i) => {
-      if (!placed.has(r.placeholder)) ctx.addIssue({ code: 'custom', path: ['regions', i, 'placeholder'], message: `no concept is placed at ${r.placeholder}` });
+      if (!placed.has(r.placeholder))
+        ctx.addIssue({ code: 'custom', path: ['regions', i, 'placeholder'], message: `no concept is placed at ${r.placeholder}` });
     });
   });
 export type Composition = z.output<typeof composition>;

@@ -17,10 +17,7 @@ export function method<I extends z.ZodType, O extends z.ZodType>(input: I, outpu
   return { input, output };
 }
 
-export function service<M extends Record<string, MethodDef>, E extends Record<`on${string}`, z.ZodType>>(
-  methods: M,
-  events: E,
-): { methods: M; events: E } {
+export function service<M extends Record<string, MethodDef>, E extends Record<`on${string}`, z.ZodType>>(methods: M, events: E): { methods: M; events: E } {
   return { methods, events };
 }
 
@@ -31,9 +28,7 @@ export type ServiceClient<S extends ServiceDef> = {
 
 /** What the main side implements: inputs arrive already parsed, outputs are checked before they leave. */
 export type ServiceHandler<S extends ServiceDef> = {
-  [M in keyof S['methods']]: (
-    input: z.output<S['methods'][M]['input']>,
-  ) => Promise<z.input<S['methods'][M]['output']>> | z.input<S['methods'][M]['output']>;
+  [M in keyof S['methods']]: (input: z.output<S['methods'][M]['input']>) => Promise<z.input<S['methods'][M]['output']>> | z.input<S['methods'][M]['output']>;
 };
 
 export type EventPayload<S extends ServiceDef, E extends keyof S['events']> = z.output<S['events'][E]>;

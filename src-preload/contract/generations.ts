@@ -64,7 +64,14 @@ export const compositionsService = service(
     list: method(z.object({}).strict(), z.array(savedComposition)),
     /** Saves a new composition, or replaces the one with `id`. */
     save: method(
-      z.object({ id: savedComposition.shape.id.optional(), name: z.string().trim().min(1).max(200), composition, modelRef: z.string().max(4096).nullable().default(null) }).strict(),
+      z
+        .object({
+          id: savedComposition.shape.id.optional(),
+          name: z.string().trim().min(1).max(200),
+          composition,
+          modelRef: z.string().max(4096).nullable().default(null),
+        })
+        .strict(),
       savedComposition,
     ),
     remove: method(z.object({ id: savedComposition.shape.id }).strict(), z.object({ removed: z.boolean() })),

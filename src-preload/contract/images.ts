@@ -16,10 +16,7 @@ export type ImportResult = z.infer<typeof importResult>;
 export const imagesService = service(
   {
     /** Imports photos one by one as a cancellable job; a failure on one file stores nothing for it. */
-    import: method(
-      z.object({ sources: z.array(importSource).min(1).max(500) }).strict(),
-      z.object({ jobId: z.string(), results: z.array(importResult) }),
-    ),
+    import: method(z.object({ sources: z.array(importSource).min(1).max(500) }).strict(), z.object({ jobId: z.string(), results: z.array(importResult) })),
   },
   {},
 );

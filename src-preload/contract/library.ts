@@ -52,17 +52,21 @@ export const libraryStats = z.object({
 
 export const libraryService = service(
   {
-    list: method(
-      z.object({}).strict(),
-      z.object({ images: z.array(imageRecord), concepts: z.array(conceptRecord) }),
-    ),
+    list: method(z.object({}).strict(), z.object({ images: z.array(imageRecord), concepts: z.array(conceptRecord) })),
     stats: method(z.object({}).strict(), libraryStats),
     /** Deletes the image with its masks; concepts made from it keep their weights and lose the link. */
     deleteImage: method(z.object({ id: imageId }).strict(), z.object({ removedFiles: z.number().int() })),
     deleteConcept: method(z.object({ id: conceptId }).strict(), z.object({ removedFiles: z.number().int() })),
     /** Renames a concept, or changes its notes or tags. */
     updateConcept: method(
-      z.object({ id: conceptId, name: z.string().trim().min(1).max(200).optional(), notes: z.string().max(10_000).optional(), tags: z.array(conceptTag).max(30).optional() }).strict(),
+      z
+        .object({
+          id: conceptId,
+          name: z.string().trim().min(1).max(200).optional(),
+          notes: z.string().max(10_000).optional(),
+          tags: z.array(conceptTag).max(30).optional(),
+        })
+        .strict(),
       conceptRecord,
     ),
     /** Writes a concept for another tool into a folder (a1111: embedding + kohya LoRA; diffusers: learned_embeds + PEFT LoRA). */
@@ -73,7 +77,9 @@ export const libraryService = service(
     /** Makes a concept from an embedding (and its LoRA) another tool wrote, or from a concept file. */
     importConcept: method(
       // an embedding (+ its LoRA), a LoRA alone (a style), or a .siconcept bundle; paths in Electron, uploads in web mode
-      z.object({ sources: z.array(importSource).min(1).max(2), classWord: z.string().trim().max(64).optional(), name: z.string().trim().max(200).optional() }).strict(),
+      z
+        .object({ sources: z.array(importSource).min(1).max(2), classWord: z.string().trim().max(64).optional(), name: z.string().trim().max(200).optional() })
+        .strict(),
       z.object({ conceptId, notes: z.array(z.string()) }),
     ),
   },

@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { imageId, isoDate, sha256Hex } from './common.js';
 import { method, service } from './define.js';
 
-const base64Png = z.string().max(24 * 1024 * 1024).regex(/^[A-Za-z0-9+/]+=*$/, 'expected base64 PNG data');
+const base64Png = z
+  .string()
+  .max(24 * 1024 * 1024)
+  .regex(/^[A-Za-z0-9+/]+=*$/, 'expected base64 PNG data');
 const classWord = z.string().trim().min(1).max(64);
 
 export const maskRecord = z.object({
@@ -41,10 +44,7 @@ export const masksService = service(
       maskResult,
     ),
     detectorStatus: method(z.object({}).strict(), z.object({ installed: z.boolean(), name: z.string().nullable(), hint: z.string() })),
-    detect: method(
-      z.object({ imageId, classWord }).strict(),
-      z.object({ box, score: z.number(), label: z.string(), mask: maskResult }),
-    ),
+    detect: method(z.object({ imageId, classWord }).strict(), z.object({ box, score: z.number(), label: z.string(), mask: maskResult })),
     save: method(z.object({ imageId, classWord, maskPng: base64Png, source: z.enum(['auto', 'sam', 'manual']) }).strict(), maskRecord),
     list: method(z.object({ imageId }).strict(), z.array(maskRecord)),
   },

@@ -35,7 +35,12 @@ export const learnSettings = z
     loraRank: z.number().int().min(1).max(64).default(4),
     gamma: z.number().min(0).max(100).default(1),
     eta: z.number().min(0).max(100).default(1),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(0),
     /**
      * "official": ViT-B/32 from a seeded random start fed [-1, 1] pixels, as SingleInsert's code does (no
      * extra model needed); otherwise a pretrained CLIP vision model (id, name or path) with CLIP's normalisation.
@@ -56,13 +61,21 @@ export const learnSettings = z
      * The user's test prompts, drawn with the concept as it stands every `previewEvery` steps and once
      * from the finished concept (its thumbnail). `*` is the concept; `{class}` becomes the class word.
      */
-    previewPrompts: z.array(previewPrompt).max(MAX_PREVIEW_PROMPTS).default([...DEFAULT_PREVIEW_PROMPTS]),
+    previewPrompts: z
+      .array(previewPrompt)
+      .max(MAX_PREVIEW_PROMPTS)
+      .default([...DEFAULT_PREVIEW_PROMPTS]),
     /** Draw the previews every N steps (0: only the finished concept's). */
     previewEvery: z.number().int().min(0).max(10_000).default(25),
     /** DDIM steps of a preview (the method samples with 50; previews trade detail for time). */
     previewSteps: z.number().int().min(1).max(150).default(25),
     /** Prompt i of every preview starts from the noise of seed previewSeed + i, so previews compare over time. */
-    previewSeed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    previewSeed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(0),
   })
   .strict();
 export type LearnSettings = z.output<typeof learnSettings>;
@@ -169,4 +182,3 @@ export const trainingService = service(
     onProgress: z.object({ run: trainingRun, step: runStep.nullable(), previews: z.array(runPreview) }),
   },
 );
-

@@ -28,7 +28,10 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
     dataDir = join(root, 'library');
     const library = Library.open(dataDir);
     const model = await installFromPath(library, writeTinySingleFile(join(root, 'tiny-sd.safetensors')), { name: 'tiny SD' });
-    for (const [seed, name, classWord] of [[1, 'Rex', 'dog'], [2, 'Straw hat', 'hat']] as const) {
+    for (const [seed, name, classWord] of [
+      [1, 'Rex', 'dog'],
+      [2, 'Straw hat', 'hat'],
+    ] as const) {
       const file = readFileSync(writeRandomConcept(join(root, `${name}.safetensors`), seed, classWord));
       ids[name] = (await library.concepts.add({ name, classWord, imageId: null, maskId: null, baseModelId: model.id, file })).id;
     }
@@ -97,7 +100,10 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
       }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['src'] });
     });
     await page.getByTestId('generate').click();
-    await page.getByTestId('draw-progress').getByText(/Step \d+ of 25/).waitFor();
+    await page
+      .getByTestId('draw-progress')
+      .getByText(/Step \d+ of 25/)
+      .waitFor();
     await page.getByTestId('compose-results').waitFor({ timeout: 60_000 });
     expect(await page.evaluate(() => (window as unknown as { previews: Set<string> }).previews.size)).toBeGreaterThan(2);
     await page.screenshot({ path: join(ARTIFACTS, 'compose-regions.png'), fullPage: true });

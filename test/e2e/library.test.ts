@@ -131,7 +131,14 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
     await dialog.getByLabel('Name').fill('Rex');
     await dialog.getByRole('button', { name: 'Import' }).click();
     await page.getByText('Imported Rex as a concept.').waitFor({ timeout: 20_000 });
-    expect(inLibrary((l) => l.concepts.list().map((c) => [c.name, c.kind, c.classWord]).sort())).toEqual([
+    expect(
+      inLibrary((l) =>
+        l.concepts
+          .list()
+          .map((c) => [c.name, c.kind, c.classWord])
+          .sort(),
+      ),
+    ).toEqual([
       ['Rex', 'subject', 'dog'],
       ['watercolour', 'style', 'style'],
     ]);

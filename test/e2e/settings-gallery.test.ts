@@ -25,7 +25,9 @@ describe('Settings (models) and Gallery in Chromium', { timeout: 60_000 }, () =>
     dataDir = join(root, 'library');
     modelPath = writeTinySingleFile(join(root, 'tiny-sd.safetensors'));
     const library = Library.open(dataDir);
-    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#3366cc' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#3366cc' } })
+      .png()
+      .toBuffer();
     await library.generations.add({ prompt: 'a blue square', negative: '', settings: { steps: 1 }, modelId: null, png });
     library.close();
     session = await openApp(dataDir);

@@ -29,7 +29,13 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     if (imported?.status !== 'imported') throw new Error('fixture import failed');
     const { id, width, height } = imported.image;
     const mask = await sharp({ create: { width, height, channels: 3, background: '#000' } })
-      .composite([{ input: Buffer.from(`<svg width="${width}" height="${height}"><ellipse cx="${width / 2}" cy="${height / 2}" rx="${width / 3}" ry="${height / 2.5}" fill="#fff"/></svg>`) }])
+      .composite([
+        {
+          input: Buffer.from(
+            `<svg width="${width}" height="${height}"><ellipse cx="${width / 2}" cy="${height / 2}" rx="${width / 3}" ry="${height / 2.5}" fill="#fff"/></svg>`,
+          ),
+        },
+      ])
       .png()
       .toBuffer();
     await library.masks.save({ imageId: id, classWord: 'dog', png: mask, source: 'manual' });
@@ -57,11 +63,20 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     await page.getByRole('heading', { name: 'No runs yet' }).waitFor();
     await page.getByTestId('run-form').getByText('dog v1').waitFor();
     // 32² latents: a few hundred ms a step, long enough to watch
-    await custom({ 'Stage I steps': '12', 'Stage II steps': '6', Batch: '2', 'Latent size': '32', 'Checkpoint every': '4', 'Stage I lr': '0.001', 'Stage II lr': '0.001', 'Preview steps': '4' });
+    await custom({
+      'Stage I steps': '12',
+      'Stage II steps': '6',
+      Batch: '2',
+      'Latent size': '32',
+      'Checkpoint every': '4',
+      'Stage I lr': '0.001',
+      'Stage II lr': '0.001',
+      'Preview steps': '4',
+    });
     // test prompts: a prompt without the concept is refused before anything starts
     const prompts = page.getByTestId('test-prompts');
     await prompts.getByLabel('Test prompt 2', { exact: true }).fill('a marble statue');
-    await page.getByText('Test prompt 2: a preview prompt needs the concept\'s placeholder *').waitFor();
+    await page.getByText("Test prompt 2: a preview prompt needs the concept's placeholder *").waitFor();
     await expect(page.getByTestId('start-run').isDisabled()).resolves.toBe(true);
     await prompts.getByLabel('Test prompt 2', { exact: true }).fill('* {class} as a marble statue');
     await prompts.getByLabel('Preview every N steps').fill('4');
@@ -77,7 +92,9 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     await previews.getByText('step 4', { exact: true }).first().waitFor({ timeout: 60_000 });
     await expect(previews.getByText('a photo of * dog', { exact: true }).isVisible()).resolves.toBe(true);
     await expect(previews.getByText('* dog as a marble statue', { exact: true }).isVisible()).resolves.toBe(true);
-    await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>("[data-testid=preview-image]")).some((i) => i.complete && i.naturalWidth === 64));
+    await page.waitForFunction(() =>
+      Array.from(document.querySelectorAll<HTMLImageElement>('[data-testid=preview-image]')).some((i) => i.complete && i.naturalWidth === 64),
+    );
     await expect(page.getByTestId('run-memory').textContent()).resolves.toMatch(/[\d.]+ [MG]B after the last step/);
     await page.evaluate(() => document.querySelector('.content')?.scrollTo(0, 0));
     await page.screenshot({ path: join(ARTIFACTS, 'training-mid-run.png'), fullPage: true });
@@ -102,9 +119,15 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     await page.getByTestId('previews').getByText('finished (step 18)').first().waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'training-finished.png'), fullPage: true });
     await page.getByRole('button', { name: 'a photo of * dog, finished (step 18): open larger' }).click();
-    await page.getByRole('dialog', { name: 'Preview' }).getByText(/finished \(step 18\) · seed 0/).waitFor();
+    await page
+      .getByRole('dialog', { name: 'Preview' })
+      .getByText(/finished \(step 18\) · seed 0/)
+      .waitFor();
     await page.keyboard.press('ArrowLeft');
-    await page.getByRole('dialog', { name: 'Preview' }).getByText(/step 16 · seed 0/).waitFor();
+    await page
+      .getByRole('dialog', { name: 'Preview' })
+      .getByText(/step 16 · seed 0/)
+      .waitFor();
     await page.getByRole('dialog', { name: 'Preview' }).getByRole('button', { name: 'Close' }).click();
     await page.getByRole('button', { name: 'Open the concept' }).click();
     await page.getByTestId('library-card').filter({ hasText: 'Rex' }).waitFor();
@@ -120,7 +143,9 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     await detail.getByText('Mask dog v1').waitFor();
     await detail.getByText(/Stage I 12 steps at 0\.001/).waitFor();
     await expect(detail.textContent()).resolves.toMatch(/Rex[\s\S]*Mask dog v1[\s\S]*Base model\s*tiny SD[\s\S]*Stage I 12 steps at 0\.001, Stage II 6/);
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid=concept-detail] [data-testid=loss-chart]')?.getAttribute('data-points')) === 18);
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid=concept-detail] [data-testid=loss-chart]')?.getAttribute('data-points')) === 18,
+    );
     // its thumbnail is drawn with the concept (not the photo's), in the detail and on its card
     const library0 = Library.open(dataDir, { reconcile: false });
     const [made] = library0.concepts.list();

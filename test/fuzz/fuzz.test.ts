@@ -29,7 +29,10 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
 /** A clear outcome: success, or an error a person can act on. */
 function expectClear(err: unknown, what: string): void {
   const given = err as { code?: unknown; message?: unknown };
-  const e = !(err instanceof Error) && typeof given?.code === 'string' && typeof given.message === 'string' ? { code: given.code, message: given.message } : toApiError(err);
+  const e =
+    !(err instanceof Error) && typeof given?.code === 'string' && typeof given.message === 'string'
+      ? { code: given.code, message: given.message }
+      : toApiError(err);
   expect(e.code, `${what}: ${e.message}`).not.toBe('internal');
   expect(e.message, `${what}: ${e.message}`).not.toMatch(UNCLEAR_MESSAGE);
 }
@@ -124,7 +127,16 @@ describe('fuzz (seeded, bounded)', { timeout: 240_000 }, () => {
       if (!result.ok) expectClear({ code: result.error.code, message: result.error.message }, `${service}.${method}(${JSON.stringify(input)?.slice(0, 80)})`);
     }
     // and the envelope itself
-    for (const envelope of [null, 7, 'x', [], {}, { service: '__proto__', method: 'x' }, { service: 'library', method: 'constructor' }, { service: 'library', method: 'toString', input: {} }]) {
+    for (const envelope of [
+      null,
+      7,
+      'x',
+      [],
+      {},
+      { service: '__proto__', method: 'x' },
+      { service: 'library', method: 'constructor' },
+      { service: 'library', method: 'toString', input: {} },
+    ]) {
       const result = await backend.dispatch(envelope);
       expect(result.ok).toBe(false);
     }

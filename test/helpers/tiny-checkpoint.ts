@@ -1,7 +1,14 @@
 // Writes a small SD 1.x-architecture model with deterministic random weights, in both formats users have:
 // a diffusers folder and a single-file LDM .safetensors. The real loading code is then tested on them.
 import { TINY_CLIP_TEXT, TINY_UNET, TINY_VAE } from '../../src-main/models/tiny-configs.js';
-import { type SdConfigs, sdWeights, type WeightFill, writeClipVisionFolder, writeDiffusersFolder, writeSingleFileCheckpoint } from '../../src-main/weights/random-checkpoint.js';
+import {
+  type SdConfigs,
+  sdWeights,
+  type WeightFill,
+  writeClipVisionFolder,
+  writeDiffusersFolder,
+  writeSingleFileCheckpoint,
+} from '../../src-main/weights/random-checkpoint.js';
 import { RandomSource } from '../../src-main/weights/sources.js';
 
 const random = new RandomSource(3);
@@ -22,4 +29,8 @@ export const writeTinySingleFile = (path: string): string => writeSingleFileChec
 
 /** A tiny CLIP vision model folder (HF CLIPVisionModel layout: config.json + model.safetensors). */
 export const writeTinyClipVision = (dir: string): string =>
-  writeClipVisionFolder(dir, { imageSize: 32, patchSize: 8, hiddenSize: 48, intermediateSize: 96, layers: 1, heads: 12, eps: 1e-5, tokenDim: TINY_CLIP_TEXT.hiddenSize }, fill);
+  writeClipVisionFolder(
+    dir,
+    { imageSize: 32, patchSize: 8, hiddenSize: 48, intermediateSize: 96, layers: 1, heads: 12, eps: 1e-5, tokenDim: TINY_CLIP_TEXT.hiddenSize },
+    fill,
+  );

@@ -8,7 +8,16 @@ import { ClipTokenizer } from '../../src-main/tokenizer/clip-tokenizer.js';
 import { BUNDLED_MERGES } from '../../src-main/weights/sd-model.js';
 import { RandomSource } from '../../src-main/weights/sources.js';
 
-export const TINY_VISION: VisionConfig = { imageSize: 32, patchSize: 8, hiddenSize: 48, intermediateSize: 96, layers: 1, heads: 12, eps: 1e-5, tokenDim: TINY_CLIP_TEXT.hiddenSize };
+export const TINY_VISION: VisionConfig = {
+  imageSize: 32,
+  patchSize: 8,
+  hiddenSize: 48,
+  intermediateSize: 96,
+  layers: 1,
+  heads: 12,
+  eps: 1e-5,
+  tokenDim: TINY_CLIP_TEXT.hiddenSize,
+};
 
 export const tinySingleInsertModels: SingleInsertModels = {
   unet: { config: TINY_UNET, source: new RandomSource(1) },
@@ -24,5 +33,12 @@ export function tinyExample(): ConceptExample {
   const concept = tok.encode('* dog', ['*']);
   const mask = new Float32Array(64);
   for (let y = 2; y < 6; y++) for (let x = 2; x < 6; x++) mask[y * 8 + x] = 1;
-  return { x0: r.normalArray(4 * 64), mask, pixels: r.normalArray(3 * 32 * 32), idsConcept: concept.ids, idsClass: tok.encode('dog').ids, placeholderPosition: concept.placeholders[0]!.position };
+  return {
+    x0: r.normalArray(4 * 64),
+    mask,
+    pixels: r.normalArray(3 * 32 * 32),
+    idsConcept: concept.ids,
+    idsClass: tok.encode('dog').ids,
+    placeholderPosition: concept.placeholders[0]!.position,
+  };
 }

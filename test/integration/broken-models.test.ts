@@ -23,14 +23,19 @@ describe('broken models', { timeout: 180_000 }, () => {
     single = writeTinySingleFile(join(root, 'tiny.safetensors'));
     folder = writeTinyDiffusers(join(root, 'tiny-diffusers'));
     const file = readSafetensorsHeader(single);
-    tensors = Object.fromEntries([...file.tensors].map(([name, e]) => [name, { dtype: 'F32' as const, shape: [...e.shape], data: readTensorAsFloat32(file, name) }]));
+    tensors = Object.fromEntries(
+      [...file.tensors].map(([name, e]) => [name, { dtype: 'F32' as const, shape: [...e.shape], data: readTensorAsFloat32(file, name) }]),
+    );
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   /** Both commands on one model: each must fail with exit 1 and a line matching `why`. */
   function refusedByBoth(model: string, why: RegExp) {
     const data = join(root, 'lib');
-    const generate = spawnSync(process.execPath, [BIN, 'generate', '--model', model, '--prompt', 'a dog', '--steps', '1', '--data-dir', data], { encoding: 'utf8', timeout: 60_000 });
+    const generate = spawnSync(process.execPath, [BIN, 'generate', '--model', model, '--prompt', 'a dog', '--steps', '1', '--data-dir', data], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     const add = spawnSync(process.execPath, [BIN, 'models', 'add', model, '--data-dir', data], { encoding: 'utf8', timeout: 60_000 });
     for (const r of [generate, add]) {
       expect(r.status, r.stderr).toBe(1);
@@ -81,7 +86,10 @@ describe('broken models', { timeout: 180_000 }, () => {
     // written with 8 heads, read as a single file (no config) with SD 1.x's 12: 40 does not split
     const cfg = { unet: { ...TINY_UNET, crossAttentionDim: 40 }, text: { ...TINY_CLIP_TEXT, hiddenSize: 40, heads: 8 }, vae: TINY_VAE };
     const path = writeSingleFileCheckpoint(join(root, 'text-40.safetensors'), cfg, sdWeights(cfg, fastRandomFill(1)));
-    refusedByBoth(path, /text-40\.safetensors: a single file does not record attention head or norm group counts, and SD 1\.x's do not fit this model \(text encoder config: hiddenSize = 40 is not a multiple of heads = 12\)\. Convert it to a diffusers folder/);
+    refusedByBoth(
+      path,
+      /text-40\.safetensors: a single file does not record attention head or norm group counts, and SD 1\.x's do not fit this model \(text encoder config: hiddenSize = 40 is not a multiple of heads = 12\)\. Convert it to a diffusers folder/,
+    );
   });
 
   it('weights holding NaN are refused when added and when drawn, not turned into images', () => {
@@ -104,18 +112,59 @@ describe('broken models', { timeout: 180_000 }, () => {
     };
     refusedByBoth(broken('null-config', 'unet/config.json', 'null'), /unet\/config\.json is not a JSON object of settings/);
     const config = (change: (c: Record<string, unknown>) => void) => {
-      const c = { sample_size: 8, in_channels: 4, out_channels: 4, block_out_channels: [32, 64], layers_per_block: 1, down_block_types: ['CrossAttnDownBlock2D', 'DownBlock2D'], cross_attention_dim: 48, attention_head_dim: 8, norm_num_groups: 32 } as Record<string, unknown>;
+      const c = {
+        sample_size: 8,
+        in_channels: 4,
+        out_channels: 4,
+        block_out_channels: [32, 64],
+        layers_per_block: 1,
+        down_block_types: ['CrossAttnDownBlock2D', 'DownBlock2D'],
+        cross_attention_dim: 48,
+        attention_head_dim: 8,
+        norm_num_groups: 32,
+      } as Record<string, unknown>;
       change(c);
       return JSON.stringify(c);
     };
-    refusedByBoth(broken('no-field', 'unet/config.json', config((c) => delete c.layers_per_block)), /unet\/config\.json: "layers_per_block" is missing; expected a number/);
-    refusedByBoth(broken('string-field', 'unet/config.json', config((c) => (c.cross_attention_dim = '48'))), /"cross_attention_dim" is "48"; expected a number/);
-    refusedByBoth(broken('absurd', 'unet/config.json', config((c) => (c.block_out_channels = [32, 1e9]))), /"block_out_channels\.1" is 1000000000; expected at most 4096/);
-    refusedByBoth(broken('bad-text-width', 'unet/config.json', config((c) => (c.cross_attention_dim = 64))), /UNet attends to 64-wide text but its text encoder is 48 wide/);
+    refusedByBoth(
+      broken(
+        'no-field',
+        'unet/config.json',
+        config((c) => delete c.layers_per_block),
+      ),
+      /unet\/config\.json: "layers_per_block" is missing; expected a number/,
+    );
+    refusedByBoth(
+      broken(
+        'string-field',
+        'unet/config.json',
+        config((c) => (c.cross_attention_dim = '48')),
+      ),
+      /"cross_attention_dim" is "48"; expected a number/,
+    );
+    refusedByBoth(
+      broken(
+        'absurd',
+        'unet/config.json',
+        config((c) => (c.block_out_channels = [32, 1e9])),
+      ),
+      /"block_out_channels\.1" is 1000000000; expected at most 4096/,
+    );
+    refusedByBoth(
+      broken(
+        'bad-text-width',
+        'unet/config.json',
+        config((c) => (c.cross_attention_dim = 64)),
+      ),
+      /UNet attends to 64-wide text but its text encoder is 48 wide/,
+    );
     const noMerges = broken('no-merges', 'model_index.json', '{"_class_name": "StableDiffusionPipeline"}');
     rmSync(join(noMerges, 'tokenizer', 'merges.txt'));
     refusedByBoth(noMerges, /No such file: .*tokenizer\/merges\.txt/);
     refusedByBoth(broken('bad-vocab', 'tokenizer/vocab.json', '{"a": '), /tokenizer: the tokenizer's vocab\.json or merges\.txt is unusable \(.*JSON/);
-    refusedByBoth(broken('empty-vocab', 'tokenizer/vocab.json', '{}'), /the tokenizer's vocab\.json or merges\.txt is unusable \(Token <\|startoftext\|> is not in the vocabulary\)/);
+    refusedByBoth(
+      broken('empty-vocab', 'tokenizer/vocab.json', '{}'),
+      /the tokenizer's vocab\.json or merges\.txt is unusable \(Token <\|startoftext\|> is not in the vocabulary\)/,
+    );
   });
 });

@@ -53,7 +53,11 @@ describe('singleinsert CLI', () => {
   it('refuses a corrupt file with exit 1 and one line, leaving the library unchanged', async () => {
     const dataDir = tmpDir();
     expect(bin('import', fixtureImage('chelsea.png'), '--data-dir', dataDir).code).toBe(0);
-    const storeFiles = () => new FileStore(join(dataDir, 'store')).list().map((f) => f.sha256).sort();
+    const storeFiles = () =>
+      new FileStore(join(dataDir, 'store'))
+        .list()
+        .map((f) => f.sha256)
+        .sort();
     const filesBefore = storeFiles();
     const listBefore = (await cli('library', 'list', '--json', '--data-dir', dataDir)).out;
 

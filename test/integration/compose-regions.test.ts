@@ -55,7 +55,9 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
     expect(off.placed).toEqual([[2], []]);
     expect(off.owned).toEqual([[2, 3], [5]]);
     // a placeholder the prompt does not use is refused, saying where it goes
-    expect(() => conceptTokens(sd, 'a * dog', [{ placeholder: '*2', concept: hair }])).toThrow(/does not use \*2; write it where the concept goes \("\*2 hair …"\)/);
+    expect(() => conceptTokens(sd, 'a * dog', [{ placeholder: '*2', concept: hair }])).toThrow(
+      /does not use \*2; write it where the concept goes \("\*2 hair …"\)/,
+    );
     // a style (a LoRA, no token) needs no placeholder: it owns no prompt token
     const style = conceptTokens(sd, 'a * dog', [
       { placeholder: '*', concept: dog },
@@ -78,22 +80,49 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
     const noTokenOnSecond = await draw({ concepts: [concepts[0]!, { ...concepts[1]!, useToken: false }] });
     expect(meanDiff(await pixels(both), await pixels(noTokenOnSecond))).toBeGreaterThan(0.5); // and so does its token
     // the same LoRA as a style (no token, no placeholder in the prompt) draws what the tokenless concept draws
-    const asStyle = await generateImages(sd, { ...settings, prompt: 'a * dog wearing a hat' }, { cacheDir, concepts: [concepts[0]!, { placeholder: '*2', concept: { ...concepts[1]!.concept, token: null } }] });
+    const asStyle = await generateImages(
+      sd,
+      { ...settings, prompt: 'a * dog wearing a hat' },
+      { cacheDir, concepts: [concepts[0]!, { placeholder: '*2', concept: { ...concepts[1]!.concept, token: null } }] },
+    );
     expect(meanDiff(await pixels(asStyle.images[0]!.png), await pixels(noTokenOnSecond))).toBe(0);
 
-    const full = await draw({ concepts, regions: [{ placeholder: '*', box: [0, 0, 32, 32] }, { placeholder: '*2', box: [0, 0, 32, 32] }] });
+    const full = await draw({
+      concepts,
+      regions: [
+        { placeholder: '*', box: [0, 0, 32, 32] },
+        { placeholder: '*2', box: [0, 0, 32, 32] },
+      ],
+    });
     expect(meanDiff(await pixels(full), await pixels(both))).toBeLessThan(0.05);
 
-    const halves = { concepts, regions: [{ placeholder: '*', box: [0, 0, 16, 32] as const }, { placeholder: '*2', box: [16, 0, 32, 32] as const }] };
+    const halves = {
+      concepts,
+      regions: [
+        { placeholder: '*', box: [0, 0, 16, 32] as const },
+        { placeholder: '*2', box: [16, 0, 32, 32] as const },
+      ],
+    };
     const regional = await draw(halves);
     expect(meanDiff(await pixels(regional), await pixels(both))).toBeGreaterThan(0.5);
     expect((await draw(halves)).equals(regional)).toBe(true); // reproducible to the byte
 
     // overlapping regions are allowed and said how they mix; bad regions are refused
-    const overlapping = await generateImages(sd, settings, { cacheDir, concepts, regions: [{ placeholder: '*', box: [0, 0, 24, 32] }, { placeholder: '*2', box: [8, 0, 32, 32] }] });
+    const overlapping = await generateImages(sd, settings, {
+      cacheDir,
+      concepts,
+      regions: [
+        { placeholder: '*', box: [0, 0, 24, 32] },
+        { placeholder: '*2', box: [8, 0, 32, 32] },
+      ],
+    });
     expect(overlapping.notes).toEqual(['The regions of * and *2 overlap (50 % of the image): there both act — both tokens are attended and both LoRAs add.']);
-    await expect(draw({ concepts, regions: [{ placeholder: '*', box: [40, 0, 60, 10] }] })).rejects.toThrow(/region of \* \(40, 0, 60, 10\) lies outside the 32×32 canvas/);
-    await expect(draw({ concepts, regions: [{ placeholder: '*3', box: [0, 0, 8, 8] }] })).rejects.toThrow(/A region is given for \*3, but no concept is placed at \*3/);
+    await expect(draw({ concepts, regions: [{ placeholder: '*', box: [40, 0, 60, 10] }] })).rejects.toThrow(
+      /region of \* \(40, 0, 60, 10\) lies outside the 32×32 canvas/,
+    );
+    await expect(draw({ concepts, regions: [{ placeholder: '*3', box: [0, 0, 8, 8] }] })).rejects.toThrow(
+      /A region is given for \*3, but no concept is placed at \*3/,
+    );
     await expect(generateImages(sd, { ...settings, prompt: '  ' }, { cacheDir })).rejects.toThrow(/The prompt is empty/);
   });
 
@@ -101,7 +130,16 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
     const dataDir = join(root, 'library');
     const library = Library.open(dataDir);
     const add = async (seed: number, classWord: string) =>
-      (await library.concepts.add({ name: classWord, classWord, imageId: null, maskId: null, baseModelId: null, file: readFileSync(writeRandomConcept(join(root, `lib${seed}.safetensors`), seed, classWord)) })).id;
+      (
+        await library.concepts.add({
+          name: classWord,
+          classWord,
+          imageId: null,
+          maskId: null,
+          baseModelId: null,
+          file: readFileSync(writeRandomConcept(join(root, `lib${seed}.safetensors`), seed, classWord)),
+        })
+      ).id;
     const dog = await add(1, 'dog');
     const hat = await add(2, 'hat');
     library.close();
@@ -109,7 +147,24 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
     const err: string[] = [];
     const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
     const common = ['--model', model, '--steps', '2', '--seed', '9', '--width', '32', '--height', '32', '--data-dir', dataDir];
-    const flags = ['generate', ...common, '--prompt', 'a * dog wearing a *2 hat', '--concept', dog, '--concept', `*2=${hat}`, '--region', '*=0,0,0.5,1', '--region', '*2=16,0,32,32', '--view', 'side', '--out', join(root, 'a')];
+    const flags = [
+      'generate',
+      ...common,
+      '--prompt',
+      'a * dog wearing a *2 hat',
+      '--concept',
+      dog,
+      '--concept',
+      `*2=${hat}`,
+      '--region',
+      '*=0,0,0.5,1',
+      '--region',
+      '*2=16,0,32,32',
+      '--view',
+      'side',
+      '--out',
+      join(root, 'a'),
+    ];
     expect(await runCli(flags, io, {}), err.join('\n')).toBe(0);
     const first = readFileSync(out.at(-1)!);
     expect(readPngText(first).parameters).toMatch(/^a \* dog wearing a \*2 hat, side view, full body in profile\nNegative prompt: /); // the side view as a dog is described
@@ -120,8 +175,14 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
       JSON.stringify({
         prompt: 'a * dog wearing a *2 hat',
         view: 'side',
-        concepts: [{ placeholder: '*', conceptId: dog }, { placeholder: '*2', conceptId: hat, scale: 1 }],
-        regions: [{ placeholder: '*', box: [0, 0, 0.5, 1] }, { placeholder: '*2', box: [0.5, 0, 1, 1] }],
+        concepts: [
+          { placeholder: '*', conceptId: dog },
+          { placeholder: '*2', conceptId: hat, scale: 1 },
+        ],
+        regions: [
+          { placeholder: '*', box: [0, 0, 0.5, 1] },
+          { placeholder: '*2', box: [0.5, 0, 1, 1] },
+        ],
       }),
     );
     expect(await runCli(['generate', ...common, '--composition', file, '--out', join(root, 'b')], io, {}), err.join('\n')).toBe(0);
@@ -142,7 +203,14 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
       .toBuffer();
     const painted = join(root, 'painted.json');
     const withRegion = (region: object) =>
-      JSON.stringify({ prompt: 'a * dog wearing a *2 hat', concepts: [{ placeholder: '*', conceptId: dog }, { placeholder: '*2', conceptId: hat }], regions: [region] });
+      JSON.stringify({
+        prompt: 'a * dog wearing a *2 hat',
+        concepts: [
+          { placeholder: '*', conceptId: dog },
+          { placeholder: '*2', conceptId: hat },
+        ],
+        regions: [region],
+      });
     writeFileSync(painted, withRegion({ placeholder: '*', paint: `data:image/png;base64,${leftHalf.toString('base64')}` }));
     writeFileSync(file, withRegion({ placeholder: '*', box: [0, 0, 0.5, 1] }));
     expect(await runCli(['generate', ...common, '--composition', painted, '--out', join(root, 'p')], io, {}), err.join('\n')).toBe(0);
@@ -151,7 +219,25 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
     expect(readFileSync(out.at(-1)!).equals(byPaint)).toBe(true);
 
     // strengths, a concept without its token, Karras sigmas
-    const tuned = ['generate', ...common, '--prompt', 'a * dog wearing a *2 hat', '--concept', dog, '--concept', `*2=${hat}`, '--strength', '*2=0.5', '--no-token', '*2', '--sampler', 'euler', '--karras', '--out', join(root, 'c')];
+    const tuned = [
+      'generate',
+      ...common,
+      '--prompt',
+      'a * dog wearing a *2 hat',
+      '--concept',
+      dog,
+      '--concept',
+      `*2=${hat}`,
+      '--strength',
+      '*2=0.5',
+      '--no-token',
+      '*2',
+      '--sampler',
+      'euler',
+      '--karras',
+      '--out',
+      join(root, 'c'),
+    ];
     expect(await runCli(tuned, io, {}), err.join('\n')).toBe(0);
     expect(readPngText(readFileSync(out.at(-1)!)).parameters).toMatch(/Sampler: euler, Schedule type: Karras/);
     const lib2 = Library.open(dataDir);

@@ -32,7 +32,9 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     const file = join(root, 'rex.safetensors');
     writeConceptFile(file, r.normalArray(768), lora, { classWord: 'dog', baseModel: 'sd15', loraRank: 4 });
     const library = Library.open(data);
-    conceptId = (await library.concepts.add({ name: 'Rex the Corgi', classWord: 'dog', imageId: null, maskId: null, baseModelId: null, file: readFileSync(file) })).id;
+    conceptId = (
+      await library.concepts.add({ name: 'Rex the Corgi', classWord: 'dog', imageId: null, maskId: null, baseModelId: null, file: readFileSync(file) })
+    ).id;
     library.close();
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -135,7 +137,9 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     await runCli(['export', conceptId, '--format', 'a1111', '--out', join(root, 'alpha'), '--data-dir', data], io, {});
     const [emb, lora] = out as [string, string];
     const f = readSafetensorsHeader(lora);
-    const tensors = Object.fromEntries([...f.tensors.keys()].map((k) => [k, { dtype: 'F32' as const, shape: [...f.tensors.get(k)!.shape], data: readTensorAsFloat32(f, k) }]));
+    const tensors = Object.fromEntries(
+      [...f.tensors.keys()].map((k) => [k, { dtype: 'F32' as const, shape: [...f.tensors.get(k)!.shape], data: readTensorAsFloat32(f, k) }]),
+    );
     const name = 'lora_unet_mid_block_attentions_0_transformer_blocks_0_attn2_to_out_0';
     tensors[`${name}.alpha`] = { dtype: 'F32', shape: [], data: Float32Array.of(2) };
     writeSafetensors(lora, tensors);
@@ -205,7 +209,10 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     };
     await refusedWith(write('dotdot.siconcept', { ...good, '../evil.txt': strToU8('x') }), /\.\.\/evil\.txt points outside the bundle/);
     const manifest = JSON.parse(Buffer.from(good['manifest.json']!).toString('utf8')) as Record<string, unknown>;
-    await refusedWith(write('version.siconcept', { ...good, 'manifest.json': strToU8(JSON.stringify({ ...manifest, version: 2 })) }), /manifest does not fit version 1 \(version/);
+    await refusedWith(
+      write('version.siconcept', { ...good, 'manifest.json': strToU8(JSON.stringify({ ...manifest, version: 2 })) }),
+      /manifest does not fit version 1 \(version/,
+    );
     await refusedWith(write('no-manifest.siconcept', { 'concept.safetensors': good['concept.safetensors']! }), /has no manifest\.json/);
     // a 10 GB entry, declared in the directory: refused before anything is inflated
     const huge = Buffer.from(zipSync({ ...good, 'big.bin': strToU8('small') }));
@@ -214,7 +221,7 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     writeFileSync(join(root, 'bundles', 'bomb.siconcept'), huge);
     await refusedWith(join(root, 'bundles', 'bomb.siconcept'), /big\.bin declares 4096 MB \(at most 64 MB an entry\)/);
     // a symbolic link entry (unix mode 120777 in the directory's external attributes)
-    const linked = Buffer.from(zipSync({ ...good, 'link': strToU8('/etc/passwd') }));
+    const linked = Buffer.from(zipSync({ ...good, link: strToU8('/etc/passwd') }));
     const lc = linked.lastIndexOf(Buffer.from('link')) - 46;
     linked.writeUInt32LE((0o120777 << 16) >>> 0, lc + 38);
     writeFileSync(join(root, 'bundles', 'link.siconcept'), linked);
@@ -229,7 +236,15 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     const { mkdirSync, copyFileSync } = await import('node:fs');
     const a1111 = join(root, 'stable-diffusion-webui');
     const comfy = join(root, 'ComfyUI');
-    for (const d of [join(a1111, 'models', 'Stable-diffusion'), join(a1111, 'models', 'Lora'), join(a1111, 'embeddings'), join(comfy, 'models', 'checkpoints'), join(comfy, 'models', 'loras', 'people'), join(comfy, 'models', 'embeddings')]) mkdirSync(d, { recursive: true });
+    for (const d of [
+      join(a1111, 'models', 'Stable-diffusion'),
+      join(a1111, 'models', 'Lora'),
+      join(a1111, 'embeddings'),
+      join(comfy, 'models', 'checkpoints'),
+      join(comfy, 'models', 'loras', 'people'),
+      join(comfy, 'models', 'embeddings'),
+    ])
+      mkdirSync(d, { recursive: true });
     const checkpoint = writeTinySingleFile(join(a1111, 'models', 'Stable-diffusion', 'tiny.safetensors'));
     copyFileSync(checkpoint, join(comfy, 'models', 'checkpoints', 'tiny-copy.safetensors'));
     writeFileSync(join(a1111, 'models', 'Stable-diffusion', 'old.ckpt'), 'pickle');
@@ -238,12 +253,22 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     copyFileSync(join(a1111, 'embeddings', 'rex-the-corgi-lora.safetensors'), join(a1111, 'models', 'Lora', 'rex.safetensors'));
     rmSync(join(a1111, 'embeddings', 'rex-the-corgi-lora.safetensors'));
     copyFileSync(join(a1111, 'models', 'Lora', 'rex.safetensors'), join(comfy, 'models', 'loras', 'people', 'rex.safetensors'));
-    writeSafetensors(join(comfy, 'models', 'embeddings', 'not-an-embedding.safetensors'), { a: { dtype: 'F32', shape: [2], data: new Float32Array(2) }, b: { dtype: 'F32', shape: [2], data: new Float32Array(2) } });
+    writeSafetensors(join(comfy, 'models', 'embeddings', 'not-an-embedding.safetensors'), {
+      a: { dtype: 'F32', shape: [2], data: new Float32Array(2) },
+      b: { dtype: 'F32', shape: [2], data: new Float32Array(2) },
+    });
 
     const scan = async (folder: string) => {
       const out: string[] = [];
-      expect(await runCli(['models', 'scan', folder, '--json', '--data-dir', join(root, 'scan-library')], { out: (l) => out.push(l), err: () => undefined }, {})).toBe(0);
-      return JSON.parse(out[0]!) as { added: Array<{ family: string; path: string; managed: boolean }>; kept: number; removed: string[]; refused: Array<{ path: string; reason: string }> };
+      expect(
+        await runCli(['models', 'scan', folder, '--json', '--data-dir', join(root, 'scan-library')], { out: (l) => out.push(l), err: () => undefined }, {}),
+      ).toBe(0);
+      return JSON.parse(out[0]!) as {
+        added: Array<{ family: string; path: string; managed: boolean }>;
+        kept: number;
+        removed: string[];
+        refused: Array<{ path: string; reason: string }>;
+      };
     };
     const first = await scan(a1111);
     expect(first.added.map((m) => [m.family, m.path.slice(a1111.length + 1), m.managed]).sort()).toEqual([
@@ -251,13 +276,18 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
       ['lora', 'models/Lora/rex.safetensors', false],
       ['sd1', 'models/Stable-diffusion/tiny.safetensors', false],
     ]);
-    expect(first.refused).toEqual([{ path: join(a1111, 'models', 'Stable-diffusion', 'old.ckpt'), reason: expect.stringMatching(/pickle file, which can run code/) }]);
+    expect(first.refused).toEqual([
+      { path: join(a1111, 'models', 'Stable-diffusion', 'old.ckpt'), reason: expect.stringMatching(/pickle file, which can run code/) },
+    ]);
     // ComfyUI's extra_model_paths.yaml points at a shared folder outside the install (base_path relative to the file)
     const shared = join(root, 'shared-models');
     for (const d of ['sd', 'more-sd', 'loras']) mkdirSync(join(shared, d), { recursive: true });
     copyFileSync(checkpoint, join(shared, 'more-sd', 'shared-tiny.safetensors'));
     copyFileSync(join(comfy, 'models', 'loras', 'people', 'rex.safetensors'), join(shared, 'loras', 'shared-rex.safetensors'));
-    writeFileSync(join(comfy, 'extra_model_paths.yaml'), 'shared:\n  base_path: ../shared-models\n  checkpoints: |\n    sd\n    more-sd\n  loras: loras\n  vae: vae\n');
+    writeFileSync(
+      join(comfy, 'extra_model_paths.yaml'),
+      'shared:\n  base_path: ../shared-models\n  checkpoints: |\n    sd\n    more-sd\n  loras: loras\n  vae: vae\n',
+    );
     const second = await scan(comfy);
     expect(second.added.map((m) => (m.path.startsWith(comfy) ? m.path.slice(comfy.length + 1) : m.path.slice(root.length + 1))).sort()).toEqual([
       'models/checkpoints/tiny-copy.safetensors',
@@ -271,7 +301,10 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     const broken = await scan(comfy);
     expect(broken.refused).toContainEqual({ path: join(comfy, 'extra_model_paths.yaml'), reason: expect.stringMatching(/does not read as YAML/) });
     expect(broken.kept).toBeGreaterThanOrEqual(2);
-    expect(second.refused[0]).toMatchObject({ path: expect.stringMatching(/not-an-embedding/), reason: expect.stringMatching(/^it is not a textual-inversion embedding/) });
+    expect(second.refused[0]).toMatchObject({
+      path: expect.stringMatching(/not-an-embedding/),
+      reason: expect.stringMatching(/^it is not a textual-inversion embedding/),
+    });
     // a rescan: one file gone, one new
     rmSync(join(a1111, 'models', 'Lora', 'rex.safetensors'));
     copyFileSync(checkpoint, join(a1111, 'models', 'Stable-diffusion', 'tiny-2.safetensors'));

@@ -15,13 +15,19 @@ describe('Electronegativity', { timeout: 120_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'si-eg-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const electron = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies.electron!.replace(/^[^\d]*/, '');
+  const electron = (
+    JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }
+  ).devDependencies.electron!.replace(/^[^\d]*/, '');
   const bin = join(dirname(createRequire(import.meta.url).resolve('@doyensec/electronegativity/package.json')), 'dist', 'index.js');
 
   function scan(folder: string): { check: string; severity: string; where: string }[] {
     const out = join(folder, '..', `${basename(folder)}.csv`);
     execFileSync(process.execPath, [bin, '-i', folder, '-e', electron, '-o', out], { stdio: 'pipe', timeout: 100_000 });
-    const rows = readFileSync(out, 'utf8').trim().split('\n').slice(1).map((line) => line.split(','));
+    const rows = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(','));
     return rows.map(([check, severity, , file, location]) => ({ check: check!, severity: severity!.replaceAll('"', ''), where: `${file}:${location}` }));
   }
   const serious = (findings: ReturnType<typeof scan>) => findings.filter((f) => f.severity === 'HIGH' || f.severity === 'MEDIUM');

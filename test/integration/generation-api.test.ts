@@ -20,7 +20,11 @@ describe('drawing compositions through the API (worker thread, queue, events)', 
   const events: EventMessage[] = [];
   const call = callOf(() => backend);
   /** A job as its last jobs.onUpdate event told it. */
-  const job = (id: string) => events.filter((e) => e.service === 'jobs' && (e.payload as JobInfo).id === id).map((e) => e.payload as JobInfo).at(-1)!;
+  const job = (id: string) =>
+    events
+      .filter((e) => e.service === 'jobs' && (e.payload as JobInfo).id === id)
+      .map((e) => e.payload as JobInfo)
+      .at(-1)!;
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'si-gen-api-'));
@@ -51,14 +55,22 @@ describe('drawing compositions through the API (worker thread, queue, events)', 
     const { jobId } = (await call('generations', 'start', { model: modelId, composition: composition() })) as { jobId: string };
     expect(performance.now() - t0).toBeLessThan(1000);
     await until(() => job(jobId).state === 'succeeded');
-    const mine = events.filter((e) => e.service === 'generations' && (e.payload as { jobId: string }).jobId === jobId).map((e) => e.payload as { step: number; preview: string | null; generationIds: string[] | null });
+    const mine = events
+      .filter((e) => e.service === 'generations' && (e.payload as { jobId: string }).jobId === jobId)
+      .map((e) => e.payload as { step: number; preview: string | null; generationIds: string[] | null });
     expect(mine.filter((p) => p.preview).map((p) => p.step)).toEqual([1, 2, 3]);
     expect(mine.find((p) => p.preview)!.preview).toMatch(/^data:image\/png;base64,iVBOR/);
     const ids = mine.find((p) => p.generationIds)!.generationIds!;
     expect(ids).toHaveLength(1);
 
     const [record] = (await call('generations', 'list', {})) as GenerationRecord[];
-    expect(record).toMatchObject({ id: ids[0], prompt: 'a * dog on a beach', favorite: false, modelRef: modelId, concepts: [{ conceptId, placeholder: '*', scale: 0.8 }] });
+    expect(record).toMatchObject({
+      id: ids[0],
+      prompt: 'a * dog on a beach',
+      favorite: false,
+      modelRef: modelId,
+      concepts: [{ conceptId, placeholder: '*', scale: 0.8 }],
+    });
     expect(record!.composition).toMatchObject({ seed: 21, count: 1, regions: [{ placeholder: '*', box: [0, 0, 0.5, 1] }] });
 
     // "draw again" from the stored composition: the same bytes
@@ -83,7 +95,9 @@ describe('drawing compositions through the API (worker thread, queue, events)', 
     expect(((await call('generations', 'list', {})) as GenerationRecord[]).length).toBe(2); // nothing half-made
 
     await expect(call('generations', 'start', { model: 'no-such-model', composition: composition() })).rejects.toThrow(/no-such-model/);
-    await expect(call('generations', 'start', { model: modelId, composition: composition({ regions: [{ placeholder: '*2', box: [0, 0, 1, 1] }] }) })).rejects.toThrow(/no concept is placed at \*2/);
+    await expect(
+      call('generations', 'start', { model: modelId, composition: composition({ regions: [{ placeholder: '*2', box: [0, 0, 1, 1] }] }) }),
+    ).rejects.toThrow(/no concept is placed at \*2/);
     await expect(call('generations', 'start', { model: modelId, composition: composition({ prompt: '' }) })).rejects.toThrow(/the prompt is empty/);
   });
 });

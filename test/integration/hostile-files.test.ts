@@ -53,8 +53,13 @@ describe('named pipes and other non-files', { timeout: 120_000 }, () => {
       backend = createBackend({ dataDir: join(root, 'api-lib') });
       const call = callOf(() => backend!);
       const started = performance.now();
-      const result = (await call('images', 'import', { sources: [{ kind: 'path', path: fifo }] })) as { results: Array<{ status: string; error?: { message: string } }> };
-      expect(result.results[0], JSON.stringify(result.results[0])).toMatchObject({ status: 'failed', error: { message: expect.stringMatching(/is a named pipe, not a photo/) } });
+      const result = (await call('images', 'import', { sources: [{ kind: 'path', path: fifo }] })) as {
+        results: Array<{ status: string; error?: { message: string } }>;
+      };
+      expect(result.results[0], JSON.stringify(result.results[0])).toMatchObject({
+        status: 'failed',
+        error: { message: expect.stringMatching(/is a named pipe, not a photo/) },
+      });
       await expect(call('models', 'addPath', { path: fifo })).rejects.toThrow(/is a named pipe/);
       expect(performance.now() - started).toBeLessThan(5000);
       await expect(call('library', 'stats', {})).resolves.toMatchObject({ images: 0 });

@@ -46,7 +46,9 @@ describe('importing photos (sharp, real fixtures)', () => {
 
   it('bounds very large photos to 2048 px on the long side', async () => {
     const library = Library.open(tmpDir());
-    const big = await sharp({ create: { width: 4000, height: 2500, channels: 3, background: '#336699' } }).jpeg().toBuffer();
+    const big = await sharp({ create: { width: 4000, height: 2500, channels: 3, background: '#336699' } })
+      .jpeg()
+      .toBuffer();
     const [result] = await importPhotos(library, [photo('big.jpg', big)]);
     expect(result).toMatchObject({ status: 'imported', image: { width: 2048, height: 1280, sourceWidth: 4000, sourceHeight: 2500 } });
     library.close();
@@ -54,7 +56,9 @@ describe('importing photos (sharp, real fixtures)', () => {
 
   it('refuses images over the pixel limit before decoding them, storing nothing', async () => {
     const library = Library.open(tmpDir());
-    const big = await sharp({ create: { width: 3000, height: 3000, channels: 3, background: '#000' } }).png().toBuffer();
+    const big = await sharp({ create: { width: 3000, height: 3000, channels: 3, background: '#000' } })
+      .png()
+      .toBuffer();
     const [result] = await importPhotos(library, [photo('huge.png', big)], { limits: { ...DEFAULT_INGEST_LIMITS, maxInputPixels: 4_000_000 } });
     expect(result).toMatchObject({ status: 'failed', error: { code: 'too-large', message: expect.stringMatching(/3000×3000/) } });
     expect(library.store.list()).toEqual([]);
@@ -63,11 +67,20 @@ describe('importing photos (sharp, real fixtures)', () => {
 
   it('refuses photos too small to learn from (a side under 64 px), saying the size', async () => {
     const library = Library.open(tmpDir());
-    const strip = await sharp({ create: { width: 4000, height: 40, channels: 3, background: '#345' } }).png().toBuffer();
-    const dot = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#fff' } }).png().toBuffer();
-    const edge = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#fff' } }).png().toBuffer();
+    const strip = await sharp({ create: { width: 4000, height: 40, channels: 3, background: '#345' } })
+      .png()
+      .toBuffer();
+    const dot = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#fff' } })
+      .png()
+      .toBuffer();
+    const edge = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#fff' } })
+      .png()
+      .toBuffer();
     const results = await importPhotos(library, [photo('strip.png', strip), photo('dot.png', dot), photo('edge.png', edge)]);
-    expect(results[0]).toMatchObject({ status: 'failed', error: { code: 'unsupported-image', message: expect.stringMatching(/4000×40; photos need at least 64 pixels on each side/) } });
+    expect(results[0]).toMatchObject({
+      status: 'failed',
+      error: { code: 'unsupported-image', message: expect.stringMatching(/4000×40; photos need at least 64 pixels on each side/) },
+    });
     expect(results[1]).toMatchObject({ status: 'failed', error: { message: expect.stringMatching(/1×1/) } });
     expect(results[2]).toMatchObject({ status: 'imported', image: { width: 64, height: 64 } });
     library.close();
@@ -82,12 +95,7 @@ describe('importing photos (sharp, real fixtures)', () => {
       photo('empty.png', Buffer.alloc(0)),
       photo('fine.jpg', jpeg),
     ]);
-    expect(results.map((r) => (r.status === 'failed' ? r.error.code : r.status))).toEqual([
-      'corrupt-image',
-      'unsupported-image',
-      'corrupt-image',
-      'imported',
-    ]);
+    expect(results.map((r) => (r.status === 'failed' ? r.error.code : r.status))).toEqual(['corrupt-image', 'unsupported-image', 'corrupt-image', 'imported']);
     expect(results[0]!.status === 'failed' && results[0]!.error.message).toMatch(/damaged or truncated/);
     expect(library.images.list()).toHaveLength(1);
     expect(library.store.list()).toHaveLength(2);
@@ -120,7 +128,12 @@ describe('importing photos (sharp, real fixtures)', () => {
     edited[0] = edited[0]! ^ 0x40;
     await sharp(edited, { raw: info }).png().toFile(changed);
     expect(readFileSync(reencoded).equals(readFileSync(fixtureImage('dog_00.jpg')))).toBe(false);
-    const results = await importPhotos(library, [photoFromPath(fixtureImage('dog_00.jpg')), photoFromPath(copy), photoFromPath(reencoded), photoFromPath(changed)]);
+    const results = await importPhotos(library, [
+      photoFromPath(fixtureImage('dog_00.jpg')),
+      photoFromPath(copy),
+      photoFromPath(reencoded),
+      photoFromPath(changed),
+    ]);
     expect(results.map((r) => r.status)).toEqual(['imported', 'duplicate', 'duplicate', 'imported']);
     expect(library.images.list()).toHaveLength(2);
     library.close();

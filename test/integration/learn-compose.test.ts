@@ -34,7 +34,7 @@ describe('learn a concept from one photo, then generate with it (tiny SD)', { ti
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  it('prepares the photo: latent posterior, soft mask at latent size, the encoder\'s pixels, prompts', async () => {
+  it("prepares the photo: latent posterior, soft mask at latent size, the encoder's pixels, prompts", async () => {
     const cacheDir = join(root, 'cache-example');
     const official = await prepareExample(sd, { config: TINY_VISION, pixels: 'signed' }, photo, mask, 'dog', { cacheDir, latentSize: 8, sampleLatents: true });
     expect(official.x0).toHaveLength(4 * 8 * 8);
@@ -68,7 +68,30 @@ describe('learn a concept from one photo, then generate with it (tiny SD)', { ti
     expect(await runCli(['learn', imageId, '--class', 'dog', '--model', model, '--encoder', encoder, '--data-dir', dataDir], io, {})).toBe(1);
     expect(err.at(-1)).toMatch(/No "dog" mask for .*singleinsert mask/);
     expect(await runCli(['mask', imageId, '--class', 'dog', '--point', '390,390', '--out', join(root, 'm.png'), '--data-dir', dataDir], io, {})).toBe(0);
-    const learn = ['learn', imageId, '--class', 'dog', '--model', model, '--encoder', encoder, '--steps1', '2', '--steps2', '2', '--batch', '1', '--latent', '8', '--lr2', '1e-2', '--name', 'Rex', '--data-dir', dataDir];
+    const learn = [
+      'learn',
+      imageId,
+      '--class',
+      'dog',
+      '--model',
+      model,
+      '--encoder',
+      encoder,
+      '--steps1',
+      '2',
+      '--steps2',
+      '2',
+      '--batch',
+      '1',
+      '--latent',
+      '8',
+      '--lr2',
+      '1e-2',
+      '--name',
+      'Rex',
+      '--data-dir',
+      dataDir,
+    ];
     expect(await runCli(learn, io, {})).toBe(0);
     expect(err.filter((l) => /^Stage I+ · step \d\/4/.test(l))).toHaveLength(4);
     const conceptId = out.at(-1)!.split('\t')[0]!;
@@ -77,7 +100,27 @@ describe('learn a concept from one photo, then generate with it (tiny SD)', { ti
     const conceptFile = library.concepts.filePath(conceptId);
     expect(library.concepts.list()).toMatchObject([{ id: conceptId, name: 'Rex', classWord: 'dog', status: 'ready', imageId }]);
     library.close();
-    const gen = ['generate', '--model', model, '--concept', conceptId, '--prompt', '* dog in the snow', '--steps', '2', '--width', '16', '--height', '16', '--seed', '3', '--out', join(root, 'gen'), '--data-dir', dataDir];
+    const gen = [
+      'generate',
+      '--model',
+      model,
+      '--concept',
+      conceptId,
+      '--prompt',
+      '* dog in the snow',
+      '--steps',
+      '2',
+      '--width',
+      '16',
+      '--height',
+      '16',
+      '--seed',
+      '3',
+      '--out',
+      join(root, 'gen'),
+      '--data-dir',
+      dataDir,
+    ];
     expect(await runCli(gen, io, {})).toBe(0);
     expect((await sharp(readFileSync(out.at(-1)!)).metadata()).format).toBe('png');
 
@@ -120,6 +163,8 @@ describe('learn a concept from one photo, then generate with it (tiny SD)', { ti
     expect(loraOnly.equals(neither)).toBe(false);
     expect(both.equals(tokenOnly)).toBe(false);
     expect(both.equals(loraOnly)).toBe(false);
-    await expect(generateImages(sd, { ...settings, prompt: 'a dog on a beach' }, { cacheDir, concepts: [{ placeholder: '*', concept: full }] })).rejects.toThrow(/does not use \*/);
+    await expect(
+      generateImages(sd, { ...settings, prompt: 'a dog on a beach' }, { cacheDir, concepts: [{ placeholder: '*', concept: full }] }),
+    ).rejects.toThrow(/does not use \*/);
   });
 });

@@ -23,7 +23,7 @@ import { thumbnailOf } from '../../src-main/pipeline/ingest/normalize-photo.js';
 /** The image of a PNG without its text chunks (the settings written into it differ by prompt template only). */
 const stripText = (png: Buffer) => {
   const chunks: Buffer[] = [png.subarray(0, 8)];
-  for (let at = 8; at < png.length; ) {
+  for (let at = 8; at < png.length;) {
     const length = png.readUInt32BE(at);
     const type = png.toString('latin1', at + 4, at + 8);
     if (type !== 'tEXt' && type !== 'iTXt') chunks.push(png.subarray(at, at + 12 + length));
@@ -31,7 +31,6 @@ const stripText = (png: Buffer) => {
   }
   return Buffer.concat(chunks);
 };
-
 
 const BIN = fileURLToPath(new URL('../../bin/singleinsert.js', import.meta.url));
 // no previews here but where a test asks for them (each one costs a few sampling steps)
@@ -51,7 +50,9 @@ describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
     imageId = result.image.id;
     const { width, height } = library.images.get(imageId);
     const mask = await sharp({ create: { width, height, channels: 3, background: '#000' } })
-      .composite([{ input: Buffer.from(`<svg width="${width}" height="${height}"><circle cx="${width / 2}" cy="${height / 2}" r="${width / 3}" fill="#fff"/></svg>`) }])
+      .composite([
+        { input: Buffer.from(`<svg width="${width}" height="${height}"><circle cx="${width / 2}" cy="${height / 2}" r="${width / 3}" fill="#fff"/></svg>`) },
+      ])
       .png()
       .toBuffer();
     await library.masks.save({ imageId, classWord: 'dog', png: mask, source: 'manual' });
@@ -90,7 +91,9 @@ describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
   it('a cancel stops before the next step and keeps the checkpoint; resumed, the run ends with the same concept bytes', async () => {
     const run = await createRun(library, { imageId, classWord: 'dog', model, settings: SMALL }, official);
     const concepts = library.concepts.list().length;
-    await expect(runInThisProcess(library, run.id, { ...official, onStep: (_r, s) => s.step === 4 && library.runs.requestCancel(run.id) })).rejects.toThrow(/cancelled in Stage II at step 2/);
+    await expect(runInThisProcess(library, run.id, { ...official, onStep: (_r, s) => s.step === 4 && library.runs.requestCancel(run.id) })).rejects.toThrow(
+      /cancelled in Stage II at step 2/,
+    );
     const cancelled = library.runs.get(run.id);
     expect(cancelled).toMatchObject({ state: 'cancelled', step: 4, checkpointStep: 4, conceptId: null });
     expect(library.concepts.list()).toHaveLength(concepts); // no half-made concept
@@ -109,11 +112,22 @@ describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
     const run = await createRun(library, { imageId, classWord: 'dog', model, settings }, official);
     const events: number[][] = [];
     const done = await runInThisProcess(library, run.id, { ...official, onPreviews: (_r, p) => events.push(p.map((x) => x.step)) });
-    expect(events).toEqual([[1, 1], [2, 2], [3, 3], [4, 4]]);
+    expect(events).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+    ]);
     const previews = library.runs.previews(run.id);
     expect(previews.map((p) => [p.step, p.stage, p.promptIndex, p.seed, p.final])).toEqual([
-      [1, 1, 0, 7, false], [1, 1, 1, 8, false], [2, 1, 0, 7, false], [2, 1, 1, 8, false],
-      [3, 2, 0, 7, false], [3, 2, 1, 8, false], [4, 2, 0, 7, true], [4, 2, 1, 8, true],
+      [1, 1, 0, 7, false],
+      [1, 1, 1, 8, false],
+      [2, 1, 0, 7, false],
+      [2, 1, 1, 8, false],
+      [3, 2, 0, 7, false],
+      [3, 2, 1, 8, false],
+      [4, 2, 0, 7, true],
+      [4, 2, 1, 8, true],
     ]);
     expect(previews[1]!.prompt).toBe('* dog as a marble statue');
     const png = (sha: string) => library.store.read(sha);
@@ -126,7 +140,10 @@ describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
     // the final previews are what the saved concept draws, and the first is the concept's thumbnail
     const sd = openStableDiffusion(model);
     const concept = readConceptFile(library.concepts.filePath(done.conceptId!), 'c');
-    const again = await generateImages(sd, defaultSettings(sd, { prompt: 'a photo of * dog', steps: 4, seed: 7, width: 16, height: 16 }), { concepts: [{ placeholder: '*', concept }], cacheDir: join(root, 'graphs') });
+    const again = await generateImages(sd, defaultSettings(sd, { prompt: 'a photo of * dog', steps: 4, seed: 7, width: 16, height: 16 }), {
+      concepts: [{ placeholder: '*', concept }],
+      cacheDir: join(root, 'graphs'),
+    });
     const final = previews.find((p) => p.final && p.promptIndex === 0)!;
     expect(stripText(again.images[0]!.png).equals(stripText(await png(final.sha256)))).toBe(true);
     const record = library.concepts.get(done.conceptId!);
@@ -164,7 +181,32 @@ describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
     const imported = cli(['import', fixtureImage('dog_00.jpg')]);
     const id = imported.stdout.split('\t')[0]!;
     expect(cli(['mask', id, '--class', 'dog', '--point', '390,390', '--out', join(root, 'm.png')]).status).toBe(0);
-    const learnArgs = ['learn', id, '--class', 'dog', '--model', model, '--encoder', encoder, '--steps1', '3', '--steps2', '4', '--batch', '2', '--latent', '8', '--lr1', '1e-3', '--lr2', '1e-3', '--checkpoint-every', '2', '--seed', '5'];
+    const learnArgs = [
+      'learn',
+      id,
+      '--class',
+      'dog',
+      '--model',
+      model,
+      '--encoder',
+      encoder,
+      '--steps1',
+      '3',
+      '--steps2',
+      '4',
+      '--batch',
+      '2',
+      '--latent',
+      '8',
+      '--lr1',
+      '1e-3',
+      '--lr2',
+      '1e-3',
+      '--checkpoint-every',
+      '2',
+      '--seed',
+      '5',
+    ];
 
     // uninterrupted
     const whole = cli([...learnArgs, '--json']);
@@ -233,7 +275,10 @@ describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
     const out = join(root, 'previews-out');
     const written = cli(['runs', 'previews', run.id, '--out', out, '--step', '2']);
     expect(written.status, written.stderr).toBe(0);
-    expect(written.stdout.trim().split('\n')).toEqual([`${join(out, 'step-00002-p0.png')}\t* dog on a beach\t(finished concept)`, `${join(out, 'step-00002-p1.png')}\ta painting of * dog\t(finished concept)`]);
+    expect(written.stdout.trim().split('\n')).toEqual([
+      `${join(out, 'step-00002-p0.png')}\t* dog on a beach\t(finished concept)`,
+      `${join(out, 'step-00002-p1.png')}\ta painting of * dog\t(finished concept)`,
+    ]);
     expect((await sharp(join(out, 'step-00002-p0.png')).metadata()).width).toBe(16);
     expect(cli(['runs', 'previews', run.id, '--out', out, '--step', '9']).stderr).toMatch(/no previews at step 9/);
 

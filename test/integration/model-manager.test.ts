@@ -31,7 +31,10 @@ describe('model manager', () => {
       if (!['/tiny.safetensors', '/flaky.safetensors'].includes(req.url!)) return void res.writeHead(404).end();
       const start = Number(/bytes=(\d+)-/.exec(req.headers.range ?? '')?.[1] ?? 0);
       const slice = body.subarray(start);
-      res.writeHead(start ? 206 : 200, { 'content-length': slice.length, ...(start ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}) });
+      res.writeHead(start ? 206 : 200, {
+        'content-length': slice.length,
+        ...(start ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
+      });
       if (req.url === '/flaky.safetensors' && cutNextAt) {
         res.write(slice.subarray(0, cutNextAt));
         cutNextAt = 0;
@@ -53,7 +56,14 @@ describe('model manager', () => {
     const expected = await sha256OfFile(single);
     const progress: number[] = [];
     const model = await installFromUrl(library, `${base}/tiny.safetensors`, { sha256: expected, onProgress: (p) => progress.push(p.received) });
-    expect(model).toMatchObject({ family: 'sd1', format: 'single-file', managed: true, sha256: expected, sizeBytes: body.length, sourceUrl: `${base}/tiny.safetensors` });
+    expect(model).toMatchObject({
+      family: 'sd1',
+      format: 'single-file',
+      managed: true,
+      sha256: expected,
+      sizeBytes: body.length,
+      sourceUrl: `${base}/tiny.safetensors`,
+    });
     expect(progress.at(-1)).toBe(body.length);
     expect(readFileSync(model.path).equals(body)).toBe(true);
     expect(library.models.list().map((m) => m.id)).toEqual([model.id]);
@@ -75,7 +85,9 @@ describe('model manager', () => {
 
   it('deletes a download whose hash is wrong and registers nothing', async () => {
     const library = Library.open(tmpDir());
-    await expect(installFromUrl(library, `${base}/tiny.safetensors`, { sha256: 'ab'.repeat(32) })).rejects.toThrow(/sha256 is [0-9a-f]{64}, not the expected abab.*deleted/);
+    await expect(installFromUrl(library, `${base}/tiny.safetensors`, { sha256: 'ab'.repeat(32) })).rejects.toThrow(
+      /sha256 is [0-9a-f]{64}, not the expected abab.*deleted/,
+    );
     expect(existsSync(join(library.dataDir, 'models', 'tiny.safetensors'))).toBe(false);
     expect(existsSync(join(library.dataDir, 'models', 'tiny.safetensors.part'))).toBe(false);
     expect(library.models.list()).toEqual([]);

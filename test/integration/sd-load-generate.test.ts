@@ -33,7 +33,14 @@ async function runAll(model: StableDiffusionModel) {
   const hidden = clipTextEncoder(weightsFrom(g, model.textEncoder.source), model.textEncoder.config, { inputIds: ids });
   g.output(hidden, 'hidden');
   const sample = g.input('sample', 'float32', [1, 4, 8, 8]);
-  g.output(unet(weightsFrom(g, model.unet.source, { prefix: 'unet.' }), model.unet.config, { sample, timestep: g.input('t', 'float32', [1]), encoderHiddenStates: hidden }), 'eps');
+  g.output(
+    unet(weightsFrom(g, model.unet.source, { prefix: 'unet.' }), model.unet.config, {
+      sample,
+      timestep: g.input('t', 'float32', [1]),
+      encoderHiddenStates: hidden,
+    }),
+    'eps',
+  );
   const image = vaeDecode(weightsFrom(g, model.vae.source, { prefix: 'vae.' }), model.vae.config, sample);
   g.output(image, 'image');
   g.output(vaeEncode(weightsFrom(g, model.vae.source, { prefix: 'vae.' }), model.vae.config, image), 'latents');
@@ -132,7 +139,34 @@ describe('Stable Diffusion 1.x loading and generation (tiny model, both file for
     const dataDir = join(root, 'library');
     const out = join(root, 'out');
     const bin = fileURLToPath(new URL('../../bin/singleinsert.js', import.meta.url));
-    const r = spawnSync(process.execPath, [bin, 'generate', '--model', single, '--prompt', 'a photo of a dog', '--steps', '3', '--seed', '7', '--count', '2', '--width', '16', '--height', '16', '--sampler', 'euler', '--out', out, '--data-dir', dataDir], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        bin,
+        'generate',
+        '--model',
+        single,
+        '--prompt',
+        'a photo of a dog',
+        '--steps',
+        '3',
+        '--seed',
+        '7',
+        '--count',
+        '2',
+        '--width',
+        '16',
+        '--height',
+        '16',
+        '--sampler',
+        'euler',
+        '--out',
+        out,
+        '--data-dir',
+        dataDir,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(r.status, r.stderr).toBe(0);
     const files = r.stdout.trim().split('\n');
     expect(files).toHaveLength(2);
@@ -142,7 +176,9 @@ describe('Stable Diffusion 1.x loading and generation (tiny model, both file for
     const library = Library.open(dataDir);
     expect(library.generations.list().map((g) => g.prompt)).toEqual(['a photo of a dog', 'a photo of a dog']);
     library.close();
-    const bad = spawnSync(process.execPath, [bin, 'generate', '--model', single, '--prompt', 'x', '--steps', 'many', '--data-dir', dataDir], { encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, [bin, 'generate', '--model', single, '--prompt', 'x', '--steps', 'many', '--data-dir', dataDir], {
+      encoding: 'utf8',
+    });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--steps must be a whole number/);
   });
@@ -156,7 +192,9 @@ describe('Stable Diffusion 1.x loading and generation (tiny model, both file for
     writeFileSync(disguised, Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(64)]));
     expect(() => openStableDiffusion(disguised)).toThrow(/pickle checkpoint/);
     const sdxl = join(dir, 'sdxl.safetensors');
-    writeSafetensors(sdxl, { 'conditioner.embedders.0.transformer.text_model.embeddings.token_embedding.weight': { dtype: 'F32', shape: [2, 2], data: new Float32Array(4) } });
+    writeSafetensors(sdxl, {
+      'conditioner.embedders.0.transformer.text_model.embeddings.token_embedding.weight': { dtype: 'F32', shape: [2, 2], data: new Float32Array(4) },
+    });
     expect(() => openStableDiffusion(sdxl)).toThrow(/Stable Diffusion XL.*works with Stable Diffusion 1\.x/);
     const sd2 = join(dir, 'sd2.safetensors');
     writeSafetensors(sd2, { 'cond_stage_model.model.token_embedding.weight': { dtype: 'F32', shape: [2, 2], data: new Float32Array(4) } });
@@ -170,7 +208,9 @@ describe('Stable Diffusion 1.x loading and generation (tiny model, both file for
     const model = openStableDiffusion(diffusers);
     const g = new Graph();
     const p = weightsFrom(g, model.unet.source, { prefix: 'unet.' });
-    expect(() => g.scope('unet', () => p.weight('conv_in.weight', [64, 4, 3, 3]))).toThrow(/conv_in.weight has shape \[32,4,3,3\], the model expects \[64,4,3,3\]/);
+    expect(() => g.scope('unet', () => p.weight('conv_in.weight', [64, 4, 3, 3]))).toThrow(
+      /conv_in.weight has shape \[32,4,3,3\], the model expects \[64,4,3,3\]/,
+    );
     expect(() => g.scope('unet', () => p.weight('not_a_layer.weight', [1]))).toThrow(/has no weight not_a_layer.weight/);
   });
 });

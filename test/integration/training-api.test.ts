@@ -26,11 +26,15 @@ describe('training through the API (worker thread, queue, events)', { timeout: 2
     model = writeTinySingleFile(join(root, 'tiny.safetensors'));
     backend = createBackend({ dataDir: join(root, 'library'), officialEncoder: TINY_VISION });
     backend.events.subscribe((m) => events.push(m));
-    const imported = (await call('images', 'import', { sources: [{ kind: 'path', path: fixtureImage('dog_00.jpg') }] })) as { results: Array<{ image: { id: string; width: number; height: number } }> };
+    const imported = (await call('images', 'import', { sources: [{ kind: 'path', path: fixtureImage('dog_00.jpg') }] })) as {
+      results: Array<{ image: { id: string; width: number; height: number } }>;
+    };
     const image = imported.results[0]!.image;
     imageId = image.id;
     const png = await sharp({ create: { width: image.width, height: image.height, channels: 3, background: '#000' } })
-      .composite([{ input: Buffer.from(`<svg width="${image.width}" height="${image.height}"><rect x="200" y="200" width="380" height="380" fill="#fff"/></svg>`) }])
+      .composite([
+        { input: Buffer.from(`<svg width="${image.width}" height="${image.height}"><rect x="200" y="200" width="380" height="380" fill="#fff"/></svg>`) },
+      ])
       .png()
       .toBuffer();
     await call('masks', 'save', { imageId, classWord: 'dog', maskPng: png.toString('base64'), source: 'manual' });
@@ -42,7 +46,18 @@ describe('training through the API (worker thread, queue, events)', { timeout: 2
 
   it('starts at once, reports each step as an event while the API answers, and stores the concept', async () => {
     // steps long enough (latents 32²) that an API call waiting on one would take over 100 ms
-    const settings = { steps1: 3, steps2: 2, batch: 4, latentSize: 32, lr1: 1e-3, lr2: 1e-3, checkpointEvery: 3, previewPrompts: ['* {class} in snow'], previewEvery: 2, previewSteps: 2 };
+    const settings = {
+      steps1: 3,
+      steps2: 2,
+      batch: 4,
+      latentSize: 32,
+      lr1: 1e-3,
+      lr2: 1e-3,
+      checkpointEvery: 3,
+      previewPrompts: ['* {class} in snow'],
+      previewEvery: 2,
+      previewSteps: 2,
+    };
     const t0 = performance.now();
     const run = (await call('training', 'start', { imageId, classWord: 'dog', model, settings })) as TrainingRun;
     expect(performance.now() - t0).toBeLessThan(2000);
@@ -65,11 +80,18 @@ describe('training through the API (worker thread, queue, events)', { timeout: 2
     expect(done).toMatchObject({ state: 'succeeded', step: 5 });
     const stepEvents = events.filter((e) => e.service === 'training' && (e.payload as { step: unknown }).step);
     expect(stepEvents.map((e) => (e.payload as { step: { step: number } }).step.step)).toEqual([1, 2, 3, 4, 5]);
-    const { steps, previews } = (await call('training', 'get', { id: run.id })) as { steps: Array<{ loss: number; ms: number; rssMb: number }>; previews: Array<{ step: number; prompt: string; final: boolean }> };
+    const { steps, previews } = (await call('training', 'get', { id: run.id })) as {
+      steps: Array<{ loss: number; ms: number; rssMb: number }>;
+      previews: Array<{ step: number; prompt: string; final: boolean }>;
+    };
     expect(steps).toHaveLength(5);
     expect(steps.every((s) => s.rssMb > 50)).toBe(true);
     // previews every 2 steps and from the finished concept, each announced as it is drawn
-    expect(previews.map((p) => [p.step, p.prompt, p.final])).toEqual([[2, '* dog in snow', false], [4, '* dog in snow', false], [5, '* dog in snow', true]]);
+    expect(previews.map((p) => [p.step, p.prompt, p.final])).toEqual([
+      [2, '* dog in snow', false],
+      [4, '* dog in snow', false],
+      [5, '* dog in snow', true],
+    ]);
     const previewEvents = events.filter((e) => e.service === 'training' && (e.payload as { previews: unknown[] }).previews?.length);
     expect(previewEvents.map((e) => (e.payload as { previews: Array<{ step: number }> }).previews.map((p) => p.step))).toEqual([[2], [4], [5]]);
     expect(Math.min(...steps.map((s) => s.ms))).toBeGreaterThan(150); // (so the latency check above means something)

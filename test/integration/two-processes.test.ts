@@ -31,7 +31,9 @@ describe('two processes on one library', { timeout: 180_000 }, () => {
     for (let i = 0; i < 24; i++) {
       const path = join(root, 'photos', `p${i}.png`);
       // noise: large files, so writes (and the window a careless cleanup could hit) take a while
-      await sharp({ create: { width: 900 + i, height: 700, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).png().toFile(path);
+      await sharp({ create: { width: 900 + i, height: 700, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
+        .png()
+        .toFile(path);
       photos[i % 3]!.push(path);
     }
   });

@@ -53,7 +53,9 @@ describe('web mode server', () => {
       body: JSON.stringify(call),
     });
     expect(rebound.status).toBe(421);
-    expect((await raw(server, `/api/invoke`, { method: 'POST', headers: { [TOKEN_HEADER]: server.token, 'content-type': 'text/plain' }, body: '{}' })).status).toBe(415);
+    expect(
+      (await raw(server, `/api/invoke`, { method: 'POST', headers: { [TOKEN_HEADER]: server.token, 'content-type': 'text/plain' }, body: '{}' })).status,
+    ).toBe(415);
   });
 
   it('serves the contract: valid calls answer, invalid payloads get a clear error', async () => {
@@ -61,7 +63,11 @@ describe('web mode server', () => {
     expect(JSON.parse(ok.body)).toEqual({ ok: true, value: { images: [], concepts: [] } });
     const bad = JSON.parse((await invoke({ service: 'library', method: 'deleteImage', input: { id: 7 } })).body);
     expect(bad).toMatchObject({ ok: false, error: { code: 'invalid-input', message: expect.stringMatching(/deleteImage/) } });
-    const notJson = await raw(server, '/api/invoke', { method: 'POST', headers: { 'content-type': 'application/json', [TOKEN_HEADER]: server.token }, body: '{nope' });
+    const notJson = await raw(server, '/api/invoke', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [TOKEN_HEADER]: server.token },
+      body: '{nope',
+    });
     expect(JSON.parse(notJson.body)).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
   });
 
@@ -77,7 +83,9 @@ describe('web mode server', () => {
       body: readFileSync(fixtureImage('dog_00.jpg')),
     });
     const { uploadId } = JSON.parse(upload.body) as { uploadId: string };
-    const imported = JSON.parse((await invoke({ service: 'images', method: 'import', input: { sources: [{ kind: 'upload', uploadId, name: 'dog_00.jpg' }] } })).body);
+    const imported = JSON.parse(
+      (await invoke({ service: 'images', method: 'import', input: { sources: [{ kind: 'upload', uploadId, name: 'dog_00.jpg' }] } })).body,
+    );
     expect(imported).toMatchObject({ ok: true, value: { results: [{ status: 'imported', name: 'dog_00.jpg' }] } });
     const thumbSha = imported.value.results[0].image.thumbSha256 as string;
 
@@ -126,7 +134,10 @@ describe('web mode server', () => {
     );
     const masked = (opcode: number, payload: Buffer) => {
       const mask = Buffer.from([1, 2, 3, 4]);
-      const head = payload.length < 126 ? Buffer.from([0x80 | opcode, 0x80 | payload.length]) : Buffer.from([0x80 | opcode, 0x80 | 126, payload.length >> 8, payload.length & 255]);
+      const head =
+        payload.length < 126
+          ? Buffer.from([0x80 | opcode, 0x80 | payload.length])
+          : Buffer.from([0x80 | opcode, 0x80 | 126, payload.length >> 8, payload.length & 255]);
       return Buffer.concat([head, mask, Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!))]);
     };
 
@@ -138,7 +149,9 @@ describe('web mode server', () => {
     expect(await rawSocket(handshake, masked(1, Buffer.from([0xff, 0xfe, 0xfd])))).toMatch(/^HTTP\/1.1 101/);
     await alive();
     // an upgrade with an invalid target, a wrong Host and no token is refused before the WebSocket layer
-    const badUpgrade = Buffer.from(`GET http://[::1 HTTP/1.1\r\nHost: evil.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    const badUpgrade = Buffer.from(
+      `GET http://[::1 HTTP/1.1\r\nHost: evil.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
     expect(await rawSocket(badUpgrade)).toMatch(/^HTTP\/1.1 400 Bad Request/);
     await alive();
     // request lines and targets that are not URLs: 400, never a 500

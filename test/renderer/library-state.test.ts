@@ -92,7 +92,12 @@ describe('LibraryState', () => {
   });
 
   it('shows why the library could not load', async () => {
-    new FakeTransport({ 'library.list': () => { throw new Error('The library folder is not readable.'); }, 'models.list': () => [] });
+    new FakeTransport({
+      'library.list': () => {
+        throw new Error('The library folder is not readable.');
+      },
+      'models.list': () => [],
+    });
     const library = new LibraryState();
     await settle();
     expect(library.loadError).toBe('The library folder is not readable.');

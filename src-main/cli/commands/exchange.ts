@@ -18,7 +18,8 @@ export const exportCommand: Command = {
     const id = positionals[0];
     if (!id) throw new UsageError('export needs a concept id (see `singleinsert library list`)');
     const format = String(values.format ?? 'a1111');
-    if (format !== 'bundle' && !EXPORT_FORMATS.includes(format as ExportFormat)) throw new UsageError(`--format must be one of ${[...EXPORT_FORMATS, 'bundle'].join(', ')}`);
+    if (format !== 'bundle' && !EXPORT_FORMATS.includes(format as ExportFormat))
+      throw new UsageError(`--format must be one of ${[...EXPORT_FORMATS, 'bundle'].join(', ')}`);
     if (!values.out) throw new UsageError('export needs --out <folder>');
     return withLibrary(global, async (library) => {
       if (format === 'bundle') {
@@ -40,13 +41,18 @@ export const importConceptCommand: Command = {
     'Make a concept from an embedding another tool wrote (A1111/ComfyUI emb_params, diffusers learned_embeds), with its LoRA if it has one ' +
     '(kohya or diffusers/PEFT naming), or from a SingleInsert concept file; a LoRA alone becomes a style concept (no token). ' +
     '--class says what an embedding is; a .siconcept bundle carries its own.',
-  usage: 'import-concept <embedding.safetensors> [<lora.safetensors>] --class face [--name N]  |  import-concept <lora.safetensors> [--name N]  |  import-concept <concept.siconcept>',
+  usage:
+    'import-concept <embedding.safetensors> [<lora.safetensors>] --class face [--name N]  |  import-concept <lora.safetensors> [--name N]  |  import-concept <concept.siconcept>',
   options: { class: { type: 'string' }, name: { type: 'string' } },
   run: async ({ positionals, values, global, io }) => {
     if (!positionals.length) throw new UsageError('import-concept needs the embedding file (and its LoRA file, if any), a LoRA alone, or a .siconcept bundle');
     return withLibrary(global, async (library) => {
       const options = { ...(values.class ? { classWord: String(values.class) } : {}), ...(values.name ? { name: String(values.name) } : {}) };
-      const { conceptId, notes } = await importConceptFiles(library, positionals.map((p) => resolve(p)), options);
+      const { conceptId, notes } = await importConceptFiles(
+        library,
+        positionals.map((p) => resolve(p)),
+        options,
+      );
       for (const n of notes) io.err(`Note: ${n}`);
       io.out(conceptId);
       return 0;

@@ -7,7 +7,6 @@ import { composeImages } from '../../pipeline/compose/compose-service.js';
 import type { Command } from '../command.js';
 import { intOption, UsageError, withLibrary } from '../command.js';
 
-
 /** Whole-number options of a composition, with their ranges (the schema checks them again). */
 const INT_FLAGS = { steps: [1, 1000], seed: [0, 2 ** 31 - 1], count: [1, 64], width: [16, 4096], height: [16, 4096] } as const;
 
@@ -116,7 +115,9 @@ export const generateCommand: Command = {
           onProgress: (p) => io.err(`step ${p.step}/${p.total} · ETA ${Math.ceil(p.etaMs / 1000)} s`),
         },
       );
-      io.err(`${settings.count} image(s), ${settings.width}×${settings.height}, ${settings.steps} ${settings.sampler} steps, guidance ${settings.guidance}, seed ${settings.seed}, ${provider}`);
+      io.err(
+        `${settings.count} image(s), ${settings.width}×${settings.height}, ${settings.steps} ${settings.sampler} steps, guidance ${settings.guidance}, seed ${settings.seed}, ${provider}`,
+      );
       if (fallback) io.err(fallback);
       const outDir = resolve(String(values.out ?? 'generated'));
       mkdirSync(outDir, { recursive: true });

@@ -47,7 +47,8 @@ function settingsFrom(values: Record<string, unknown>) {
   const parsed = learnSettings.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const option = issue.path[0] === 'previewPrompts' ? 'preview' : (Object.entries(SETTING_OPTIONS).find(([, o]) => o.key === issue.path[0])?.[0] ?? String(issue.path[0]));
+    const option =
+      issue.path[0] === 'previewPrompts' ? 'preview' : (Object.entries(SETTING_OPTIONS).find(([, o]) => o.key === issue.path[0])?.[0] ?? String(issue.path[0]));
     throw new UsageError(`--${option}: ${issue.message}`);
   }
   return parsed.data;
@@ -62,7 +63,12 @@ export async function runWithProgress(library: Library, runId: string, io: CliIo
   process.once('SIGTERM', onSignal);
   const started = performance.now();
   try {
-    const run = await runInThisProcess(library, runId, { signal: controller.signal, onStep: progress.step, onLog: progress.log, onPreviews: progress.previews });
+    const run = await runInThisProcess(library, runId, {
+      signal: controller.signal,
+      onStep: progress.step,
+      onLog: progress.log,
+      onPreviews: progress.previews,
+    });
     progress.stop();
     if (json) io.out(JSON.stringify({ run, steps: library.runs.steps(runId) }));
     else io.out(`${run.conceptId}\t${run.name}`);
@@ -70,7 +76,9 @@ export async function runWithProgress(library: Library, runId: string, io: CliIo
     return run;
   } catch (err) {
     progress.stop();
-    io.err(`Run ${runId} stopped; see it with \`singleinsert runs show ${runId}\`${library.runs.get(runId).checkpointStep > 0 ? `, go on with \`singleinsert runs resume ${runId}\`` : ''}.`);
+    io.err(
+      `Run ${runId} stopped; see it with \`singleinsert runs show ${runId}\`${library.runs.get(runId).checkpointStep > 0 ? `, go on with \`singleinsert runs resume ${runId}\`` : ''}.`,
+    );
     throw err;
   } finally {
     process.off('SIGINT', onSignal);
@@ -84,7 +92,7 @@ export const learnCommand: Command = {
     'Learn a concept from one library photo and its mask (SingleInsert: Stage I inversion, then Stage II LoRA finetune), as a run that ' +
     'writes a checkpoint every 10 steps: a run that is stopped goes on with `singleinsert runs resume <run>`. ' +
     'Presets: faithful (Stage I 50 + Stage II 100 steps, the paper) or fast (Stage I only). Uses the latest saved mask of the class word unless --mask names one. ' +
-    'The image encoder is SingleInsert\'s own (a ViT-B/32 from a random start) unless --encoder names a CLIP vision model. ' +
+    "The image encoder is SingleInsert's own (a ViT-B/32 from a random start) unless --encoder names a CLIP vision model. " +
     'Every 25 steps, and from the finished concept, it draws test prompts with the concept as it stands (--preview, repeatable; `*` is the concept, ' +
     '{class} the class word); `singleinsert runs previews <run> --out DIR` writes them out.',
   usage:
@@ -107,7 +115,7 @@ export const learnCommand: Command = {
     const imageId = positionals[0];
     if (!imageId) throw new UsageError('learn needs a library image id (see `singleinsert library list`)');
     if (!values.class) throw new UsageError('learn needs --class (face, hair, dog…)');
-    if (!values.model) throw new UsageError('learn needs --model (an SD 1.x model: a path, or an installed model\'s id or name)');
+    if (!values.model) throw new UsageError("learn needs --model (an SD 1.x model: a path, or an installed model's id or name)");
     const settings = settingsFrom(values);
     return withLibrary(global, async (library) => {
       const run = await createRun(library, {

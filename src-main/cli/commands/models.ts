@@ -24,7 +24,9 @@ const list: Command = {
       const models = library.models.list();
       if (values.json) io.out(JSON.stringify(models, null, 2));
       else if (models.length === 0) io.out('No models installed. Add one with `singleinsert models add <path|url>`.');
-      else for (const m of models) io.out(`${m.id}\t${m.family}\t${m.format}\t${(m.sizeBytes / 1e9).toFixed(2)} GB\t${m.managed ? 'in library' : 'referenced'}\t${m.name}\t${m.path}`);
+      else
+        for (const m of models)
+          io.out(`${m.id}\t${m.family}\t${m.format}\t${(m.sizeBytes / 1e9).toFixed(2)} GB\t${m.managed ? 'in library' : 'referenced'}\t${m.name}\t${m.path}`);
       return 0;
     }),
 };

@@ -53,10 +53,17 @@ const show: Command = {
       io.out(`progress     step ${run.step} of ${run.totalSteps} (Stage ${run.stage === 1 ? 'I' : 'II'}); last checkpoint at step ${run.checkpointStep}`);
       io.out(`photo, mask  ${run.imageId ?? '(deleted)'}, ${run.maskId ?? '(deleted)'}; class word "${run.classWord}"`);
       io.out(`model        ${run.modelRef}`);
-      io.out(`settings     ${Object.entries(run.settings).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      io.out(
+        `settings     ${Object.entries(run.settings)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`,
+      );
       if (steps.length) io.out(`loss         last ${steps.at(-1)!.loss.toFixed(5)}, smoothed ${avg.at(-1)!.toFixed(5)}; ${formatDuration(ms)} of steps`);
       if (memory) io.out(`memory       ${formatMemory(memory.lastMb)} after the last step, at most ${formatMemory(memory.peakMb)}`);
-      if (previews.length) io.out(`previews     ${previews.length} at steps ${[...new Set(previews.map((p) => p.step))].join(', ')} (\`singleinsert runs previews ${run.id} --out <folder>\`)`);
+      if (previews.length)
+        io.out(
+          `previews     ${previews.length} at steps ${[...new Set(previews.map((p) => p.step))].join(', ')} (\`singleinsert runs previews ${run.id} --out <folder>\`)`,
+        );
       if (run.conceptId) io.out(`concept      ${run.conceptId}`);
       for (const l of run.log) io.out(`  ${l}`);
       return 0;
@@ -96,7 +103,7 @@ const cancel: Command = {
 
 const previews: Command = {
   name: 'previews',
-  summary: 'Write a run\'s preview images (its test prompts drawn as it learned) to a folder, as step-<step>-p<prompt>.png.',
+  summary: "Write a run's preview images (its test prompts drawn as it learned) to a folder, as step-<step>-p<prompt>.png.",
   usage: 'runs previews <run-id> --out <folder> [--step N]',
   options: { out: { type: 'string' }, step: { type: 'string' } },
   run: async ({ positionals, values, global, io }) => {

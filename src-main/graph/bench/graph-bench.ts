@@ -35,18 +35,36 @@ const CASES: Case[] = [
     build: (g, p) => {
       const [sample, temb, context] = g.inputs.map((i) => i.tensor) as [Tensor, Tensor, Tensor];
       // 1. ResNet block
-      const h1 = op.conv2d(silu(groupNorm(sample, 32, p('norm1.weight', [320], 1), p('norm1.bias', [320], 0))), p('conv1.weight', [320, 320, 3, 3], 0.02), p('conv1.bias', [320], 0), { padding: 1 });
+      const h1 = op.conv2d(
+        silu(groupNorm(sample, 32, p('norm1.weight', [320], 1), p('norm1.bias', [320], 0))),
+        p('conv1.weight', [320, 320, 3, 3], 0.02),
+        p('conv1.bias', [320], 0),
+        { padding: 1 },
+      );
       const t = op.reshape(linear(silu(temb), p('time_emb_proj.weight', [320, 1280], 0.02), p('time_emb_proj.bias', [320], 0)), [1, 320, 1, 1]);
-      const h2 = op.conv2d(silu(groupNorm(op.add(h1, t), 32, p('norm2.weight', [320], 1), p('norm2.bias', [320], 0))), p('conv2.weight', [320, 320, 3, 3], 0.02), p('conv2.bias', [320], 0), { padding: 1 });
+      const h2 = op.conv2d(
+        silu(groupNorm(op.add(h1, t), 32, p('norm2.weight', [320], 1), p('norm2.bias', [320], 0))),
+        p('conv2.weight', [320, 320, 3, 3], 0.02),
+        p('conv2.bias', [320], 0),
+        { padding: 1 },
+      );
       const res = op.add(sample, h2);
       // 2. Transformer block: self-attention, cross-attention, GEGLU feed-forward
       const tokens = (x: Tensor) => op.transpose(op.reshape(x, [1, 320, 4096]), [0, 2, 1]);
-      let x = linear(tokens(groupNorm(res, 32, p('attn_norm.weight', [320], 1), p('attn_norm.bias', [320], 0), 1e-6)), p('proj_in.weight', [320, 320], 0.05), p('proj_in.bias', [320], 0));
+      let x = linear(
+        tokens(groupNorm(res, 32, p('attn_norm.weight', [320], 1), p('attn_norm.bias', [320], 0), 1e-6)),
+        p('proj_in.weight', [320, 320], 0.05),
+        p('proj_in.bias', [320], 0),
+      );
       const heads = (y: Tensor, n: number) => op.transpose(op.reshape(y, [1, n, 8, 40]), [0, 2, 1, 3]);
       const merge = (y: Tensor) => op.reshape(op.transpose(y, [0, 2, 1, 3]), [1, 4096, 320]);
       const attn = (name: string, q: Tensor, kv: Tensor, kvDim: number) => {
         const n = kv.shape[1]!;
-        const o = attention(heads(linear(q, p(`${name}.to_q.weight`, [320, 320], 0.05)), 4096), heads(linear(kv, p(`${name}.to_k.weight`, [320, kvDim], 0.05)), n), heads(linear(kv, p(`${name}.to_v.weight`, [320, kvDim], 0.05)), n));
+        const o = attention(
+          heads(linear(q, p(`${name}.to_q.weight`, [320, 320], 0.05)), 4096),
+          heads(linear(kv, p(`${name}.to_k.weight`, [320, kvDim], 0.05)), n),
+          heads(linear(kv, p(`${name}.to_v.weight`, [320, kvDim], 0.05)), n),
+        );
         return linear(merge(o), p(`${name}.to_out.weight`, [320, 320], 0.05), p(`${name}.to_out.bias`, [320], 0));
       };
       const ln = (name: string, y: Tensor) => layerNorm(y, p(`${name}.weight`, [320], 1), p(`${name}.bias`, [320], 0));
@@ -146,5 +164,11 @@ if (caseName) {
       results.push({ ...JSON.parse(out), describe: c.describe });
     }
   }
-  console.log(JSON.stringify({ bench: 'graph', date: new Date().toISOString(), node: process.versions.node, cpus: (await import('node:os')).cpus().length, results }, null, 2));
+  console.log(
+    JSON.stringify(
+      { bench: 'graph', date: new Date().toISOString(), node: process.versions.node, cpus: (await import('node:os')).cpus().length, results },
+      null,
+      2,
+    ),
+  );
 }

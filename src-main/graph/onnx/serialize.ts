@@ -22,7 +22,9 @@ export interface ExternalLocation {
 export function encodeModel(graph: Graph, locate: (init: Initializer) => ExternalLocation | undefined = () => undefined): Uint8Array {
   validateGraph(graph);
   const w = new ProtoWriter();
-  w.varint(1, IR_VERSION).string(2, 'singleinsert-graph').message(8, (o) => o.string(1, '').varint(2, OPSET));
+  w.varint(1, IR_VERSION)
+    .string(2, 'singleinsert-graph')
+    .message(8, (o) => o.string(1, '').varint(2, OPSET));
   w.message(7, (gw) => {
     for (const node of graph.nodes) {
       gw.message(1, (nw) => {
@@ -75,9 +77,11 @@ function writeInitializer(w: ProtoWriter, init: Initializer, external: ExternalL
 
 function writeValueInfo(w: ProtoWriter, name: string, t: Tensor): void {
   w.string(1, name).message(2, (type) =>
-    type.message(1, (tt) => tt.varint(1, ONNX_DTYPE[t.dtype]).message(2, (shape) => {
-      for (const d of t.shape) shape.message(1, (dim) => dim.varint(1, d));
-    })),
+    type.message(1, (tt) =>
+      tt.varint(1, ONNX_DTYPE[t.dtype]).message(2, (shape) => {
+        for (const d of t.shape) shape.message(1, (dim) => dim.varint(1, d));
+      }),
+    ),
   );
 }
 

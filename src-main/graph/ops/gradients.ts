@@ -109,7 +109,13 @@ const RULES: readonly OpRule[] = [
     type: 'Transpose',
     vjp: (n, [g]) => {
       const perm = intsAttr(n, 'perm');
-      return [g && transpose(g, perm.map((_, i) => perm.indexOf(i)))];
+      return [
+        g &&
+          transpose(
+            g,
+            perm.map((_, i) => perm.indexOf(i)),
+          ),
+      ];
     },
   }),
   defineOp({ type: 'Expand', vjp: (n, [g]) => [g && sumToShape(g, n.inputs[0]!.shape), undefined] }),
@@ -169,7 +175,10 @@ const RULES: readonly OpRule[] = [
     vjp: (n, [g], wants) => {
       const [a, b] = n.inputs as [Tensor, Tensor];
       if (!g) return [undefined, undefined];
-      return [wants[0] ? sumToShape(matmul(g, transposeLast2(b)), a.shape) : undefined, wants[1] ? sumToShape(matmul(transposeLast2(a), g), b.shape) : undefined];
+      return [
+        wants[0] ? sumToShape(matmul(g, transposeLast2(b)), a.shape) : undefined,
+        wants[1] ? sumToShape(matmul(transposeLast2(a), g), b.shape) : undefined,
+      ];
     },
   }),
   defineOp({
@@ -179,7 +188,11 @@ const RULES: readonly OpRule[] = [
       const [x, weight] = n.inputs as [Tensor, Tensor];
       const s = intsAttr(n, 'strides')[0]!;
       const p = intsAttr(n, 'pads')[0]!;
-      return [wants[0] ? convInputGrad(g, x, weight, s, p) : undefined, wants[1] ? convWeightGrad(g, x, weight, s, p) : undefined, ...(n.inputs[2] ? [wants[2] ? reduceSum(g, [0, 2, 3]) : undefined] : [])];
+      return [
+        wants[0] ? convInputGrad(g, x, weight, s, p) : undefined,
+        wants[1] ? convWeightGrad(g, x, weight, s, p) : undefined,
+        ...(n.inputs[2] ? [wants[2] ? reduceSum(g, [0, 2, 3]) : undefined] : []),
+      ];
     },
   }),
   defineOp({

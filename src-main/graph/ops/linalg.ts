@@ -22,7 +22,8 @@ export interface Conv2dOptions {
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options: Conv2dOptions = {}): Tensor {
   const stride = options.stride ?? 1;
   const padding = options.padding ?? 0;
-  if (x.shape.length !== 4 || weight.shape.length !== 4) throw new GraphError('Conv', `needs NCHW input and 4-D weight, got ${fmt(x.shape)}, ${fmt(weight.shape)}`);
+  if (x.shape.length !== 4 || weight.shape.length !== 4)
+    throw new GraphError('Conv', `needs NCHW input and 4-D weight, got ${fmt(x.shape)}, ${fmt(weight.shape)}`);
   const [n, cin, h, w] = x.shape as [number, number, number, number];
   const [cout, wcin, kh, kw] = weight.shape as [number, number, number, number];
   if (wcin !== cin) throw new GraphError('Conv', `input has ${cin} channels, weight expects ${wcin} (${fmt(weight.shape)})`);

@@ -14,8 +14,22 @@ function reduce(type: 'ReduceSum' | 'ReduceMean', x: Tensor, axes: readonly numb
 export const reduceSum = (x: Tensor, axes: readonly number[], keepdims = false) => reduce('ReduceSum', x, axes, keepdims);
 export const reduceMean = (x: Tensor, axes: readonly number[], keepdims = false) => reduce('ReduceMean', x, axes, keepdims);
 /** Sum of every element, as a scalar. */
-export const sumAll = (x: Tensor) => reshape(reduceSum(x, x.shape.map((_, i) => i)), []);
-export const meanAll = (x: Tensor) => reshape(reduceMean(x, x.shape.map((_, i) => i)), []);
+export const sumAll = (x: Tensor) =>
+  reshape(
+    reduceSum(
+      x,
+      x.shape.map((_, i) => i),
+    ),
+    [],
+  );
+export const meanAll = (x: Tensor) =>
+  reshape(
+    reduceMean(
+      x,
+      x.shape.map((_, i) => i),
+    ),
+    [],
+  );
 
 /** Sums a broadcast gradient back to the operand's shape. */
 export function sumToShape(g: Tensor, shape: Shape): Tensor {

@@ -8,8 +8,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   return x.graph.addNode('Reshape', [x, x.graph.int64s(shape)], {}, [{ dtype: x.dtype, shape }])[0]!;
 }
 
-export const flatten = (x: Tensor, axis = 1) =>
-  reshape(x, [numel(x.shape.slice(0, axis)), numel(x.shape.slice(axis))]);
+export const flatten = (x: Tensor, axis = 1) => reshape(x, [numel(x.shape.slice(0, axis)), numel(x.shape.slice(axis))]);
 
 export const unsqueeze = (x: Tensor, axis: number) => {
   const a = axis < 0 ? axis + x.shape.length + 1 : axis;
@@ -26,7 +25,10 @@ export function transpose(x: Tensor, perm: readonly number[]): Tensor {
 /** Swaps the last two axes (matrix transpose over a batch). */
 export function transposeLast2(x: Tensor): Tensor {
   const r = x.shape.length;
-  return transpose(x, [...x.shape.keys()].map((i) => (i === r - 2 ? r - 1 : i === r - 1 ? r - 2 : i)));
+  return transpose(
+    x,
+    [...x.shape.keys()].map((i) => (i === r - 2 ? r - 1 : i === r - 1 ? r - 2 : i)),
+  );
 }
 
 export function expand(x: Tensor, shape: Shape): Tensor {

@@ -33,7 +33,6 @@ interface Run {
   outputs: Array<{ slot: string; name: string; dtype: Tensor['dtype']; shape: readonly number[] }>;
 }
 
-
 export class CheckpointedTrainer implements StepRunner {
   private stepCount = 0;
   private lossScale: number;
@@ -107,7 +106,11 @@ export class CheckpointedTrainer implements StepRunner {
       if (!gradOut.length) continue;
       const accumulate = new Set(gradIn.filter((t) => contributed.has(t)));
       for (const t of gradIn) contributed.add(t);
-      backward.push(await toRun(backwardGraph(segments[i]!, source, isSharedWeight, { gradOut, gradIn, accumulate, loss: gradOut.includes(model.loss) ? model.loss : null })));
+      backward.push(
+        await toRun(
+          backwardGraph(segments[i]!, source, isSharedWeight, { gradOut, gradIn, accumulate, loss: gradOut.includes(model.loss) ? model.loss : null }),
+        ),
+      );
     }
     for (const s of segments) forward.push(await toRun(forwardGraph(s, source, isSharedWeight)));
 
@@ -139,9 +142,28 @@ export class CheckpointedTrainer implements StepRunner {
     [...forward, ...backward].forEach((r, i) => {
       for (const input of r.inputs) if (input.from === 'value') lastUse.set(input.name, i);
     });
-    const plan = { segments: segments.length, forwardRuns: forward.length, backwardRuns: backward.length, sessions: sessions.size + 1, sharedWeightBytes: pool.heldBytes };
+    const plan = {
+      segments: segments.length,
+      forwardRuns: forward.length,
+      backwardRuns: backward.length,
+      sessions: sessions.size + 1,
+      sharedWeightBytes: pool.heldBytes,
+    };
     const targets = { loss: model.loss.name, extra: new Map(extra.map(([name, t]) => [t.name, name])) };
-    return new CheckpointedTrainer({ forward, backward }, apply, params, moments, paramShapes, weightTensors, targets, lastUse, new BufferPool(), spec.lossScale, k, plan);
+    return new CheckpointedTrainer(
+      { forward, backward },
+      apply,
+      params,
+      moments,
+      paramShapes,
+      weightTensors,
+      targets,
+      lastUse,
+      new BufferPool(),
+      spec.lossScale,
+      k,
+      plan,
+    );
   }
   /** Per-run times when SINGLEINSERT_PROFILE is set (benchmarks). */
   readonly profile: Array<{ run: number; kind: string; ms: number; outputs: string }> = [];
@@ -159,7 +181,16 @@ export class CheckpointedTrainer implements StepRunner {
         const r = runs[i]!;
         const feeds: Record<string, OrtTensor> = {};
         for (const { slot, name, from } of r.inputs) {
-          const t = from === 'value' ? this.valueFor(name, values) : from === 'weight' ? this.weightTensors.get(name) : from === 'data' ? data[name] : from === 'param' ? this.params.get(name) : scalarTensor(this.lossScale);
+          const t =
+            from === 'value'
+              ? this.valueFor(name, values)
+              : from === 'weight'
+                ? this.weightTensors.get(name)
+                : from === 'data'
+                  ? data[name]
+                  : from === 'param'
+                    ? this.params.get(name)
+                    : scalarTensor(this.lossScale);
           if (!t) throw new Error(`Internal: no value for ${name} in run ${i}`);
           feeds[slot] = t;
         }
@@ -167,7 +198,13 @@ export class CheckpointedTrainer implements StepRunner {
         for (const o of r.outputs) fetches[o.slot] = this.pool.take(o.dtype, o.shape);
         const started = PROFILE ? performance.now() : 0;
         await r.session.runTensors(feeds, fetches);
-        if (PROFILE) this.profile.push({ run: i, kind: i < this.runs.forward.length ? 'fwd' : 'bwd', ms: performance.now() - started, outputs: r.outputs.map((o) => o.name).join(' ') });
+        if (PROFILE)
+          this.profile.push({
+            run: i,
+            kind: i < this.runs.forward.length ? 'fwd' : 'bwd',
+            ms: performance.now() - started,
+            outputs: r.outputs.map((o) => o.name).join(' '),
+          });
         for (const o of r.outputs) {
           const old = values.get(o.name);
           values.set(o.name, fetches[o.slot]!);
@@ -211,7 +248,11 @@ export class CheckpointedTrainer implements StepRunner {
 
   private async applyUpdate(grads: Map<string, OrtTensor>, loss: number, lr: number, outputs: Record<string, HostTensor>): Promise<StepResult> {
     this.stepCount++;
-    const feeds: Record<string, OrtTensor> = { 'optim.lr': scalarTensor(lr), 'optim.step': scalarTensor(this.stepCount), grad_scale: scalarTensor(1 / (this.microBatches * this.lossScale)) };
+    const feeds: Record<string, OrtTensor> = {
+      'optim.lr': scalarTensor(lr),
+      'optim.step': scalarTensor(this.stepCount),
+      grad_scale: scalarTensor(1 / (this.microBatches * this.lossScale)),
+    };
     for (const [name, t] of this.params) {
       feeds[name] = t;
       feeds[GRAD_PREFIX + name] = grads.get(GRAD_PREFIX + name) ?? this.pool.zeros(t.dims);

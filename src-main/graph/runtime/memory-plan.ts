@@ -79,7 +79,8 @@ export function planStep(build: StepBuild, request: PlanRequest): MemoryPlan {
       const estimate = estimateStep(build, mb, mode);
       smallest = Math.min(smallest, estimate.peak);
       if (mode === 'one-graph' && !request.mode && estimate.activations > ONE_GRAPH_MAX_ACTIVATIONS) continue;
-      if (estimate.peak <= budget) return { mode, microBatches: k, microBatch: mb, estimate, availableBytes: available, split: (feeds) => splitBatch(feeds, k) };
+      if (estimate.peak <= budget)
+        return { mode, microBatches: k, microBatch: mb, estimate, availableBytes: available, split: (feeds) => splitBatch(feeds, k) };
     }
   }
   throw new AppError(

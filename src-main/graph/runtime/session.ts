@@ -121,7 +121,10 @@ export interface SessionLoadOptions {
  * From a file (external data resolved beside it) or from bytes (everything inline). onnxruntime declares
  * the two as separate overloads of one function, which TypeScript will not pick for a union.
  */
-const createSession = ort.InferenceSession.create as (model: string | Uint8Array, options: Ort.InferenceSession.SessionOptions) => Promise<Ort.InferenceSession>;
+const createSession = ort.InferenceSession.create as (
+  model: string | Uint8Array,
+  options: Ort.InferenceSession.SessionOptions,
+) => Promise<Ort.InferenceSession>;
 
 function fromOrtType(type: Ort.Tensor.Type): DType {
   const entry = Object.entries(ORT_TYPE).find(([, v]) => v === type);

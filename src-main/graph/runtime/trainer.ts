@@ -172,9 +172,7 @@ export class Trainer implements StepRunner {
   }
 
   private momentFeeds(): Record<string, HostTensor> {
-    return Object.fromEntries(
-      [...this.moments].map(([n, data]) => [n, { dtype: 'float32', shape: this.shapes.get(n.replace(/\.adam_[mv]$/, ''))!, data }]),
-    );
+    return Object.fromEntries([...this.moments].map(([n, data]) => [n, { dtype: 'float32', shape: this.shapes.get(n.replace(/\.adam_[mv]$/, ''))!, data }]));
   }
 
   private takeUpdates(out: Record<string, HostTensor>): void {
@@ -203,7 +201,8 @@ export function mergeMicroBatchOutputs(perBatch: ReadonlyArray<Record<string, Ho
 /** A tensor of a saved state, checked against the size the runner holds. */
 export function restored(state: TrainerState, name: string, length: number): Float32Array {
   const t = state.tensors[name];
-  if (!t || t.length !== length) throw new Error(`The saved training state has no ${name} of ${length} values (${t ? t.length : 'missing'}); it was written by other settings.`);
+  if (!t || t.length !== length)
+    throw new Error(`The saved training state has no ${name} of ${length} values (${t ? t.length : 'missing'}); it was written by other settings.`);
   return Float32Array.from(t);
 }
 

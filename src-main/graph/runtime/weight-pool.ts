@@ -59,7 +59,7 @@ function readRange(file: string, offset: number, length: number, dtype: DType): 
   const bytes = new Uint8Array(buffer);
   const fd = openSync(file, 'r');
   try {
-    for (let done = 0; done < length; ) {
+    for (let done = 0; done < length;) {
       const n = readSync(fd, bytes, done, Math.min(length - done, 1 << 30), offset + done);
       if (n === 0) throw new Error(`${file} ends before byte ${offset + length}: the weight file is truncated`);
       done += n;

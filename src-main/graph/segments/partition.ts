@@ -112,7 +112,12 @@ function rebuild(name: string, segment: Segment, source: Graph, shared: (init: I
   }
   for (const n of segment.nodes) {
     const ins = n.inputs.map((t) => (t ? map.get(t)! : null));
-    const outs = g.addNode(n.type, ins, n.attrs, n.outputs.map((o) => ({ dtype: o.dtype, shape: o.shape })));
+    const outs = g.addNode(
+      n.type,
+      ins,
+      n.attrs,
+      n.outputs.map((o) => ({ dtype: o.dtype, shape: o.shape })),
+    );
     n.outputs.forEach((o, i) => map.set(o, outs[i]!));
   }
   return { graph: g, map, inputs, outputs: new Map() };
@@ -164,7 +169,10 @@ export function backwardGraph(segment: Segment, source: Graph, shared: (init: In
     inputs.set(`g${i}`, gradName(t));
     return [map.get(t)!, g.input(`g${i}`, t.dtype, t.shape)] as const;
   });
-  const grads = vjp(seeds, spec.gradIn.map((t) => map.get(t)!));
+  const grads = vjp(
+    seeds,
+    spec.gradIn.map((t) => map.get(t)!),
+  );
   spec.gradIn.forEach((t, i) => {
     let gr = grads[i]!;
     if (spec.accumulate.has(t)) {

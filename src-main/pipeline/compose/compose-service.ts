@@ -71,13 +71,20 @@ export async function composeImages(library: Library, request: ComposeRequest, h
   const { images, fallback, notes } = await generateImages(model, settings, {
     concepts,
     regions: await Promise.all(
-      c.regions.map(async (r) => ('box' in r ? { placeholder: r.placeholder, box: boxInPixels(r.box, settings.width, settings.height) } : { placeholder: r.placeholder, mask: await paintedMask(r.paint, settings.width, settings.height) })),
+      c.regions.map(async (r) =>
+        'box' in r
+          ? { placeholder: r.placeholder, box: boxInPixels(r.box, settings.width, settings.height) }
+          : { placeholder: r.placeholder, mask: await paintedMask(r.paint, settings.width, settings.height) },
+      ),
     ),
     provider: request.provider,
     cacheDir: library.graphCacheDir(),
     ...(hooks.signal ? { signal: hooks.signal } : {}),
     ...(hooks.onProgress
-      ? { onProgress: (p) => hooks.onProgress!({ step: p.step, total: p.total, etaMs: p.etaMs, preview: () => latentPreview(p.latents.subarray(0, channels * h * w), h, w) }) }
+      ? {
+          onProgress: (p) =>
+            hooks.onProgress!({ step: p.step, total: p.total, etaMs: p.etaMs, preview: () => latentPreview(p.latents.subarray(0, channels * h * w), h, w) }),
+        }
       : {}),
   });
   for (const note of notes) hooks.onNote?.(note);

@@ -23,7 +23,12 @@ export interface LoadedConcept {
   lora: WeightSource;
 }
 
-export function writeConceptFile(path: string, token: Float32Array | null, lora: Record<string, { shape: number[]; data: Float32Array }>, meta: ConceptMeta): void {
+export function writeConceptFile(
+  path: string,
+  token: Float32Array | null,
+  lora: Record<string, { shape: number[]; data: Float32Array }>,
+  meta: ConceptMeta,
+): void {
   if (!token && Object.keys(lora).length === 0) throw new AppError('invalid-input', 'A concept needs a token, a LoRA or both.');
   const tensors: Record<string, TensorToWrite> = token ? { [TOKEN_KEY]: { dtype: 'F32', shape: [token.length], data: token } } : {};
   for (const [name, t] of Object.entries(lora)) tensors[name] = { dtype: 'F32', shape: t.shape, data: t.data };
@@ -37,7 +42,8 @@ const tokenOf = (file: SafetensorsFile) => (file.tensors.has(TOKEN_KEY) ? readTe
 function conceptHeader(path: string): SafetensorsFile {
   const file = readSafetensorsHeader(path);
   if (file.metadata.format !== CONCEPT_FORMAT) throw new AppError('corrupt-file', `${path} is not a SingleInsert concept file.`);
-  if (!file.tensors.has(TOKEN_KEY) && ![...file.tensors.keys()].some(isLoraKey)) throw new AppError('corrupt-file', `${path} holds neither a token nor a LoRA.`);
+  if (!file.tensors.has(TOKEN_KEY) && ![...file.tensors.keys()].some(isLoraKey))
+    throw new AppError('corrupt-file', `${path} holds neither a token nor a LoRA.`);
   return file;
 }
 

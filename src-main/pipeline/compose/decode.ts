@@ -43,5 +43,7 @@ async function toPng(chw: Float32Array, width: number, height: number): Promise<
   for (let i = 0; i < plane; i++) {
     for (let c = 0; c < 3; c++) rgb[i * 3 + c] = Math.round(Math.min(1, Math.max(0, (chw[c * plane + i]! + 1) / 2)) * 255);
   }
-  return sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(rgb, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }

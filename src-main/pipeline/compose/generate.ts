@@ -74,7 +74,11 @@ export async function generateImages(
   if (!settings.prompt.trim()) throw new AppError('invalid-input', 'The prompt is empty; say what the image shows.');
   const [h, w] = [settings.height / factor, settings.width / factor];
   const channels = model.unet.config.inChannels;
-  const load = sessionLoader({ provider, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}), ...(options.weights ? { weights: options.weights } : {}) });
+  const load = sessionLoader({
+    provider,
+    ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+    ...(options.weights ? { weights: options.weights } : {}),
+  });
   const concepts = options.concepts ?? [];
   const adapters = concepts.map((c) => frozenLora(c.placeholder, c.concept.lora, c.scale ?? 1));
   const notes: string[] = [];
@@ -85,9 +89,14 @@ export async function generateImages(
   // 2. Regions → the UNet's masks at each level (concepts without one act everywhere)
   const regions = options.regions ?? [];
   for (const r of regions) {
-    if (!concepts.some((c) => c.placeholder === r.placeholder)) throw new AppError('invalid-input', `A region is given for ${r.placeholder}, but no concept is placed at ${r.placeholder}.`);
+    if (!concepts.some((c) => c.placeholder === r.placeholder))
+      throw new AppError('invalid-input', `A region is given for ${r.placeholder}, but no concept is placed at ${r.placeholder}.`);
   }
-  const placed = regions.map((r) => ({ r, cover: latentCoverage(r, settings.width, settings.height, factor), owned: encoded.owned[concepts.findIndex((c) => c.placeholder === r.placeholder)]! }));
+  const placed = regions.map((r) => ({
+    r,
+    cover: latentCoverage(r, settings.width, settings.height, factor),
+    owned: encoded.owned[concepts.findIndex((c) => c.placeholder === r.placeholder)]!,
+  }));
   for (let i = 0; i < placed.length; i++) {
     for (let j = i + 1; j < placed.length; j++) {
       const note = overlapNote(placed[i]!.r.placeholder, placed[i]!.cover, placed[j]!.r.placeholder, placed[j]!.cover);
@@ -97,7 +106,17 @@ export async function generateImages(
   const n = settings.count;
   const levels = model.unet.config.blockOutChannels.length;
   const regional = placed.length
-    ? { labels: placed.map((p) => p.r.placeholder), feeds: regionFeeds(placed.map((p) => p.cover), placed.map((p) => p.owned), h, w, levels, 2 * n) }
+    ? {
+        labels: placed.map((p) => p.r.placeholder),
+        feeds: regionFeeds(
+          placed.map((p) => p.cover),
+          placed.map((p) => p.owned),
+          h,
+          w,
+          levels,
+          2 * n,
+        ),
+      }
     : null;
 
   // 3. Seeded noise (image i from seed + i) → denoised latents
@@ -109,7 +128,11 @@ export async function generateImages(
     { hidden: encoded.hidden, latents: start, count: n, latentShape: [channels, h, w], guidance: settings.guidance, adapters, regions: regional },
     load,
     dtype,
-    { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}), lean: options.weights !== undefined },
+    {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      lean: options.weights !== undefined,
+    },
   );
 
   // weights holding NaN or infinities draw nothing: say so rather than write black images
@@ -118,7 +141,9 @@ export async function generateImages(
   }
 
   // 4. Decode, each PNG carrying its settings
-  const pngs = await decodeImages(model, latents, { count: n, channels, h, w, width: settings.width, height: settings.height }, load, dtype, (i) => pngParameters(settings, settings.seed + i, model.label));
+  const pngs = await decodeImages(model, latents, { count: n, channels, h, w, width: settings.width, height: settings.height }, load, dtype, (i) =>
+    pngParameters(settings, settings.seed + i, model.label),
+  );
   return { images: pngs.map((png, i) => ({ png, seed: settings.seed + i })), fallback, notes };
 }
 

@@ -35,15 +35,30 @@ export interface EncodedPrompt {
 export const usesToken = (c: PromptConcept) => c.useToken !== false && c.concept.token !== null;
 
 /** Checks that concepts fit the model and the prompt, and which tokens each owns. */
-export function conceptTokens(model: StableDiffusionModel, prompt: string, concepts: readonly PromptConcept[]): { ids: number[]; placed: number[][]; owned: number[][] } {
+export function conceptTokens(
+  model: StableDiffusionModel,
+  prompt: string,
+  concepts: readonly PromptConcept[],
+): { ids: number[]; placed: number[][]; owned: number[][] } {
   const hidden = model.textEncoder.config.hiddenSize;
-  const encoded = model.tokenizer.encode(prompt, concepts.map((c) => c.placeholder));
+  const encoded = model.tokenizer.encode(
+    prompt,
+    concepts.map((c) => c.placeholder),
+  );
   const placed: number[][] = [];
   const owned = concepts.map((c) => {
-    if (c.concept.token && c.concept.token.length !== hidden) throw new AppError('unsupported-model', `Concept ${c.placeholder} was learned on a model with ${c.concept.token.length}-wide text, this one is ${hidden}.`);
+    if (c.concept.token && c.concept.token.length !== hidden)
+      throw new AppError(
+        'unsupported-model',
+        `Concept ${c.placeholder} was learned on a model with ${c.concept.token.length}-wide text, this one is ${hidden}.`,
+      );
     const at = encoded.placeholders.filter((e) => e.placeholder === c.placeholder).map((e) => e.position);
     // a style acts on the whole picture: its placeholder may be left out of the prompt
-    if (!at.length && c.concept.token) throw new AppError('invalid-input', `The prompt does not use ${c.placeholder}; write it where the concept goes ("${c.placeholder} ${c.concept.meta.classWord} …").`);
+    if (!at.length && c.concept.token)
+      throw new AppError(
+        'invalid-input',
+        `The prompt does not use ${c.placeholder}; write it where the concept goes ("${c.placeholder} ${c.concept.meta.classWord} …").`,
+      );
     placed.push(at);
     // the class word right after the placeholder ("* face") belongs to the concept too
     const word = model.tokenizer.encode(c.concept.meta.classWord);
@@ -84,9 +99,21 @@ export async function encodePrompt(
   const g = new Graph('text_encoder');
   const inputIds = g.input('input_ids', 'int64', [2, TOKENS]);
   const placeholders = p
-    ? { embeds: op.cast(g.input('placeholder_embeds', 'float32', [2, p, d]), dtype), mask: op.cast(g.input('placeholder_mask', 'float32', [2, TOKENS, p]), dtype) }
+    ? {
+        embeds: op.cast(g.input('placeholder_embeds', 'float32', [2, p, d]), dtype),
+        mask: op.cast(g.input('placeholder_mask', 'float32', [2, TOKENS, p]), dtype),
+      }
     : undefined;
-  g.output(op.cast(clipTextEncoder(weightsFrom(g, model.textEncoder.source, { dtype, adapters: input.adapters }), text, { inputIds, ...(placeholders ? { placeholders } : {}) }), 'float32'), 'hidden');
+  g.output(
+    op.cast(
+      clipTextEncoder(weightsFrom(g, model.textEncoder.source, { dtype, adapters: input.adapters }), text, {
+        inputIds,
+        ...(placeholders ? { placeholders } : {}),
+      }),
+      'float32',
+    ),
+    'hidden',
+  );
   const feeds: Record<string, HostTensor> = {
     input_ids: { dtype: 'int64', shape: [2, TOKENS], data: BigInt64Array.from([...model.tokenizer.encode(input.negative).ids, ...ids].map(BigInt)) },
   };

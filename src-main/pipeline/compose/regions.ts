@@ -19,7 +19,8 @@ export function latentCoverage(region: ConceptRegion, width: number, height: num
   const cover = new Float32Array(h * w);
   if (region.box) {
     const [x0, y0, x1, y1] = region.box;
-    if (!(x1 > x0 && y1 > y0)) throw new AppError('invalid-input', `The region of ${region.placeholder} is empty (${region.box.join(', ')}); give it a width and a height.`);
+    if (!(x1 > x0 && y1 > y0))
+      throw new AppError('invalid-input', `The region of ${region.placeholder} is empty (${region.box.join(', ')}); give it a width and a height.`);
     if (x1 <= 0 || y1 <= 0 || x0 >= width || y0 >= height) {
       throw new AppError('invalid-input', `The region of ${region.placeholder} (${region.box.join(', ')}) lies outside the ${width}×${height} canvas.`);
     }
@@ -32,8 +33,10 @@ export function latentCoverage(region: ConceptRegion, width: number, height: num
     }
   } else if (region.mask) {
     const m = region.mask;
-    if (m.width !== width || m.height !== height) throw new AppError('invalid-input', `The painted region of ${region.placeholder} is ${m.width}×${m.height}; the canvas is ${width}×${height}.`);
-    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) if (m.data[y * width + x]! > 127) cover[Math.floor(y / factor) * w + Math.floor(x / factor)]! += 1 / (factor * factor);
+    if (m.width !== width || m.height !== height)
+      throw new AppError('invalid-input', `The painted region of ${region.placeholder} is ${m.width}×${m.height}; the canvas is ${width}×${height}.`);
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++) if (m.data[y * width + x]! > 127) cover[Math.floor(y / factor) * w + Math.floor(x / factor)]! += 1 / (factor * factor);
   } else {
     throw new AppError('invalid-input', `The region of ${region.placeholder} needs a box or a painted mask.`);
   }
@@ -67,7 +70,14 @@ export function overlapNote(a: string, ca: Float32Array, b: string, cb: Float32A
  * The UNet's regional inputs for a guidance batch of `batch` rows (the unconditional half first):
  * a [1, N, C] mask per level, and which prompt tokens each concept owns ([batch, C, 77], prompt rows only).
  */
-export function regionFeeds(covers: readonly Float32Array[], owned: readonly number[][], h: number, w: number, levels: number, batch: number): Record<string, HostTensor> {
+export function regionFeeds(
+  covers: readonly Float32Array[],
+  owned: readonly number[][],
+  h: number,
+  w: number,
+  levels: number,
+  batch: number,
+): Record<string, HostTensor> {
   const c = covers.length;
   const feeds: Record<string, HostTensor> = {};
   for (let level = 0; level < levels; level++) {

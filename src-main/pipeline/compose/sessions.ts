@@ -10,5 +10,8 @@ export type SessionLoader = (graph: Graph) => Promise<InferenceSession>;
 
 export function sessionLoader(options: { provider: ExecutionProvider; cacheDir?: string; weights?: WeightPool }): SessionLoader {
   const { provider, cacheDir, weights } = options;
-  return (g) => (weights ? pooledSession(g, weights, { provider, cacheDir, fed: (init) => isSharedWeight(init) || isLoraWeight(init.tensor.name) }) : ownSession(g, { provider, cacheDir }));
+  return (g) =>
+    weights
+      ? pooledSession(g, weights, { provider, cacheDir, fed: (init) => isSharedWeight(init) || isLoraWeight(init.tensor.name) })
+      : ownSession(g, { provider, cacheDir });
 }

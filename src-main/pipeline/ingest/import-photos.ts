@@ -74,7 +74,10 @@ async function readBounded(path: string, maxBytes: number): Promise<Buffer> {
   try {
     const { size } = await handle.stat();
     if (size > maxBytes) {
-      throw new AppError('too-large', `${basename(path)} is ${(size / 1024 / 1024).toFixed(0)} MB; photos up to ${(maxBytes / 1024 / 1024).toFixed(0)} MB can be imported.`);
+      throw new AppError(
+        'too-large',
+        `${basename(path)} is ${(size / 1024 / 1024).toFixed(0)} MB; photos up to ${(maxBytes / 1024 / 1024).toFixed(0)} MB can be imported.`,
+      );
     }
     return await handle.readFile();
   } finally {

@@ -67,11 +67,14 @@ export async function normalizePhoto(bytes: Buffer, limits: IngestLimits = DEFAU
   if (meta.width * meta.height > limits.maxInputPixels) {
     throw new AppError(
       'too-large',
-      `The image is ${meta.width}×${meta.height} (${(meta.width * meta.height / 1e6).toFixed(0)} MP); images up to ${(limits.maxInputPixels / 1e6).toFixed(0)} MP can be imported. Downscale it first.`,
+      `The image is ${meta.width}×${meta.height} (${((meta.width * meta.height) / 1e6).toFixed(0)} MP); images up to ${(limits.maxInputPixels / 1e6).toFixed(0)} MP can be imported. Downscale it first.`,
     );
   }
   if (Math.min(meta.width, meta.height) < limits.minSide) {
-    throw new AppError('unsupported-image', `The image is ${meta.width}×${meta.height}; photos need at least ${limits.minSide} pixels on each side (concepts are learned at 512×512, so larger is better).`);
+    throw new AppError(
+      'unsupported-image',
+      `The image is ${meta.width}×${meta.height}; photos need at least ${limits.minSide} pixels on each side (concepts are learned at 512×512, so larger is better).`,
+    );
   }
   const swapsSides = (meta.orientation ?? 1) >= 5;
   const sourceWidth = swapsSides ? meta.height : meta.width;
@@ -87,7 +90,9 @@ export async function normalizePhoto(bytes: Buffer, limits: IngestLimits = DEFAU
       .toBuffer({ resolveWithObject: true });
     // encoded from the pixels alone (no density or other chunk from the source), so the same pixels are
     // the same file whatever they came in, and the library stores them once
-    const png = await sharp(pixels, { raw: { width: info.width, height: info.height, channels: info.channels } }).png({ compressionLevel: 6 }).toBuffer();
+    const png = await sharp(pixels, { raw: { width: info.width, height: info.height, channels: info.channels } })
+      .png({ compressionLevel: 6 })
+      .toBuffer();
     const thumb = await thumbnailOf(png, limits.thumbSide);
     return { sourceFormat: format, sourceWidth, sourceHeight, png, width: info.width, height: info.height, thumb };
   } catch (err) {

@@ -24,7 +24,13 @@ const manifest = z
     format: z.literal(BUNDLE_FORMAT),
     version: z.literal(BUNDLE_VERSION),
     concept: z
-      .object({ name: z.string().min(1).max(200), classWord: z.string().min(1).max(64), kind: z.enum(['subject', 'style']).default('subject'), notes: z.string().max(10_000), tags: z.array(z.string().max(40)).max(30) })
+      .object({
+        name: z.string().min(1).max(200),
+        classWord: z.string().min(1).max(64),
+        kind: z.enum(['subject', 'style']).default('subject'),
+        notes: z.string().max(10_000),
+        tags: z.array(z.string().max(40)).max(30),
+      })
       .strict(),
     baseModel: z.object({ name: z.string().max(500), sha256: z.string().max(64).nullable() }).strict(),
     /** The learning run's settings, when it was learned here. */
@@ -102,7 +108,8 @@ export async function importBundle(library: Library, path: string): Promise<{ co
   let total = 0;
   for (const e of directory(zip)) {
     if (e.link) throw refuse(`${e.name} is a link`);
-    if (e.name.startsWith('/') || e.name.includes('\\') || e.name.split('/').includes('..') || /^[a-zA-Z]:/.test(e.name) || e.name.includes('\0')) throw refuse(`${e.name} points outside the bundle`);
+    if (e.name.startsWith('/') || e.name.includes('\\') || e.name.split('/').includes('..') || /^[a-zA-Z]:/.test(e.name) || e.name.includes('\0'))
+      throw refuse(`${e.name} points outside the bundle`);
     if (e.size > MAX_ENTRY_BYTES) throw refuse(`${e.name} declares ${(e.size / 2 ** 20).toFixed(0)} MB (at most ${MAX_ENTRY_BYTES / 2 ** 20} MB an entry)`);
     total += e.size;
   }
@@ -120,7 +127,8 @@ export async function importBundle(library: Library, path: string): Promise<{ co
   let parsed: Manifest;
   try {
     const result = manifest.safeParse(JSON.parse(Buffer.from(raw).toString('utf8')));
-    if (!result.success) throw refuse(`its manifest does not fit version ${BUNDLE_VERSION} (${result.error.issues[0]!.path.join('.')}: ${result.error.issues[0]!.message})`);
+    if (!result.success)
+      throw refuse(`its manifest does not fit version ${BUNDLE_VERSION} (${result.error.issues[0]!.path.join('.')}: ${result.error.issues[0]!.message})`);
     parsed = result.data;
   } catch (err) {
     if (err instanceof AppError) throw err;
@@ -135,8 +143,10 @@ export async function importBundle(library: Library, path: string): Promise<{ co
   try {
     const concept = readConceptFile(check, 'bundle');
     if (concept.token && concept.token.length !== 768) throw refuse(`its token is ${concept.token.length} wide; SD 1.x's is 768`);
-    if ((concept.token === null) !== (parsed.concept.kind === 'style')) throw refuse(`its manifest says a ${parsed.concept.kind} concept, but its file ${concept.token ? 'has' : 'lacks'} a token`);
-    if (concept.meta.classWord && concept.meta.classWord !== parsed.concept.classWord) throw refuse(`its concept file is a "${concept.meta.classWord}", its manifest says "${parsed.concept.classWord}"`);
+    if ((concept.token === null) !== (parsed.concept.kind === 'style'))
+      throw refuse(`its manifest says a ${parsed.concept.kind} concept, but its file ${concept.token ? 'has' : 'lacks'} a token`);
+    if (concept.meta.classWord && concept.meta.classWord !== parsed.concept.classWord)
+      throw refuse(`its concept file is a "${concept.meta.classWord}", its manifest says "${parsed.concept.classWord}"`);
   } catch (err) {
     if (err instanceof AppError && err.message.startsWith('This .siconcept')) throw err;
     throw refuse(`its concept file does not read (${(err as Error).message})`);
@@ -155,6 +165,8 @@ export async function importBundle(library: Library, path: string): Promise<{ co
     ...(thumb ? { thumb: Buffer.from(thumb) } : {}),
   });
   library.concepts.update(record.id, { notes: parsed.concept.notes, tags: parsed.concept.tags });
-  const notes = library.models.list().some((m) => m.sha256 === parsed.baseModel.sha256) ? [] : [`It was learned on ${parsed.baseModel.name}, which is not in this library; its LoRA fits that model best.`];
+  const notes = library.models.list().some((m) => m.sha256 === parsed.baseModel.sha256)
+    ? []
+    : [`It was learned on ${parsed.baseModel.name}, which is not in this library; its LoRA fits that model best.`];
   return { conceptId: record.id, notes };
 }

@@ -24,7 +24,13 @@ let sd1Layers: AdaptedLayer[] | undefined;
 const layersOfSd1 = () => (sd1Layers ??= adaptedLayers(SD15_UNET, SD15_CLIP_TEXT));
 
 /** A file name and prompt word from a concept's name: letters, digits and dashes. */
-export const slugOf = (name: string) => name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'concept';
+export const slugOf = (name: string) =>
+  name
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40) || 'concept';
 
 const f32 = (shape: number[], data: Float32Array): TensorToWrite => ({ dtype: 'F32', shape, data });
 
@@ -51,7 +57,13 @@ export function exportConcept(library: Library, conceptId: string, format: Expor
         tensors[`${name}.alpha`] = f32([], Float32Array.of(c.rank)); // alpha = rank: scale 1, as learned
       }
       const lora = join(outDir, `${slug}-lora.safetensors`);
-      writeSafetensors(lora, tensors, { ss_network_module: 'networks.lora', ss_network_dim: String(c.rank), ss_network_alpha: String(c.rank), ss_base_model_version: 'sd_v1', ss_output_name: `${slug}-lora` });
+      writeSafetensors(lora, tensors, {
+        ss_network_module: 'networks.lora',
+        ss_network_dim: String(c.rank),
+        ss_network_alpha: String(c.rank),
+        ss_base_model_version: 'sd_v1',
+        ss_output_name: `${slug}-lora`,
+      });
       files.push(lora);
     }
     if (!embedding) return { files, prompt: `<lora:${slug}-lora:1> in any prompt   (ComfyUI: ${slug}-lora in a LoRA loader)` };
@@ -76,7 +88,10 @@ export function exportConcept(library: Library, conceptId: string, format: Expor
     files.push(lora);
   }
   if (!embedding) return { files, prompt: `pipe.load_lora_weights("${dir}"); any prompt` };
-  return { files, prompt: `pipe.load_textual_inversion("${emb}", token="<${slug}>")${c.lora.size ? `; pipe.load_lora_weights("${dir}")` : ''}; prompt "<${slug}> ${record.classWord} …"` };
+  return {
+    files,
+    prompt: `pipe.load_textual_inversion("${emb}", token="<${slug}>")${c.lora.size ? `; pipe.load_lora_weights("${dir}")` : ''}; prompt "<${slug}> ${record.classWord} …"`,
+  };
 }
 
 /** What one file holds, read from its keys. */
@@ -89,9 +104,11 @@ function readForeign(file: SafetensorsFile, notes: string[]): { token?: Float32A
   }
   // an embedding: emb_params, or a single [1, width] / [width] tensor (diffusers' learned_embeds)
   const single = keys.length === 1 ? file.tensors.get(keys[0]!)! : undefined;
-  const emb = file.tensors.get('emb_params') ?? (single && (single.shape.length === 1 || (single.shape.length === 2 && single.shape[0] === 1)) ? single : undefined);
+  const emb =
+    file.tensors.get('emb_params') ?? (single && (single.shape.length === 1 || (single.shape.length === 2 && single.shape[0] === 1)) ? single : undefined);
   if (emb) {
-    if (emb.shape.length === 2 && emb.shape[0] !== 1) throw new AppError('unsupported-model', `${name} holds ${emb.shape[0]} vectors; a concept's token is one vector (import embeddings of one vector).`);
+    if (emb.shape.length === 2 && emb.shape[0] !== 1)
+      throw new AppError('unsupported-model', `${name} holds ${emb.shape[0]} vectors; a concept's token is one vector (import embeddings of one vector).`);
     return { token: readTensorAsFloat32(file, emb.name) };
   }
   const kohya = keys.some((k) => k.startsWith('lora_unet_') || k.startsWith('lora_te_'));
@@ -114,7 +131,10 @@ function readForeign(file: SafetensorsFile, notes: string[]): { token?: Float32A
     const shape = [...entry.shape];
     const expected = which === 'A' ? [shape[0]!, layer.inDim] : [layer.outDim, shape[1]!];
     if (shape.length !== 2 || shape[0] !== expected[0] || shape[1] !== expected[1]) {
-      throw new AppError('unsupported-model', `${name}: ${key} has shape [${shape.join(', ')}], SD 1.x's ${layer.module} needs [${expected.join(', ')}]; the LoRA is not for an SD 1.x model.`);
+      throw new AppError(
+        'unsupported-model',
+        `${name}: ${key} has shape [${shape.join(', ')}], SD 1.x's ${layer.module} needs [${expected.join(', ')}]; the LoRA is not for an SD 1.x model.`,
+      );
     }
     let data = readTensorAsFloat32(file, key);
     if (which === 'A') rank = shape[0]!;
@@ -128,7 +148,10 @@ function readForeign(file: SafetensorsFile, notes: string[]): { token?: Float32A
     pair[which] = { shape, data };
     lora.set(layer.module, pair);
   }
-  if (skipped.size) notes.push(`${name}: ${skipped.size} layers outside the attention projections were left out (e.g. ${[...skipped][0]}); SingleInsert concepts adapt attention only.`);
+  if (skipped.size)
+    notes.push(
+      `${name}: ${skipped.size} layers outside the attention projections were left out (e.g. ${[...skipped][0]}); SingleInsert concepts adapt attention only.`,
+    );
   return { lora, rank };
 }
 
@@ -136,7 +159,11 @@ function readForeign(file: SafetensorsFile, notes: string[]): { token?: Float32A
  * Makes a library concept from an embedding (and a LoRA) another tool wrote, or from a concept file.
  * Nothing is stored unless every file reads and fits SD 1.x.
  */
-export async function importConcept(library: Library, paths: readonly string[], options: { classWord: string; name?: string }): Promise<{ conceptId: string; notes: string[] }> {
+export async function importConcept(
+  library: Library,
+  paths: readonly string[],
+  options: { classWord: string; name?: string },
+): Promise<{ conceptId: string; notes: string[] }> {
   const notes: string[] = [];
   let token: Float32Array | undefined;
   let lora: ConceptTensors['lora'] = new Map();
@@ -156,14 +183,28 @@ export async function importConcept(library: Library, paths: readonly string[], 
   // a LoRA without an embedding is a style: it changes the whole picture, and has no token to place
   const kind = token ? 'subject' : 'style';
   if (!token && lora.size === 0) throw new AppError('invalid-input', 'No embedding or LoRA among the files.');
-  if (token && token.length !== SD15_CLIP_TEXT.hiddenSize) throw new AppError('unsupported-model', `The embedding is ${token.length} wide; SD 1.x's text is ${SD15_CLIP_TEXT.hiddenSize} (an SD 2.x or XL embedding?).`);
+  if (token && token.length !== SD15_CLIP_TEXT.hiddenSize)
+    throw new AppError(
+      'unsupported-model',
+      `The embedding is ${token.length} wide; SD 1.x's text is ${SD15_CLIP_TEXT.hiddenSize} (an SD 2.x or XL embedding?).`,
+    );
   for (const [module, pair] of lora) if (!pair.A || !pair.B) throw new AppError('corrupt-file', `The LoRA has only one of the two factors of ${module}.`);
   const classWord = options.classWord.trim().toLowerCase() || (kind === 'style' ? 'style' : '');
   if (!classWord) throw new AppError('invalid-input', 'Say what the concept is (a class word: face, dog, jacket…).');
   const meta: ConceptMeta = { classWord, baseModel: 'imported', loraRank: rank };
   const file = join(library.dataDir, 'cache', `import-${process.pid}-${Date.now()}.safetensors`);
   mkdirSync(join(library.dataDir, 'cache'), { recursive: true });
-  writeConceptFile(file, token ?? null, Object.fromEntries([...lora].flatMap(([m, p]) => [[`${m}.lora_A.weight`, p.A!], [`${m}.lora_B.weight`, p.B!]])), meta);
+  writeConceptFile(
+    file,
+    token ?? null,
+    Object.fromEntries(
+      [...lora].flatMap(([m, p]) => [
+        [`${m}.lora_A.weight`, p.A!],
+        [`${m}.lora_B.weight`, p.B!],
+      ]),
+    ),
+    meta,
+  );
   try {
     const name = options.name?.trim() || basename(paths[0]!).replace(/\.safetensors$/i, '');
     const concept = await library.concepts.add({ name, classWord, kind, imageId: null, maskId: null, baseModelId: null, file: readFileSync(file) });

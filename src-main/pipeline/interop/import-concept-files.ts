@@ -18,7 +18,11 @@ function isZip(path: string): boolean {
   }
 }
 
-export async function importConceptFiles(library: Library, paths: readonly string[], options: { classWord?: string; name?: string } = {}): Promise<{ conceptId: string; notes: string[] }> {
+export async function importConceptFiles(
+  library: Library,
+  paths: readonly string[],
+  options: { classWord?: string; name?: string } = {},
+): Promise<{ conceptId: string; notes: string[] }> {
   const bundles = paths.filter(isZip);
   if (bundles.length && paths.length > 1) throw new AppError('invalid-input', 'A .siconcept bundle holds a whole concept: import it on its own.');
   if (bundles.length) return importBundle(library, bundles[0]!);

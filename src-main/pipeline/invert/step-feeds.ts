@@ -36,7 +36,15 @@ export function stepFeeds(example: ConceptExample, shape: StepShape, rng: Seeded
   const s = Math.round(Math.sqrt(example.pixels.length / 3));
   const t = Array.from({ length: b }, () => rng.int(0, TRAIN_TIMESTEPS));
   const f32 = (dims: number[], data: Float32Array): HostTensor => ({ dtype: 'float32', shape: dims, data });
-  const i64 = (ids: number[]): HostTensor => ({ dtype: 'int64', shape: [b, 77], data: BigInt64Array.from(Array.from({ length: b }, () => ids).flat().map(BigInt)) });
+  const i64 = (ids: number[]): HostTensor => ({
+    dtype: 'int64',
+    shape: [b, 77],
+    data: BigInt64Array.from(
+      Array.from({ length: b }, () => ids)
+        .flat()
+        .map(BigInt),
+    ),
+  });
   const placeholder = new Float32Array(b * 77);
   for (let i = 0; i < b; i++) placeholder[i * 77 + example.placeholderPosition] = 1;
   const latents = repeat(example.x0, b);
@@ -49,8 +57,14 @@ export function stepFeeds(example: ConceptExample, shape: StepShape, rng: Seeded
     mask: f32([b, 1, h, w], repeat(example.mask, b)),
     noise: f32([b, channels, h, w], rng.normalArray(b * channels * h * w)),
     timestep: f32([b], Float32Array.from(t)),
-    sqrt_alpha_bar: f32([b, 1, 1, 1], Float32Array.from(t, (ti) => Math.sqrt(schedule.alphasCumprod[ti]!))),
-    sqrt_one_minus: f32([b, 1, 1, 1], Float32Array.from(t, (ti) => Math.sqrt(1 - schedule.alphasCumprod[ti]!))),
+    sqrt_alpha_bar: f32(
+      [b, 1, 1, 1],
+      Float32Array.from(t, (ti) => Math.sqrt(schedule.alphasCumprod[ti]!)),
+    ),
+    sqrt_one_minus: f32(
+      [b, 1, 1, 1],
+      Float32Array.from(t, (ti) => Math.sqrt(1 - schedule.alphasCumprod[ti]!)),
+    ),
     pixels: f32([b, 3, s, s], repeat(example.pixels, b)),
     ids_concept: i64(example.idsConcept),
     ids_class: i64(example.idsClass),

@@ -78,7 +78,14 @@ function unetForward(batch: number, tiny: boolean): CaseFn {
     const ctx = tiny ? 32 : 768;
     const g = new Graph('unet');
     const p = weightsFrom(g, tiny ? new RandomSource(1) : openStableDiffusion(checkpoint).unet.source, { prefix: 'unet.' });
-    g.output(unet(p, cfg, { sample: g.input('sample', 'float32', [batch, 4, h, w]), timestep: g.input('timestep', 'float32', [batch]), encoderHiddenStates: g.input('ehs', 'float32', [batch, 77, ctx]) }), 'eps');
+    g.output(
+      unet(p, cfg, {
+        sample: g.input('sample', 'float32', [batch, 4, h, w]),
+        timestep: g.input('timestep', 'float32', [batch]),
+        encoderHiddenStates: g.input('ehs', 'float32', [batch, 77, ctx]),
+      }),
+      'eps',
+    );
     const t0 = performance.now();
     const session = await sessionForGraph(g, { cacheDir: join(benchDir(), 'graphs') });
     const loadMs = round(performance.now() - t0);
@@ -90,7 +97,14 @@ function unetForward(batch: number, tiny: boolean): CaseFn {
     };
     const t = await timed(runs, () => session.run(feeds));
     await session.release();
-    return { case: `${tiny ? 'tiny' : 'unet_b' + batch}_fwd`, what: `UNet forward, batch ${batch}, one session`, ...t, runs, sessionLoadMs: loadMs, peakRssMB: peakRssMB() };
+    return {
+      case: `${tiny ? 'tiny' : 'unet_b' + batch}_fwd`,
+      what: `UNet forward, batch ${batch}, one session`,
+      ...t,
+      runs,
+      sessionLoadMs: loadMs,
+      peakRssMB: peakRssMB(),
+    };
   };
 }
 
@@ -108,7 +122,11 @@ function unetGradEhs(batch: number, tiny: boolean): CaseFn {
       {
         build: (g) => {
           const e = g.param('encoder_hidden_states', [batch, 77, ctx]);
-          const eps = unet(weightsFrom(g, source, { prefix: 'unet.' }), cfg, { sample: g.input('sample', 'float32', [batch, 4, h, w]), timestep: g.input('timestep', 'float32', [batch]), encoderHiddenStates: e });
+          const eps = unet(weightsFrom(g, source, { prefix: 'unet.' }), cfg, {
+            sample: g.input('sample', 'float32', [batch, 4, h, w]),
+            timestep: g.input('timestep', 'float32', [batch]),
+            encoderHiddenStates: e,
+          });
           return { loss: op.meanAll(op.mul(eps, eps)), params: [e], initialParams: { encoder_hidden_states: ehs } };
         },
         optimizer: { weightDecay: 0 },
@@ -124,7 +142,15 @@ function unetGradEhs(batch: number, tiny: boolean): CaseFn {
     const t = await timed(runs, () => runner.step([feeds], 0));
     reportProfile(runner, t.minMs);
     await runner.release();
-    return { case: `${tiny ? 'tiny' : 'unet_b' + batch}_fwd_bwd_ehs`, what: `UNet forward + gradient w.r.t. encoder_hidden_states, batch ${batch}`, ...t, runs, setupMs: loadMs, plan: strip(plan), peakRssMB: peakRssMB() };
+    return {
+      case: `${tiny ? 'tiny' : 'unet_b' + batch}_fwd_bwd_ehs`,
+      what: `UNet forward + gradient w.r.t. encoder_hidden_states, batch ${batch}`,
+      ...t,
+      runs,
+      setupMs: loadMs,
+      plan: strip(plan),
+      peakRssMB: peakRssMB(),
+    };
   };
 }
 
@@ -138,7 +164,11 @@ function singleInsertStep(stage: 1 | 2): CaseFn {
     const example = randomExample(sd.tokenizer, v.config.imageSize);
     const t0 = performance.now();
     const { runner, plan } = await createStepRunner(
-      { build: (g, mb) => buildSingleInsertStep(g, models, { batch: mb, latent: [64, 64] }, options), optimizer: { weightDecay: 1e-2, maxGradNorm: 1 }, cacheDir: join(benchDir(), 'graphs') },
+      {
+        build: (g, mb) => buildSingleInsertStep(g, models, { batch: mb, latent: [64, 64] }, options),
+        optimizer: { weightDecay: 1e-2, maxGradNorm: 1 },
+        cacheDir: join(benchDir(), 'graphs'),
+      },
       // the memory a float16 run would have on an 8 GB GPU, doubled for float32: the plan fits the step into it
       { batch: 4, label: `Stage ${stage} step`, availableBytes: STEP_BUDGET_BYTES },
     );
@@ -152,7 +182,16 @@ function singleInsertStep(stage: 1 | 2): CaseFn {
     });
     losses = losses.map(round);
     await runner.release();
-    return { case: `stage${stage}_step`, what: `SingleInsert Stage ${stage === 1 ? 'I' : 'II'} step, batch 4, 512² (64² latents), ViT-B/32 encoder trained`, ...t, runs, setupMs, losses, plan: strip(plan), peakRssMB: peakRssMB() };
+    return {
+      case: `stage${stage}_step`,
+      what: `SingleInsert Stage ${stage === 1 ? 'I' : 'II'} step, batch 4, 512² (64² latents), ViT-B/32 encoder trained`,
+      ...t,
+      runs,
+      setupMs,
+      losses,
+      plan: strip(plan),
+      peakRssMB: peakRssMB(),
+    };
   };
 }
 
@@ -161,15 +200,31 @@ function randomExample(tokenizer: ReturnType<typeof openStableDiffusion>['tokeni
   const concept = tokenizer.encode('* dog', ['*']);
   const mask = new Float32Array(64 * 64);
   for (let y = 16; y < 48; y++) for (let x = 16; x < 48; x++) mask[y * 64 + x] = 1;
-  return { x0: r.normalArray(4 * 64 * 64), mask, pixels: r.normalArray(3 * imageSize * imageSize), idsConcept: concept.ids, idsClass: tokenizer.encode('dog').ids, placeholderPosition: concept.placeholders[0]!.position };
+  return {
+    x0: r.normalArray(4 * 64 * 64),
+    mask,
+    pixels: r.normalArray(3 * imageSize * imageSize),
+    idsConcept: concept.ids,
+    idsClass: tokenizer.encode('dog').ids,
+    placeholderPosition: concept.placeholders[0]!.position,
+  };
 }
 
 /** The engine's side of graph-bench's SD 1.5 block cases (one ResNet + transformer block at 320 ch, 64²). */
 function blockCase(mode: 'forward' | 'step'): CaseFn {
   return async ({ runs }) => {
-    const out = execFileSync(process.execPath, [join(dirname(SELF), '../../graph/bench/graph-bench.js'), 'resnet_xattn_320', mode, 'cpu', String(runs)], { encoding: 'utf8', maxBuffer: 1 << 24, env: childEnv() });
+    const out = execFileSync(process.execPath, [join(dirname(SELF), '../../graph/bench/graph-bench.js'), 'resnet_xattn_320', mode, 'cpu', String(runs)], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+      env: childEnv(),
+    });
     const r = JSON.parse(out) as { medianMs: number; minMs: number; peakRssMB: number };
-    return { ...r, case: mode === 'forward' ? 'block_fwd' : 'block_fwd_bwd_adamw', what: `SD 1.5 ResNet + transformer block, 320 ch, 64², ${mode === 'forward' ? 'forward' : 'forward + backward + AdamW'} (graph-bench's resnet_xattn_320)`, runs };
+    return {
+      ...r,
+      case: mode === 'forward' ? 'block_fwd' : 'block_fwd_bwd_adamw',
+      what: `SD 1.5 ResNet + transformer block, 320 ch, 64², ${mode === 'forward' ? 'forward' : 'forward + backward + AdamW'} (graph-bench's resnet_xattn_320)`,
+      runs,
+    };
   };
 }
 
@@ -186,11 +241,45 @@ const learnCli: CaseFn = async ({ checkpoint, vision }) => {
   rmSync(data, { recursive: true, force: true });
   const cli = join(PROJECT, 'bin', 'singleinsert.js');
   const photo = resolve(PROJECT, '../shared/fixtures/images/dog_00.jpg');
-  const sh = (args: string[]) => execFileSync(process.execPath, [cli, ...args, '--data-dir', data], { encoding: 'utf8', env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
+  const sh = (args: string[]) =>
+    execFileSync(process.execPath, [cli, ...args, '--data-dir', data], {
+      encoding: 'utf8',
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 1 << 26,
+    });
   const imageId = sh(['import', photo, '--json']).match(/img_[A-Za-z0-9]+/)![0];
   sh(['mask', imageId, '--class', 'dog', '--point', '390,390', '--out', join(data, 'mask.png')]);
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [cli, 'learn', imageId, '--class', 'dog', '--model', checkpoint, '--encoder', vision, '--steps1', '1', '--steps2', '1', '--preview', '* {class} as a marble statue', '--preview-every', '1', '--preview-steps', '2', '--max-memory', String(STEP_BUDGET_BYTES / 2 ** 30), '--data-dir', data], { encoding: 'utf8', env: childEnv(), maxBuffer: 1 << 26 });
+  const r = spawnSync(
+    process.execPath,
+    [
+      cli,
+      'learn',
+      imageId,
+      '--class',
+      'dog',
+      '--model',
+      checkpoint,
+      '--encoder',
+      vision,
+      '--steps1',
+      '1',
+      '--steps2',
+      '1',
+      '--preview',
+      '* {class} as a marble statue',
+      '--preview-every',
+      '1',
+      '--preview-steps',
+      '2',
+      '--max-memory',
+      String(STEP_BUDGET_BYTES / 2 ** 30),
+      '--data-dir',
+      data,
+    ],
+    { encoding: 'utf8', env: childEnv(), maxBuffer: 1 << 26 },
+  );
   const ms = round(performance.now() - t0);
   const log = (r.stderr ?? '').split('\n').filter((l) => !/onnxruntime/.test(l) && l.trim());
   if (r.status !== 0) throw new Error(`singleinsert learn failed (exit ${r.status}): ${log.slice(-3).join(' | ')}`);
@@ -207,19 +296,20 @@ const learnCli: CaseFn = async ({ checkpoint, vision }) => {
 };
 
 /** Timed runs per case, as the peer times them (after one warm-up): many for the fast cases. */
-const CASES: Record<string, { fn: CaseFn; torch?: string; runs?: number; /** runs as a training run does (malloc keeps freed memory) */ training?: boolean }> = {
-  tiny_fwd: { fn: unetForward(2, true), torch: 'tiny_fwd', runs: 30 },
-  tiny_fwd_bwd_ehs: { fn: unetGradEhs(2, true), torch: 'tiny_fwd_bwd_ehs', runs: 30, training: true },
-  block_fwd: { fn: blockCase('forward'), torch: 'block_fwd', runs: 10 },
-  block_fwd_bwd_adamw: { fn: blockCase('step'), torch: 'block_fwd_bwd_adamw', runs: 7 },
-  unet_b1_fwd: { fn: unetForward(1, false), torch: 'unet_b1_fwd' },
-  unet_b2_fwd: { fn: unetForward(2, false), torch: 'unet_b2_fwd' },
-  unet_b1_fwd_bwd_ehs: { fn: unetGradEhs(1, false), torch: 'unet_b1_fwd_bwd_ehs', training: true },
-  unet_b2_fwd_bwd_ehs: { fn: unetGradEhs(2, false), torch: 'unet_b2_fwd_bwd_ehs', training: true },
-  stage1_step: { fn: singleInsertStep(1), training: true },
-  stage2_step: { fn: singleInsertStep(2), training: true },
-  learn_cli: { fn: learnCli },
-};
+const CASES: Record<string, { fn: CaseFn; torch?: string; runs?: number; /** runs as a training run does (malloc keeps freed memory) */ training?: boolean }> =
+  {
+    tiny_fwd: { fn: unetForward(2, true), torch: 'tiny_fwd', runs: 30 },
+    tiny_fwd_bwd_ehs: { fn: unetGradEhs(2, true), torch: 'tiny_fwd_bwd_ehs', runs: 30, training: true },
+    block_fwd: { fn: blockCase('forward'), torch: 'block_fwd', runs: 10 },
+    block_fwd_bwd_adamw: { fn: blockCase('step'), torch: 'block_fwd_bwd_adamw', runs: 7 },
+    unet_b1_fwd: { fn: unetForward(1, false), torch: 'unet_b1_fwd' },
+    unet_b2_fwd: { fn: unetForward(2, false), torch: 'unet_b2_fwd' },
+    unet_b1_fwd_bwd_ehs: { fn: unetGradEhs(1, false), torch: 'unet_b1_fwd_bwd_ehs', training: true },
+    unet_b2_fwd_bwd_ehs: { fn: unetGradEhs(2, false), torch: 'unet_b2_fwd_bwd_ehs', training: true },
+    stage1_step: { fn: singleInsertStep(1), training: true },
+    stage2_step: { fn: singleInsertStep(2), training: true },
+    learn_cli: { fn: learnCli },
+  };
 
 function benchDir(): string {
   return process.env.SINGLEINSERT_BENCH_DIR ?? join(tmpdir(), 'singleinsert-bench');
@@ -240,7 +330,11 @@ function ensureCheckpoint(): { checkpoint: string; vision: string } {
   if (!existsSync(checkpoint)) {
     process.stderr.write('writing a random SD 1.5 checkpoint (once)…\n');
     const tmp = `${checkpoint}.partial.safetensors`;
-    writeSingleFileCheckpoint(tmp, { unet: SD15_UNET, text: SD15_CLIP_TEXT, vae: SD15_VAE }, sdWeights({ unet: SD15_UNET, text: SD15_CLIP_TEXT, vae: SD15_VAE }, fastRandomFill(1)));
+    writeSingleFileCheckpoint(
+      tmp,
+      { unet: SD15_UNET, text: SD15_CLIP_TEXT, vae: SD15_VAE },
+      sdWeights({ unet: SD15_UNET, text: SD15_CLIP_TEXT, vae: SD15_VAE }, fastRandomFill(1)),
+    );
     renameSync(tmp, checkpoint);
   }
   if (!existsSync(join(vision, 'model.safetensors'))) {
@@ -261,10 +355,25 @@ function runTorch(cases: string[], passes: number): Record<string, { medianMs: n
   }
   const out = join(benchDir(), 'torch-cpu.json');
   const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-  const r = spawnSync(python, [join(peer, 'torch_cpu_bench.py'), '--cases', cases.join(','), '--passes', String(passes), '--no-profile', '--diffusers-src', join(src, 'src'), '--out', out], {
-    env: { ...childEnv(), GLIBC_TUNABLES },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const r = spawnSync(
+    python,
+    [
+      join(peer, 'torch_cpu_bench.py'),
+      '--cases',
+      cases.join(','),
+      '--passes',
+      String(passes),
+      '--no-profile',
+      '--diffusers-src',
+      join(src, 'src'),
+      '--out',
+      out,
+    ],
+    {
+      env: { ...childEnv(), GLIBC_TUNABLES },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   if (r.status !== 0) throw new Error(`the PyTorch peer failed (exit ${r.status}); see its README for the set-up`);
   const report = JSON.parse(readFileSync(out, 'utf8')) as { cases: Record<string, { median_s: number; peak_rss_mib: number }> };
   return Object.fromEntries(Object.entries(report.cases).map(([name, c]) => [name, { medianMs: c.median_s * 1000, peakRssMB: c.peak_rss_mib }]));
@@ -294,16 +403,45 @@ async function main(): Promise<void> {
   for (const name of names) {
     process.stderr.write(`${name}…\n`);
     const runs = Number(runsFlag ?? CASES[name]!.runs ?? 3);
-    const r = spawnSync(process.execPath, [SELF, '--child', name, '--runs', String(runs)], { encoding: 'utf8', maxBuffer: 1 << 26, env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+    const r = spawnSync(process.execPath, [SELF, '--child', name, '--runs', String(runs)], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     if (r.status !== 0) {
       results.push({ case: name, what: 'failed', medianMs: NaN, minMs: NaN, runs, peakRssMB: NaN, error: `exit ${r.status ?? r.signal}` });
       continue;
     }
     const result = JSON.parse(r.stdout) as CaseResult;
     const peer = CASES[name]!.torch && torch?.[CASES[name]!.torch!];
-    results.push(peer ? { ...result, torch: peer, ratio: { time: round((result.medianMs / peer.medianMs) * 100) / 100, memory: round((result.peakRssMB / peer.peakRssMB) * 100) / 100 } } : result);
+    results.push(
+      peer
+        ? {
+            ...result,
+            torch: peer,
+            ratio: { time: round((result.medianMs / peer.medianMs) * 100) / 100, memory: round((result.peakRssMB / peer.peakRssMB) * 100) / 100 },
+          }
+        : result,
+    );
   }
-  console.log(JSON.stringify({ bench: 'train', date: new Date().toISOString(), node: process.versions.node, cpus: cpus().length, provider: 'cpu', dtype: 'float32', peerGlibcTunables: GLIBC_TUNABLES, results, plans: results.filter((r) => r.plan).map((r) => `${r.case}: ${describePlan(r.plan!)}`) }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        bench: 'train',
+        date: new Date().toISOString(),
+        node: process.versions.node,
+        cpus: cpus().length,
+        provider: 'cpu',
+        dtype: 'float32',
+        peerGlibcTunables: GLIBC_TUNABLES,
+        results,
+        plans: results.filter((r) => r.plan).map((r) => `${r.case}: ${describePlan(r.plan!)}`),
+      },
+      null,
+      2,
+    ),
+  );
 }
 
 /** With SINGLEINSERT_PROFILE set: where the last step's time went, on stderr. */
@@ -313,7 +451,8 @@ function reportProfile(runner: StepRunner, stepMs: number): void {
   const last = profile.slice(-profile.length / 2);
   const total = (kind: string) => round(last.filter((p) => p.kind === kind).reduce((s, p) => s + p.ms, 0));
   process.stderr.write(`profile: forward ${total('fwd')} ms, backward ${total('bwd')} ms over ${last.length} runs; fastest step ${stepMs} ms\n`);
-  for (const p of [...last].sort((a, b) => b.ms - a.ms).slice(0, 25)) process.stderr.write(`  ${p.kind} #${p.run} ${round(p.ms)} ms ${p.outputs.slice(0, 100)}\n`);
+  for (const p of [...last].sort((a, b) => b.ms - a.ms).slice(0, 25))
+    process.stderr.write(`  ${p.kind} #${p.run} ${round(p.ms)} ms ${p.outputs.slice(0, 100)}\n`);
 }
 
 const strip = ({ split: _split, ...rest }: MemoryPlan) => rest;

@@ -29,7 +29,18 @@ export interface StepShape {
 }
 
 /** Names of the step graph's per-step inputs, fed by Stage1Feeds. */
-export const STEP_INPUTS = ['x0', 'mask', 'noise', 'timestep', 'sqrt_alpha_bar', 'sqrt_one_minus', 'pixels', 'ids_concept', 'ids_class', 'placeholder_mask'] as const;
+export const STEP_INPUTS = [
+  'x0',
+  'mask',
+  'noise',
+  'timestep',
+  'sqrt_alpha_bar',
+  'sqrt_one_minus',
+  'pixels',
+  'ids_concept',
+  'ids_class',
+  'placeholder_mask',
+] as const;
 
 export interface StepOptions {
   /** 1: inversion (encoder only); 2: finetune (encoder + rank-r LoRA on UNet and text encoder, adds L_sm). */
@@ -84,7 +95,8 @@ export function buildSingleInsertStep(g: Graph, models: SingleInsertModels, shap
   const u = sharedWeights(g, weightsFrom(g, models.unet.source, { prefix: 'unet.', dtype }));
   const adapted = <F extends typeof text>(f: F) => (lora ? withAdapters(f, [lora]) : f);
   // the UNet's ε̂ back in float32 for the losses
-  const eps = (factory: typeof u, hidden: Tensor) => op.cast(unet(factory, models.unet.config, { sample: op.cast(xt, dtype), timestep, encoderHiddenStates: hidden }), 'float32');
+  const eps = (factory: typeof u, hidden: Tensor) =>
+    op.cast(unet(factory, models.unet.config, { sample: op.cast(xt, dtype), timestep, encoderHiddenStates: hidden }), 'float32');
 
   // 3. "* class" (with the token in place) through the trained model; "class" through the frozen one
   const xt = op.add(op.mul(sa, x0), op.mul(s1, noise));

@@ -23,7 +23,12 @@ export const OFFICIAL_ENCODER = 'official';
  */
 export function openImageEncoder(library: Library, ref: string, tokenDim: number, seed: number, official: VisionConfig = CLIP_VIT_B32): ImageEncoderChoice {
   if (ref === OFFICIAL_ENCODER) {
-    return { config: { ...official, tokenDim }, source: new RandomSource(seed + 1), pixels: 'signed', label: `ViT-B/${official.patchSize} from a random start (seed ${seed})` };
+    return {
+      config: { ...official, tokenDim },
+      source: new RandomSource(seed + 1),
+      pixels: 'signed',
+      label: `ViT-B/${official.patchSize} from a random start (seed ${seed})`,
+    };
   }
   const { path } = resolveModel(library, ref);
   const clip = openClipVision(path, tokenDim);

@@ -8,7 +8,15 @@ import type { LearnSettings, RunPreview, RunStep, TrainingRun } from '../../../s
 import { AppError } from '../../common/app-error.js';
 import { Graph } from '../../graph/graph.js';
 import { SeededRandom } from '../../graph/random.js';
-import { availableMemory, createStepRunner, describePlan, type MemoryPlan, type PlanRequest, planStep, type StepBuild } from '../../graph/runtime/memory-plan.js';
+import {
+  availableMemory,
+  createStepRunner,
+  describePlan,
+  type MemoryPlan,
+  type PlanRequest,
+  planStep,
+  type StepBuild,
+} from '../../graph/runtime/memory-plan.js';
 import { explainOutOfMemory } from '../../graph/runtime/out-of-memory.js';
 import { isFloat } from '../../graph/dtype.js';
 import { pooledSession } from '../../graph/runtime/pooled-session.js';
@@ -99,7 +107,11 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
   const rng = resumed ? SeededRandom.restore(resumed.rng) : new SeededRandom(s.seed);
   let step = resumed?.step ?? 0;
   runs.rewindTo(runId, step);
-  log(resumed ? `Resumed at step ${step} of ${run.totalSteps} (${resumed.stage === 1 ? 'Stage I' : 'Stage II'}, from the last checkpoint).` : `Started: ${encoder.label}; ${s.batch === 1 ? 'the photo once' : `${s.batch} copies of the photo`} per step.`);
+  log(
+    resumed
+      ? `Resumed at step ${step} of ${run.totalSteps} (${resumed.stage === 1 ? 'Stage I' : 'Stage II'}, from the last checkpoint).`
+      : `Started: ${encoder.label}; ${s.batch === 1 ? 'the photo once' : `${s.batch} copies of the photo`} per step.`,
+  );
 
   // 3. The stages; `carried` holds what Stage I hands to Stage II (the trained encoder)
   const weights = new WeightPool();
@@ -107,7 +119,11 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
   const meta: ConceptMeta = { classWord: run.classWord, baseModel: sdRef.modelId ?? sd.label, loraRank: s.loraRank };
   const previews: PreviewContext = { library, run, sd, weights, cacheDir, log, ...(hooks.signal ? { signal: hooks.signal } : {}) };
   const preview = async (at: { step: number; stage: 1 | 2; final: boolean }, trained: Record<string, Float32Array>, token?: Float32Array) => {
-    const concept = conceptAt(token ?? (await encodeToken(encoder, trained, example, weights, { provider: s.provider, cacheDir })), loraOf(trained, s.loraRank), meta);
+    const concept = conceptAt(
+      token ?? (await encodeToken(encoder, trained, example, weights, { provider: s.provider, cacheDir })),
+      loraOf(trained, s.loraRank),
+      meta,
+    );
     const drawn = await drawPreviews(previews, at, concept);
     if (drawn.length) hooks.onPreviews?.(runs.get(runId), drawn);
     return drawn;
@@ -119,7 +135,13 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
     const from = resumed && stage.stage === resumed.stage ? resumed : null;
     if (total === 0) continue;
     stopIfAsked(`before ${stage.title}`);
-    const { runner, plan } = await openStage(stage, s, models, { carried, weights, cacheDir, availableBytes, microBatches: from?.stageStep ? from.microBatches : null });
+    const { runner, plan } = await openStage(stage, s, models, {
+      carried,
+      weights,
+      cacheDir,
+      availableBytes,
+      microBatches: from?.stageStep ? from.microBatches : null,
+    });
     log(`${stage.title} memory plan: ${describePlan(plan)}`);
     try {
       if (from && from.stageStep > 0) runner.loadState(from.trainer);
@@ -128,17 +150,28 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
         runs.checkpointed(runId, step);
       };
       const first = from?.stageStep ?? 0;
-      for (let done = first; done < total; ) {
+      for (let done = first; done < total;) {
         // a cancelled run keeps every step it took
         stopIfAsked(`in ${stage.title} at step ${done + 1} of ${total}`, () => done > first && checkpoint(done));
         const started = performance.now();
         const result = await stepOrExplain(runner, plan.split(stepFeeds(example, stepShape(s), rng, schedule)), stage.lr(s), stage.title);
-        if (!Number.isFinite(result.loss)) throw new AppError('internal', `The loss became ${result.loss} in ${stage.title} at step ${done + 1}; try a lower learning rate.`);
+        if (!Number.isFinite(result.loss))
+          throw new AppError('internal', `The loss became ${result.loss} in ${stage.title} at step ${done + 1}; try a lower learning rate.`);
         done++;
         step++;
         const term = (name: string) => (result.outputs[name] ? Number(result.outputs[name].data[0]) : null);
         const rssMb = process.memoryUsage.rss() / 2 ** 20;
-        const record: RunStep = { step, stage: stage.stage, loss: result.loss, lFg: term('l_fg') ?? 0, lBg: term('l_bg') ?? 0, lSm: term('l_sm'), gradNorm: result.gradNorm, ms: performance.now() - started, rssMb };
+        const record: RunStep = {
+          step,
+          stage: stage.stage,
+          loss: result.loss,
+          lFg: term('l_fg') ?? 0,
+          lBg: term('l_bg') ?? 0,
+          lSm: term('l_sm'),
+          gradNorm: result.gradNorm,
+          ms: performance.now() - started,
+          rssMb,
+        };
         runs.recordStep(runId, stage.stage, record);
         if (done % s.checkpointEvery === 0 && done < total) checkpoint(done);
         hooks.onStep?.(runs.get(runId), record);
@@ -150,7 +183,14 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
     }
     if (stage.stage === 1) {
       // the boundary: Stage II starts from this encoder whatever happens next
-      saveCheckpoint(dir, { stage: 2, stageStep: 0, step, rng: rng.snapshot(), microBatches: null, trainer: { step: 0, lossScale: 1, goodSteps: 0, tensors: carried } });
+      saveCheckpoint(dir, {
+        stage: 2,
+        stageStep: 0,
+        step,
+        rng: rng.snapshot(),
+        microBatches: null,
+        trainer: { step: 0, lossScale: 1, goodSteps: 0, tensors: carried },
+      });
       runs.checkpointed(runId, step);
     }
   }
@@ -174,8 +214,10 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
 }
 
 /** The step of one stage as the memory plan builds it (at each candidate micro-batch size). */
-const stepBuild = (stage: TrainingStage, s: LearnSettings, models: SingleInsertModels): StepBuild => (g, microBatch) =>
-  buildSingleInsertStep(g, models, { ...stepShape(s), batch: microBatch }, stage.stepOptions(s));
+const stepBuild =
+  (stage: TrainingStage, s: LearnSettings, models: SingleInsertModels): StepBuild =>
+  (g, microBatch) =>
+    buildSingleInsertStep(g, models, { ...stepShape(s), batch: microBatch }, stage.stepOptions(s));
 
 const stepShape = (s: LearnSettings): StepShape => ({ batch: s.batch, latent: [s.latentSize, s.latentSize] });
 
@@ -223,7 +265,9 @@ export function withoutValues(m: SingleInsertModels): SingleInsertModels {
 export async function preflight(sd: StableDiffusionModel, encoder: ImageEncoderChoice, s: LearnSettings): Promise<string[]> {
   const models = withoutValues({ unet: sd.unet, textEncoder: sd.textEncoder, vision: encoder, mapper: new RandomSource(s.seed) });
   const availableBytes = await memoryBudget(s);
-  return STAGES.filter((stage) => stage.steps(s) > 0).map((stage) => `${stage.title}: ${describePlan(planStep(stepBuild(stage, s, models), planRequest(stage, s, availableBytes, null)))}`);
+  return STAGES.filter((stage) => stage.steps(s) > 0).map(
+    (stage) => `${stage.title}: ${describePlan(planStep(stepBuild(stage, s, models), planRequest(stage, s, availableBytes, null)))}`,
+  );
 }
 
 /**
@@ -262,7 +306,11 @@ async function encodeToken(
   const size = encoder.config.imageSize;
   // parameters the run did not train come from the encoder's own source
   const own = new MemorySource('trained encoder', trained);
-  const merged: WeightSource = { label: own.label, shapeOf: (n, e) => own.shapeOf(n, e) ?? encoder.source.shapeOf(n, e), load: (n, d, sh, o) => (own.shapeOf(n, sh) ? own.load(n, d) : encoder.source.load(n, d, sh, o)) };
+  const merged: WeightSource = {
+    label: own.label,
+    shapeOf: (n, e) => own.shapeOf(n, e) ?? encoder.source.shapeOf(n, e),
+    load: (n, d, sh, o) => (own.shapeOf(n, sh) ? own.load(n, d) : encoder.source.load(n, d, sh, o)),
+  };
   g.output(imageEncoder(weightsFrom(g, merged), weightsFrom(g, merged), encoder.config, g.input('pixels', 'float32', [1, 3, size, size])), 'token');
   const session = await pooledSession(g, weights, { ...options, fed: (init) => isFloat(init.tensor.dtype) });
   const out = await session.run({ pixels: { dtype: 'float32', shape: [1, 3, size, size], data: example.pixels } });
@@ -275,6 +323,10 @@ async function stepOrExplain(runner: StepRunner, batches: Parameters<StepRunner[
   try {
     return await runner.step(batches, lr);
   } catch (err) {
-    throw explainOutOfMemory(err, `A ${title} step`, 'Close other programs, use a smaller batch or more micro-batches, or another provider, then resume the run.');
+    throw explainOutOfMemory(
+      err,
+      `A ${title} step`,
+      'Close other programs, use a smaller batch or more micro-batches, or another provider, then resume the run.',
+    );
   }
 }

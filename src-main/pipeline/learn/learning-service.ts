@@ -22,7 +22,9 @@ export async function createRun(library: Library, input: NewRun, options: { offi
   if (!mask) {
     throw new AppError(
       'not-found',
-      req.maskId ? `No mask ${req.maskId} for ${image.id}.` : `No "${req.classWord}" mask for ${image.name} yet; make one in the Mask studio or with \`singleinsert mask ${image.id} --class ${req.classWord} --point x,y\`.`,
+      req.maskId
+        ? `No mask ${req.maskId} for ${image.id}.`
+        : `No "${req.classWord}" mask for ${image.name} yet; make one in the Mask studio or with \`singleinsert mask ${image.id} --class ${req.classWord} --point x,y\`.`,
     );
   }
   const model = resolveModel(library, req.model);
@@ -49,7 +51,12 @@ export async function createRun(library: Library, input: NewRun, options: { offi
 export async function runInThisProcess(library: Library, runId: string, hooks: RunHooks = {}): Promise<TrainingRun> {
   if (!library.runs.claim(runId, process.pid)) {
     const run = library.runs.get(runId);
-    throw new AppError('conflict', run.state === 'running' ? `Run ${runId} is already running (in the app or another command); cancel it there first.` : `Run ${runId} has ${run.state}; only queued, interrupted, failed or cancelled runs can run.`);
+    throw new AppError(
+      'conflict',
+      run.state === 'running'
+        ? `Run ${runId} is already running (in the app or another command); cancel it there first.`
+        : `Run ${runId} has ${run.state}; only queued, interrupted, failed or cancelled runs can run.`,
+    );
   }
   try {
     return await runLearning(library, runId, hooks);

@@ -8,7 +8,6 @@ import { WordPieceTokenizer } from '../../tokenizer/wordpiece.js';
 import { GraphSession, type HostTensor } from '../../graph/runtime/session.js';
 import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
 
-
 /** The paper's tooling thresholds. */
 export const BOX_THRESHOLD = 0.3;
 export const TEXT_THRESHOLD = 0.25;
@@ -52,7 +51,9 @@ export class GroundingDino {
     if (!model || !existsSync(join(folder, 'tokenizer.json'))) {
       throw new AppError('unavailable', `${folder} is not a complete GroundingDINO ONNX folder (needs onnx/model.onnx and tokenizer.json).`);
     }
-    const pre = existsSync(join(folder, 'preprocessor_config.json')) ? (JSON.parse(readFileSync(join(folder, 'preprocessor_config.json'), 'utf8')) as Preprocessor) : {};
+    const pre = existsSync(join(folder, 'preprocessor_config.json'))
+      ? (JSON.parse(readFileSync(join(folder, 'preprocessor_config.json'), 'utf8')) as Preprocessor)
+      : {};
     const session = await GraphSession.load(model, { provider: options.provider });
     return new GroundingDino(session, WordPieceTokenizer.fromTokenizerJson(readFileSync(join(folder, 'tokenizer.json'), 'utf8')), {
       size: { shortest_edge: pre.size?.shortest_edge ?? 800, longest_edge: pre.size?.longest_edge ?? 1333 },
@@ -72,7 +73,8 @@ export class GroundingDino {
     const rgb = await sharp(image).rotate().removeAlpha().resize(size.width, size.height, { fit: 'fill' }).raw().toBuffer();
     const plane = size.width * size.height;
     const pixels = new Float32Array(3 * plane);
-    for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) pixels[c * plane + i] = (rgb[i * 3 + c]! / 255 - this.pre.image_mean[c]!) / this.pre.image_std[c]!;
+    for (let i = 0; i < plane; i++)
+      for (let c = 0; c < 3; c++) pixels[c * plane + i] = (rgb[i * 3 + c]! / 255 - this.pre.image_mean[c]!) / this.pre.image_std[c]!;
     // GroundingDINO's prompt: lower case, ending with a period
     const ids = this.tokenizer.encode(`${word}.`);
     const wordTokens = this.tokenizer.tokenize(word).length;
@@ -103,7 +105,12 @@ export class GroundingDino {
       const [cx, cy, w, h] = [boxes[q * 4]!, boxes[q * 4 + 1]!, boxes[q * 4 + 2]!, boxes[q * 4 + 3]!];
       const clamp = (v: number, max: number) => Math.min(max, Math.max(0, v));
       detections.push({
-        box: { x0: clamp((cx - w / 2) * width, width), y0: clamp((cy - h / 2) * height, height), x1: clamp((cx + w / 2) * width, width), y1: clamp((cy + h / 2) * height, height) },
+        box: {
+          x0: clamp((cx - w / 2) * width, width),
+          y0: clamp((cy - h / 2) * height, height),
+          x1: clamp((cx + w / 2) * width, width),
+          y1: clamp((cy + h / 2) * height, height),
+        },
         score,
         label: word,
       });

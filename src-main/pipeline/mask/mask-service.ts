@@ -44,7 +44,9 @@ export class MaskService {
 
   async segment(imageId: string, prompt: { points: readonly SamPoint[]; box: Box | null; refine: boolean }): Promise<MaskResult> {
     const embedding = await this.prepare(imageId);
-    const result = await (await this.engine()).segment(embedding, { points: prompt.points, box: prompt.box, previous: prompt.refine ? (this.previous.get(imageId) ?? null) : null });
+    const result = await (
+      await this.engine()
+    ).segment(embedding, { points: prompt.points, box: prompt.box, previous: prompt.refine ? (this.previous.get(imageId) ?? null) : null });
     this.previous.set(imageId, result.lowRes);
     return this.toResult(result.mask, result.width, result.height, result.score);
   }
@@ -63,7 +65,10 @@ export class MaskService {
     const detections = await (await GroundingDino.load(folder.path)).detect(bytes, classWord);
     const best = detections[0];
     if (!best) {
-      throw new AppError('not-found', `No "${classWord}" was found in this photo (box threshold 0.3, text threshold 0.25). Try another word, or click on the subject.`);
+      throw new AppError(
+        'not-found',
+        `No "${classWord}" was found in this photo (box threshold 0.3, text threshold 0.25). Try another word, or click on the subject.`,
+      );
     }
     this.previous.delete(imageId);
     return { detection: best, mask: await this.segment(imageId, { points: [], box: best.box, refine: false }) };

@@ -60,10 +60,15 @@ export class SamEngine {
   static async load(options: { cacheDir?: string; paths?: { encoder: string; decoder: string }; provider?: ExecutionProvider } = {}): Promise<SamEngine> {
     const paths = options.paths ?? bundledSamPaths();
     try {
-      const [encoder, decoder] = await Promise.all([paths.encoder, paths.decoder].map((path) => GraphSession.load(path, { provider: options.provider })) as [Promise<GraphSession>, Promise<GraphSession>]);
+      const [encoder, decoder] = await Promise.all(
+        [paths.encoder, paths.decoder].map((path) => GraphSession.load(path, { provider: options.provider })) as [Promise<GraphSession>, Promise<GraphSession>],
+      );
       return new SamEngine(encoder, decoder, options.cacheDir ?? null);
     } catch (err) {
-      throw new AppError('unavailable', `The segmentation model could not be loaded (${(err as Error).message.split('\n')[0]}). Reinstall the app's dependencies (npm ci).`);
+      throw new AppError(
+        'unavailable',
+        `The segmentation model could not be loaded (${(err as Error).message.split('\n')[0]}). Reinstall the app's dependencies (npm ci).`,
+      );
     }
   }
 
@@ -167,7 +172,9 @@ export class SamEngine {
 
 /** An 8-bit mask as a grayscale PNG. */
 export function maskToPng(mask: Uint8Array, width: number, height: number): Promise<Buffer> {
-  return sharp(Buffer.from(mask.buffer, mask.byteOffset, mask.byteLength), { raw: { width, height, channels: 1 } }).png({ compressionLevel: 9 }).toBuffer();
+  return sharp(Buffer.from(mask.buffer, mask.byteOffset, mask.byteLength), { raw: { width, height, channels: 1 } })
+    .png({ compressionLevel: 9 })
+    .toBuffer();
 }
 
 /** A mask PNG (any format sharp reads) → 8-bit values at its size. */

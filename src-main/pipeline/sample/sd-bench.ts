@@ -42,7 +42,14 @@ function build(target: Target, part: 'unet' | 'vae'): { graph: Graph; feeds: Rec
       encoderHiddenStates: g.input('encoder_hidden_states', 'float32', shapes.encoder_hidden_states),
     });
     g.output(eps, 'eps');
-    return { graph: g, feeds: { sample: feed(shapes.sample), timestep: { dtype: 'float32', shape: [2], data: Float32Array.of(500, 500) }, encoder_hidden_states: feed(shapes.encoder_hidden_states) } };
+    return {
+      graph: g,
+      feeds: {
+        sample: feed(shapes.sample),
+        timestep: { dtype: 'float32', shape: [2], data: Float32Array.of(500, 500) },
+        encoder_hidden_states: feed(shapes.encoder_hidden_states),
+      },
+    };
   }
   g.output(vaeDecode(weightsFrom(g, source, { prefix: 'vae.' }), target.vae, g.input('latents', 'float32', [1, 4, s, s])), 'image');
   return { graph: g, feeds: { latents: feed([1, 4, s, s]) } };
@@ -97,6 +104,8 @@ if (target) {
     ['sd15', 'unet', Number(process.env.BENCH_RUNS ?? 2)],
     ['sd15', 'vae', Number(process.env.BENCH_RUNS ?? 2)],
   ];
-  const results = plan.map(([t, p, r]) => JSON.parse(execFileSync(process.execPath, [self, t, p, wanted, String(r)], { encoding: 'utf8', maxBuffer: 1 << 24 })));
+  const results = plan.map(([t, p, r]) =>
+    JSON.parse(execFileSync(process.execPath, [self, t, p, wanted, String(r)], { encoding: 'utf8', maxBuffer: 1 << 24 })),
+  );
   console.log(JSON.stringify({ bench: 'sd', date: new Date().toISOString(), node: process.versions.node, results }, null, 2));
 }

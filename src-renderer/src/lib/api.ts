@@ -59,7 +59,8 @@ function webTransport(): Transport {
   connect();
   const post = async (path: string, body: BodyInit, contentType: string) => {
     const res = await fetch(path, { method: 'POST', headers: { ...headers, 'content-type': contentType }, body });
-    if (res.status === 401) throw new ApiCallError({ code: 'unavailable', message: 'This page lost its access token; open the address the app printed again.' });
+    if (res.status === 401)
+      throw new ApiCallError({ code: 'unavailable', message: 'This page lost its access token; open the address the app printed again.' });
     return res;
   };
   return {
@@ -73,7 +74,11 @@ function webTransport(): Transport {
     toImportSources: (files) =>
       Promise.all(
         files.map(async (file) => {
-          if (file.size > MAX_PHOTO_BYTES) throw new ApiCallError({ code: 'too-large', message: `${file.name} is ${Math.round(file.size / 1024 / 1024)} MB; files up to ${MAX_PHOTO_BYTES / 1024 / 1024} MB can be imported.` });
+          if (file.size > MAX_PHOTO_BYTES)
+            throw new ApiCallError({
+              code: 'too-large',
+              message: `${file.name} is ${Math.round(file.size / 1024 / 1024)} MB; files up to ${MAX_PHOTO_BYTES / 1024 / 1024} MB can be imported.`,
+            });
           const res = await post('/api/upload', file, 'application/octet-stream');
           const body = (await res.json()) as { uploadId?: string; error?: ApiError };
           if (!body.uploadId) throw new ApiCallError(body.error ?? { code: 'internal', message: `Upload of ${file.name} failed.` });

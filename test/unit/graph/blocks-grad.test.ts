@@ -23,7 +23,11 @@ describe('gradients of composed blocks', () => {
       inputs: { q: [1, 2, 5, 4], k: [1, 2, 5, 4], v: [1, 2, 5, 4] },
       build: ({ q, k, v }, g) => {
         g.attentionScoreLimit = 2 * 2 * 5; // two query rows per chunk
-        const mask = g.constant('float64', [1, 1, 5, 5], Array.from({ length: 25 }, (_, i) => (i % 5 > Math.floor(i / 5) ? -1e9 : 0)));
+        const mask = g.constant(
+          'float64',
+          [1, 1, 5, 5],
+          Array.from({ length: 25 }, (_, i) => (i % 5 > Math.floor(i / 5) ? -1e9 : 0)),
+        );
         const out = attention(q!, k!, v!, mask);
         if (g.cuts.length < 3) throw new Error('attention was not chunked');
         return out;

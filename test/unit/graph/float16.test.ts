@@ -35,7 +35,12 @@ describe('float16', () => {
       const q = op.reshape(mlp, [2, 1, 8, 16]);
       g.output(op.cast(attention(q, q, q), 'float32'), 'tokens');
       const imgIn = g.input('img', dtype, [1, 4, 8, 8]);
-      const conv = op.conv2d(silu(groupNorm(imgIn, 2, w('gn.w', [4], ones(4)), w('gn.b', [4], new Float32Array(4)))), w('conv', [4, 4, 3, 3], weights.conv), null, { padding: 1 });
+      const conv = op.conv2d(
+        silu(groupNorm(imgIn, 2, w('gn.w', [4], ones(4)), w('gn.b', [4], new Float32Array(4)))),
+        w('conv', [4, 4, 3, 3], weights.conv),
+        null,
+        { padding: 1 },
+      );
       g.output(op.cast(conv, 'float32'), 'image');
       const session = await GraphSession.load(encodeModel(g));
       const feed = (data: Float32Array, shape: number[]) => ({ dtype, shape, data: dtype === 'float16' ? toHalfArray(data) : data });

@@ -41,7 +41,11 @@ export async function gradCheck(spec: GradCheckSpec): Promise<void> {
   for (const [name, shape] of Object.entries(spec.inputs)) x[name] = g.input(name, dtype, shape);
   for (const [name, t] of Object.entries(spec.fixed ?? {})) x[name] = g.input(name, t.dtype, t.shape);
   const y = spec.build(x, g);
-  const weights = g.constant(y.dtype, y.shape, Array.from({ length: numel(y.shape) }, () => rng.normal()));
+  const weights = g.constant(
+    y.dtype,
+    y.shape,
+    Array.from({ length: numel(y.shape) }, () => rng.normal()),
+  );
   const loss = sumAll(mul(y, weights));
   const wrt = Object.keys(spec.inputs).map((n) => x[n]!);
   const grads = grad(loss, wrt);

@@ -28,7 +28,7 @@ describe('memory plan', () => {
     expect(ck1.activations).toBeLessThan(ck2.activations);
     expect(ck1.weights).toBe(one4.weights); // the weights do not depend on the batch
     // a budget between the 2-sample and 4-sample checkpointed needs: 2 micro-batches of 2
-    const available = ((ck2.peak + ck4.peak) / 2) / 0.85;
+    const available = (ck2.peak + ck4.peak) / 2 / 0.85;
     const plan = planStep(build, { label: 'Stage II step', batch: 4, availableBytes: available, mode: 'checkpointed' });
     expect([plan.microBatches, plan.microBatch]).toEqual([2, 2]);
   });
@@ -42,12 +42,17 @@ describe('memory plan', () => {
     }
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).code).toBe('out-of-memory');
-    expect((error as AppError).message).toMatch(/Stage II step \(batch 4\) does not fit: it needs about [\d.]+ GB .* and 0\.0 GB is free\. Close other programs/);
+    expect((error as AppError).message).toMatch(
+      /Stage II step \(batch 4\) does not fit: it needs about [\d.]+ GB .* and 0\.0 GB is free\. Close other programs/,
+    );
   });
 
   it('splits feeds into micro-batches along the batch axis', () => {
     const parts = splitBatch({ x: { dtype: 'float32', shape: [4, 2], data: Float32Array.of(0, 1, 2, 3, 4, 5, 6, 7) } }, 2);
-    expect(parts.map((p) => Array.from(p.x!.data as Float32Array))).toEqual([[0, 1, 2, 3], [4, 5, 6, 7]]);
+    expect(parts.map((p) => Array.from(p.x!.data as Float32Array))).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+    ]);
     expect(parts[1]!.x!.shape).toEqual([2, 2]);
   });
 

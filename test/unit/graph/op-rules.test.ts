@@ -26,8 +26,15 @@ describe('gradient rule table', () => {
     const token = imageEncoder(weightsFrom(g, src), weightsFrom(g, src), TINY_VISION, pixels);
     const ids = g.input('ids', 'int64', [1, 77]);
     const mask = g.input('mask', 'float32', [1, 77, 1]);
-    const text = clipTextEncoder(weightsFrom(g, src), TINY_CLIP_TEXT, { inputIds: ids, placeholders: { embeds: op.reshape(token, [1, 1, TINY_CLIP_TEXT.hiddenSize]), mask } });
-    const eps = unet(weightsFrom(g, src, { prefix: 'unet.' }), TINY_UNET, { sample: g.input('x', 'float32', [1, 4, 8, 8]), timestep: g.input('t', 'float32', [1]), encoderHiddenStates: text });
+    const text = clipTextEncoder(weightsFrom(g, src), TINY_CLIP_TEXT, {
+      inputIds: ids,
+      placeholders: { embeds: op.reshape(token, [1, 1, TINY_CLIP_TEXT.hiddenSize]), mask },
+    });
+    const eps = unet(weightsFrom(g, src, { prefix: 'unet.' }), TINY_UNET, {
+      sample: g.input('x', 'float32', [1, 4, 8, 8]),
+      timestep: g.input('t', 'float32', [1]),
+      encoderHiddenStates: text,
+    });
     const image = vaeDecode(weightsFrom(g, src, { prefix: 'vae.' }), TINY_VAE, eps);
     const latents = vaeLatentDistribution(weightsFrom(g, src, { prefix: 'vae.' }), TINY_VAE, image).mean;
     const forward = new Set(g.nodes.map((n) => n.type));
@@ -41,7 +48,9 @@ describe('gradient rule table', () => {
   });
 
   it('refuses an op written twice', () => {
-    expect(() => ruleTable([defineOp({ type: 'Add', nondifferentiable: true }), defineOp({ type: 'Add', nondifferentiable: true })])).toThrow(/Add has two gradient records/);
+    expect(() => ruleTable([defineOp({ type: 'Add', nondifferentiable: true }), defineOp({ type: 'Add', nondifferentiable: true })])).toThrow(
+      /Add has two gradient records/,
+    );
     expect(new Set(ruledOpTypes()).size).toBe(ruledOpTypes().length);
   });
 });

@@ -23,8 +23,7 @@ describe('gradient rules (finite differences through onnxruntime, float64)', () 
       build: ({ x }) => op.add(op.add(op.tanh(x!), op.sigmoid(x!)), op.add(op.relu(x!), op.mul(op.sin(x!), op.cos(x!)))),
     }));
   it('Erf (GELU)', () => gradCheck({ inputs: { x: [4, 4] }, dtype: 'float32', build: ({ x }) => op.mul(x!, op.erf(x!)) }));
-  it('MatMul, batched and broadcasting', () =>
-    gradCheck({ inputs: { a: [2, 3, 4, 5], b: [3, 5, 2] }, build: ({ a, b }) => op.matmul(a!, b!) }));
+  it('MatMul, batched and broadcasting', () => gradCheck({ inputs: { a: [2, 3, 4, 5], b: [3, 5, 2] }, build: ({ a, b }) => op.matmul(a!, b!) }));
   it('Transpose, Reshape, Flatten, Expand', () =>
     gradCheck({
       inputs: { x: [2, 3, 4], y: [1, 4] },
@@ -56,7 +55,13 @@ describe('gradient rules (finite differences through onnxruntime, float64)', () 
       build: ({ table, ids }) => op.gather(table!, ids!),
     }));
   it('Cast float16 ↔ float32 passes gradients', () =>
-    gradCheck({ inputs: { x: [3, 3] }, dtype: 'float32', rtol: 5e-2, atol: 5e-2, build: ({ x }) => op.cast(op.mul(op.cast(x!, 'float16'), op.cast(x!, 'float16')), 'float32') }));
+    gradCheck({
+      inputs: { x: [3, 3] },
+      dtype: 'float32',
+      rtol: 5e-2,
+      atol: 5e-2,
+      build: ({ x }) => op.cast(op.mul(op.cast(x!, 'float16'), op.cast(x!, 'float16')), 'float32'),
+    }));
 });
 
 describe('gradient rules for image ops (float32: ORT runs Conv and Resize in float)', () => {

@@ -33,7 +33,10 @@ describe('ONNX serialization', () => {
     const inline = await run(encodeModel(model((g) => g.weight('w', 'float32', [64, 32], W))));
 
     const dir = tmpDir();
-    const written = writeModel(model((g) => g.weight('w', 'float32', [64, 32], W)), join(dir, 'ext'));
+    const written = writeModel(
+      model((g) => g.weight('w', 'float32', [64, 32], W)),
+      join(dir, 'ext'),
+    );
     expect(written.weightBytes).toBe(W.byteLength);
     expect(statSync(written.modelPath).size).toBeLessThan(2000);
     expect(await run(written.modelPath)).toEqual(inline);
@@ -42,7 +45,10 @@ describe('ONNX serialization', () => {
     const header = Buffer.alloc(136, 0x20);
     const userFile = join(dir, 'user-weights.safetensors');
     writeFileSync(userFile, Buffer.concat([header, Buffer.from(W.buffer)]));
-    const linked = writeModel(model((g) => g.weight('w', 'float32', [64, 32], { file: userFile, offset: 136, length: W.byteLength })), join(dir, 'linked'));
+    const linked = writeModel(
+      model((g) => g.weight('w', 'float32', [64, 32], { file: userFile, offset: 136, length: W.byteLength })),
+      join(dir, 'linked'),
+    );
     expect(linked.weightBytes).toBe(0);
     expect(await run(linked.modelPath)).toEqual(inline);
   });
@@ -66,11 +72,27 @@ describe('ONNX serialization', () => {
 
   it('the compile cache writes a graph once and finds it again; other weights make another entry', () => {
     const root = tmpDir();
-    const first = cachedModel(model((g) => g.weight('w', 'float32', [64, 32], W)), root);
-    const second = cachedModel(model((g) => g.weight('w', 'float32', [64, 32], W)), root);
+    const first = cachedModel(
+      model((g) => g.weight('w', 'float32', [64, 32], W)),
+      root,
+    );
+    const second = cachedModel(
+      model((g) => g.weight('w', 'float32', [64, 32], W)),
+      root,
+    );
     expect(first.hit).toBe(false);
     expect(second).toEqual({ ...first, hit: true });
-    const other = cachedModel(model((g) => g.weight('w', 'float32', [64, 32], W.map((x) => x + 1))), root);
+    const other = cachedModel(
+      model((g) =>
+        g.weight(
+          'w',
+          'float32',
+          [64, 32],
+          W.map((x) => x + 1),
+        ),
+      ),
+      root,
+    );
     expect(other.key).not.toBe(first.key);
     expect(existsSync(other.modelPath)).toBe(true);
   });
@@ -87,7 +109,10 @@ describe('ONNX serialization', () => {
 
   it('writes a model file that does not contain the weights it points at', () => {
     const dir = tmpDir();
-    const { modelPath } = writeModel(model((g) => g.weight('w', 'float32', [64, 32], W)), dir);
+    const { modelPath } = writeModel(
+      model((g) => g.weight('w', 'float32', [64, 32], W)),
+      dir,
+    );
     expect(readFileSync(modelPath).includes(Buffer.from(W.buffer).subarray(0, 64))).toBe(false);
   });
 });

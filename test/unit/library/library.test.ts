@@ -27,7 +27,9 @@ function addConcept(library: Library, imageId: string | null, weights: Buffer): 
   return library.db.transaction(() => {
     library.db.prepare("INSERT INTO blobs VALUES (?, ?, 'application/octet-stream', 'now')").run(sha, weights.length);
     library.db
-      .prepare("INSERT INTO concepts (id, name, class_word, token, image_id, status, embedding_sha256, created_at) VALUES ('con_aaaaaaaa', 'Rex', 'dog', '<rex>', ?, 'ready', ?, 'now')")
+      .prepare(
+        "INSERT INTO concepts (id, name, class_word, token, image_id, status, embedding_sha256, created_at) VALUES ('con_aaaaaaaa', 'Rex', 'dog', '<rex>', ?, 'ready', ?, 'now')",
+      )
       .run(imageId, sha);
     return 'con_aaaaaaaa';
   })();

@@ -53,7 +53,9 @@ describe('migrations', () => {
     const db = openDatabase(join(tmpDir(), 'lib.sqlite'));
     expect(() =>
       db
-        .prepare("INSERT INTO masks (id, image_id, class_word, version, sha256, source, created_at) VALUES ('msk_1', 'img_missing', 'dog', 1, 'x', 'sam', 'now')")
+        .prepare(
+          "INSERT INTO masks (id, image_id, class_word, version, sha256, source, created_at) VALUES ('msk_1', 'img_missing', 'dog', 1, 'x', 'sam', 'now')",
+        )
         .run(),
     ).toThrow(/FOREIGN KEY/);
     db.close();

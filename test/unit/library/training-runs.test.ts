@@ -11,7 +11,16 @@ function libraryWithPhoto() {
     INSERT INTO images VALUES ('img_aaaaaaaa', '${'a'.repeat(64)}', '${'b'.repeat(64)}', '${'a'.repeat(64)}', 'dog.png', 'png', 8, 8, 8, 8, 1, 'now');
     INSERT INTO masks VALUES ('msk_aaaaaaaa', 'img_aaaaaaaa', 'dog', 1, '${'a'.repeat(64)}', 'manual', 'now');
   `);
-  const create = (name: string) => library.runs.create({ name, classWord: 'dog', imageId: 'img_aaaaaaaa', maskId: 'msk_aaaaaaaa', modelId: null, modelRef: '/models/sd.safetensors', settings: learnSettings.parse({ steps2: 5 }) });
+  const create = (name: string) =>
+    library.runs.create({
+      name,
+      classWord: 'dog',
+      imageId: 'img_aaaaaaaa',
+      maskId: 'msk_aaaaaaaa',
+      modelId: null,
+      modelRef: '/models/sd.safetensors',
+      settings: learnSettings.parse({ steps2: 5 }),
+    });
   return { library, create };
 }
 
@@ -24,10 +33,14 @@ describe('training runs (repository)', () => {
     expect(library.runs.queued().map((r) => r.name)).toEqual(['a', 'b']);
     expect(library.runs.claim(a.id, 4242)).toBe(true);
     expect(library.runs.claim(a.id, 4243)).toBe(false); // running already
-    for (let step = 1; step <= 3; step++) library.runs.recordStep(a.id, 1, { step, stage: 1, loss: step, lFg: step, lBg: 0, lSm: null, gradNorm: 1, ms: 5, rssMb: 100 + step });
+    for (let step = 1; step <= 3; step++)
+      library.runs.recordStep(a.id, 1, { step, stage: 1, loss: step, lFg: step, lBg: 0, lSm: null, gradNorm: 1, ms: 5, rssMb: 100 + step });
     expect(library.runs.get(a.id).step).toBe(3);
     library.runs.rewindTo(a.id, 2);
-    expect(library.runs.steps(a.id).map((s) => [s.step, s.rssMb])).toEqual([[1, 101], [2, 102]]);
+    expect(library.runs.steps(a.id).map((s) => [s.step, s.rssMb])).toEqual([
+      [1, 101],
+      [2, 102],
+    ]);
     expect(library.runs.get(b.id).state).toBe('queued');
     library.close();
   });

@@ -29,7 +29,15 @@ describe('SAM pre- and post-processing', () => {
   });
 
   it('encodes points, a box as two corners, and the padding point', () => {
-    const onlyPoints = promptTensors([{ x: 100, y: 50, positive: true }, { x: 10, y: 10, positive: false }], null, 200, 100);
+    const onlyPoints = promptTensors(
+      [
+        { x: 100, y: 50, positive: true },
+        { x: 10, y: 10, positive: false },
+      ],
+      null,
+      200,
+      100,
+    );
     [512, 256, 51.2, 51.2, 0, 0].forEach((v, i) => expect(onlyPoints.coords[i]).toBeCloseTo(v, 4));
     expect(Array.from(onlyPoints.labels)).toEqual([1, 0, -1]);
     const withBox = promptTensors([], { x0: 0, y0: 0, x1: 200, y1: 100 }, 200, 100);

@@ -19,11 +19,15 @@ const src = new RandomSource(1);
 
 function unetWith(change: Partial<typeof TINY_UNET>): Graph {
   const g = new Graph('bad unet');
-  unet(weightsFrom(g, src, { prefix: 'unet.' }), { ...TINY_UNET, ...change }, {
-    sample: g.input('x', 'float32', [1, 4, 8, 8]),
-    timestep: g.input('t', 'float32', [1]),
-    encoderHiddenStates: g.input('c', 'float32', [1, 77, TINY_UNET.crossAttentionDim]),
-  });
+  unet(
+    weightsFrom(g, src, { prefix: 'unet.' }),
+    { ...TINY_UNET, ...change },
+    {
+      sample: g.input('x', 'float32', [1, 4, 8, 8]),
+      timestep: g.input('t', 'float32', [1]),
+      encoderHiddenStates: g.input('c', 'float32', [1, 77, TINY_UNET.crossAttentionDim]),
+    },
+  );
   return g;
 }
 
@@ -38,7 +42,9 @@ describe('model config checks', () => {
       'text encoder config: hiddenSize = 48 is not a multiple of heads = 5',
     );
     expect(g.nodes).toHaveLength(0);
-    expect(() => vaeDecode(weightsFrom(g, src), { ...TINY_VAE, normGroups: 24 }, g.input('z', 'float32', [1, 4, 2, 2]))).toThrow('VAE config: blockOutChannels[0] = 32 is not a multiple of normGroups = 24');
+    expect(() => vaeDecode(weightsFrom(g, src), { ...TINY_VAE, normGroups: 24 }, g.input('z', 'float32', [1, 4, 2, 2]))).toThrow(
+      'VAE config: blockOutChannels[0] = 32 is not a multiple of normGroups = 24',
+    );
     expect(() => clipVisionPooled(weightsFrom(g, src), { ...TINY_VISION, patchSize: 7 }, g.input('px', 'float32', [1, 3, 32, 32]))).toThrow(
       'image encoder config: imageSize = 32 is not a multiple of patchSize = 7',
     );
@@ -51,7 +57,9 @@ describe('model config checks', () => {
       cpSync(REFERENCE_MODEL, dir, { recursive: true });
       const path = join(dir, 'text_encoder', 'config.json');
       writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), num_attention_heads: 5 }));
-      expect(() => openStableDiffusion(dir)).toThrow(/: its text encoder cannot be built as configured \(text encoder config: hiddenSize = 48 is not a multiple of heads = 5\)\.$/);
+      expect(() => openStableDiffusion(dir)).toThrow(
+        /: its text encoder cannot be built as configured \(text encoder config: hiddenSize = 48 is not a multiple of heads = 5\)\.$/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

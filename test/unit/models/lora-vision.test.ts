@@ -18,7 +18,16 @@ import { RandomSource, SafetensorsSource } from '../../../src-main/weights/sourc
 import { gradCheck } from '../graph/gradcheck.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
-const TINY_VISION: VisionConfig = { imageSize: 32, patchSize: 8, hiddenSize: 48, intermediateSize: 96, layers: 2, heads: 12, eps: 1e-5, tokenDim: TINY_CLIP_TEXT.hiddenSize };
+const TINY_VISION: VisionConfig = {
+  imageSize: 32,
+  patchSize: 8,
+  hiddenSize: 48,
+  intermediateSize: 96,
+  layers: 2,
+  heads: 12,
+  eps: 1e-5,
+  tokenDim: TINY_CLIP_TEXT.hiddenSize,
+};
 
 /** Records every weight name a model asks for. */
 function namesOf(build: (g: Graph, source: WeightSource) => void): string[] {
@@ -30,7 +39,9 @@ function namesOf(build: (g: Graph, source: WeightSource) => void): string[] {
 }
 
 const run = async (g: Graph, feeds: Record<string, Float32Array>, shapes: Record<string, Shape>) =>
-  (await sessionForGraph(g, { cacheDir: tmpDir() })).run(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, { dtype: 'float32' as const, shape: shapes[k]!, data: v }])));
+  (await sessionForGraph(g, { cacheDir: tmpDir() })).run(
+    Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, { dtype: 'float32' as const, shape: shapes[k]!, data: v }])),
+  );
 
 describe('LoRA adapters', () => {
   const W = new SeededRandom(1).normalArray(6 * 5);
@@ -42,14 +53,20 @@ describe('LoRA adapters', () => {
     const g = new Graph();
     const base: WeightSource = { label: 'base', shapeOf: (_n, s) => s, load: (n) => (n.endsWith('weight') ? W : new Float32Array(6)) };
     const p = weightsFrom(g, base, { adapters });
-    g.output(g.scope('blk.attn1', () => linearLayer(p, 'to_q', g.input('x', 'float32', [3, 5]), 5, 6)), 'y');
+    g.output(
+      g.scope('blk.attn1', () => linearLayer(p, 'to_q', g.input('x', 'float32', [3, 5]), 5, 6)),
+      'y',
+    );
     return g;
   }
 
   it('adds scale·B·A·x, and several adapters add up', async () => {
     const dir = tmpDir();
     const file = join(dir, 'concept.safetensors');
-    writeSafetensors(file, { [loraKeys('blk.attn1.to_q').down]: { dtype: 'F32', shape: [2, 5], data: A }, [loraKeys('blk.attn1.to_q').up]: { dtype: 'F32', shape: [6, 2], data: B } });
+    writeSafetensors(file, {
+      [loraKeys('blk.attn1.to_q').down]: { dtype: 'F32', shape: [2, 5], data: A },
+      [loraKeys('blk.attn1.to_q').up]: { dtype: 'F32', shape: [6, 2], data: B },
+    });
     const source = new SafetensorsSource('concept', [readSafetensorsHeader(file)]);
     const base = (await run(layerWith(undefined), { x }, { x: [3, 5] })).y!.data as Float32Array;
     const one = (await run(layerWith([frozenLora('c1', source, 0.5)]), { x }, { x: [3, 5] })).y!.data as Float32Array;
@@ -92,7 +109,11 @@ describe('LoRA adapters', () => {
     expect(trainable.sort()).toEqual(lora.params.map((p) => p.name).sort());
     expect(trainable.every((n) => /\.lora_[AB]\.weight$/.test(n))).toBe(true);
     const initializers = new Set(g.initializers.map((i) => i.tensor.name));
-    for (const frozen of ['unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight', 'text_model.encoder.layers.0.self_attn.q_proj.weight', 'unet.conv_in.weight']) {
+    for (const frozen of [
+      'unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight',
+      'text_model.encoder.layers.0.self_attn.q_proj.weight',
+      'unet.conv_in.weight',
+    ]) {
       expect(initializers).toContain(frozen);
     }
     const grads = grad(op.meanAll(op.mul(eps, eps)), lora.params);
@@ -141,7 +162,10 @@ describe('image encoder (CLIP ViT + projection)', () => {
       ]),
     );
     const g = new Graph();
-    g.output(imageEncoder(weightsFrom(g, new RandomSource(1)), weightsFrom(g, new RandomSource(2)), TINY_VISION, g.input('pixels', 'float32', [2, 3, 32, 32])), 'token');
+    g.output(
+      imageEncoder(weightsFrom(g, new RandomSource(1)), weightsFrom(g, new RandomSource(2)), TINY_VISION, g.input('pixels', 'float32', [2, 3, 32, 32])),
+      'token',
+    );
     const out = await run(g, { pixels: new SeededRandom(1).normalArray(2 * 3 * 32 * 32) }, { pixels: [2, 3, 32, 32] });
     expect(out.token!.shape).toEqual([2, 1, 48]);
   });
@@ -154,8 +178,16 @@ describe('image encoder (CLIP ViT + projection)', () => {
         mask: { dtype: 'float64', shape: [1, 77, 1], data: Float64Array.from({ length: 77 }, (_, i) => (i === 1 ? 1 : 0)) },
       },
       build: ({ embeds, ids, mask }, g) => {
-        const src: WeightSource = { label: 'r', shapeOf: (_n, s) => s, load: (n, _d, s) => Float64Array.from(new RandomSource(3).load(n, 'float32', s) as Float32Array) };
-        return clipTextEncoder(weightsFrom(g, src, { dtype: 'float64' }), { ...TINY_CLIP_TEXT, layers: 1 }, { inputIds: ids!, placeholders: { embeds: embeds!, mask: mask! } });
+        const src: WeightSource = {
+          label: 'r',
+          shapeOf: (_n, s) => s,
+          load: (n, _d, s) => Float64Array.from(new RandomSource(3).load(n, 'float32', s) as Float32Array),
+        };
+        return clipTextEncoder(
+          weightsFrom(g, src, { dtype: 'float64' }),
+          { ...TINY_CLIP_TEXT, layers: 1 },
+          { inputIds: ids!, placeholders: { embeds: embeds!, mask: mask! } },
+        );
       },
     }));
 });

@@ -27,7 +27,14 @@ async function run(g: Graph, feeds: Record<string, Float32Array | BigInt64Array>
   const session: GraphSession = await sessionForGraph(g, { cacheDir });
   try {
     const hostFeeds = Object.fromEntries(
-      Object.entries(feeds).map(([name, data]) => [name, { dtype: data instanceof BigInt64Array ? ('int64' as const) : ('float32' as const), shape: [...g.inputs.find((i) => i.tensor.name === name)!.tensor.shape], data }]),
+      Object.entries(feeds).map(([name, data]) => [
+        name,
+        {
+          dtype: data instanceof BigInt64Array ? ('int64' as const) : ('float32' as const),
+          shape: [...g.inputs.find((i) => i.tensor.name === name)!.tensor.shape],
+          data,
+        },
+      ]),
     );
     const out = await session.run(hostFeeds);
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
@@ -53,7 +60,10 @@ describe('models and samplers against diffusers (tiny SD 1.x, seeded random weig
 
   it('CLIP text encoder: last hidden state after the final LayerNorm', async () => {
     const g = new Graph('text');
-    g.output(clipTextEncoder(weightsFrom(g, model.textEncoder.source), model.textEncoder.config, { inputIds: g.input('ids', 'int64', shapeOf('text.ids')) }), 'hidden');
+    g.output(
+      clipTextEncoder(weightsFrom(g, model.textEncoder.source), model.textEncoder.config, { inputIds: g.input('ids', 'int64', shapeOf('text.ids')) }),
+      'hidden',
+    );
     expectClose((await run(g, { ids: ids() })).hidden!, 'text.hidden');
   });
 
@@ -106,10 +116,17 @@ describe('models and samplers against diffusers (tiny SD 1.x, seeded random weig
 
   it('VAE: the encoder’s posterior (mean and std, × scaling factor) and the decoder', async () => {
     const g = new Graph('vae');
-    const posterior = vaeLatentDistribution(weightsFrom(g, model.vae.source, { prefix: 'vae.' }), model.vae.config, g.input('image', 'float32', shapeOf('vae.image')));
+    const posterior = vaeLatentDistribution(
+      weightsFrom(g, model.vae.source, { prefix: 'vae.' }),
+      model.vae.config,
+      g.input('image', 'float32', shapeOf('vae.image')),
+    );
     g.output(posterior.mean, 'mean');
     g.output(posterior.std, 'std');
-    g.output(vaeDecode(weightsFrom(g, model.vae.source, { prefix: 'vae.' }), model.vae.config, g.input('latents', 'float32', shapeOf('vae.latents'))), 'decoded');
+    g.output(
+      vaeDecode(weightsFrom(g, model.vae.source, { prefix: 'vae.' }), model.vae.config, g.input('latents', 'float32', shapeOf('vae.latents'))),
+      'decoded',
+    );
     const out = await run(g, { image: golden('vae.image'), latents: golden('vae.latents') });
     expectClose(out.mean!, 'vae.mean');
     expectClose(out.std!, 'vae.std');

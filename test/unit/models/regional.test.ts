@@ -37,13 +37,21 @@ describe('regional composition', () => {
     const r = new SeededRandom(3);
     const inside = Array.from({ length: n }, (_, i) => i % 4 < 2); // the left half of a 4×4 grid
     const owned = 2; // token 2 is the concept's
-    const out = await (await sessionForGraph(g)).run({
+    const out = await (
+      await sessionForGraph(g)
+    ).run({
       q: f32([1, heads, n, d], r.normalArray(heads * n * d)),
       k: f32([1, heads, t, d], r.normalArray(heads * t * d)),
       v: f32([1, heads, t, d], r.normalArray(heads * t * d)),
       dk: f32([1, heads, t, d], r.normalArray(heads * t * d)),
-      [regionMaskInput(n)]: f32([1, n, 1], Float32Array.from(inside, (x) => (x ? 1 : 0))),
-      [REGION_TOKENS_INPUT]: f32([1, 1, t], Float32Array.from({ length: t }, (_, j) => (j === owned ? 1 : 0))),
+      [regionMaskInput(n)]: f32(
+        [1, n, 1],
+        Float32Array.from(inside, (x) => (x ? 1 : 0)),
+      ),
+      [REGION_TOKENS_INPUT]: f32(
+        [1, 1, t],
+        Float32Array.from({ length: t }, (_, j) => (j === owned ? 1 : 0)),
+      ),
     });
     const p = out.probs!.data as Float32Array;
     for (let h = 0; h < heads; h++) {

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { coverage, feather, fillHoles, grow, removeSmallIslands, shrink, squaredDistanceTo, stamp, strokeSegment } from '../../../src-renderer/src/lib/mask/geometry.js';
+import {
+  coverage,
+  feather,
+  fillHoles,
+  grow,
+  removeSmallIslands,
+  shrink,
+  squaredDistanceTo,
+  stamp,
+  strokeSegment,
+} from '../../../src-renderer/src/lib/mask/geometry.js';
 
 const size = { width: 20, height: 20 };
 const blank = () => new Uint8Array(400);

@@ -81,7 +81,11 @@ describe('single-file SD 1.5 layout (real key names and shapes)', () => {
       ),
       (n) => [unetKeyToLdm(n, s) ?? '(unmapped)'],
     );
-    check('text', askedFor((g, src) => clipTextEncoder(weightsFrom(g, src), SD15_CLIP_TEXT, { inputIds: g.input('ids', 'int64', [1, 77]) })), textKeyToLdm);
+    check(
+      'text',
+      askedFor((g, src) => clipTextEncoder(weightsFrom(g, src), SD15_CLIP_TEXT, { inputIds: g.input('ids', 'int64', [1, 77]) })),
+      textKeyToLdm,
+    );
     check(
       'VAE',
       askedFor((g, src) => {

@@ -53,7 +53,10 @@ describe('safetensors', () => {
   ];
   it('accepts an empty tensor whose offset falls inside another (it holds no bytes)', () => {
     const path = join(tmpDir(), 'empty.safetensors');
-    writeFileSync(path, rawFile({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, e: { dtype: 'F32', shape: [0], data_offsets: [4, 4] } }, Buffer.alloc(8)));
+    writeFileSync(
+      path,
+      rawFile({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, e: { dtype: 'F32', shape: [0], data_offsets: [4, 4] } }, Buffer.alloc(8)),
+    );
     expect(readSafetensorsHeader(path).tensors.get('e')).toMatchObject({ shape: [0], length: 0 });
   });
 

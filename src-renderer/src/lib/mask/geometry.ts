@@ -33,7 +33,15 @@ export function stamp(mask: Uint8Array, size: MaskSize, cx: number, cy: number, 
 }
 
 /** Dabs along a segment, close enough that the stroke has no gaps. */
-export function strokeSegment(mask: Uint8Array, size: MaskSize, from: [number, number], to: [number, number], radius: number, hardness: number, erase: boolean): Box {
+export function strokeSegment(
+  mask: Uint8Array,
+  size: MaskSize,
+  from: [number, number],
+  to: [number, number],
+  radius: number,
+  hardness: number,
+  erase: boolean,
+): Box {
   const steps = Math.max(1, Math.ceil(Math.hypot(to[0] - from[0], to[1] - from[1]) / Math.max(1, radius / 4)));
   let dirty: Box | null = null;
   for (let s = 0; s <= steps; s++) {
@@ -139,8 +147,18 @@ export function squaredDistanceTo(target: (i: number) => boolean, size: MaskSize
     }
     for (let k = 0; k < n; k++) set(k, out[k]!);
   };
-  for (let x = 0; x < w; x++) pass(h, (y) => d[y * w + x]!, (y, value) => (d[y * w + x] = value));
-  for (let y = 0; y < h; y++) pass(w, (x) => d[y * w + x]!, (x, value) => (d[y * w + x] = value));
+  for (let x = 0; x < w; x++)
+    pass(
+      h,
+      (y) => d[y * w + x]!,
+      (y, value) => (d[y * w + x] = value),
+    );
+  for (let y = 0; y < h; y++)
+    pass(
+      w,
+      (x) => d[y * w + x]!,
+      (x, value) => (d[y * w + x] = value),
+    );
   return d;
 }
 

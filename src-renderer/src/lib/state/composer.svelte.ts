@@ -1,7 +1,17 @@
 // The Compose screen's state: the prompt with concepts as chips (each its own placeholder), where each
 // one goes on the canvas, the sampling settings, the drawing job as it runs, saved compositions and
 // the prompt history. Thin components read it; `destroy()` stops its event subscriptions.
-import type { Composition, CompositionInput, ConceptRecord, GenerationRecord, JobInfo, ModelRecord, NovelView, RegionBox, SavedComposition } from '../../../../src-preload/contract/index.js';
+import type {
+  Composition,
+  CompositionInput,
+  ConceptRecord,
+  GenerationRecord,
+  JobInfo,
+  ModelRecord,
+  NovelView,
+  RegionBox,
+  SavedComposition,
+} from '../../../../src-preload/contract/index.js';
 import { composition as compositionSchema } from '../../../../src-preload/contract/index.js';
 import { api, errorMessage, onEvent } from '../api.js';
 import { notifications } from './notifications.svelte.js';
@@ -111,7 +121,8 @@ export class ComposerState {
     if (this.width % 64 || this.height % 64) return `Width and height must be multiples of 64 (now ${this.width}×${this.height}).`;
     // a style (a LoRA without a token) acts on the whole picture and needs no placeholder
     const missing = this.#chips.find((c) => this.conceptOf(c)?.kind !== 'style' && !usesPlaceholder(this.prompt, c.placeholder));
-    if (missing) return `The prompt does not use ${missing.placeholder} (${this.conceptOf(missing)?.name ?? 'its concept'}); put it where the concept goes, or remove its chip.`;
+    if (missing)
+      return `The prompt does not use ${missing.placeholder} (${this.conceptOf(missing)?.name ?? 'its concept'}); put it where the concept goes, or remove its chip.`;
     const parsed = compositionSchema.safeParse(this.composition);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -125,7 +136,10 @@ export class ComposerState {
     return this.#chips
       .map((c) => ({ c, concept: this.conceptOf(c) }))
       .filter(({ concept }) => concept?.baseModelId && model && concept.baseModelId !== model.id)
-      .map(({ c, concept }) => `${c.placeholder} "${concept!.name}" was learned on ${this.#models.find((m) => m.id === concept!.baseModelId)?.name ?? 'another model'}, not on ${model!.name}; its LoRA may not fit.`);
+      .map(
+        ({ c, concept }) =>
+          `${c.placeholder} "${concept!.name}" was learned on ${this.#models.find((m) => m.id === concept!.baseModelId)?.name ?? 'another model'}, not on ${model!.name}; its LoRA may not fit.`,
+      );
   });
 
   constructor() {
@@ -258,7 +272,12 @@ export class ComposerState {
   /** The concept's region as fractions of the canvas (0…1), clamped to it. */
   setRegion(placeholder: string, box: RegionBox): void {
     const clamp = (v: number) => Math.min(1, Math.max(0, Math.round(v * 1000) / 1000));
-    const [x0, y0, x1, y1] = [clamp(Math.min(box[0], box[2])), clamp(Math.min(box[1], box[3])), clamp(Math.max(box[0], box[2])), clamp(Math.max(box[1], box[3]))];
+    const [x0, y0, x1, y1] = [
+      clamp(Math.min(box[0], box[2])),
+      clamp(Math.min(box[1], box[3])),
+      clamp(Math.max(box[0], box[2])),
+      clamp(Math.max(box[1], box[3])),
+    ];
     if (x1 - x0 < 0.02 || y1 - y0 < 0.02) return; // a click, not a box
     this.#regions = { ...this.#regions, [placeholder]: { box: [x0, y0, x1, y1] } };
   }
@@ -296,7 +315,8 @@ export class ComposerState {
       for (let j = i + 1; j < entries.length; j++) {
         const [a, ba] = entries[i]!;
         const [b, bb] = entries[j]!;
-        if (Math.min(ba[2], bb[2]) > Math.max(ba[0], bb[0]) && Math.min(ba[3], bb[3]) > Math.max(ba[1], bb[1])) out.push(`${a} and ${b} overlap: there both act (both tokens are attended, both LoRAs add).`);
+        if (Math.min(ba[2], bb[2]) > Math.max(ba[0], bb[0]) && Math.min(ba[3], bb[3]) > Math.max(ba[1], bb[1]))
+          out.push(`${a} and ${b} overlap: there both act (both tokens are attended, both LoRAs add).`);
       }
     }
     return out;

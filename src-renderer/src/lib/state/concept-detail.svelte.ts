@@ -48,10 +48,19 @@ export class ConceptDetailState {
     return this.#saving;
   }
 
-  readonly dirty = $derived.by(() => this.name.trim() !== this.concept.name || this.notes !== this.concept.notes || this.tagList().join(',') !== this.concept.tags.join(','));
+  readonly dirty = $derived.by(
+    () => this.name.trim() !== this.concept.name || this.notes !== this.concept.notes || this.tagList().join(',') !== this.concept.tags.join(','),
+  );
 
   private tagList(): string[] {
-    return [...new Set(this.tags.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean))].sort();
+    return [
+      ...new Set(
+        this.tags
+          .split(',')
+          .map((t) => t.trim().toLowerCase())
+          .filter(Boolean),
+      ),
+    ].sort();
   }
 
   private async load(concept: ConceptRecord): Promise<void> {

@@ -28,7 +28,10 @@ export class ConceptImport {
     for (const bundle of files.filter(isBundle)) await this.send({ names: [bundle.name], sources: () => toImportSources([bundle]) }, {}, false);
     const rest = files.filter((f) => !isBundle(f));
     if (rest.length > 2) {
-      notifications.push('error', `${rest.length} concept files were given; a concept is one embedding and its LoRA (two files) at most. Import them in pairs.`);
+      notifications.push(
+        'error',
+        `${rest.length} concept files were given; a concept is one embedding and its LoRA (two files) at most. Import them in pairs.`,
+      );
       return;
     }
     if (rest.length) this.ask({ names: rest.map((f) => f.name), sources: () => toImportSources(rest) });

@@ -94,5 +94,7 @@ export class GalleryState {
 export function settingsLine(g: GenerationRecord): string {
   const c = g.composition;
   if (!c) return g.modelLabel ?? '';
-  return [`${c.sampler} ${c.steps} steps`, `guidance ${c.guidance}`, `seed ${c.seed}`, c.width && c.height ? `${c.width}×${c.height}` : null, g.modelLabel].filter(Boolean).join(' · ');
+  return [`${c.sampler} ${c.steps} steps`, `guidance ${c.guidance}`, `seed ${c.seed}`, c.width && c.height ? `${c.width}×${c.height}` : null, g.modelLabel]
+    .filter(Boolean)
+    .join(' · ');
 }

@@ -12,7 +12,10 @@ export class JobsState {
       const others = this.jobs.filter((j) => j.id !== info.id);
       this.jobs = [info, ...others].slice(0, 20);
     });
-    api.jobs.list({}).then((list) => (this.jobs = list)).catch(() => {});
+    api.jobs
+      .list({})
+      .then((list) => (this.jobs = list))
+      .catch(() => {});
   }
 
   async cancel(id: string): Promise<void> {

@@ -68,7 +68,12 @@ export class MaskEditor {
 
   async setBox(box: Box): Promise<void> {
     const { width, height } = this.doc.size;
-    const b = { x0: Math.max(0, Math.min(box.x0, box.x1)), y0: Math.max(0, Math.min(box.y0, box.y1)), x1: Math.min(width, Math.max(box.x0, box.x1)), y1: Math.min(height, Math.max(box.y0, box.y1)) };
+    const b = {
+      x0: Math.max(0, Math.min(box.x0, box.x1)),
+      y0: Math.max(0, Math.min(box.y0, box.y1)),
+      x1: Math.min(width, Math.max(box.x0, box.x1)),
+      y1: Math.min(height, Math.max(box.y0, box.y1)),
+    };
     if (b.x1 - b.x0 < 4 || b.y1 - b.y0 < 4) return notifications.push('info', 'Drag a larger box around the subject.');
     await this.#segment([], b);
   }
@@ -113,7 +118,12 @@ export class MaskEditor {
     if (!image || !mask) return;
     if (!this.classWord.trim()) return notifications.push('error', 'Name the concept\u2019s class (face, hair, dog…) before saving.');
     await this.#run('Saving…', async () => {
-      const saved = await api.masks.save({ imageId: image.id, classWord: this.classWord, maskPng: await maskToBase64Png(mask, image.width, image.height), source: this.doc.source });
+      const saved = await api.masks.save({
+        imageId: image.id,
+        classWord: this.classWord,
+        maskPng: await maskToBase64Png(mask, image.width, image.height),
+        source: this.doc.source,
+      });
       this.#versions = await api.masks.list({ imageId: image.id });
       notifications.push('success', `Saved ${saved.classWord} mask, version ${saved.version}.`);
     });

@@ -73,7 +73,10 @@ export class ModelsState {
     try {
       const r = await api.models.scan({ folder });
       this.#lastScan = { added: r.added.length, kept: r.kept, removed: r.removed.length, refused: r.refused };
-      notifications.push('success', `Scanned ${folder}: ${r.added.length} added, ${r.kept} already known, ${r.removed.length} gone, ${r.refused.length} refused.`);
+      notifications.push(
+        'success',
+        `Scanned ${folder}: ${r.added.length} added, ${r.kept} already known, ${r.removed.length} gone, ${r.refused.length} refused.`,
+      );
       await this.refresh();
     } catch (err) {
       notifications.push('error', errorMessage(err));

@@ -9,7 +9,12 @@ export class RegionTool {
   /** The box being dragged, as fractions, or null. */
   readonly draft = $derived<RegionBox | null>(
     this.#start && this.#current
-      ? [Math.min(this.#start[0], this.#current[0]), Math.min(this.#start[1], this.#current[1]), Math.max(this.#start[0], this.#current[0]), Math.max(this.#start[1], this.#current[1])]
+      ? [
+          Math.min(this.#start[0], this.#current[0]),
+          Math.min(this.#start[1], this.#current[1]),
+          Math.max(this.#start[0], this.#current[0]),
+          Math.max(this.#start[1], this.#current[1]),
+        ]
       : null,
   );
 

@@ -1,6 +1,15 @@
 // The Training screen's state: the runs (kept current from training.onProgress), the selected run's
 // steps for the chart and its previews, and the form that starts a new run.
-import type { ImageRecord, LearnPreset, LearnSettingsInput, MaskRecord, ModelRecord, RunPreview, RunStep, TrainingRun } from '../../../../src-preload/contract/index.js';
+import type {
+  ImageRecord,
+  LearnPreset,
+  LearnSettingsInput,
+  MaskRecord,
+  ModelRecord,
+  RunPreview,
+  RunStep,
+  TrainingRun,
+} from '../../../../src-preload/contract/index.js';
 import { DEFAULT_PREVIEW_PROMPTS, LEARN_PRESETS, learnSettings, MAX_PREVIEW_PROMPTS } from '../../../../src-preload/contract/index.js';
 import { api, errorMessage, onEvent } from '../api.js';
 import { notifications } from './notifications.svelte.js';
@@ -30,7 +39,10 @@ export class TrainingRunsState {
       if (step) this.#steps = [...this.#steps.filter((s) => s.step < step.step), step];
       // a step redone after a resume draws its previews again: the new ones replace the old
       const same = (a: RunPreview, b: RunPreview) => a.step === b.step && a.promptIndex === b.promptIndex;
-      if (previews.length) this.#previews = [...this.#previews.filter((p) => !previews.some((n) => same(p, n))), ...previews].sort((a, b) => a.step - b.step || a.promptIndex - b.promptIndex);
+      if (previews.length)
+        this.#previews = [...this.#previews.filter((p) => !previews.some((n) => same(p, n))), ...previews].sort(
+          (a, b) => a.step - b.step || a.promptIndex - b.promptIndex,
+        );
     });
     void this.refresh();
   }
@@ -87,7 +99,10 @@ export class TrainingRunsState {
   async cancel(run: TrainingRun): Promise<void> {
     try {
       await api.training.cancel({ id: run.id });
-      notifications.push('info', run.state === 'running' ? `${run.name} stops after its current step; it can be resumed.` : `${run.name} was taken out of the queue.`);
+      notifications.push(
+        'info',
+        run.state === 'running' ? `${run.name} stops after its current step; it can be resumed.` : `${run.name} was taken out of the queue.`,
+      );
     } catch (err) {
       notifications.push('error', errorMessage(err));
     }
