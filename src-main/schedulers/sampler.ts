@@ -1,6 +1,7 @@
+import type { SamplerName } from '../../src-preload/contract/compose.js';
 import { type NoiseSchedule, scaledLinearSchedule, TRAIN_TIMESTEPS } from './ddpm-schedule.js';
 
-export type SamplerName = 'ddim' | 'euler' | 'dpmpp2m';
+export type { SamplerName };
 
 /**
  * One sampling loop's schedule and update rule. The caller, for i = 0…steps−1:

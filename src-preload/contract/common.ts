@@ -32,6 +32,10 @@ export const executionProvider = z.enum(EXECUTION_PROVIDERS);
 export type ExecutionProvider = z.infer<typeof executionProvider>;
 export const PROVIDER_LABELS: Readonly<Record<ExecutionProvider, string>> = { cpu: 'CPU', webgpu: 'WebGPU', cuda: 'CUDA (NVIDIA)' };
 
+/** Seeds are 31-bit, as PyTorch's generators and the app's samplers take them. */
+export const MAX_SEED = 2 ** 31 - 1;
+export const seed = z.number().int().min(0).max(MAX_SEED);
+
 export const apiError = z.object({ code: errorCode, message: z.string() });
 export type ApiError = z.infer<typeof apiError>;
 

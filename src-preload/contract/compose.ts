@@ -1,7 +1,11 @@
 // A composition: the prompt with concepts at their placeholders, where each one goes, and the
 // sampling settings. One schema for the CLI's --composition files, the Compose screen and the library.
 import { z } from 'zod';
-import { conceptId } from './common.js';
+import { conceptId, seed } from './common.js';
+
+/** The samplers a drawing may use: DDIM, Euler, DPM-Solver++(2M), as diffusers has them. */
+export const SAMPLERS = ['ddim', 'euler', 'dpmpp2m'] as const;
+export type SamplerName = (typeof SAMPLERS)[number];
 
 /** "*", "*2", "*3"…: the words concepts stand behind in a prompt. */
 export const placeholder = z.string().regex(/^\*\d*$/, 'a placeholder is * or *N (*2, *3…)');
@@ -83,17 +87,12 @@ export const composition = z
       )
       .max(8)
       .default([]),
-    sampler: z.enum(['ddim', 'euler', 'dpmpp2m']).default('ddim'),
+    sampler: z.enum(SAMPLERS).default('ddim'),
     /** Karras σ spacing (Euler and DPM-Solver++(2M)). */
     karras: z.boolean().default(false),
     steps: z.number().int().min(1).max(1000).default(50),
     guidance: z.number().min(0).max(50).default(7.5),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31 - 1)
-      .default(0),
+    seed: seed.default(0),
     count: z.number().int().min(1).max(64).default(1),
     // the model's own size when omitted (512 for SD 1.x); the model says the multiple it needs (64 px for SD 1.x)
     width: z.number().int().min(16).max(4096).multipleOf(8, 'sizes are multiples of 8 (64 for SD 1.x)').optional(),

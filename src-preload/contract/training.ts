@@ -1,7 +1,7 @@
 // Learning a concept: the settings a run takes (one schema for the API, the CLI and the stored
 // run), the presets, and the run as the library keeps it.
 import { z } from 'zod';
-import { conceptId, executionProvider, imageId, isoDate } from './common.js';
+import { conceptId, executionProvider, imageId, isoDate, seed } from './common.js';
 import { method, service } from './define.js';
 
 export const runId = z.string().regex(/^run_[0-9a-z]{6,32}$/, 'expected a run id like run_1a2b3c4d');
@@ -35,12 +35,7 @@ export const learnSettings = z
     loraRank: z.number().int().min(1).max(64).default(4),
     gamma: z.number().min(0).max(100).default(1),
     eta: z.number().min(0).max(100).default(1),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31 - 1)
-      .default(0),
+    seed: seed.default(0),
     /**
      * "official": ViT-B/32 from a seeded random start fed [-1, 1] pixels, as SingleInsert's code does (no
      * extra model needed); otherwise a pretrained CLIP vision model (id, name or path) with CLIP's normalisation.
@@ -70,12 +65,7 @@ export const learnSettings = z
     /** DDIM steps of a preview (the method samples with 50; previews trade detail for time). */
     previewSteps: z.number().int().min(1).max(150).default(25),
     /** Prompt i of every preview starts from the noise of seed previewSeed + i, so previews compare over time. */
-    previewSeed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31 - 1)
-      .default(0),
+    previewSeed: seed.default(0),
   })
   .strict();
 export type LearnSettings = z.output<typeof learnSettings>;

@@ -1,14 +1,14 @@
 import { randomInt } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { composition, type CompositionInput, NOVEL_VIEWS, regionBox } from '../../../src-preload/contract/compose.js';
-import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../../src-preload/contract/common.js';
+import { composition, type CompositionInput, NOVEL_VIEWS, regionBox, SAMPLERS } from '../../../src-preload/contract/compose.js';
+import { EXECUTION_PROVIDERS, type ExecutionProvider, MAX_SEED } from '../../../src-preload/contract/common.js';
 import { composeImages } from '../../pipeline/compose/compose-service.js';
 import type { Command } from '../command.js';
 import { intOption, UsageError, withLibrary } from '../command.js';
 
 /** Whole-number options of a composition, with their ranges (the schema checks them again). */
-const INT_FLAGS = { steps: [1, 1000], seed: [0, 2 ** 31 - 1], count: [1, 64], width: [16, 4096], height: [16, 4096] } as const;
+const INT_FLAGS = { steps: [1, 1000], seed: [0, MAX_SEED], count: [1, 64], width: [16, 4096], height: [16, 4096] } as const;
 
 /** "*2=x0,y0,x1,y1" (fractions of the canvas or pixels) → a composition region. */
 function parseRegion(arg: string): { placeholder: string; box: [number, number, number, number] } {
@@ -59,7 +59,7 @@ function compositionFrom(values: Record<string, unknown>) {
   if (values.karras === true) raw.karras = true;
   const regions = (values.region as string[] | undefined) ?? [];
   if (regions.length) raw.regions = regions.map(parseRegion);
-  raw.seed ??= randomInt(2 ** 31 - 1);
+  raw.seed ??= randomInt(MAX_SEED);
   const parsed = composition.safeParse(raw as CompositionInput);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -75,8 +75,8 @@ export const generateCommand: Command = {
     'with learned concepts at *, *2… (--concept), each confined to a region of the image if given one (--region), ' +
     `seen from a view (--view ${Object.keys(NOVEL_VIEWS).join('|')}); --composition reads all of it from a JSON file (flags override it).`,
   usage:
-    'generate --model <dir|file|model> --prompt "…" [--negative "…"] [--steps 50] [--guidance 7.5] [--seed N] [--count 1] [--sampler ddim|euler|dpmpp2m] ' +
-    '[--karras] [--width W --height H] [--provider cpu|webgpu|cuda] [--concept [*N=]con_id]… [--strength "*N=0.8"]… [--no-token *N]… [--region "*N=x0,y0,x1,y1"]… ' +
+    `generate --model <dir|file|model> --prompt "…" [--negative "…"] [--steps 50] [--guidance 7.5] [--seed N] [--count 1] [--sampler ${SAMPLERS.join('|')}] ` +
+    `[--karras] [--width W --height H] [--provider ${EXECUTION_PROVIDERS.join('|')}] [--concept [*N=]con_id]… [--strength "*N=0.8"]… [--no-token *N]… [--region "*N=x0,y0,x1,y1"]… ` +
     '[--view side] [--composition file.json] [--out dir]',
   options: {
     model: { type: 'string' },

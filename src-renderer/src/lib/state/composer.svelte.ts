@@ -12,7 +12,7 @@ import type {
   RegionBox,
   SavedComposition,
 } from '../../../../src-preload/contract/index.js';
-import { composition as compositionSchema } from '../../../../src-preload/contract/index.js';
+import { composition as compositionSchema, MAX_SEED } from '../../../../src-preload/contract/index.js';
 import { api, errorMessage, onEvent } from '../api.js';
 import { notifications } from './notifications.svelte.js';
 
@@ -42,7 +42,6 @@ export const CONCEPT_DRAG_TYPE = 'application/x-singleinsert-concept';
 
 const HISTORY_KEY = 'singleinsert.promptHistory';
 const HISTORY_SIZE = 30;
-const MAX_SEED = 2 ** 31 - 1;
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** Whether `placeholder` stands as a word of the prompt ("*" in "a * dog", not in "*2"). */
