@@ -17,11 +17,21 @@ interface Pending {
 
 export class ConceptImport {
   /** The embedding / LoRA files waiting for a class word; null when no dialog is open. */
-  pending = $state.raw<Pending | null>(null);
+  #pending = $state.raw<Pending | null>(null);
   classWord = $state('');
   name = $state('');
-  busy = $state(false);
-  error = $state<string | null>(null);
+  #busy = $state(false);
+  #error = $state<string | null>(null);
+
+  get pending(): Pending | null {
+    return this.#pending;
+  }
+  get busy(): boolean {
+    return this.#busy;
+  }
+  get error(): string | null {
+    return this.#error;
+  }
 
   /** Starts an import: bundles go in one by one at once; the rest (at most an embedding and its LoRA) wait for the dialog. */
   async start(files: File[]): Promise<void> {
@@ -43,38 +53,38 @@ export class ConceptImport {
   }
 
   async submit(): Promise<void> {
-    if (!this.pending) return;
+    if (!this.#pending) return;
     const classWord = this.classWord.trim();
     const name = this.name.trim();
-    if (await this.send(this.pending, { ...(classWord ? { classWord } : {}), ...(name ? { name } : {}) }, true)) this.cancel();
+    if (await this.send(this.#pending, { ...(classWord ? { classWord } : {}), ...(name ? { name } : {}) }, true)) this.cancel();
   }
 
   cancel(): void {
-    this.pending = null;
-    this.error = null;
+    this.#pending = null;
+    this.#error = null;
   }
 
   private ask(pending: Pending): void {
-    this.pending = pending;
+    this.#pending = pending;
     this.name = pending.names[0]!.replace(/\.safetensors$/i, '');
     this.classWord = '';
-    this.error = null;
+    this.#error = null;
   }
 
   /** Imports; a failure is shown in the dialog (`inDialog`) or as a toast (a bundle). */
   private async send(pending: Pending, options: { classWord?: string; name?: string }, inDialog: boolean): Promise<boolean> {
-    this.busy = true;
+    this.#busy = true;
     try {
       const { notes } = await api.library.importConcept({ sources: await pending.sources(), ...options });
       notifications.push('success', `Imported ${options.name ?? pending.names[0]} as a concept.`);
       for (const note of notes) notifications.push('info', note);
       return true;
     } catch (err) {
-      if (inDialog) this.error = errorMessage(err);
+      if (inDialog) this.#error = errorMessage(err);
       else notifications.push('error', `${pending.names[0]}: ${errorMessage(err)}`);
       return false;
     } finally {
-      this.busy = false;
+      this.#busy = false;
     }
   }
 }

@@ -4,17 +4,21 @@ import { notifications } from './notifications.svelte.js';
 
 /** Running and recent jobs, kept current from the jobs.onUpdate event. */
 export class JobsState {
-  jobs = $state.raw<JobInfo[]>([]);
-  active = $derived(this.jobs.filter((j) => j.state === 'running' || j.state === 'queued'));
+  #jobs = $state.raw<JobInfo[]>([]);
+
+  get jobs(): JobInfo[] {
+    return this.#jobs;
+  }
+  readonly active = $derived(this.#jobs.filter((j) => j.state === 'running' || j.state === 'queued'));
 
   constructor() {
     onEvent('jobs', 'onUpdate', (info) => {
-      const others = this.jobs.filter((j) => j.id !== info.id);
-      this.jobs = [info, ...others].slice(0, 20);
+      const others = this.#jobs.filter((j) => j.id !== info.id);
+      this.#jobs = [info, ...others].slice(0, 20);
     });
     api.jobs
       .list({})
-      .then((list) => (this.jobs = list))
+      .then((list) => (this.#jobs = list))
       .catch(() => {});
   }
 
