@@ -27,6 +27,7 @@ describe('Mask studio in Chromium (web mode)', { timeout: 60_000 }, () => {
   let root: string;
   let dataDir: string;
   let imageId: string;
+  let otherId: string;
   let session: AppSession;
   let page: Page;
 
@@ -35,8 +36,9 @@ describe('Mask studio in Chromium (web mode)', { timeout: 60_000 }, () => {
     root = mkdtempSync(join(tmpdir(), 'si-e2e-mask-'));
     dataDir = join(root, 'library');
     const library = Library.open(dataDir);
-    const [result] = await importPhotos(library, [photoFromPath(fixtureImage('dog_00.jpg'))]);
+    const [result, other] = await importPhotos(library, [photoFromPath(fixtureImage('dog_00.jpg')), photoFromPath(fixtureImage('cat_00.jpg'))]);
     imageId = result!.status === 'imported' ? result!.image.id : '';
+    otherId = other!.status === 'imported' ? other!.image.id : '';
     library.close();
     session = await openApp(dataDir);
     page = session.page;
@@ -47,13 +49,15 @@ describe('Mask studio in Chromium (web mode)', { timeout: 60_000 }, () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('opens the photo from the Library and segments the dog with one click', async () => {
+  it('opens the photo from the Library and segments the dog with one click, made while SAM still prepares', async () => {
     await page.getByTitle('Mask: dog_00.jpg').click({ force: true });
     await page.getByTestId('mask-overlay').waitFor();
-    await idle(page);
+    // the first embedding takes seconds on a CPU: the click is shown at once and answered when SAM is ready
+    await page.getByText(/Preparing the photo for clicks/).waitFor();
     expect((await shownMask(page)).count).toBe(0);
     const box = (await page.getByTestId('mask-overlay').boundingBox())!;
     await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await expect(page.getByTestId('queued-point').count()).resolves.toBe(1);
     await page.waitForFunction(() => !/covers 0\.0%/.test(document.querySelector('[data-testid=mask-coverage]')!.textContent!));
     await idle(page);
     const shown = await shownMask(page);
@@ -98,6 +102,55 @@ describe('Mask studio in Chromium (web mode)', { timeout: 60_000 }, () => {
     expect(saved).toMatchObject({ classWord: 'dog', version: 1, source: 'sam' });
     expect(mask.reduce((n, v) => n + (v > 0 ? 1 : 0), 0)).toBe(shown.count);
     await page.screenshot({ path: join(ARTIFACTS, 'mask-studio-reloaded.png') });
+  });
+
+  it('keeps Undo and Save in view with every tool at 1280×720 and 1440×900, and lists saved versions there', async () => {
+    for (const size of [
+      { width: 1280, height: 720 },
+      { width: 1440, height: 900 },
+      { width: 1024, height: 700 },
+    ]) {
+      await page.setViewportSize(size);
+      for (const key of ['v', 'x', 'b', 'e']) {
+        await page.keyboard.press(key);
+        for (const name of ['Undo', 'Save']) {
+          const button = page.getByRole('button', { name, exact: true });
+          // in the window and not hidden under a scrolled panel: the button is what the page has at its centre
+          const shown = await button.evaluate((el) => {
+            const r = el.getBoundingClientRect();
+            const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+            return r.bottom <= window.innerHeight && r.right <= window.innerWidth && (hit === el || el.contains(hit));
+          });
+          expect(shown, `${name} with tool ${key} at ${size.width}×${size.height}`).toBe(true);
+        }
+      }
+      await page.screenshot({ path: join(ARTIFACTS, `mask-studio-${size.width}x${size.height}.png`) });
+    }
+    await expect(page.getByLabel('Saved versions').locator('option').allTextContents()).resolves.toEqual([
+      'Load a saved version…',
+      expect.stringMatching(/^dog v1 · sam · /),
+    ]);
+    await page.setViewportSize({ width: 1280, height: 860 });
+  });
+
+  it('shows the shortcuts on ?, and Escape closes them', async () => {
+    await page.keyboard.press('Shift+?');
+    const sheet = page.getByRole('dialog', { name: 'Mask studio shortcuts' });
+    await sheet.waitFor();
+    await expect(sheet.textContent()).resolves.toContain('Ctrl+Shift+Z or Ctrl+Y');
+    await page.screenshot({ path: join(ARTIFACTS, 'mask-studio-shortcuts.png') });
+    await page.keyboard.press('Escape');
+    await sheet.waitFor({ state: 'detached' });
+  });
+
+  it('starts the next photo with its own class word, not the last one', async () => {
+    await page.getByTitle('cat_00.jpg', { exact: true }).click();
+    await page.waitForFunction((id) => location.hash.includes(id), otherId);
+    await idle(page);
+    await expect(page.getByTestId('class-word').inputValue()).resolves.toBe('');
+    await page.getByTitle('dog_00.jpg', { exact: true }).click();
+    await idle(page);
+    await expect(page.getByTestId('class-word').inputValue()).resolves.toBe('dog');
   });
 
   it('logged no script errors or CSP violations', () => {

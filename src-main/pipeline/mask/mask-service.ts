@@ -16,7 +16,7 @@ export interface MaskResult {
 }
 
 export const NO_DETECTOR_HINT =
-  'No GroundingDINO detector is installed, so masks cannot be found from the class word. Click on the subject to segment it instead, or install the transformers.js GroundingDINO ONNX folder with `singleinsert models add <folder>`.';
+  'No GroundingDINO detector is installed, so masks cannot be found from the class word. Click on the subject to segment it instead, or add the transformers.js GroundingDINO ONNX folder in Settings › Models (or `singleinsert models add <folder>`).';
 
 /**
  * Masks for library images: SAM clicks and boxes (refining the previous mask of the same image),

@@ -19,6 +19,8 @@ export class MaskEditor {
   #ready = $state(false);
   #detector = $state.raw<{ installed: boolean; hint: string }>({ installed: false, hint: '' });
   #versions = $state.raw<MaskRecord[]>([]);
+  /** Clicks (and a box) made while SAM was not ready or still answering: shown at once, sent when it can take them. */
+  #queued = $state.raw<{ points: SamPoint[]; box: Box | null }>({ points: [], box: null });
 
   /** What the editor is doing (a label to show), or null when it waits for the person. */
   get busy(): string | null {
@@ -34,10 +36,16 @@ export class MaskEditor {
   get versions(): MaskRecord[] {
     return this.#versions;
   }
+  get queued(): { points: SamPoint[]; box: Box | null } {
+    return this.#queued;
+  }
 
   async open(image: ImageRecord): Promise<void> {
     this.doc.reset(image);
     this.#ready = false;
+    this.#queued = { points: [], box: null };
+    // each photo has its own class word: the saved mask's, or none yet (not the last photo's)
+    this.classWord = '';
     // the user may pick another photo while this one loads: only the current one may change the state
     const current = () => this.doc.image?.id === image.id;
     await this.#run('Loading masks…', async () => {
@@ -53,17 +61,19 @@ export class MaskEditor {
         this.doc.startFrom({ mask: saved, points: [], box: null, source: latest.source });
       }
     });
-    await this.#run('Preparing the photo for clicks (a few seconds the first time)…', async () => {
+    await this.#run('Preparing the photo for clicks (a few seconds the first time); clicks made now are answered then…', async () => {
       await api.masks.prepare({ imageId: image.id });
       if (current()) this.#ready = true;
     });
+    await this.#sendQueued();
   }
 
   // 1. SAM prompts
 
   async addPoint(point: SamPoint): Promise<void> {
     if (!this.doc.inside(point.x, point.y)) return notifications.push('error', 'That point is outside the photo.');
-    await this.#segment([...this.doc.points, point], this.doc.box);
+    this.#queued = { ...this.#queued, points: [...this.#queued.points, point] };
+    await this.#sendQueued();
   }
 
   async setBox(box: Box): Promise<void> {
@@ -75,7 +85,18 @@ export class MaskEditor {
       y1: Math.min(height, Math.max(box.y0, box.y1)),
     };
     if (b.x1 - b.x0 < 4 || b.y1 - b.y0 < 4) return notifications.push('info', 'Drag a larger box around the subject.');
-    await this.#segment([], b);
+    // a box starts a new prompt: the points before it go
+    this.#queued = { points: [], box: b };
+    await this.#sendQueued(true);
+  }
+
+  /** Sends what was clicked once SAM can answer: now, or after the preparation or answer under way. */
+  async #sendQueued(fresh = false): Promise<void> {
+    const { points, box } = this.#queued;
+    if (!this.#ready || this.#busy || (points.length === 0 && !box)) return;
+    this.#queued = { points: [], box: null };
+    await this.#segment(box || fresh ? points : [...this.doc.points, ...points], box ?? this.doc.box);
+    await this.#sendQueued();
   }
 
   async detect(): Promise<void> {
@@ -90,8 +111,7 @@ export class MaskEditor {
 
   async #segment(points: SamPoint[], box: Box | null): Promise<void> {
     const image = this.doc.image;
-    // one prompt at a time: a click while SAM runs would race the answer before it
-    if (!image || this.#busy) return;
+    if (!image) return;
     await this.#run('Segmenting…', async () => {
       const result = await api.masks.segment({ imageId: image.id, points, box, refine: points.length > 1 && !box });
       if (this.doc.image?.id !== image.id) return;
