@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { EXECUTION_PROVIDERS, type ProviderInfo } from '../../src-preload/contract/index.js';
 import { ProtoWriter } from '../graph/onnx/protobuf-writer.js';
+import { missingRequirement } from '../graph/runtime/provider-requirements.js';
 
 /** y = x + x over float32[4]: the smallest model that makes a provider run a kernel. */
 export function probeModel(): Uint8Array {
@@ -46,23 +45,10 @@ export async function probeProviders(): Promise<ProviderInfo[]> {
       results.push({ name, bundled: false, usable: false, detail: `not available for ${process.platform}/${process.arch}` });
       continue;
     }
-    if (name === 'cuda' && !existsSync(join(ortBin, process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'))) {
-      results.push({
-        name,
-        bundled,
-        usable: false,
-        detail: 'CUDA provider not installed; on a connected machine with an NVIDIA driver and CUDA 12 run `npm run fetch:cuda`',
-      });
-      continue;
-    }
-    if (name === 'webgpu' && process.platform === 'linux' && !vulkanLoaderPresent()) {
-      // probing would only make Dawn print its own warning: say it here, once
-      results.push({
-        name,
-        bundled,
-        usable: false,
-        detail: "no Vulkan loader (libvulkan.so.1) on this machine; WebGPU on Linux needs the GPU driver's Vulkan support",
-      });
+    // probing without what the provider needs would only make the native side print its own warnings
+    const missing = missingRequirement(name, ortBin);
+    if (missing) {
+      results.push({ name, bundled, usable: false, detail: missing });
       continue;
     }
     try {
@@ -84,19 +70,4 @@ function explainProviderError(message: string): string {
   if (/WebGPU adapter/i.test(message)) return 'no GPU adapter found (WebGPU needs a Vulkan, D3D12 or Metal capable GPU and driver)';
   const line = message.split('\n')[0]!;
   return (line.split(/\) (?=[A-Z])/).pop() ?? line).slice(0, 300);
-}
-
-/** Whether Linux's Vulkan loader is installed (where the dynamic linker looks for it). */
-function vulkanLoaderPresent(): boolean {
-  const dirs = [
-    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
-    '/usr/lib/x86_64-linux-gnu',
-    '/usr/lib/aarch64-linux-gnu',
-    '/usr/lib64',
-    '/usr/lib',
-    '/usr/local/lib',
-    '/lib/x86_64-linux-gnu',
-    '/lib64',
-  ];
-  return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
 }

@@ -5,6 +5,7 @@ import type { DType, HostArray } from '../dtype.js';
 import type { Graph } from '../graph.js';
 import { encodeModel } from '../onnx/serialize.js';
 import { cachedModel } from './compile-cache.js';
+import { missingRequirement } from './provider-requirements.js';
 import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
 
 /**
@@ -65,12 +66,19 @@ export class GraphSession {
       // many sessions of one step: a per-session arena would keep each one's peak for good
       ...(options.manySessions ? { enableCpuMemArena: false, enableMemPattern: false, extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
     });
+    const fallback = async (why: string) =>
+      new GraphSession(
+        await createSession(model, sessionOptions('cpu')),
+        'cpu',
+        `The ${wanted} execution provider could not start (${why}); running on the CPU instead, which is much slower.`,
+      );
+    const missing = wanted === 'cpu' ? null : missingRequirement(wanted, ORT_BINARY_DIR);
+    if (missing) return fallback(missing);
     try {
       return new GraphSession(await createSession(model, sessionOptions(wanted)), wanted, null);
     } catch (err) {
       if (wanted === 'cpu') throw err;
-      const reason = `The ${wanted} execution provider could not start (${(err as Error).message.split('\n')[0]}); running on the CPU instead, which is much slower.`;
-      return new GraphSession(await createSession(model, sessionOptions('cpu')), 'cpu', reason);
+      return fallback((err as Error).message.split('\n')[0]!);
     }
   }
 
