@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,6 +74,21 @@ describe('Settings (models) and Gallery in Chromium', { timeout: 60_000 }, () =>
     const library = Library.open(dataDir, { reconcile: false });
     expect(library.concepts.list().map((c) => [c.name, c.kind])).toEqual([['ink', 'style']]);
     library.close();
+  });
+
+  it('asks before removing a model, saying its files stay where they are', async () => {
+    const row = page.getByTestId('models-panel').getByRole('row').filter({ hasText: 'ink.safetensors' });
+    await row.getByRole('button', { name: 'Remove' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Remove ink.safetensors?' });
+    await expect(dialog.textContent()).resolves.toMatch(/Only the entry goes: its files stay at .*ink\.safetensors\. No concept in the library was learned on it\./);
+    await page.screenshot({ path: join(ARTIFACTS, 'settings-remove-model.png') });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect(row.count()).resolves.toBe(1);
+    await row.getByRole('button', { name: 'Remove' }).click();
+    await page.getByRole('dialog', { name: 'Remove ink.safetensors?' }).getByRole('button', { name: 'Remove' }).click();
+    await page.getByText(/Removed ink\.safetensors; its files stay at/).waitFor();
+    await expect(row.count()).resolves.toBe(0);
+    expect(existsSync(join(root, 'webui', 'models', 'Lora', 'ink.safetensors'))).toBe(true);
   });
 
   it('shows generated images in the Gallery and deletes one after confirmation', async () => {

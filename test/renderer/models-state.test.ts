@@ -32,11 +32,28 @@ describe('ModelsState', () => {
     expect(fake.listenerCount).toBe(0);
   });
 
-  it('says whether removing a model deleted its files', async () => {
-    new FakeTransport({ 'models.list': () => [model], 'models.remove': () => ({ deletedFiles: false }) });
+  it('asks before removing, naming the concepts learned on the model; then says whether its files were deleted', async () => {
+    const fake = new FakeTransport({
+      'models.list': () => [model],
+      'models.remove': () => ({ deletedFiles: false }),
+      'library.list': () => ({
+        images: [],
+        concepts: [
+          { name: 'Rex', baseModelId: 'mod_000001' },
+          { name: 'Other', baseModelId: 'mod_000002' },
+        ],
+      }),
+    });
     const models = new ModelsState();
     await settle();
-    await models.remove(model as never);
+    await models.askRemove(model as never);
+    expect(models.pendingRemove).toEqual({ model, concepts: ['Rex'] });
+    expect(fake.callsOf('models.remove')).toEqual([]);
+    models.cancelRemove();
+    expect(models.pendingRemove).toBeNull();
+    await models.askRemove(model as never);
+    await models.confirmRemove();
+    expect(fake.callsOf('models.remove')).toEqual([{ id: 'mod_000001' }]);
     expect(notifications.items.at(-1)?.text).toBe('Removed v1-5; its files stay at /models/v1-5.safetensors.');
     models.destroy();
   });

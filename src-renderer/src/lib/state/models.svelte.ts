@@ -8,6 +8,7 @@ export class ModelsState {
   #adding = $state(false);
   #scanning = $state(false);
   #lastScan = $state.raw<{ added: number; kept: number; removed: number; refused: Array<{ path: string; reason: string }> } | null>(null);
+  #pendingRemove = $state.raw<{ model: ModelRecord; concepts: string[] } | null>(null);
   readonly #stop: () => void;
   /** What the person types: a path or URL to add, its sha256, whether to copy it; a folder to scan. */
   source = $state('');
@@ -85,7 +86,32 @@ export class ModelsState {
     }
   }
 
-  async remove(model: ModelRecord): Promise<void> {
+  /** The model waiting for the person to confirm its removal, with the names of the concepts learned on it. */
+  get pendingRemove(): { model: ModelRecord; concepts: string[] } | null {
+    return this.#pendingRemove;
+  }
+
+  /** Asks first: says what goes (the files, for a copy the library owns) and which concepts were learned on it. */
+  async askRemove(model: ModelRecord): Promise<void> {
+    try {
+      const { concepts } = await api.library.list({});
+      this.#pendingRemove = { model, concepts: concepts.filter((c) => c.baseModelId === model.id).map((c) => c.name) };
+    } catch (err) {
+      notifications.push('error', errorMessage(err));
+    }
+  }
+
+  cancelRemove(): void {
+    this.#pendingRemove = null;
+  }
+
+  async confirmRemove(): Promise<void> {
+    const pending = this.#pendingRemove;
+    this.#pendingRemove = null;
+    if (pending) await this.remove(pending.model);
+  }
+
+  private async remove(model: ModelRecord): Promise<void> {
     try {
       const { deletedFiles } = await api.models.remove({ id: model.id });
       notifications.push('success', deletedFiles ? `Removed ${model.name} and its files.` : `Removed ${model.name}; its files stay at ${model.path}.`);
