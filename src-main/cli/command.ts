@@ -11,15 +11,32 @@ export interface GlobalOptions {
   dataDir: string;
 }
 
+/** One option as `--help` explains it and node's parseArgs reads it. */
+export interface CliOption {
+  type: 'string' | 'boolean';
+  multiple?: boolean;
+  /** One sentence: what it does, in the user's words. */
+  description: string;
+  /** The value's placeholder in the help (`<dir>`, `x,y`); `<value>` when not given. */
+  value?: string;
+  /** What happens without it, shown as "(default: …)". */
+  default?: string;
+}
+
 export interface Command {
   name: string;
   summary: string;
   usage: string;
   /** Sub-commands (e.g. `library list`); a command has either these or `run`. */
   children?: Command[];
-  options?: ParseArgsConfig['options'];
+  options?: Record<string, CliOption>;
+  /** Whole command lines a person can copy. */
+  examples?: string[];
   run?: (args: { positionals: string[]; values: Record<string, unknown>; global: GlobalOptions; io: CliIo }) => Promise<number>;
 }
+
+/** `--json`: the same answer as machine-readable JSON on stdout. */
+export const JSON_OPTION: CliOption = { type: 'boolean', description: 'Print the result as JSON instead of text.' };
 
 /** A mistake in how the command was called: printed with a pointer to --help, exit code 2. */
 export class UsageError extends AppError {
@@ -30,7 +47,9 @@ export class UsageError extends AppError {
 
 export function parseCommandArgs(command: Command, argv: string[]) {
   try {
-    return parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' }, ...command.options }, allowPositionals: true, strict: true });
+    const options: ParseArgsConfig['options'] = { help: { type: 'boolean', short: 'h' } };
+    for (const [name, o] of Object.entries(command.options ?? {})) options[name] = { type: o.type, ...(o.multiple ? { multiple: true } : {}) };
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (err) {
     throw new UsageError((err as Error).message.split('\n')[0]!);
   }
@@ -44,10 +63,14 @@ export function helpText(command: Command, path: string): string {
     for (const c of command.children) lines.push(`  ${c.name.padEnd(width)}  ${c.summary}`);
     lines.push('', `Run \`${path} <command> --help\` for a command's options.`);
   }
-  const options = Object.entries(command.options ?? {});
-  lines.push('', 'Options:');
-  for (const [name, def] of options) lines.push(`  --${name}${def.type === 'string' ? ' <value>' : ''}`);
-  lines.push("  --data-dir <dir>  the library folder (default: the app's, or $SINGLEINSERT_DATA_DIR)", '  -h, --help        show this help');
+  const rows: Array<[string, string]> = Object.entries(command.options ?? {}).map(([name, o]) => [
+    `--${name}${o.type === 'string' ? ` ${o.value ?? '<value>'}` : ''}${o.multiple ? ' (repeatable)' : ''}`,
+    `${o.description}${o.default ? ` (default: ${o.default})` : ''}`,
+  ]);
+  rows.push(['--data-dir <dir>', "The library folder (default: the app's, or $SINGLEINSERT_DATA_DIR)."], ['-h, --help', 'Show this help.']);
+  const width = Math.max(...rows.map(([flag]) => flag.length));
+  lines.push('', 'Options:', ...rows.map(([flag, text]) => `  ${flag.padEnd(width)}  ${text}`));
+  if (command.examples?.length) lines.push('', 'Examples:', ...command.examples.map((e) => `  ${e}`));
   return lines.join('\n');
 }
 

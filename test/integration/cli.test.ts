@@ -3,7 +3,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src-main/cli/main.js';
+import type { Command } from '../../src-main/cli/command.js';
+import { rootCommand, runCli } from '../../src-main/cli/main.js';
 import { FileStore } from '../../src-main/library/file-store.js';
 import { fixtureImage } from '../helpers/fixtures.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -85,6 +86,46 @@ describe('singleinsert CLI', () => {
     expect(await cli('import')).toMatchObject({ code: 2, err: expect.stringMatching(/needs at least one file/) });
     expect(await cli('library', 'list', '--bogus')).toMatchObject({ code: 2 });
     expect(await cli('library')).toMatchObject({ code: 2, err: expect.stringMatching(/Commands:/) });
+  });
+
+  it('explains every option of every command in its --help, with examples where it takes options', async () => {
+    const walk = async (path: string[], command: Command): Promise<void> => {
+      const r = await cli(...path, '--help');
+      expect(r.code, path.join(' ')).toBe(0);
+      const lines = r.out.split('\n');
+      for (const name of Object.keys(command.options ?? {})) {
+        const line = lines.find((l) => l.trimStart().startsWith(`--${name} `) || l.trim() === `--${name}`);
+        // the flag, then at least a few words of description on the same line
+        expect(line, `${path.join(' ')} --${name}`).toMatch(new RegExp(`^  --${name}(?: \\S.*?)?\\s{2,}\\S+ \\S+ \\S+`));
+      }
+      if (Object.keys(command.options ?? {}).length) {
+        expect(r.out, `${path.join(' ')} examples`).toMatch(/\nExamples:\n  singleinsert /);
+      }
+      for (const child of command.children ?? []) await walk([...path, child.name], child);
+    };
+    for (const command of rootCommand.children!) await walk([command.name], command);
+    // a wrong value is named by its option
+    expect((await cli('generate', '--model', 'x', '--prompt', 'y', '--steps', 'many')).err).toMatch(/--steps/);
+  });
+
+  it('keeps a mask in the library, and writes files to the current folder only when asked', async () => {
+    const dataDir = tmpDir();
+    const imported = await cli('import', fixtureImage('dog_00.jpg'), '--data-dir', dataDir);
+    const id = imported.out.split('\t')[0]!;
+    expect(await cli('mask', id, '--point', '390,390', '--data-dir', dataDir)).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/give --class to save the mask in the library, or --out/),
+    });
+    expect(await cli('mask', fixtureImage('dog_00.jpg'), '--point', '390,390', '--data-dir', dataDir)).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/give --out <file\.png>/),
+    });
+    const saved = await cli('mask', id, '--class', 'dog', '--point', '390,390', '--data-dir', dataDir);
+    expect(saved.code, saved.err).toBe(0);
+    expect(saved.err).toMatch(/saved in the library as msk_\w+ \(dog v1\)/);
+    expect(saved.out.startsWith(join(dataDir, 'store'))).toBe(true);
+    expect(existsSync(saved.out)).toBe(true);
+    expect(existsSync('mask.png')).toBe(false);
   });
 
   it('fails with a one-line reason for an unknown id', async () => {

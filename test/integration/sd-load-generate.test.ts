@@ -18,7 +18,7 @@ import { SD15_UNET } from '../../src-main/models/unet.js';
 import { SD15_VAE } from '../../src-main/models/vae.js';
 import { writeSafetensors } from '../../src-main/weights/safetensors.js';
 import { writeTinyDiffusers, writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Library } from '../../src-main/library/library.js';
@@ -176,6 +176,21 @@ describe('Stable Diffusion 1.x loading and generation (tiny model, both file for
     const library = Library.open(dataDir);
     expect(library.generations.list().map((g) => g.prompt)).toEqual(['a photo of a dog', 'a photo of a dog']);
     library.close();
+    // without --out the images stay in the library only: the store's file is printed, nothing lands in the current folder
+    const cwd = mkdtempSync(join(tmpdir(), 'si-cwd-'));
+    const kept = spawnSync(
+      process.execPath,
+      [bin, 'generate', '--model', single, '--prompt', 'a cat', '--steps', '1', '--width', '16', '--height', '16', '--data-dir', dataDir],
+      {
+        encoding: 'utf8',
+        cwd,
+      },
+    );
+    expect(kept.status, kept.stderr).toBe(0);
+    expect(kept.stdout.trim().startsWith(join(dataDir, 'store'))).toBe(true);
+    expect(kept.stderr).toMatch(/Saved 1 image\(s\) in the library \(gen_\w+\); --out <folder> writes copies\./);
+    expect(readdirSync(cwd)).toEqual([]);
+    rmSync(cwd, { recursive: true });
     const bad = spawnSync(process.execPath, [bin, 'generate', '--model', single, '--prompt', 'x', '--steps', 'many', '--data-dir', dataDir], {
       encoding: 'utf8',
     });

@@ -1,6 +1,6 @@
 import type { DoctorReport } from '../../../src-preload/contract/index.js';
 import { runDoctor } from '../../system/doctor.js';
-import type { Command } from '../command.js';
+import { type Command, JSON_OPTION } from '../command.js';
 
 const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 
@@ -26,7 +26,8 @@ export const doctorCommand: Command = {
   name: 'doctor',
   summary: 'Report GPUs (via NVML), onnxruntime execution providers and whether Electron is installed.',
   usage: 'doctor [--json]',
-  options: { json: { type: 'boolean' } },
+  options: { json: JSON_OPTION },
+  examples: ['singleinsert doctor', 'singleinsert doctor --json'],
   run: async ({ values, global, io }) => {
     const report = await runDoctor(global.dataDir);
     if (values.json) io.out(JSON.stringify(report, null, 2));

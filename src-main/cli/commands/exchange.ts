@@ -13,7 +13,16 @@ export const exportCommand: Command = {
     'or diffusers (learned_embeds.safetensors and pytorch_lora_weights.safetensors), or bundle (a .siconcept file another SingleInsert library imports, ' +
     'with notes, tags, thumbnail and previews). Prints the files and what to type in that tool.',
   usage: 'export <concept-id> --format a1111|diffusers|bundle --out <folder>',
-  options: { format: { type: 'string' }, out: { type: 'string' } },
+  options: {
+    format: {
+      type: 'string',
+      value: 'a1111|diffusers|bundle',
+      description: 'What to write: files for A1111/ComfyUI, for diffusers, or a .siconcept bundle.',
+      default: 'a1111',
+    },
+    out: { type: 'string', value: '<folder>', description: 'The folder to write the files into (made if missing).' },
+  },
+  examples: ['singleinsert export con_1a2b3c4d --format a1111 --out ~/webui/models', 'singleinsert export con_1a2b3c4d --format bundle --out ~/Desktop'],
   run: async ({ positionals, values, global, io }) => {
     const id = positionals[0];
     if (!id) throw new UsageError('export needs a concept id (see `singleinsert library list`)');
@@ -43,7 +52,19 @@ export const importConceptCommand: Command = {
     '--class says what an embedding is; a .siconcept bundle carries its own.',
   usage:
     'import-concept <embedding.safetensors> [<lora.safetensors>] --class face [--name N]  |  import-concept <lora.safetensors> [--name N]  |  import-concept <concept.siconcept>',
-  options: { class: { type: 'string' }, name: { type: 'string' } },
+  options: {
+    class: {
+      type: 'string',
+      value: '<word>',
+      description: 'What the embedding is (face, dog, jacket…): the word after its token in prompts. Not needed for a LoRA alone or a bundle.',
+    },
+    name: { type: 'string', value: '<name>', description: "The concept's name in the library.", default: "the file's name" },
+  },
+  examples: [
+    'singleinsert import-concept rex.safetensors rex-lora.safetensors --class dog --name Rex',
+    'singleinsert import-concept watercolour.safetensors',
+    'singleinsert import-concept rex.siconcept',
+  ],
   run: async ({ positionals, values, global, io }) => {
     if (!positionals.length) throw new UsageError('import-concept needs the embedding file (and its LoRA file, if any), a LoRA alone, or a .siconcept bundle');
     return withLibrary(global, async (library) => {

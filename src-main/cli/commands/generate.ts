@@ -79,26 +79,43 @@ export const generateCommand: Command = {
     `[--karras] [--width W --height H] [--provider ${EXECUTION_PROVIDERS.join('|')}] [--concept [*N=]con_id]… [--strength "*N=0.8"]… [--no-token *N]… [--region "*N=x0,y0,x1,y1"]… ` +
     '[--view side] [--composition file.json] [--out dir]',
   options: {
-    model: { type: 'string' },
-    prompt: { type: 'string' },
-    negative: { type: 'string' },
-    steps: { type: 'string' },
-    guidance: { type: 'string' },
-    seed: { type: 'string' },
-    count: { type: 'string' },
-    sampler: { type: 'string' },
-    width: { type: 'string' },
-    height: { type: 'string' },
-    provider: { type: 'string' },
-    out: { type: 'string' },
-    concept: { type: 'string', multiple: true },
-    region: { type: 'string', multiple: true },
-    strength: { type: 'string', multiple: true },
-    'no-token': { type: 'string', multiple: true },
-    karras: { type: 'boolean' },
-    view: { type: 'string' },
-    composition: { type: 'string' },
+    model: {
+      type: 'string',
+      value: '<dir|file|model>',
+      description: "The SD 1.x model: a diffusers folder, a single .safetensors file, or an installed model's id or name.",
+    },
+    prompt: { type: 'string', value: '"…"', description: 'What to draw; * and *2… stand for the concepts given with --concept.' },
+    negative: { type: 'string', value: '"…"', description: 'What to keep out of the image.', default: 'none' },
+    steps: { type: 'string', value: '<n>', description: 'Sampling steps (1–1000).', default: '50' },
+    guidance: { type: 'string', value: '<scale>', description: 'Classifier-free guidance scale: how closely the image follows the prompt.', default: '7.5' },
+    seed: { type: 'string', value: '<n>', description: 'The starting noise; the same seed and settings draw the same image.', default: 'random, printed' },
+    count: { type: 'string', value: '<n>', description: 'How many images to draw (seeds seed, seed+1…).', default: '1' },
+    sampler: { type: 'string', value: SAMPLERS.join('|'), description: 'The sampling method.', default: 'ddim' },
+    width: { type: 'string', value: '<px>', description: 'Image width, a multiple of 64.', default: '512' },
+    height: { type: 'string', value: '<px>', description: 'Image height, a multiple of 64.', default: '512' },
+    provider: { type: 'string', value: EXECUTION_PROVIDERS.join('|'), description: 'Where to run: the CPU, or a GPU through WebGPU or CUDA.', default: 'cpu' },
+    out: {
+      type: 'string',
+      value: '<folder>',
+      description: 'Also write the PNG files into this folder (made if missing); they are always kept in the library.',
+    },
+    concept: { type: 'string', multiple: true, value: '[*N=]con_id', description: 'A concept from the library for * (or *2, *3…).' },
+    region: { type: 'string', multiple: true, value: '"*N=x0,y0,x1,y1"', description: 'Confine a concept to a box of the image, in fractions 0–1.' },
+    strength: { type: 'string', multiple: true, value: '"*N=0.8"', description: "How strongly a concept's LoRA acts (0–2).", default: '1' },
+    'no-token': { type: 'string', multiple: true, value: '*N', description: "Use a concept's LoRA without its token." },
+    karras: { type: 'boolean', description: 'Karras σ spacing (Euler and DPM-Solver++(2M) only).' },
+    view: { type: 'string', value: Object.keys(NOVEL_VIEWS).join('|'), description: 'Draw the subject seen from this side.' },
+    composition: {
+      type: 'string',
+      value: '<file.json>',
+      description: 'Read prompt, concepts, regions and settings from a saved composition (flags override it).',
+    },
   },
+  examples: [
+    'singleinsert generate --model sd15 --prompt "a photo of a dog on a beach" --seed 7',
+    'singleinsert generate --model sd15 --concept con_1a2b3c4d --prompt "* dog as a marble statue" --out renders',
+    'singleinsert generate --model sd15 --concept con_1a2b --concept *2=con_5e6f --region "*2=0.5,0,1,1" --prompt "* face with *2 hair"',
+  ],
   run: async ({ values, global, io }) => {
     if (!values.model) throw new UsageError('generate needs --model (a diffusers folder or a .safetensors file)');
     if (!values.prompt && !values.composition) throw new UsageError('generate needs --prompt (or a --composition file)');
@@ -119,7 +136,13 @@ export const generateCommand: Command = {
         `${settings.count} image(s), ${settings.width}×${settings.height}, ${settings.steps} ${settings.sampler} steps, guidance ${settings.guidance}, seed ${settings.seed}, ${provider}`,
       );
       if (fallback) io.err(fallback);
-      const outDir = resolve(String(values.out ?? 'generated'));
+      // the images are the library's (the Gallery shows them); copies go elsewhere only when asked
+      if (values.out === undefined) {
+        for (const row of generations) io.out(library.store.pathOf(row.sha256));
+        io.err(`Saved ${generations.length} image(s) in the library (${generations.map((g) => g.id).join(', ')}); --out <folder> writes copies.`);
+        return 0;
+      }
+      const outDir = resolve(String(values.out));
       mkdirSync(outDir, { recursive: true });
       for (const [i, row] of generations.entries()) {
         const path = join(outDir, `${row.id}-seed${settings.seed + i}.png`);

@@ -1,13 +1,14 @@
 import { Library } from '../../library/library.js';
 import { importPhotos, photoFromPath } from '../../pipeline/ingest/import-photos.js';
 import type { Command } from '../command.js';
-import { UsageError } from '../command.js';
+import { JSON_OPTION, UsageError } from '../command.js';
 
 export const importCommand: Command = {
   name: 'import',
   summary: 'Import photos into the library (JPEG, PNG, WebP, AVIF/HEIF). Prints one line per file.',
   usage: 'import <file> [<file>…] [--json]',
-  options: { json: { type: 'boolean' } },
+  options: { json: JSON_OPTION },
+  examples: ['singleinsert import ~/Pictures/rex.jpg', 'singleinsert import *.jpg --json'],
   run: async ({ positionals, values, global, io }) => {
     if (positionals.length === 0) throw new UsageError('import needs at least one file.');
     const library = Library.open(global.dataDir);

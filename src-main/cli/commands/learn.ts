@@ -1,33 +1,58 @@
 import { LEARN_PRESETS, type LearnPreset, learnSettings, type LearnSettingsInput, type TrainingRun } from '../../../src-preload/contract/training.js';
+import { EXECUTION_PROVIDERS } from '../../../src-preload/contract/common.js';
 import type { Library } from '../../library/library.js';
 import { createRun, runInThisProcess } from '../../pipeline/learn/learning-service.js';
 import type { CliIo, Command } from '../command.js';
-import { UsageError, withLibrary } from '../command.js';
+import { JSON_OPTION, UsageError, withLibrary } from '../command.js';
 import { learnProgress } from '../learn-progress.js';
 
 /** Each setting's option: `--steps1` sets `steps1`, and so on (one table for parsing and help). */
-const SETTING_OPTIONS: Record<string, { key: keyof LearnSettingsInput; kind: 'number' | 'string' }> = {
-  steps1: { key: 'steps1', kind: 'number' },
-  steps2: { key: 'steps2', kind: 'number' },
-  lr1: { key: 'lr1', kind: 'number' },
-  lr2: { key: 'lr2', kind: 'number' },
-  batch: { key: 'batch', kind: 'number' },
-  'micro-batches': { key: 'microBatches', kind: 'number' },
-  rank: { key: 'loraRank', kind: 'number' },
-  gamma: { key: 'gamma', kind: 'number' },
-  eta: { key: 'eta', kind: 'number' },
-  seed: { key: 'seed', kind: 'number' },
-  encoder: { key: 'encoder', kind: 'string' },
-  'stage2-target': { key: 'stage2Target', kind: 'string' },
-  latents: { key: 'latents', kind: 'string' },
-  'checkpoint-every': { key: 'checkpointEvery', kind: 'number' },
-  provider: { key: 'provider', kind: 'string' },
-  latent: { key: 'latentSize', kind: 'number' },
-  'max-memory': { key: 'maxMemoryGb', kind: 'number' },
-  'preview-every': { key: 'previewEvery', kind: 'number' },
-  'preview-steps': { key: 'previewSteps', kind: 'number' },
-  'preview-seed': { key: 'previewSeed', kind: 'number' },
+/** The settings a run takes one by one, each with what it means; defaults are the contract's. */
+const SETTING_OPTIONS: Record<string, { key: keyof LearnSettingsInput; kind: 'number' | 'string'; value: string; description: string; default?: string }> = {
+  steps1: { key: 'steps1', kind: 'number', value: '<n>', description: 'Stage I steps: the image encoder learns the token.' },
+  steps2: { key: 'steps2', kind: 'number', value: '<n>', description: 'Stage II steps: encoder and LoRA together (0: the token alone).' },
+  lr1: { key: 'lr1', kind: 'number', value: '<rate>', description: "Stage I's AdamW learning rate." },
+  lr2: { key: 'lr2', kind: 'number', value: '<rate>', description: "Stage II's AdamW learning rate." },
+  batch: { key: 'batch', kind: 'number', value: '<n>', description: 'Noised copies of the photo per step.' },
+  'micro-batches': {
+    key: 'microBatches',
+    kind: 'number',
+    value: '<n>',
+    description: 'Split each step into this many passes to save memory.',
+    default: 'as the free memory needs',
+  },
+  rank: { key: 'loraRank', kind: 'number', value: '<n>', description: "The LoRA's rank." },
+  gamma: { key: 'gamma', kind: 'number', value: '<weight>', description: 'Weight of the background loss.' },
+  eta: { key: 'eta', kind: 'number', value: '<weight>', description: "Weight of Stage II's semantic loss (keeps the class word's meaning)." },
+  seed: { key: 'seed', kind: 'number', value: '<n>', description: 'Seeds noise, timesteps and the encoder start: the same seed learns the same concept.' },
+  encoder: {
+    key: 'encoder',
+    kind: 'string',
+    value: 'official|<clip>',
+    description: "The image encoder: SingleInsert's ViT-B/32 from a random start, or an installed CLIP vision model.",
+  },
+  'stage2-target': { key: 'stage2Target', kind: 'string', value: 'lora-text|frozen', description: "What Stage II's semantic loss compares with." },
+  latents: {
+    key: 'latents',
+    kind: 'string',
+    value: 'sample|mean',
+    description: "The photo's latents: a fresh sample of the VAE's posterior each step, or its mean.",
+  },
+  'checkpoint-every': { key: 'checkpointEvery', kind: 'number', value: '<n>', description: 'Save resumable state every n steps.' },
+  provider: { key: 'provider', kind: 'string', value: EXECUTION_PROVIDERS.join('|'), description: 'Where to run: the CPU, or a GPU through WebGPU or CUDA.' },
+  latent: { key: 'latentSize', kind: 'number', value: '<n>', description: 'Latent side (64 is 512 px).' },
+  'max-memory': {
+    key: 'maxMemoryGb',
+    kind: 'number',
+    value: '<GB>',
+    description: 'The memory a step may use; the step is split or refused to fit.',
+    default: "the machine's free memory",
+  },
+  'preview-every': { key: 'previewEvery', kind: 'number', value: '<n>', description: 'Draw the test prompts every n steps.' },
+  'preview-steps': { key: 'previewSteps', kind: 'number', value: '<n>', description: 'Sampling steps of each preview.' },
+  'preview-seed': { key: 'previewSeed', kind: 'number', value: '<n>', description: 'Prompt i of every preview starts from the noise of this seed + i.' },
 };
+const DEFAULT_SETTINGS = learnSettings.parse({});
 
 /** --preset, then the options given one by one, checked by the contract's schema; errors name the option. */
 function settingsFrom(values: Record<string, unknown>) {
@@ -101,16 +126,36 @@ export const learnCommand: Command = {
     '[--latents sample|mean] [--checkpoint-every 10] [--latent 64] [--max-memory GB] [--provider cpu|webgpu|cuda] ' +
     '[--preview "* {class} as a marble statue"]… [--preview-every 25] [--preview-steps 25] [--preview-seed 0] [--no-previews] [--json]',
   options: {
-    class: { type: 'string' },
-    model: { type: 'string' },
-    mask: { type: 'string' },
-    name: { type: 'string' },
-    preset: { type: 'string' },
-    json: { type: 'boolean' },
-    preview: { type: 'string', multiple: true },
-    'no-previews': { type: 'boolean' },
-    ...Object.fromEntries(Object.keys(SETTING_OPTIONS).map((o) => [o, { type: 'string' as const }])),
+    class: { type: 'string', value: '<word>', description: 'What the concept is (face, hair, dog…): the word after * in prompts.' },
+    model: { type: 'string', value: '<sd>', description: "The SD 1.x model to learn on: a path, or an installed model's id or name." },
+    mask: { type: 'string', value: 'msk_…', description: 'The mask to learn from.', default: "the photo's latest mask of --class" },
+    name: { type: 'string', value: '<name>', description: "The concept's name in the library.", default: 'the class word' },
+    preset: {
+      type: 'string',
+      value: Object.keys(LEARN_PRESETS).join('|'),
+      description: "faithful: the paper's two stages; fast: Stage I only.",
+      default: 'faithful',
+    },
+    json: JSON_OPTION,
+    preview: {
+      type: 'string',
+      multiple: true,
+      value: '"* {class} as …"',
+      description: 'A test prompt drawn as the concept learns ({class} is the class word).',
+    },
+    'no-previews': { type: 'boolean', description: 'Draw no test prompts.' },
+    ...Object.fromEntries(
+      Object.entries(SETTING_OPTIONS).map(([o, { key, value, description }]) => [
+        o,
+        { type: 'string' as const, value, description, default: String(DEFAULT_SETTINGS[key]) },
+      ]),
+    ),
   },
+  examples: [
+    'singleinsert learn img_1a2b3c4d --class dog --model sd15 --name Rex',
+    'singleinsert learn img_1a2b3c4d --class face --model sd15 --preset fast --provider cuda',
+    'singleinsert learn img_1a2b3c4d --class dog --model sd15 --preview "* {class} in the snow" --preview "* {class} as a marble statue"',
+  ],
   run: async ({ positionals, values, global, io }) => {
     const imageId = positionals[0];
     if (!imageId) throw new UsageError('learn needs a library image id (see `singleinsert library list`)');

@@ -1,13 +1,14 @@
 import { AppError } from '../../common/app-error.js';
 import { Library } from '../../library/library.js';
 import type { Command } from '../command.js';
-import { UsageError } from '../command.js';
+import { JSON_OPTION, UsageError } from '../command.js';
 
 const list: Command = {
   name: 'list',
   summary: 'List the images and concepts in the library.',
   usage: 'library list [--json]',
-  options: { json: { type: 'boolean' } },
+  options: { json: JSON_OPTION },
+  examples: ['singleinsert library list', 'singleinsert library list --json'],
   run: async ({ values, global, io }) => {
     const library = Library.open(global.dataDir);
     try {

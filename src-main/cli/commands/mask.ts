@@ -25,9 +25,24 @@ export const maskCommand: Command = {
   name: 'mask',
   summary:
     'Make a foreground mask with SAM: from clicks (--point) or a box (--box), or from the class word alone (--class) with GroundingDINO. ' +
-    'For a library image with --class, the mask is also saved as a new version.',
+    "A library photo's mask with --class is saved in the library as a new version (its file path is printed); --out also writes it to a PNG file, " +
+    'and is how a photo outside the library gets its mask.',
   usage: 'mask <image-id|file> [--class face] [--point x,y[:neg]]… [--box x0,y0,x1,y1] [--out mask.png]',
-  options: { class: { type: 'string' }, point: { type: 'string', multiple: true }, box: { type: 'string' }, out: { type: 'string' } },
+  options: {
+    class: {
+      type: 'string',
+      value: '<word>',
+      description: 'What the subject is (face, hair, dog…): found with GroundingDINO when no point or box is given, and the name the mask is saved under.',
+    },
+    point: { type: 'string', multiple: true, value: 'x,y[:neg]', description: 'A click for SAM in image pixels; :neg marks a place that is not the subject.' },
+    box: { type: 'string', value: 'x0,y0,x1,y1', description: 'A box around the subject for SAM, in image pixels.' },
+    out: { type: 'string', value: '<file.png>', description: 'Also write the mask to this PNG file.' },
+  },
+  examples: [
+    'singleinsert mask img_1a2b3c4d --class dog --point 390,420',
+    'singleinsert mask img_1a2b3c4d --class face',
+    'singleinsert mask photo.jpg --box 40,30,600,700 --out mask.png',
+  ],
   run: async ({ positionals, values, global, io }) => {
     const target = positionals[0];
     if (!target) throw new UsageError('mask needs an image id or a file');
@@ -35,10 +50,20 @@ export const maskCommand: Command = {
     const box = values.box ? parseBox(String(values.box)) : null;
     const classWord = values.class ? String(values.class) : null;
     if (points.length === 0 && !box && !classWord) throw new UsageError('give --point, --box, or --class');
+    // a mask is kept in the library (a library photo with --class); a file goes elsewhere only when asked
+    const keptInLibrary = target.startsWith('img_') && classWord !== null;
+    if (!keptInLibrary && values.out === undefined) {
+      throw new UsageError(
+        target.startsWith('img_')
+          ? 'give --class to save the mask in the library, or --out <file.png> to write it to a file'
+          : 'give --out <file.png>: where to write the mask of a file outside the library',
+      );
+    }
     const library = Library.open(global.dataDir);
     try {
       let png: Buffer;
       let summary: string;
+      let storedAt: string | null = null;
       if (target.startsWith('img_')) {
         const masks = new MaskService(library);
         const image = library.images.get(target);
@@ -47,7 +72,8 @@ export const maskCommand: Command = {
         summary = `score ${result.score.toFixed(3)}, covers ${(100 * result.coverage).toFixed(1)}% of ${result.width}×${result.height}`;
         if (classWord) {
           const saved = await masks.save(image.id, classWord, png, points.length || box ? 'sam' : 'auto');
-          summary += `; saved as ${saved.id} (${saved.classWord} v${saved.version})`;
+          summary += `; saved in the library as ${saved.id} (${saved.classWord} v${saved.version})`;
+          storedAt = library.store.pathOf(saved.sha256);
         }
       } else {
         const path = resolve(target);
@@ -68,9 +94,11 @@ export const maskCommand: Command = {
         const on = result.mask.reduce((s, v) => s + (v ? 1 : 0), 0);
         summary = `score ${result.score.toFixed(3)}, covers ${((100 * on) / result.mask.length).toFixed(1)}% of ${result.width}×${result.height}`;
       }
-      const out = resolve(String(values.out ?? 'mask.png'));
-      writeFileSync(out, png);
-      io.out(out);
+      if (values.out !== undefined) {
+        const out = resolve(String(values.out));
+        writeFileSync(out, png);
+        io.out(out);
+      } else io.out(storedAt!);
       io.err(summary);
       return 0;
     } finally {

@@ -2,7 +2,7 @@ import { Library } from '../../library/library.js';
 import { FAMILIES, type InstalledFamily } from '../../model-manager/detect-family.js';
 import { installFromPath, installFromUrl, removeModel } from '../../model-manager/install.js';
 import type { Command } from '../command.js';
-import { UsageError } from '../command.js';
+import { JSON_OPTION, UsageError } from '../command.js';
 import { scanModelFolder } from '../../model-manager/scan-folder.js';
 
 const withLibrary = async <T>(dataDir: string, fn: (library: Library) => Promise<T>) => {
@@ -18,7 +18,8 @@ const list: Command = {
   name: 'list',
   summary: 'List installed models.',
   usage: 'models list [--json]',
-  options: { json: { type: 'boolean' } },
+  options: { json: JSON_OPTION },
+  examples: ['singleinsert models list'],
   run: ({ values, global, io }) =>
     withLibrary(global.dataDir, async (library) => {
       const models = library.models.list();
@@ -35,7 +36,21 @@ const add: Command = {
   name: 'add',
   summary: 'Install a model from a local path (referenced in place unless --copy) or an http(s) URL of a .safetensors file (resumable download).',
   usage: 'models add <path|url> [--name N] [--family sd1|grounding-dino|clip|dino] [--copy] [--sha256 HEX]',
-  options: { name: { type: 'string' }, family: { type: 'string' }, copy: { type: 'boolean' }, sha256: { type: 'string' } },
+  options: {
+    name: { type: 'string', value: '<name>', description: 'The name to refer to the model by.', default: "the file or folder's name" },
+    family: {
+      type: 'string',
+      value: 'sd1|grounding-dino|clip|dino',
+      description: 'What kind of model it is, when it cannot be told from its files.',
+      default: 'read from the files',
+    },
+    copy: { type: 'boolean', description: 'Copy a local model into the library instead of referring to it in place.' },
+    sha256: { type: 'string', value: '<hex>', description: "The download's expected sha256 (64 hex digits); a file that does not match is refused." },
+  },
+  examples: [
+    'singleinsert models add ~/models/v1-5-pruned-emaonly.safetensors',
+    'singleinsert models add https://example.org/model.safetensors --sha256 0123…cdef --name sd15',
+  ],
   run: ({ positionals, values, global, io }) => {
     const target = positionals[0];
     if (!target) throw new UsageError('models add needs a path or a URL');
@@ -84,7 +99,8 @@ const scan: Command = {
     'Register the models of an A1111 or ComfyUI install in place (checkpoints, LoRAs, embeddings; nothing is copied). ' +
     'A rescan adds new files and forgets the ones that are gone; pickles and other families are listed as refused, with the reason.',
   usage: 'models scan <folder> [--json]',
-  options: { json: { type: 'boolean' } },
+  options: { json: JSON_OPTION },
+  examples: ['singleinsert models scan ~/stable-diffusion-webui', 'singleinsert models scan ~/ComfyUI --json'],
   run: async ({ positionals, values, global, io }) => {
     const folder = positionals[0];
     if (!folder) throw new UsageError('models scan needs the folder of an A1111 or ComfyUI install');

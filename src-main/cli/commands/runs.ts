@@ -4,7 +4,7 @@ import { formatDuration, formatMemory, memoryOf, smoothed } from '../../../src-p
 import type { TrainingRun } from '../../../src-preload/contract/training.js';
 import { resumeRun } from '../../pipeline/learn/learning-service.js';
 import type { Command } from '../command.js';
-import { UsageError, withLibrary } from '../command.js';
+import { JSON_OPTION, UsageError, withLibrary } from '../command.js';
 import { runWithProgress } from './learn.js';
 
 const needId = (positionals: string[], verb: string) => {
@@ -19,7 +19,8 @@ const list: Command = {
   name: 'list',
   summary: 'Training runs, newest first: state, steps done, the concept each made.',
   usage: 'runs list [--json]',
-  options: { json: { type: 'boolean' } },
+  options: { json: JSON_OPTION },
+  examples: ['singleinsert runs list'],
   run: async ({ values, global, io }) => {
     return withLibrary(global, async (library) => {
       const runs = library.runs.list();
@@ -35,7 +36,8 @@ const show: Command = {
   name: 'show',
   summary: 'One run: its settings, where it stands, its losses and its log.',
   usage: 'runs show <run-id> [--json]',
-  options: { json: { type: 'boolean' } },
+  options: { json: JSON_OPTION },
+  examples: ['singleinsert runs show run_1a2b3c4d'],
   run: async ({ positionals, values, global, io }) => {
     const id = needId(positionals, 'show');
     return withLibrary(global, async (library) => {
@@ -75,7 +77,8 @@ const resume: Command = {
   name: 'resume',
   summary: 'Go on with an interrupted, failed or cancelled run from its last checkpoint, here in the foreground.',
   usage: 'runs resume <run-id> [--json]',
-  options: { json: { type: 'boolean' } },
+  options: { json: JSON_OPTION },
+  examples: ['singleinsert runs resume run_1a2b3c4d'],
   run: async ({ positionals, values, global, io }) => {
     const id = needId(positionals, 'resume');
     return withLibrary(global, async (library) => {
@@ -105,7 +108,11 @@ const previews: Command = {
   name: 'previews',
   summary: "Write a run's preview images (its test prompts drawn as it learned) to a folder, as step-<step>-p<prompt>.png.",
   usage: 'runs previews <run-id> --out <folder> [--step N]',
-  options: { out: { type: 'string' }, step: { type: 'string' } },
+  options: {
+    out: { type: 'string', value: '<folder>', description: 'The folder to write the previews into (made if missing).' },
+    step: { type: 'string', value: '<n>', description: 'Only the previews drawn at this step.', default: 'every step' },
+  },
+  examples: ['singleinsert runs previews run_1a2b3c4d --out previews', 'singleinsert runs previews run_1a2b3c4d --out previews --step 150'],
   run: async ({ positionals, values, global, io }) => {
     const id = needId(positionals, 'previews');
     if (!values.out) throw new UsageError('runs previews needs --out <folder>');
