@@ -99,7 +99,7 @@ describe('singleinsert CLI', () => {
         expect(line, `${path.join(' ')} --${name}`).toMatch(new RegExp(`^  --${name}(?: \\S.*?)?\\s{2,}\\S+ \\S+ \\S+`));
       }
       if (Object.keys(command.options ?? {}).length) {
-        expect(r.out, `${path.join(' ')} examples`).toMatch(/\nExamples:\n  singleinsert /);
+        expect(r.out, `${path.join(' ')} examples`).toMatch(/\nExamples:\n {2}singleinsert /);
       }
       for (const child of command.children ?? []) await walk([...path, child.name], child);
     };
