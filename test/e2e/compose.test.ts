@@ -135,7 +135,23 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
     await page.getByRole('dialog').waitFor({ state: 'detached' });
     await card.getByRole('button', { name: /^View / }).click();
     await page.getByRole('dialog').getByText('Regions').waitFor();
-    await page.getByRole('dialog').getByRole('button', { name: 'Send to Compose' }).click();
+    const viewer = page.getByRole('dialog');
+    await expect(viewer.getByTestId('viewer-seed').textContent()).resolves.toBe('5');
+    await expect(viewer.textContent()).resolves.toMatch(/Sampler\s*ddim, \d+ steps\s*Guidance\s*7\.5\s*Size\s*\d+×\d+\s*Model\s*tiny-sd/);
+    // fitted, the image fills the viewer's area whatever its own size; 1:1 shows its pixels
+    const area = (await viewer.getByTestId('viewer-image').boundingBox())!;
+    const fitted = (await viewer.getByTestId('viewer-image').locator('img').boundingBox())!;
+    expect(Math.max(fitted.width / area.width, fitted.height / area.height)).toBeGreaterThan(0.95);
+    await viewer.getByRole('button', { name: '1:1' }).click();
+    const actual = (await viewer.getByTestId('viewer-image').locator('img').boundingBox())!;
+    expect(actual.width).toBeLessThan(fitted.width);
+    await page.screenshot({ path: join(ARTIFACTS, 'gallery-viewer.png') });
+    await viewer.getByRole('button', { name: 'Fit' }).click();
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    await viewer.getByRole('button', { name: 'Copy prompt' }).click();
+    await page.getByText('Prompt copied.').waitFor();
+    await expect(page.evaluate(() => navigator.clipboard.readText())).resolves.toBe('a photo of * dog wearing a *2 hat');
+    await viewer.getByRole('button', { name: 'Reuse settings' }).click();
 
     const prompt = page.getByRole('textbox', { name: /Prompt/ });
     await page.getByTestId('region-*2').waitFor();

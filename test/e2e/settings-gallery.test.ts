@@ -80,7 +80,9 @@ describe('Settings (models) and Gallery in Chromium', { timeout: 60_000 }, () =>
     const row = page.getByTestId('models-panel').getByRole('row').filter({ hasText: 'ink.safetensors' });
     await row.getByRole('button', { name: 'Remove' }).click();
     const dialog = page.getByRole('dialog', { name: 'Remove ink.safetensors?' });
-    await expect(dialog.textContent()).resolves.toMatch(/Only the entry goes: its files stay at .*ink\.safetensors\. No concept in the library was learned on it\./);
+    await expect(dialog.textContent()).resolves.toMatch(
+      /Only the entry goes: its files stay at .*ink\.safetensors\. No concept in the library was learned on it\./,
+    );
     await page.screenshot({ path: join(ARTIFACTS, 'settings-remove-model.png') });
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await expect(row.count()).resolves.toBe(1);

@@ -85,6 +85,16 @@ export class GalleryState {
     }
   }
 
+  /** Puts the image's prompt on the clipboard, and says so. */
+  async copyPrompt(g: GenerationRecord): Promise<void> {
+    try {
+      await navigator.clipboard.writeText(g.prompt);
+      notifications.push('success', 'Prompt copied.');
+    } catch (err) {
+      notifications.push('error', `Could not copy the prompt: ${errorMessage(err)}`);
+    }
+  }
+
   destroy(): void {
     this.#stop();
   }
