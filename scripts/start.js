@@ -3,9 +3,25 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildParts, staleParts } from './build-parts.js';
 
 const args = process.argv.slice(2);
 const forceWeb = args.includes('--web');
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Builds what changed since the last build, and says what it did. */
+function buildWhatChanged() {
+  const stale = staleParts(ROOT);
+  if (stale.length === 0) {
+    console.log('Starting from the last build: no source changed since (npm run build rebuilds everything).');
+    return;
+  }
+  console.log(`Building what changed: ${stale.map((p) => p.script).join(', ')}…`);
+  buildParts(ROOT, stale);
+}
+
+if (!args.includes('--no-build')) buildWhatChanged();
 
 function electronBinary() {
   try {
@@ -43,6 +59,6 @@ if (electron) {
     console.log('Electron is not installed here, so the app runs in web mode (your browser).');
     console.log('To get the desktop window, on a machine with internet access run: npm run fetch:electron\n');
   }
-  const passThrough = args.filter((a) => a !== '--web');
+  const passThrough = args.filter((a) => a !== '--web' && a !== '--no-build');
   runChild(process.execPath, ['out/src-main/server/main.js', ...passThrough]);
 }

@@ -155,6 +155,19 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'settings.png') });
   });
 
+  it('a tab opened without the token says how to get back in', async () => {
+    const context = await page.context().browser()!.newContext();
+    try {
+      const stranger = await context.newPage();
+      stranger.on('console', () => {}); // its refused calls are expected here
+      await stranger.goto(new URL(page.url()).origin + '/');
+      await stranger.getByText(/This page has no access token\. Open the address SingleInsert Studio printed in its terminal/).waitFor();
+      await stranger.screenshot({ path: join(ARTIFACTS, 'web-mode-no-token.png') });
+    } finally {
+      await context.close();
+    }
+  });
+
   it('logged no script errors or CSP violations', () => {
     expect(session.problems).toEqual([]);
   });

@@ -34,6 +34,10 @@ function electronTransport(): Transport | undefined {
 }
 
 const TOKEN_KEY = 'singleinsert.token';
+/** What a tab without the token is told (it is kept for the tab only, and taken out of the address bar). */
+export const NO_TOKEN =
+  'This page has no access token. Open the address SingleInsert Studio printed in its terminal (it ends with ?token=…), ' +
+  'or stop it and run `npm run start:web` for a new one.';
 
 function webTransport(): Transport {
   // The token arrives once in the URL the server printed; keep it for this tab and take it out of the address bar.
@@ -59,8 +63,7 @@ function webTransport(): Transport {
   connect();
   const post = async (path: string, body: BodyInit, contentType: string) => {
     const res = await fetch(path, { method: 'POST', headers: { ...headers, 'content-type': contentType }, body });
-    if (res.status === 401)
-      throw new ApiCallError({ code: 'unavailable', message: 'This page lost its access token; open the address the app printed again.' });
+    if (res.status === 401) throw new ApiCallError({ code: 'unavailable', message: NO_TOKEN });
     return res;
   };
   return {
