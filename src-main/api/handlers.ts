@@ -13,6 +13,7 @@ import { type MaskResult, type MaskService, NO_DETECTOR_HINT } from '../pipeline
 import { installFromPath, installFromUrl, removeModel } from '../model-manager/install.js';
 import { resolveModelPath } from '../model-manager/resolve-model.js';
 import { scanModelFolder } from '../model-manager/scan-folder.js';
+import { browseFolder } from '../system/browse-folder.js';
 import { runDoctor } from '../system/doctor.js';
 import type { EventBus } from './event-bus.js';
 import type { UploadStore } from './upload-store.js';
@@ -184,6 +185,7 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
     },
     system: {
       doctor: () => runDoctor(library.dataDir),
+      browse: ({ path }) => browseFolder(path),
     },
     training: {
       list: () => library.runs.list(),

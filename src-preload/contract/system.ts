@@ -45,9 +45,22 @@ export const doctorReport = z.object({
 });
 export type DoctorReport = z.infer<typeof doctorReport>;
 
+/** A folder's entries, for picking a model file or folder on the machine the app runs on (web mode has no native dialog). */
+export const folderListing = z.object({
+  path: z.string(),
+  /** null at the top of the file system. */
+  parent: z.string().nullable(),
+  entries: z.array(z.object({ name: z.string(), path: z.string(), kind: z.enum(['folder', 'file']), size: z.number() })),
+  /** More entries than are listed. */
+  truncated: z.boolean(),
+});
+export type FolderListing = z.infer<typeof folderListing>;
+
 export const systemService = service(
   {
     doctor: method(z.object({}).strict(), doctorReport),
+    /** Lists a folder (the home folder when no path is given): folders first, then files, hidden ones left out. */
+    browse: method(z.object({ path: z.string().max(4096).optional() }).strict(), folderListing),
   },
   {},
 );

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
@@ -39,9 +39,17 @@ describe('Settings (models) and Gallery in Chromium', { timeout: 60_000 }, () =>
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('installs a model from a path on this machine and lists it with its family', async () => {
+  it('installs a model picked with the file picker and lists it with its family', async () => {
     await page.getByRole('link', { name: 'Settings' }).click();
-    await page.getByTestId('model-source').fill(modelPath);
+    // the picker opens at the folder typed in the box and fills the box with the file picked
+    await page.getByTestId('model-source').fill(dirname(modelPath));
+    await page.getByRole('button', { name: 'File…' }).click();
+    const picker = page.getByRole('dialog', { name: 'Choose a file' });
+    await expect(picker.getByTestId('picker-path').textContent()).resolves.toBe(dirname(modelPath));
+    await page.screenshot({ path: join(ARTIFACTS, 'settings-path-picker.png') });
+    await picker.getByRole('button', { name: basename(modelPath) }).click();
+    await picker.waitFor({ state: 'detached' });
+    await expect(page.getByTestId('model-source').inputValue()).resolves.toBe(modelPath);
     await page.getByRole('button', { name: 'Add model' }).click();
     await page.getByText('Installed tiny-sd.safetensors (sd1).').waitFor({ timeout: 30_000 });
     const panel = page.getByTestId('models-panel');
