@@ -17,6 +17,16 @@ const run = (cmd, argv, opts = {}) => {
   }
 };
 
+// Electron's installer (@electron/get, @electron-internal/extract-zip) declares Node >= 22.12
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 12)) {
+  console.error(
+    `fetch:electron needs Node.js 22.12 or newer (Electron's downloader requires it); this is Node ${process.versions.node}. ` +
+      'The tests, the CLI and web mode (npm start) run on Node 20.19 and need no Electron.',
+  );
+  process.exit(1);
+}
+
 const electronDir = dirname(require.resolve('electron/package.json'));
 const version = JSON.parse(readFileSync(join(electronDir, 'package.json'), 'utf8')).version;
 console.log(`Downloading Electron ${version}…`);
