@@ -6,13 +6,19 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const PARTS = [
-  { script: 'build:main', sources: ['src-main', 'src-preload', 'resources', 'tsconfig.base.json', 'scripts/copy-assets.js'] },
-  { script: 'build:preload', sources: ['src-preload', 'scripts/build-preload.js'] },
-  { script: 'build:renderer', sources: ['src-renderer', 'src-preload', 'tsconfig.base.json'] },
-  { script: 'build:native', sources: ['native', 'scripts/build-native.js'] },
+  {
+    script: 'build:main',
+    sources: ['src-main', 'src-preload', 'resources', 'tsconfig.base.json', 'scripts/copy-assets.js'],
+    output: 'out/src-main/cli/bin.js',
+  },
+  { script: 'build:preload', sources: ['src-preload', 'scripts/build-preload.js'], output: 'out/preload/index.cjs' },
+  { script: 'build:renderer', sources: ['src-renderer', 'src-preload', 'tsconfig.base.json'], output: 'out/renderer/index.html' },
+  // an addon that cannot build is allowed (each has a fallback), so its output is not required
+  { script: 'build:native', sources: ['native', 'scripts/build-native.js'], output: null },
 ];
 
-const stampPath = (root, part) => join(root, 'out', '.built', part.script.replace(':', '-'));
+// stamps live with npm's caches, not in out/ (which is packaged as it is)
+const stampPath = (root, part) => join(root, 'node_modules', '.cache', 'singleinsert-build', part.script.replace(':', '-'));
 
 /** The newest modification time of the files under `path` (native addons' build folders left out). */
 function newest(path) {
@@ -32,7 +38,8 @@ function newest(path) {
 export function staleParts(root) {
   return PARTS.filter((part) => {
     const stamp = stampPath(root, part);
-    return !existsSync(stamp) || Math.max(...part.sources.map((s) => newest(join(root, s)))) > statSync(stamp).mtimeMs;
+    if (!existsSync(stamp) || (part.output && !existsSync(join(root, part.output)))) return true;
+    return Math.max(...part.sources.map((s) => newest(join(root, s)))) > statSync(stamp).mtimeMs;
   });
 }
 

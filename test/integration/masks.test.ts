@@ -231,10 +231,10 @@ describe('mask versions and the mask CLI', () => {
     await runCli(['import', fixtureImage('dog_00.jpg'), '--data-dir', dataDir], io, {});
     const id = lines.at(-1)!.split('\t')[0]!;
     expect(await runCli(['mask', id, '--class', 'dog', '--point', '390,390', '--point', '20,20:neg', '--out', out, '--data-dir', dataDir], io, {})).toBe(0);
-    expect(errs.at(-1)).toMatch(/saved as msk_[0-9a-f]+ \(dog v1\)/);
+    expect(errs.at(-1)).toMatch(/saved in the library as msk_[0-9a-f]+ \(dog v1\)/);
     expect(await runCli(['mask', id, '--class', 'dog', '--data-dir', dataDir], io, {})).toBe(1);
     expect(errs.at(-1)).toMatch(/No GroundingDINO detector is installed/);
-    expect(await runCli(['mask', id, '--point', '2000,1', '--data-dir', dataDir], io, {})).toBe(1);
+    expect(await runCli(['mask', id, '--class', 'dog', '--point', '2000,1', '--data-dir', dataDir], io, {})).toBe(1);
     expect(errs.at(-1)).toMatch(/outside the 780×780 image/);
     expect(await runCli(['mask', id, '--point', 'here', '--data-dir', dataDir], io, {})).toBe(2);
     expect(existsSync(out)).toBe(true);
