@@ -47,7 +47,7 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
   });
 
   it('starts empty, with the token taken out of the address bar', async () => {
-    await expect(page.getByRole('heading', { name: 'No photos yet' }).isVisible()).resolves.toBe(true);
+    await page.getByRole('heading', { name: 'No photos yet' }).waitFor();
     expect(page.url()).not.toContain('token=');
   });
 

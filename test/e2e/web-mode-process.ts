@@ -5,7 +5,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Starts the app as `npm start` does where no Electron binary exists, and waits for the URL it prints. */
 export async function startWebMode(dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, ['scripts/start.js', '--web', '--data-dir', dataDir], {
+  // the tests run after a build: starting never builds (two suites building at once would collide)
+  const child: ChildProcess = spawn(process.execPath, ['scripts/start.js', '--web', '--no-build', '--data-dir', dataDir], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
