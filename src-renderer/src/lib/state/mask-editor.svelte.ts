@@ -65,7 +65,6 @@ export class MaskEditor {
       await api.masks.prepare({ imageId: image.id });
       if (current()) this.#ready = true;
     });
-    await this.#sendQueued();
   }
 
   // 1. SAM prompts
@@ -87,16 +86,16 @@ export class MaskEditor {
     if (b.x1 - b.x0 < 4 || b.y1 - b.y0 < 4) return notifications.push('info', 'Drag a larger box around the subject.');
     // a box starts a new prompt: the points before it go
     this.#queued = { points: [], box: b };
-    await this.#sendQueued(true);
+    await this.#sendQueued();
   }
 
-  /** Sends what was clicked once SAM can answer: now, or after the preparation or answer under way. */
-  async #sendQueued(fresh = false): Promise<void> {
+  /** Sends what was clicked once SAM can answer: now, or when the work under way ends (see #run). */
+  async #sendQueued(): Promise<void> {
     const { points, box } = this.#queued;
     if (!this.#ready || this.#busy || (points.length === 0 && !box)) return;
     this.#queued = { points: [], box: null };
-    await this.#segment(box || fresh ? points : [...this.doc.points, ...points], box ?? this.doc.box);
-    await this.#sendQueued();
+    // a new box starts a new prompt; points add to the one on show
+    await this.#segment(box ? points : [...this.doc.points, ...points], box ?? this.doc.box);
   }
 
   async detect(): Promise<void> {
@@ -166,5 +165,7 @@ export class MaskEditor {
     } finally {
       this.#busy = null;
     }
+    // clicks made meanwhile (while SAM prepared, answered, or the mask was saved) go now
+    await this.#sendQueued();
   }
 }
