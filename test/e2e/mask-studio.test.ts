@@ -104,7 +104,7 @@ describe('Mask studio in Chromium (web mode)', { timeout: 60_000 }, () => {
     await page.screenshot({ path: join(ARTIFACTS, 'mask-studio-reloaded.png') });
   });
 
-  it('keeps Undo and Save in view with every tool at 1280×720 and 1440×900, and lists saved versions there', async () => {
+  it('keeps Undo and Save in view with every tool at 1280×720, 1440×900 and 1024×700, and lists saved versions there', async () => {
     for (const size of [
       { width: 1280, height: 720 },
       { width: 1440, height: 900 },
