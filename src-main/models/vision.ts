@@ -11,6 +11,11 @@ export interface VisionConfig extends ClipEncoderConfig {
   patchSize: number;
   /** Width of the token embedding the encoder produces (SD 1.x's text width). */
   tokenDim: number;
+  /**
+   * A bias on the projection to the token. SingleInsert's `proj` is a bare matrix (as CLIP's own visual
+   * projection), so it is off unless set: only runs begun before the app followed that keep one.
+   */
+  projectionBias?: boolean;
 }
 
 export const CLIP_VIT_B32: VisionConfig = {
@@ -62,10 +67,11 @@ export function clipVisionPooled(p: ParamFactory, cfg: VisionConfig, pixels: Ten
 
 /**
  * Photo [B, 3, S, S] (CLIP-normalised) → one token embedding per image [B, 1, tokenDim].
- * `mapper` holds the projection SingleInsert trains (its own weights, not CLIP's).
+ * `mapper` holds the projection SingleInsert trains (its own weights, not CLIP's): a bare matrix, as in
+ * SingleInsert's code, so the gradient norm that clipping sees is the official one.
  */
 export function imageEncoder(vision: ParamFactory, mapper: ParamFactory, cfg: VisionConfig, pixels: Tensor): Tensor {
   const pooled = clipVisionPooled(vision, cfg, pixels);
-  const token = pixels.graph.scope('mapper', () => linearLayer(mapper, 'proj', pooled, cfg.hiddenSize, cfg.tokenDim));
+  const token = pixels.graph.scope('mapper', () => linearLayer(mapper, 'proj', pooled, cfg.hiddenSize, cfg.tokenDim, cfg.projectionBias ?? false));
   return op.reshape(token, [pixels.shape[0]!, 1, cfg.tokenDim]);
 }

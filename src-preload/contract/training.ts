@@ -41,6 +41,11 @@ export const learnSettings = z
      * extra model needed); otherwise a pretrained CLIP vision model (id, name or path) with CLIP's normalisation.
      */
     encoder: z.string().trim().min(1).max(4096).default('official'),
+    /**
+     * A bias on the encoder's projection to the token. SingleInsert's is a bare matrix (off); runs begun
+     * before the app followed that were given one and keep it (migration 0008), so they resume to the same bytes.
+     */
+    mapperBias: z.boolean().default(false),
     /** Stage II's target for L_bg and L_sm: the frozen UNet on the class prompt read by the LoRA text encoder (the code's choice), or by the frozen one. */
     stage2Target: z.enum(['lora-text', 'frozen']).default('lora-text'),
     /** Photo latents: drawn from the VAE's posterior each step (the code's choice), or its mean. */

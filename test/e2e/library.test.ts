@@ -8,6 +8,7 @@ import { Library } from '../../src-main/library/library.js';
 import { RENDERER_DIR } from '../../src-main/server/content.js';
 import { SeededRandom } from '../../src-main/graph/random.js';
 import { probeGpus } from '../../src-main/system/gpu-probe.js';
+import { probeProviders } from '../../src-main/system/providers.js';
 import { writeSafetensors } from '../../src-main/weights/safetensors.js';
 import { fixtureImage } from '../helpers/fixtures.js';
 import { writeKohyaLora } from '../helpers/random-concept.js';
@@ -148,7 +149,12 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
   it('shows the GPU report and execution providers in Settings', async () => {
     await page.getByRole('link', { name: 'Settings' }).click();
     const providers = page.getByTestId('providers-panel');
-    await providers.getByText('ran a test kernel').waitFor({ timeout: 15_000 });
+    await providers.getByRole('row', { name: /^cpu/ }).getByText('ran a test kernel').waitFor({ timeout: 15_000 });
+    // every provider as the probe finds it on this machine (WebGPU is usable where a Vulkan driver is installed)
+    for (const p of await probeProviders()) {
+      const cells = providers.getByRole('row', { name: new RegExp(`^${p.name}`) }).locator('td');
+      await expect(cells.allTextContents()).resolves.toEqual([p.usable ? 'usable' : 'not usable', p.detail]);
+    }
     // what the probe found on this machine: the driver, or why there is none
     const gpu = await probeGpus();
     await expect(page.getByTestId('gpu-panel').textContent()).resolves.toContain(gpu.nvidia ? `NVIDIA driver ${gpu.driverVersion ?? 'unknown'}` : gpu.reason!);

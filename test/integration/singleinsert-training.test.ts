@@ -23,6 +23,8 @@ describe('Stage I (inversion) on a tiny SD', () => {
     // the encoder is what trains: the mapper and the ViT, nothing of SD
     const names = Object.keys(trainer.parameters());
     expect(names).toContain('mapper.proj.weight');
+    // SingleInsert's projection is a bare matrix, so clipping sees the official gradient norm
+    expect(names).not.toContain('mapper.proj.bias');
     expect(names).toContain('vision_model.encoder.layers.0.self_attn.q_proj.weight');
     expect(names.some((n) => n.startsWith('unet') || n.startsWith('text_model'))).toBe(false);
 

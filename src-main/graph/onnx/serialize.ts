@@ -5,6 +5,7 @@ import { basename, join, resolve } from 'node:path';
 import { byteView, ONNX_DTYPE } from '../dtype.js';
 import { OPSET, type Graph } from '../graph.js';
 import type { Attr, Initializer, Tensor } from '../ir.js';
+import { STOP_GRADIENT } from '../ops/elementwise.js';
 import { validateGraph } from './validate.js';
 import { ProtoWriter } from './protobuf-writer.js';
 
@@ -25,10 +26,17 @@ export function encodeModel(graph: Graph, locate: (init: Initializer) => Externa
   w.varint(1, IR_VERSION)
     .string(2, 'singleinsert-graph')
     .message(8, (o) => o.string(1, '').varint(2, OPSET));
+  // a stop-gradient is its input under another name: no node, its readers read the input
+  const alias = new Map<Tensor, Tensor>();
+  const source = (t: Tensor) => alias.get(t) ?? t;
   w.message(7, (gw) => {
     for (const node of graph.nodes) {
+      if (node.type === STOP_GRADIENT) {
+        alias.set(node.outputs[0]!, source(node.inputs[0]!));
+        continue;
+      }
       gw.message(1, (nw) => {
-        for (const t of node.inputs) nw.string(1, t ? t.name : '');
+        for (const t of node.inputs) nw.string(1, t ? source(t).name : '');
         for (const t of node.outputs) nw.string(2, t.name);
         nw.string(3, node.name).string(4, node.type);
         for (const [name, attr] of Object.entries(node.attrs)) nw.message(5, (aw) => writeAttr(aw, name, attr));

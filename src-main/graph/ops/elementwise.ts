@@ -50,6 +50,13 @@ export const sin = (x: Tensor) => unary('Sin', x);
 export const cos = (x: Tensor) => unary('Cos', x);
 export const identity = (x: Tensor) => x.graph.addNode('Identity', [x], {}, [{ dtype: x.dtype, shape: x.shape }])[0]!;
 
+/**
+ * The IR's one op that is not ONNX: x itself, through which no gradient flows (PyTorch's `detach`,
+ * a value computed under `no_grad`). The serializer writes no node for it, so it costs nothing at run time.
+ */
+export const STOP_GRADIENT = 'StopGradient';
+export const detach = (x: Tensor) => x.graph.addNode(STOP_GRADIENT, [x], {}, [{ dtype: x.dtype, shape: x.shape }])[0]!;
+
 /** x to a constant power. */
 export function pow(x: Tensor, exponent: number): Tensor {
   if (!isFloat(x.dtype)) throw new GraphError('Pow', `needs a float tensor, got ${x.dtype}`);

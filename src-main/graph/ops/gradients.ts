@@ -5,7 +5,7 @@
 import { isFloat } from '../dtype.js';
 import { intAttr, intsAttr, type Tensor } from '../ir.js';
 import { convInputGrad, convWeightGrad } from './conv-gradients.js';
-import { cast, cos, div, equal, exp, greater, less, like, mul, neg, or, sin, sub, where } from './elementwise.js';
+import { cast, cos, div, equal, exp, greater, less, like, mul, neg, or, sin, STOP_GRADIENT, sub, where } from './elementwise.js';
 import { matmul } from './linalg.js';
 import { reduceSum, sumToShape } from './reduce.js';
 import { defineOp, type OpRule, ruleTable } from './registry.js';
@@ -205,8 +205,8 @@ const RULES: readonly OpRule[] = [
     },
   }),
 
-  // 5. No gradient: comparisons, logic, shapes, index scatter
-  ...['Greater', 'Less', 'Equal', 'Not', 'And', 'Or', 'Shape', 'ScatterND'].map((type) => defineOp({ type, nondifferentiable: true })),
+  // 5. No gradient: comparisons, logic, shapes, index scatter, and the stop-gradient itself
+  ...['Greater', 'Less', 'Equal', 'Not', 'And', 'Or', 'Shape', 'ScatterND', STOP_GRADIENT].map((type) => defineOp({ type, nondifferentiable: true })),
 ];
 
 const TABLE = ruleTable(RULES);

@@ -110,7 +110,9 @@ export function buildSingleInsertStep(g: Graph, models: SingleInsertModels, shap
 
   // 4. Losses on x̂0
   const x0Concept = predictedX0(xt, epsConcept, sa, s1);
-  const x0FrozenClass = predictedX0(xt, epsFrozenClass, sa, s1);
+  // the target x̄0 is a constant, as SingleInsert's code computes it under torch.no_grad(): in Stage II no
+  // gradient reaches the text encoder's LoRA through it, and its UNet call needs no backward
+  const x0FrozenClass = op.detach(predictedX0(xt, epsFrozenClass, sa, s1));
   const lFg = maskedMse(x0Concept, x0, mask);
   const lBg = maskedMse(x0Concept, x0FrozenClass, op.sub(1, mask));
   let loss = op.add(lFg, op.mul(lBg, options.gamma ?? 1));

@@ -87,7 +87,7 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
   // 1. Models, photo and mask → the example every step uses
   const sdRef = resolveModel(library, run.modelRef);
   const sd = openStableDiffusion(sdRef.path);
-  const encoder = openImageEncoder(library, s.encoder, sd.textEncoder.config.hiddenSize, s.seed, hooks.officialEncoder);
+  const encoder = openImageEncoder(library, s, sd.textEncoder.config.hiddenSize, hooks.officialEncoder);
   if (!run.imageId || !run.maskId) throw new AppError('not-found', 'The photo or mask of this run was deleted from the library; start a new run.');
   const image = library.images.get(run.imageId);
   const mask = library.masks.get(run.maskId);

@@ -29,7 +29,7 @@ export async function createRun(library: Library, input: NewRun, options: { offi
   }
   const model = resolveModel(library, req.model);
   const sd = openStableDiffusion(model.path);
-  const encoder = openImageEncoder(library, req.settings.encoder, sd.textEncoder.config.hiddenSize, req.settings.seed, options.officialEncoder);
+  const encoder = openImageEncoder(library, req.settings, sd.textEncoder.config.hiddenSize, options.officialEncoder);
   const plans = await preflight(sd, encoder, req.settings);
   const run = library.runs.create({
     name: req.name || `${req.classWord} from ${image.name}`,

@@ -63,7 +63,10 @@ describe('checkpointed training step (segments run as their own sessions)', () =
       const got = await threeSteps(checkpointed, c.batch);
       for (let i = 0; i < 3; i++) {
         expect(Math.abs(got.results[i]!.loss - reference.results[i]!.loss) / reference.results[i]!.loss).toBeLessThan(1e-6);
-        expect(Math.abs(got.results[i]!.gradNorm - reference.results[i]!.gradNorm) / reference.results[i]!.gradNorm).toBeLessThan(1e-6);
+        // the norm sums the squares of every gradient entry, each reached through kernels that onnxruntime picks per
+        // machine (AVX2 or AVX-512) and fuses differently in one graph and in segments: measured 1.05e-6 to 1.24e-6
+        // on AVX2-only CPUs, under 1e-6 on AVX-512 ones; gradients scaled by 1 + 1e-4 fail it (tried)
+        expect(Math.abs(got.results[i]!.gradNorm - reference.results[i]!.gradNorm) / reference.results[i]!.gradNorm).toBeLessThan(5e-6);
       }
       // A key projection's bias shifts every score of a row alike, which softmax ignores: its gradient is
       // zero in exact arithmetic, and Adam turns the rounding noise into ±lr steps. Nothing to compare.

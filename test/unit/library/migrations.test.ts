@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src-main/library/database.js';
 import { loadMigrations, migrate } from '../../../src-main/library/migrations.js';
+import { learnSettings } from '../../../src-preload/contract/training.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
 const tables = (db: BetterSqlite3.Database) =>
@@ -58,6 +59,23 @@ describe('migrations', () => {
         )
         .run(),
     ).toThrow(/FOREIGN KEY/);
+    db.close();
+  });
+
+  it('0008: runs begun before keep the projection bias their checkpoints hold; new ones follow the default', () => {
+    const all = loadMigrations();
+    const db = new BetterSqlite3(':memory:');
+    migrate(db, all.slice(0, 7));
+    db.prepare(
+      `INSERT INTO training_runs (id, name, class_word, model_ref, settings_json, state, total_steps, queue_order, created_at)
+       VALUES ('run_old00001', 'old', 'dog', 'sd', '{"steps1":3,"encoder":"official"}', 'interrupted', 3, 1, 'now')`,
+    ).run();
+    migrate(db, all);
+    const settings = JSON.parse(
+      (db.prepare("SELECT settings_json FROM training_runs WHERE id = 'run_old00001'").get() as { settings_json: string }).settings_json,
+    );
+    expect(settings).toEqual({ steps1: 3, encoder: 'official', mapperBias: true });
+    expect(learnSettings.parse({}).mapperBias).toBe(false);
     db.close();
   });
 });
