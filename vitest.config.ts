@@ -8,7 +8,18 @@ export default defineConfig({
     hookTimeout: 60_000,
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     projects: [
-      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: ['test/renderer/**'] } },
+      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: ['test/renderer/**', 'test/gpu/**'] } },
+      // the device code paths on the WebGPU provider (a real GPU, or Mesa's lavapipe in CI); skipped, saying why, without one
+      {
+        extends: true,
+        test: {
+          name: 'gpu',
+          include: ['test/gpu/**/*.test.ts', 'test/unit/models/reference.test.ts'],
+          globalSetup: ['test/gpu/global-setup.ts'],
+          setupFiles: ['test/gpu/setup.ts'],
+          testTimeout: 300_000,
+        },
+      },
       // the renderer's state classes (*.svelte.ts, runes compiled as the browser build runs them), against a fake transport
       {
         extends: true,

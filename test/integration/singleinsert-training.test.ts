@@ -21,7 +21,7 @@ describe('Stage I (inversion) on a tiny SD', () => {
       cacheDir: tmpDir(),
     });
     // the encoder is what trains: the mapper and the ViT, nothing of SD
-    const names = Object.keys(trainer.parameters());
+    const names = Object.keys(await trainer.parameters());
     expect(names).toContain('mapper.proj.weight');
     // SingleInsert's projection is a bare matrix, so clipping sees the official gradient norm
     expect(names).not.toContain('mapper.proj.bias');
@@ -49,7 +49,7 @@ describe('Stage I (inversion) on a tiny SD', () => {
       optimizer: { weightDecay: 1e-2, maxGradNorm: 1 },
       cacheDir: tmpDir(),
     });
-    const names = Object.keys(trainer.parameters());
+    const names = Object.keys(await trainer.parameters());
     expect(names).toContain('unet.down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q.lora_A.weight');
     expect(names).toContain('text_model.encoder.layers.1.self_attn.v_proj.lora_B.weight');
     expect(names).toContain('mapper.proj.weight');

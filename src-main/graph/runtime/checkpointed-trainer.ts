@@ -3,15 +3,18 @@
 // each backward segment recomputes its own forward from them. onnxruntime schedules one graph as
 // it likes, so a recompute inside one graph could be merged away or run early: separate sessions
 // make the bound hold. Parameters, optimizer state, checkpoints and gradients stay in onnxruntime
-// tensors between runs, outputs written into pooled buffers; frozen weights are one shared tensor each.
+// tensors between runs: on the CPU in pooled buffers the outputs are written into; on a GPU provider
+// that can keep them (WebGPU) in device memory, so only the step's changing inputs go up and its
+// scalars come back (transfers.ts counts both). Frozen weights are one shared tensor each.
 import { Graph } from '../graph.js';
-import type { Tensor } from '../ir.js';
+import type { Initializer, Tensor } from '../ir.js';
 import { adamWApplyGraph, momentNames, UPDATED as NEW } from '../optim.js';
 import { numel } from '../shape.js';
 import { accName, backwardGraph, forwardGraph, gradName, gradientFlow, LOSS_SCALE, partition, type SegmentGraph } from '../segments/partition.js';
 import { graphKey } from './compile-cache.js';
 import { BufferPool } from './buffer-pool.js';
-import { type GraphSession, type HostTensor, ort, type OrtTensor, sessionForGraph, toOrtTensor } from './session.js';
+import { DeviceTransfers, disposeTensor } from './device-tensors.js';
+import { type GraphSession, type HostTensor, keepsTensorsOnDevice, ort, type OrtTensor, sessionForGraph, toOrtTensor } from './session.js';
 import { mergeMicroBatchOutputs, restored, type StepResult, type StepRunner, type TrainerSpec, type TrainerState } from './trainer.js';
 import { isSharedWeight, WeightPool } from './weight-pool.js';
 
@@ -53,6 +56,8 @@ export class CheckpointedTrainer implements StepRunner {
     private readonly lastUse: Map<string, number>,
     private readonly pool: BufferPool,
     private readonly scaling: CheckpointedTrainerSpec['lossScale'],
+    /** Uploads and readbacks when values live on the device; null on the CPU. */
+    private readonly device: DeviceTransfers | null,
     readonly microBatches: number,
     /** Segments, sessions and checkpoints, for the job's log. */
     readonly plan: { segments: number; forwardRuns: number; backwardRuns: number; sessions: number; sharedWeightBytes: number },
@@ -69,7 +74,9 @@ export class CheckpointedTrainer implements StepRunner {
     const segments = partition(source, [model.loss, ...extra.map(([, t]) => t)]);
     const flow = gradientFlow(segments, source, model.loss, model.params);
     const pool = spec.weights ?? new WeightPool();
-    const load = (g: Graph) => sessionForGraph(g, { provider: spec.provider, cacheDir: spec.cacheDir, manySessions: true });
+    const device = spec.provider && keepsTensorsOnDevice(spec.provider) ? new DeviceTransfers(spec.provider) : null;
+    const load = (g: Graph) => sessionForGraph(g, { provider: spec.provider, cacheDir: spec.cacheDir, manySessions: true, keepOnDevice: !!device });
+    const weightInits = new Map<string, Initializer>();
     const paramNames = new Set(model.params.map((p) => p.name));
     const dataNames = new Set(source.inputs.filter((i) => i.role === 'data').map((i) => i.tensor.name));
     const weightTensors = new Map<string, OrtTensor>();
@@ -88,7 +95,7 @@ export class CheckpointedTrainer implements StepRunner {
         const read = byName.get(name);
         const init = read && source.initializerOf(read);
         if (init) {
-          weightTensors.set(name, pool.tensor(init));
+          weightInits.set(name, init);
           return { slot, name, from: 'weight' as const };
         }
         return { slot, name, from: 'value' as const };
@@ -123,7 +130,10 @@ export class CheckpointedTrainer implements StepRunner {
       outputs: applyGraph.outputs.map((o) => ({ slot: o.name, name: o.name, dtype: o.tensor.dtype, shape: o.tensor.shape })),
     };
 
-    // 3. Parameters and moments as onnxruntime tensors
+    // 3. Frozen weights (uploaded once, on a GPU), parameters and moments as onnxruntime tensors
+    const names = [...weightInits.keys()];
+    const shared = device ? await pool.deviceTensors([...weightInits.values()], device.provider) : [...weightInits.values()].map((i) => pool.tensor(i));
+    names.forEach((n, i) => weightTensors.set(n, shared[i]!));
     const params = new Map<string, OrtTensor>();
     const moments = new Map<string, OrtTensor>();
     const paramShapes = new Map<string, readonly number[]>();
@@ -136,6 +146,7 @@ export class CheckpointedTrainer implements StepRunner {
       moments.set(names.v, new ort.Tensor('float32', new Float32Array(value.length), [...p.shape]));
       paramShapes.set(p.name, p.shape);
     }
+    if (device) for (const map of [params, moments]) await toDevice(map, device);
 
     // 4. When each checkpoint or gradient can go back to the pool: after its last reader
     const lastUse = new Map<string, number>();
@@ -147,7 +158,7 @@ export class CheckpointedTrainer implements StepRunner {
       forwardRuns: forward.length,
       backwardRuns: backward.length,
       sessions: sessions.size + 1,
-      sharedWeightBytes: pool.heldBytes,
+      sharedWeightBytes: pool.heldBytes + pool.deviceHeldBytes,
     };
     const targets = { loss: model.loss.name, extra: new Map(extra.map(([name, t]) => [t.name, name])) };
     return new CheckpointedTrainer(
@@ -161,20 +172,27 @@ export class CheckpointedTrainer implements StepRunner {
       lastUse,
       new BufferPool(),
       spec.lossScale,
+      device,
       k,
       plan,
     );
   }
   /** Per-run times when SINGLEINSERT_PROFILE is set (benchmarks). */
   readonly profile: Array<{ run: number; kind: string; ms: number; outputs: string }> = [];
+  /** The step's inputs as last uploaded, by name: an input whose bytes did not change is not sent again (the photo). */
+  private readonly uploaded = new Map<string, { host: HostTensor; device: OrtTensor }>();
+  /** Device tensors that live until release: zero accumulators by shape, the loss scale. */
+  private readonly deviceZeros = new Map<string, OrtTensor>();
+  private deviceScale: { value: number; tensor: OrtTensor } | null = null;
 
   async step(batches: Array<Record<string, HostTensor>>, lr: number): Promise<StepResult> {
     if (batches.length !== this.microBatches) throw new Error(`Expected ${this.microBatches} micro-batches, got ${batches.length}`);
     const grads = new Map<string, OrtTensor>(); // param gradients, summed over micro-batches
     let loss = 0;
     const extras: Array<Record<string, HostTensor>> = [];
-    for (const batch of batches) {
-      const data = Object.fromEntries(Object.entries(batch).map(([n, t]) => [n, toOrtTensor(t)]));
+    const scale = await this.lossScaleTensor();
+    for (const [b, batch] of batches.entries()) {
+      const data = await this.dataTensors(batch, b);
       const values = new Map<string, OrtTensor>(grads);
       const runs = [...this.runs.forward, ...this.runs.backward];
       for (let i = 0; i < runs.length; i++) {
@@ -183,21 +201,19 @@ export class CheckpointedTrainer implements StepRunner {
         for (const { slot, name, from } of r.inputs) {
           const t =
             from === 'value'
-              ? this.valueFor(name, values)
+              ? await this.valueFor(name, values)
               : from === 'weight'
                 ? this.weightTensors.get(name)
                 : from === 'data'
                   ? data[name]
                   : from === 'param'
                     ? this.params.get(name)
-                    : scalarTensor(this.lossScale);
+                    : scale;
           if (!t) throw new Error(`Internal: no value for ${name} in run ${i}`);
           feeds[slot] = t;
         }
-        const fetches: Record<string, OrtTensor> = {};
-        for (const o of r.outputs) fetches[o.slot] = this.pool.take(o.dtype, o.shape);
         const started = PROFILE ? performance.now() : 0;
-        await r.session.runTensors(feeds, fetches);
+        const fetched = await this.runOne(r, feeds);
         if (PROFILE)
           this.profile.push({
             run: i,
@@ -207,31 +223,103 @@ export class CheckpointedTrainer implements StepRunner {
           });
         for (const o of r.outputs) {
           const old = values.get(o.name);
-          values.set(o.name, fetches[o.slot]!);
-          if (old) this.pool.give(old);
+          values.set(o.name, fetched[o.slot]!);
+          if (old) this.give(old);
         }
-        // checkpoints and gradients nobody reads any more go back to the pool
+        // checkpoints and gradients nobody reads any more go back to the pool (or are freed on the device)
         for (const { name, from } of r.inputs) {
           if (from !== 'value' || name.startsWith(ACC_PREFIX) || this.lastUse.get(name) !== i || this.isKept(name)) continue;
           const t = values.get(name);
-          if (t) this.pool.give(t);
+          if (t) this.give(t);
           values.delete(name);
         }
       }
-      loss += Number(values.get(this.targets.loss)!.data[0]);
+      // the scalars and small outputs the step reports: the only readback of a micro-batch
+      const reported = [this.targets.loss, ...this.targets.extra.keys()];
+      const host = await this.toHost(reported.map((n) => values.get(n)!));
+      loss += Number(host[0]!.data[0]);
       const outputs: Record<string, HostTensor> = {};
-      for (const [tensorName, outName] of this.targets.extra) {
-        const t = values.get(tensorName)!;
-        outputs[outName] = { dtype: t.type as HostTensor['dtype'], shape: t.dims, data: (t.data as Float32Array).slice() as HostTensor['data'] };
-      }
+      [...this.targets.extra.values()].forEach((outName, i) => {
+        const t = host[i + 1]!;
+        outputs[outName] = { dtype: t.dtype, shape: t.shape, data: (t.data as Float32Array).slice() as HostTensor['data'] };
+      });
       extras.push(outputs);
       for (const name of this.params.keys()) {
         const g = values.get(GRAD_PREFIX + name);
         if (g) grads.set(GRAD_PREFIX + name, g);
       }
-      for (const [name, t] of values) if (!grads.has(name)) this.pool.give(t);
+      for (const [name, t] of values) if (!grads.has(name)) this.give(t);
     }
     return this.applyUpdate(grads, loss / batches.length, lr, mergeMicroBatchOutputs(extras));
+  }
+
+  /** One session run: on the CPU into pooled buffers, on the device into tensors it allocates. */
+  private async runOne(r: Run, feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>> {
+    if (this.device)
+      return r.session.runOnDevice(
+        feeds,
+        r.outputs.map((o) => o.slot),
+      );
+    const fetches: Record<string, OrtTensor> = {};
+    for (const o of r.outputs) fetches[o.slot] = this.pool.take(o.dtype, o.shape);
+    await r.session.runTensors(feeds, fetches);
+    return fetches;
+  }
+
+  /** A value no longer needed: its buffer back to the pool, or its device memory freed. */
+  private give(t: OrtTensor): void {
+    if (this.device) {
+      if (![...this.deviceZeros.values()].includes(t)) disposeTensor(t);
+    } else this.pool.give(t);
+  }
+
+  private async toHost(tensors: OrtTensor[]): Promise<HostTensor[]> {
+    if (this.device) return this.device.readback(tensors);
+    return tensors.map((t) => ({ dtype: t.type as HostTensor['dtype'], shape: t.dims, data: t.data as HostTensor['data'] }));
+  }
+
+  /** The micro-batch's inputs as tensors where the sessions run; on the device, unchanged ones are not uploaded again. */
+  private async dataTensors(batch: Record<string, HostTensor>, index: number): Promise<Record<string, OrtTensor>> {
+    if (!this.device) return Object.fromEntries(Object.entries(batch).map(([n, t]) => [n, toOrtTensor(t)]));
+    const out: Record<string, OrtTensor> = {};
+    const changed: Array<[string, HostTensor]> = [];
+    for (const [name, t] of Object.entries(batch)) {
+      const key = `${index}:${name}`;
+      const known = this.uploaded.get(key);
+      if (known && sameHostTensor(known.host, t)) out[name] = known.device;
+      else changed.push([name, t]);
+    }
+    const sent = await this.device.upload(changed.map(([, t]) => t));
+    changed.forEach(([name, t], i) => {
+      const key = `${index}:${name}`;
+      const old = this.uploaded.get(key);
+      if (old) disposeTensor(old.device);
+      this.uploaded.set(key, { host: { ...t, data: t.data.slice() as HostTensor['data'] }, device: sent[i]! });
+      out[name] = sent[i]!;
+    });
+    return out;
+  }
+
+  private async lossScaleTensor(): Promise<OrtTensor> {
+    if (!this.device) return scalarTensor(this.lossScale);
+    if (this.deviceScale?.value !== this.lossScale) {
+      if (this.deviceScale) disposeTensor(this.deviceScale.tensor);
+      const [tensor] = await this.device.upload([scalarTensor(this.lossScale)]);
+      this.deviceScale = { value: this.lossScale, tensor: tensor! };
+    }
+    return this.deviceScale.tensor;
+  }
+
+  /** A float32 zero tensor of this shape where the sessions run (read-only: accumulators start from it). */
+  private async zeros(shape: readonly number[]): Promise<OrtTensor> {
+    if (!this.device) return this.pool.zeros(shape);
+    const key = shape.join(',');
+    let t = this.deviceZeros.get(key);
+    if (!t) {
+      [t] = await this.device.upload([{ dtype: 'float32', shape, data: new Float32Array(numel(shape)) }]);
+      this.deviceZeros.set(key, t!);
+    }
+    return t!;
   }
 
   /** Param gradient accumulators live across micro-batches, targets to the micro-batch's end; the rest goes after its last reader. */
@@ -240,39 +328,36 @@ export class CheckpointedTrainer implements StepRunner {
   }
 
   /** A checkpoint or gradient; grad_acc:X is X's gradient so far (zero for a param's first contribution). */
-  private valueFor(name: string, values: Map<string, OrtTensor>): OrtTensor | undefined {
+  private async valueFor(name: string, values: Map<string, OrtTensor>): Promise<OrtTensor | undefined> {
     if (!name.startsWith(ACC_PREFIX)) return values.get(name);
     const base = name.slice(ACC_PREFIX.length);
-    return values.get(GRAD_PREFIX + base) ?? (this.params.has(base) ? this.pool.zeros(this.paramShapes.get(base)!) : undefined);
+    return values.get(GRAD_PREFIX + base) ?? (this.params.has(base) ? this.zeros(this.paramShapes.get(base)!) : undefined);
   }
 
   private async applyUpdate(grads: Map<string, OrtTensor>, loss: number, lr: number, outputs: Record<string, HostTensor>): Promise<StepResult> {
     this.stepCount++;
-    const feeds: Record<string, OrtTensor> = {
-      'optim.lr': scalarTensor(lr),
-      'optim.step': scalarTensor(this.stepCount),
-      grad_scale: scalarTensor(1 / (this.microBatches * this.lossScale)),
-    };
+    const scalars = [scalarTensor(lr), scalarTensor(this.stepCount), scalarTensor(1 / (this.microBatches * this.lossScale))];
+    const [lrT, stepT, scaleT] = this.device ? await this.device.upload(scalars) : scalars;
+    const feeds: Record<string, OrtTensor> = { 'optim.lr': lrT!, 'optim.step': stepT!, grad_scale: scaleT! };
     for (const [name, t] of this.params) {
       feeds[name] = t;
-      feeds[GRAD_PREFIX + name] = grads.get(GRAD_PREFIX + name) ?? this.pool.zeros(t.dims);
+      feeds[GRAD_PREFIX + name] = grads.get(GRAD_PREFIX + name) ?? (await this.zeros(t.dims));
     }
     for (const [name, t] of this.moments) feeds[name] = t;
-    const out: Record<string, OrtTensor> = {};
-    for (const o of this.apply.outputs) out[o.slot] = this.pool.take(o.dtype, o.shape);
-    await this.apply.session.runTensors(feeds, out);
-    for (const g of grads.values()) this.pool.give(g);
-    const gradNorm = Number(out.grad_norm!.data[0]);
+    const out = await this.runOne(this.apply, feeds);
+    if (this.device) for (const t of [lrT!, stepT!, scaleT!]) disposeTensor(t);
+    for (const g of grads.values()) this.give(g);
+    const gradNorm = Number((await this.toHost([out.grad_norm!]))[0]!.data[0]);
     if (!Number.isFinite(gradNorm) && this.scaling) {
       // an overflow under loss scaling: skip this step, lower the scale
-      for (const t of Object.values(out)) this.pool.give(t);
+      for (const t of Object.values(out)) this.give(t);
       this.stepCount--;
       this.skippedSteps++;
       this.goodSteps = 0;
       this.lossScale *= this.scaling.backoff ?? 0.5;
       return { loss, gradNorm, outputs, skipped: true };
     }
-    this.pool.give(out.grad_norm!);
+    this.give(out.grad_norm!);
     // the old values' buffers take the next step's outputs
     for (const name of this.params.keys()) this.swap(this.params, name, out[name + NEW]!);
     for (const name of this.moments.keys()) this.swap(this.moments, name, out[name + NEW]!);
@@ -284,7 +369,7 @@ export class CheckpointedTrainer implements StepRunner {
   }
 
   private swap(map: Map<string, OrtTensor>, name: string, next: OrtTensor): void {
-    this.pool.give(map.get(name)!);
+    this.give(map.get(name)!);
     map.set(name, next);
   }
 
@@ -296,26 +381,48 @@ export class CheckpointedTrainer implements StepRunner {
     return this.apply.session.fallback;
   }
 
-  parameters(): Record<string, Float32Array> {
-    return Object.fromEntries([...this.params].map(([n, t]) => [n, (t.data as Float32Array).slice()]));
+  async parameters(): Promise<Record<string, Float32Array>> {
+    return this.hostCopies(this.params);
   }
 
-  saveState(): TrainerState {
-    const tensors: Record<string, Float32Array> = {};
-    for (const map of [this.params, this.moments]) for (const [n, t] of map) tensors[n] = (t.data as Float32Array).slice();
+  async saveState(): Promise<TrainerState> {
+    const tensors = { ...(await this.hostCopies(this.params)), ...(await this.hostCopies(this.moments)) };
     return { step: this.stepCount, lossScale: this.lossScale, goodSteps: this.goodSteps, tensors };
   }
 
-  loadState(state: TrainerState): void {
+  async loadState(state: TrainerState): Promise<void> {
     for (const map of [this.params, this.moments]) {
-      for (const [n, t] of map) (t.data as Float32Array).set(restored(state, n, t.size));
+      for (const [n, t] of map) {
+        const value = restored(state, n, t.size);
+        if (this.device) {
+          disposeTensor(t);
+          map.set(n, (await this.device.upload([{ dtype: 'float32', shape: t.dims, data: value }]))[0]!);
+        } else (t.data as Float32Array).set(value);
+      }
     }
     this.stepCount = state.step;
     this.lossScale = state.lossScale;
     this.goodSteps = state.goodSteps;
   }
 
+  /** Copies of the tensors' values on the host (one readback for all of them on the device). */
+  private async hostCopies(map: Map<string, OrtTensor>): Promise<Record<string, Float32Array>> {
+    const host = await this.toHost([...map.values()]);
+    return Object.fromEntries([...map.keys()].map((n, i) => [n, (host[i]!.data as Float32Array).slice()]));
+  }
+
   async release(): Promise<void> {
+    // device tensors go before the sessions whose providers own their memory
+    if (this.device) {
+      for (const map of [this.params, this.moments]) for (const t of map.values()) disposeTensor(t);
+      for (const u of this.uploaded.values()) disposeTensor(u.device);
+      for (const t of this.deviceZeros.values()) disposeTensor(t);
+      if (this.deviceScale) disposeTensor(this.deviceScale.tensor);
+      this.uploaded.clear();
+      this.deviceZeros.clear();
+      this.deviceScale = null;
+      await this.device.release();
+    }
     // runs of one structure share a session: release each once
     for (const session of new Set([...this.runs.forward, ...this.runs.backward, this.apply].map((r) => r.session))) await session.release();
     // drop every buffer now, so the next stage's allocations can reuse the memory once it is collected
@@ -324,6 +431,19 @@ export class CheckpointedTrainer implements StepRunner {
     this.moments.clear();
     this.weightTensors.clear();
   }
+}
+
+/** Host tensors as device tensors, in place in the map (one upload). */
+async function toDevice(map: Map<string, OrtTensor>, device: DeviceTransfers): Promise<void> {
+  const sent = await device.upload([...map.values()]);
+  [...map.keys()].forEach((n, i) => map.set(n, sent[i]!));
+}
+
+/** Same type, shape and bytes (a step input that did not change since the last step). */
+function sameHostTensor(a: HostTensor, b: HostTensor): boolean {
+  if (a.dtype !== b.dtype || a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) return false;
+  const bytes = (t: HostTensor) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  return bytes(a).equals(bytes(b));
 }
 
 const PROFILE = !!process.env.SINGLEINSERT_PROFILE;

@@ -6,6 +6,7 @@ import type { Graph } from '../graph.js';
 import { encodeModel } from '../onnx/serialize.js';
 import { cachedModel } from './compile-cache.js';
 import { missingRequirement } from './provider-requirements.js';
+import { countReadback, countUpload } from './transfers.js';
 import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
 
 /**
@@ -55,27 +56,36 @@ export class GraphSession {
     private readonly session: Ort.InferenceSession,
     readonly provider: ExecutionProvider,
     readonly fallback: string | null,
+    private profiling = false,
   ) {}
 
   static async load(model: string | Uint8Array, options: SessionLoadOptions = {}): Promise<GraphSession> {
     const wanted = options.provider ?? 'cpu';
+    const placementDir = process.env[PLACEMENT_ENV];
     const sessionOptions = (provider: ExecutionProvider): Ort.InferenceSession.SessionOptions => ({
       executionProviders: [provider],
       graphOptimizationLevel: 'all',
+      ...(options.keepOnDevice && keepsTensorsOnDevice(provider) ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
+      // where each node ran, from onnxruntime's own profile of the session's first run (the GPU tests read it)
+      ...(placementDir ? { enableProfiling: true, profileFilePrefix: join(placementDir, `${provider}-${process.pid}`) } : {}),
       ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
       // many sessions of one step: a per-session arena would keep each one's peak for good
       ...(options.manySessions ? { enableCpuMemArena: false, enableMemPattern: false, extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
     });
-    const fallback = async (why: string) =>
-      new GraphSession(
+    const fallback = async (why: string) => {
+      if (process.env[REQUIRE_PROVIDER_ENV])
+        throw new Error(`The ${wanted} execution provider could not start (${why}), and ${REQUIRE_PROVIDER_ENV} forbids the CPU fallback`);
+      return new GraphSession(
         await createSession(model, sessionOptions('cpu')),
         'cpu',
         `The ${wanted} execution provider could not start (${why}); running on the CPU instead, which is much slower.`,
+        !!placementDir,
       );
+    };
     const missing = wanted === 'cpu' ? null : missingRequirement(wanted, ORT_BINARY_DIR);
     if (missing) return fallback(missing);
     try {
-      return new GraphSession(await createSession(model, sessionOptions(wanted)), wanted, null);
+      return new GraphSession(await createSession(model, sessionOptions(wanted)), wanted, null, !!placementDir);
     } catch (err) {
       if (wanted === 'cpu') throw err;
       return fallback((err as Error).message.split('\n')[0]!);
@@ -94,9 +104,10 @@ export class GraphSession {
   async run(feeds: Record<string, HostTensor>, outputs?: readonly string[], preset: Record<string, Ort.Tensor> = {}): Promise<Record<string, HostTensor>> {
     const ortFeeds: Record<string, Ort.Tensor> = { ...preset };
     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(t);
-    const result = outputs ? await this.session.run(ortFeeds, [...outputs]) : await this.session.run(ortFeeds);
+    const result = await this.counted(ortFeeds, () => (outputs ? this.session.run(ortFeeds, [...outputs]) : this.session.run(ortFeeds)));
     const out: Record<string, HostTensor> = {};
     for (const [name, t] of Object.entries(result)) {
+      if (t.location !== 'cpu') throw new Error(`Internal: ${name} is on the device; run() returns host tensors (use runOnDevice)`);
       out[name] = { dtype: fromOrtType(t.type), shape: t.dims, data: t.data as HostArray };
     }
     return out;
@@ -104,13 +115,41 @@ export class GraphSession {
 
   /** A run on onnxruntime tensors as they are: feeds shared, outputs written into `fetches` (no copies). */
   async runTensors(feeds: Record<string, Ort.Tensor>, fetches: Record<string, Ort.Tensor>): Promise<void> {
-    await this.session.run(feeds, fetches);
+    await this.counted(feeds, () => this.session.run(feeds, fetches));
+  }
+
+  /**
+   * A run whose outputs stay where the session puts them (on the device for a session loaded with
+   * `keepOnDevice`, except those named in `toHost`): the caller owns them and disposes device ones.
+   */
+  async runOnDevice(feeds: Record<string, Ort.Tensor>, outputs?: readonly string[]): Promise<Record<string, Ort.Tensor>> {
+    return this.counted(feeds, () => (outputs ? this.session.run(feeds, [...outputs]) : this.session.run(feeds)));
+  }
+
+  /** Runs `run`, counting host feeds to a device session as uploads and its host outputs as readbacks. */
+  private async counted(feeds: Record<string, Ort.Tensor>, run: () => Promise<Record<string, Ort.Tensor>>): Promise<Record<string, Ort.Tensor>> {
+    const onDevice = this.provider !== 'cpu';
+    if (onDevice) for (const t of Object.values(feeds)) if (t.location === 'cpu') countUpload(hostBytes(t));
+    const result = await run();
+    this.profiled();
+    if (onDevice) for (const t of Object.values(result)) if (t.location === 'cpu') countReadback(hostBytes(t));
+    return result;
+  }
+
+  /** Profiles cover the first run only: enough to see where every node ran, without a file per step. */
+  private profiled(): void {
+    if (!this.profiling) return;
+    this.profiling = false;
+    this.session.endProfiling();
   }
 
   async release(): Promise<void> {
+    this.profiled();
     await this.session.release();
   }
 }
+
+const hostBytes = (t: Ort.Tensor) => (t.data as HostArray).byteLength;
 
 /** A host tensor as an onnxruntime tensor over the same memory (no copy). */
 export function toOrtTensor(t: HostTensor): Ort.Tensor {
@@ -118,8 +157,21 @@ export function toOrtTensor(t: HostTensor): Ort.Tensor {
   return new ort.Tensor(ORT_TYPE[t.dtype], t.data as never, [...t.shape]);
 }
 
+/** Set to a folder: every session writes onnxruntime's profile of its first run there (node placement). */
+export const PLACEMENT_ENV = 'SINGLEINSERT_PLACEMENT_DIR';
+/** Set: a provider that cannot start is an error, not a CPU fallback (the GPU tests). */
+export const REQUIRE_PROVIDER_ENV = 'SINGLEINSERT_REQUIRE_PROVIDER';
+
+/**
+ * Whether sessions on `provider` can leave outputs in device memory for the next run. onnxruntime-node binds
+ * device outputs as WebGPU buffers only; on CUDA every feed and output crosses the host (counted in transfers.ts).
+ */
+export const keepsTensorsOnDevice = (provider: ExecutionProvider): boolean => provider === 'webgpu';
+
 export interface SessionLoadOptions {
   provider?: ExecutionProvider;
+  /** Outputs stay on the provider's device (read with runOnDevice; see device-tensors.ts). */
+  keepOnDevice?: boolean;
   threads?: number;
   /** One of the many sessions of a checkpointed step: no per-session memory arena, no spinning threads. */
   manySessions?: boolean;

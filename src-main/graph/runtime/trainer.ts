@@ -53,10 +53,11 @@ export interface TrainerState {
 export interface StepRunner {
   readonly microBatches: number;
   step(batches: Array<Record<string, HostTensor>>, lr: number): Promise<StepResult>;
-  parameters(): Record<string, Float32Array>;
-  saveState(): TrainerState;
+  /** The parameters' current values (read back from the device where they live there). */
+  parameters(): Promise<Record<string, Float32Array>>;
+  saveState(): Promise<TrainerState>;
   /** Restores a saved state; every parameter and moment of this runner must be in it, with its size. */
-  loadState(state: TrainerState): void;
+  loadState(state: TrainerState): Promise<void>;
   readonly fallback: string | null;
   release(): Promise<void>;
 }
@@ -148,17 +149,17 @@ export class Trainer implements StepRunner {
   }
 
   /** Current parameter values by name. */
-  parameters(): Record<string, Float32Array> {
+  async parameters(): Promise<Record<string, Float32Array>> {
     return Object.fromEntries(this.params);
   }
 
-  saveState(): TrainerState {
+  async saveState(): Promise<TrainerState> {
     const tensors: Record<string, Float32Array> = {};
     for (const map of [this.params, this.moments]) for (const [n, data] of map) tensors[n] = data.slice();
     return { step: this.stepCount, lossScale: 1, goodSteps: 0, tensors };
   }
 
-  loadState(state: TrainerState): void {
+  async loadState(state: TrainerState): Promise<void> {
     for (const map of [this.params, this.moments]) for (const [n, data] of map) map.set(n, restored(state, n, data.length));
     this.stepCount = state.step;
   }

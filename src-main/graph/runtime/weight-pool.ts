@@ -1,10 +1,14 @@
 // Frozen weights held once, as onnxruntime tensors that every session of a step (and the next
-// stage's) is fed, instead of each session loading its own copy.
+// stage's) is fed, instead of each session loading its own copy. On a GPU provider that keeps tensors
+// (WebGPU) they are uploaded once and fed from device memory: a sampler's 50 UNet calls, a training
+// step's segments, Stage I, Stage II and the previews all read the same device copy.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type DType, type HostArray, isFloat } from '../dtype.js';
 import type { Initializer } from '../ir.js';
 import { numel } from '../shape.js';
+import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
+import { DeviceTransfers, disposeTensor } from './device-tensors.js';
 import { ORT_TYPE, ort, type OrtTensor } from './session.js';
 
 /** Weights this small stay inside each graph (shapes, scalars, masks); larger ones are shared. */
@@ -17,6 +21,9 @@ export class WeightPool {
   private readonly byFileRange = new Map<string, OrtTensor>();
   private readonly byArray = new WeakMap<HostArray, OrtTensor>();
   private bytes = 0;
+  /** Device copies by provider and weight key; the transfers that made them live as long as they do. */
+  private readonly onDevice = new Map<ExecutionProvider, { transfers: DeviceTransfers; tensors: Map<string | HostArray, OrtTensor> }>();
+  private deviceBytes = 0;
 
   /** The tensor for a weight: read from its file once (by file, range and type), or wrapping its array. */
   tensor(init: Initializer): OrtTensor {
@@ -32,7 +39,7 @@ export class WeightPool {
       return t;
     }
     const { file, offset, length } = init.value.ref;
-    const key = `${resolve(file)}:${statSync(file).mtimeMs}:${offset}:${length}:${dtype}`;
+    const key = this.keyOf(init) as string;
     let t = this.byFileRange.get(key);
     if (!t) {
       t = new ort.Tensor(ORT_TYPE[dtype], readRange(file, offset, length, dtype) as never, [...shape]);
@@ -42,14 +49,55 @@ export class WeightPool {
     return t;
   }
 
+  /**
+   * The weights' device copies on `provider`: those not there yet are uploaded together, in one run. A
+   * file-backed weight's host copy is dropped once it is on the device (read again from the file if a
+   * host session asks), so the host does not hold a second UNet.
+   */
+  async deviceTensors(inits: readonly Initializer[], provider: ExecutionProvider): Promise<OrtTensor[]> {
+    let entry = this.onDevice.get(provider);
+    if (!entry) this.onDevice.set(provider, (entry = { transfers: new DeviceTransfers(provider), tensors: new Map() }));
+    const keys = inits.map((init) => this.keyOf(init));
+    const missing = [...new Set(keys.filter((k) => !entry.tensors.has(k)))];
+    const byKey = new Map(inits.map((init, i) => [keys[i]!, init]));
+    const host = missing.map((k) => this.tensor(byKey.get(k)!));
+    const sent = await entry.transfers.upload(host);
+    missing.forEach((k, i) => {
+      entry.tensors.set(k, sent[i]!);
+      const bytes = (host[i]!.data as HostArray).byteLength;
+      this.deviceBytes += bytes;
+      if (typeof k === 'string' && this.byFileRange.delete(k)) this.bytes -= bytes;
+    });
+    return keys.map((k) => entry.tensors.get(k)!);
+  }
+
+  /** Bytes of weights held in device memory (all providers). */
+  get deviceHeldBytes(): number {
+    return this.deviceBytes;
+  }
+
   /** Bytes held (file-backed and in-memory weights together). */
   get heldBytes(): number {
     return this.bytes;
   }
 
-  clear(): void {
+  /** Frees every device copy (before the transfers that made them) and forgets the host ones. */
+  async clear(): Promise<void> {
+    for (const { transfers, tensors } of this.onDevice.values()) {
+      for (const t of tensors.values()) disposeTensor(t);
+      await transfers.release();
+    }
+    this.onDevice.clear();
+    this.deviceBytes = 0;
     this.byFileRange.clear();
     this.bytes = 0;
+  }
+
+  /** What makes a weight the same weight: its file, range and type, or its array. */
+  private keyOf(init: Initializer): string | HostArray {
+    if (init.value.kind === 'inline') return init.value.data;
+    const { file, offset, length } = init.value.ref;
+    return `${resolve(file)}:${statSync(file).mtimeMs}:${offset}:${length}:${init.tensor.dtype}`;
   }
 }
 

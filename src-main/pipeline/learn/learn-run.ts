@@ -78,9 +78,9 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
     runs.log(runId, line);
     hooks.onLog?.(line);
   };
-  const stopIfAsked = (where: string, keep?: () => void) => {
+  const stopIfAsked = async (where: string, keep?: () => Promise<void>) => {
     if (!hooks.signal?.aborted && !runs.cancelRequested(runId)) return;
-    keep?.();
+    await keep?.();
     throw new AppError('cancelled', `Training cancelled ${where}; resume it to go on from its last checkpoint.`);
   };
 
@@ -134,7 +134,7 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
     if (resumed && stage.stage < resumed.stage) continue;
     const from = resumed && stage.stage === resumed.stage ? resumed : null;
     if (total === 0) continue;
-    stopIfAsked(`before ${stage.title}`);
+    await stopIfAsked(`before ${stage.title}`);
     const { runner, plan } = await openStage(stage, s, models, {
       carried,
       weights,
@@ -144,15 +144,18 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
     });
     log(`${stage.title} memory plan: ${describePlan(plan)}`);
     try {
-      if (from && from.stageStep > 0) runner.loadState(from.trainer);
-      const checkpoint = (done: number) => {
-        saveCheckpoint(dir, { stage: stage.stage, stageStep: done, step, rng: rng.snapshot(), microBatches: plan.microBatches, trainer: runner.saveState() });
+      if (from && from.stageStep > 0) await runner.loadState(from.trainer);
+      const checkpoint = async (done: number) => {
+        const trainer = await runner.saveState();
+        saveCheckpoint(dir, { stage: stage.stage, stageStep: done, step, rng: rng.snapshot(), microBatches: plan.microBatches, trainer });
         runs.checkpointed(runId, step);
       };
       const first = from?.stageStep ?? 0;
       for (let done = first; done < total;) {
         // a cancelled run keeps every step it took
-        stopIfAsked(`in ${stage.title} at step ${done + 1} of ${total}`, () => done > first && checkpoint(done));
+        await stopIfAsked(`in ${stage.title} at step ${done + 1} of ${total}`, async () => {
+          if (done > first) await checkpoint(done);
+        });
         const started = performance.now();
         const result = await stepOrExplain(runner, plan.split(stepFeeds(example, stepShape(s), rng, schedule)), stage.lr(s), stage.title);
         if (!Number.isFinite(result.loss))
@@ -173,11 +176,11 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
           rssMb,
         };
         runs.recordStep(runId, stage.stage, record);
-        if (done % s.checkpointEvery === 0 && done < total) checkpoint(done);
+        if (done % s.checkpointEvery === 0 && done < total) await checkpoint(done);
         hooks.onStep?.(runs.get(runId), record);
-        if (previewDue(run, step)) await preview({ step, stage: stage.stage, final: false }, runner.parameters());
+        if (previewDue(run, step)) await preview({ step, stage: stage.stage, final: false }, await runner.parameters());
       }
-      carried = runner.parameters();
+      carried = await runner.parameters();
     } finally {
       await runner.release();
     }

@@ -22,7 +22,7 @@ async function threeSteps(trainer: StepRunner, batch: number) {
     const feeds = stepFeeds(data, shape, rng, scaledLinearSchedule());
     results.push(await trainer.step(splitBatch(feeds, trainer.microBatches), 1e-3));
   }
-  const params = trainer.parameters();
+  const params = await trainer.parameters();
   await trainer.release();
   return { results, params };
 }
@@ -130,7 +130,7 @@ describe('mixed precision (float16 frozen weights and activations, float32 maste
     let diff = 0;
     let moved = 0;
     const start = await make('float32');
-    const initial = start.parameters();
+    const initial = await start.parameters();
     await start.release();
     for (const [name, value] of Object.entries(full.params)) {
       const h = half.params[name]!;
@@ -147,11 +147,11 @@ describe('mixed precision (float16 frozen weights and activations, float32 maste
     const overflow = await make('float16', 2 ** 40);
     const data = example();
     const feeds = stepFeeds(data, { batch: 2, latent: [8, 8] }, new SeededRandom(3), scaledLinearSchedule());
-    const before = overflow.parameters();
+    const before = await overflow.parameters();
     const r = await overflow.step([feeds], 1e-3);
     expect(r.skipped).toBe(true);
     expect(overflow.currentLossScale).toBe(2 ** 39);
-    expect(overflow.parameters()['mapper.proj.weight']).toEqual(before['mapper.proj.weight']);
+    expect((await overflow.parameters())['mapper.proj.weight']).toEqual(before['mapper.proj.weight']);
     await overflow.release();
   }, 240_000);
 });

@@ -1,6 +1,7 @@
 // The models and samplers against PyTorch + diffusers: scripts/reference/make_goldens.py built a tiny SD 1.x
 // pipeline with seeded random weights, saved it as a diffusers folder and ran it on fixed inputs; here the
 // app opens that folder with its own loader and must give the same numbers (max |error| ≤ 1e-4 × max |value|).
+// The GPU project runs this file again on WebGPU, in float32, at the same tolerance.
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,13 +19,14 @@ import { vaeDecode, vaeLatentDistribution } from '../../../src-main/models/vae.j
 import { createSampler, guide, type SamplerName } from '../../../src-main/schedulers/sampler.js';
 import { openStableDiffusion } from '../../../src-main/weights/sd-loader.js';
 import type { StableDiffusionModel } from '../../../src-main/weights/sd-model.js';
+import { testProvider } from '../../helpers/test-provider.js';
 import { expectCloseToGolden as expectClose, golden, goldenShape as shapeOf, REFERENCE_MODEL } from '../../helpers/reference-goldens.js';
 
 let model: StableDiffusionModel;
 let cacheDir: string;
 
 async function run(g: Graph, feeds: Record<string, Float32Array | BigInt64Array>): Promise<Record<string, Float32Array>> {
-  const session: GraphSession = await sessionForGraph(g, { cacheDir });
+  const session: GraphSession = await sessionForGraph(g, { cacheDir, provider: testProvider() });
   try {
     const hostFeeds = Object.fromEntries(
       Object.entries(feeds).map(([name, data]) => [
@@ -146,7 +148,7 @@ describe('models and samplers against diffusers (tiny SD 1.x, seeded random weig
         }),
         'eps',
       );
-      unetSession = await sessionForGraph(g, { cacheDir });
+      unetSession = await sessionForGraph(g, { cacheDir, provider: testProvider() });
     });
     afterAll(() => unetSession.release());
 
