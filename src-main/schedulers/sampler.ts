@@ -4,15 +4,32 @@ import { type NoiseSchedule, scaledLinearSchedule, TRAIN_TIMESTEPS } from './ddp
 export type { SamplerName };
 
 /**
+ * One step of a sampler as numbers: every sampler here is linear in x, the guided ε̂ and the previous step's
+ * x̂0, so one rule serves the host loop and the device graph (compose/sampler-step.ts):
+ *   x_next = x·x + eps·ε̂ + prev·x̂0_prev,   and this step's x̂0 = x0x·x + x0eps·ε̂ (the next step's x̂0_prev).
+ */
+export interface StepCoefficients {
+  x: number;
+  eps: number;
+  prev: number;
+  x0x: number;
+  x0eps: number;
+}
+
+/**
  * One sampling loop's schedule and update rule. The caller, for i = 0…steps−1:
- * feeds `scaleModelInput(x, i)` and `timesteps[i]` to the UNet, gets ε̂ (after guidance),
+ * feeds `scaleModelInput(x, i)` (x·inputScale(i)) and `timesteps[i]` to the UNet, gets ε̂ (after guidance),
  * then sets x = step(ε̂, i, x). The first x is noise × initNoiseSigma.
  */
 export interface Sampler {
   readonly name: SamplerName;
   readonly timesteps: readonly number[];
   readonly initNoiseSigma: number;
+  /** The factor on x of the UNet's input at step i. */
+  inputScale(i: number): number;
+  coefficients(i: number): StepCoefficients;
   scaleModelInput(x: Float32Array, i: number): Float32Array;
+  /** The host form of the step (it keeps x̂0 for the next step); the device runs the same coefficients. */
   step(eps: Float32Array, i: number, x: Float32Array): Float32Array;
 }
 
@@ -21,40 +38,55 @@ export interface SamplerOptions {
   karras?: boolean;
 }
 
+type SamplerRule = Pick<Sampler, 'name' | 'timesteps' | 'initNoiseSigma' | 'inputScale' | 'coefficients'>;
+
 export function createSampler(name: SamplerName, steps: number, schedule: NoiseSchedule = scaledLinearSchedule(), options: SamplerOptions = {}): Sampler {
   if (!Number.isInteger(steps) || steps < 1 || steps > TRAIN_TIMESTEPS) throw new RangeError(`steps must be 1…${TRAIN_TIMESTEPS}, got ${steps}`);
   switch (name) {
     case 'ddim':
       if (options.karras) throw new RangeError('Karras sigmas go with the Euler and DPM-Solver++(2M) samplers, not DDIM');
-      return ddim(steps, schedule);
+      return onHost(ddim(steps, schedule));
     case 'euler':
     case 'dpmpp2m':
-      return sigmaSampler(name, steps, schedule, options.karras === true);
+      return onHost(sigmaSampler(name, steps, schedule, options.karras === true));
   }
 }
 
+/** The rule's host loop: x·scale in, and each step from its coefficients, keeping x̂0 for the next. */
+function onHost(rule: SamplerRule): Sampler {
+  let previousX0: Float32Array | null = null;
+  return {
+    ...rule,
+    scaleModelInput: (x, i) => {
+      const c = rule.inputScale(i);
+      return x.map((v) => v * c);
+    },
+    step: (eps, i, x) => {
+      const k = rule.coefficients(i);
+      const prev = previousX0;
+      previousX0 = x.map((xi, j) => k.x0x * xi + k.x0eps * eps[j]!);
+      return x.map((xi, j) => k.x * xi + k.eps * eps[j]! + (k.prev && prev ? k.prev * prev[j]! : 0));
+    },
+  };
+}
+
 /** DDIM (η = 0) with SD's "leading" spacing and steps_offset 1: 981, 961, …, 1 for 50 steps. */
-function ddim(steps: number, { alphasCumprod }: NoiseSchedule): Sampler {
+function ddim(steps: number, { alphasCumprod }: NoiseSchedule): SamplerRule {
   const ratio = Math.floor(TRAIN_TIMESTEPS / steps);
   const timesteps = Array.from({ length: steps }, (_, i) => (steps - 1 - i) * ratio + 1);
   return {
     name: 'ddim',
     timesteps,
     initNoiseSigma: 1,
-    scaleModelInput: (x) => x,
-    step: (eps, i, x) => {
+    inputScale: () => 1,
+    coefficients: (i) => {
       const t = timesteps[i]!;
       const prev = t - ratio;
       const at = alphasCumprod[t]!;
       const aPrev = prev >= 0 ? alphasCumprod[prev]! : alphasCumprod[0]!; // SD: final ᾱ is ᾱ_0, not 1
-      const sa = Math.sqrt(at);
-      const s1 = Math.sqrt(1 - at);
-      const sp = Math.sqrt(aPrev);
-      const s1p = Math.sqrt(1 - aPrev);
-      return x.map((xi, k) => {
-        const x0 = (xi - s1 * eps[k]!) / sa;
-        return sp * x0 + s1p * eps[k]!;
-      });
+      const [sa, s1, sp, s1p] = [Math.sqrt(at), Math.sqrt(1 - at), Math.sqrt(aPrev), Math.sqrt(1 - aPrev)];
+      // x̂0 = (x − √(1−ᾱ)·ε̂)/√ᾱ, x_prev = √ᾱ_prev·x̂0 + √(1−ᾱ_prev)·ε̂
+      return { x: sp / sa, eps: s1p - (sp * s1) / sa, prev: 0, x0x: 1 / sa, x0eps: -s1 / sa };
     },
   };
 }
@@ -63,7 +95,7 @@ function ddim(steps: number, { alphasCumprod }: NoiseSchedule): Sampler {
  * Samplers in σ-space (x = x0 + σ·ε, σ = √((1−ᾱ)/ᾱ)) with "linspace" timesteps,
  * σ interpolated at fractional timesteps, as diffusers' Euler and DPM-Solver++ do.
  */
-function sigmaSampler(name: 'euler' | 'dpmpp2m', steps: number, { alphasCumprod }: NoiseSchedule, karras: boolean): Sampler {
+function sigmaSampler(name: 'euler' | 'dpmpp2m', steps: number, { alphasCumprod }: NoiseSchedule, karras: boolean): SamplerRule {
   const trained = Array.from(alphasCumprod, (a) => Math.sqrt((1 - a) / a));
   const sigmaAt = (t: number) => {
     const lo = Math.floor(t);
@@ -76,39 +108,25 @@ function sigmaSampler(name: 'euler' | 'dpmpp2m', steps: number, { alphasCumprod 
   // the model is told the timestep of each σ (diffusers: fractional for Euler, rounded for DPM-Solver++)
   const timesteps = karras ? spaced.map((sigma) => (name === 'euler' ? timestepOf(sigma, trained) : Math.round(timestepOf(sigma, trained)))) : even;
   const sigmas = [...spaced, 0];
-  let previousX0: Float32Array | null = null;
   return {
     name,
     timesteps,
     // diffusers starts DPM-Solver++ from pure noise in its variance-preserving x, which is noise·√(σ²+1) here
     initNoiseSigma: name === 'euler' ? sigmas[0]! : Math.sqrt(sigmas[0]! ** 2 + 1),
-    scaleModelInput: (x, i) => {
-      const c = 1 / Math.sqrt(sigmas[i]! ** 2 + 1);
-      return x.map((v) => v * c);
-    },
-    step: (eps, i, x) => {
+    inputScale: (i) => 1 / Math.sqrt(sigmas[i]! ** 2 + 1),
+    coefficients: (i) => {
       const sigma = sigmas[i]!;
       const next = sigmas[i + 1]!;
-      const x0 = x.map((xi, k) => xi - sigma * eps[k]!);
-      if (name === 'euler' || next === 0) {
-        previousX0 = x0;
-        return x.map((xi, k) => xi + (next - sigma) * eps[k]!);
-      }
-      // DPM-Solver++(2M): second order from the previous denoised estimate
-      const t = -Math.log(sigma);
-      const tNext = -Math.log(next);
-      const h = tNext - t;
-      let d = x0;
-      if (previousX0 && i > 0) {
-        const hLast = t - -Math.log(sigmas[i - 1]!);
-        const r = hLast / h;
-        const prev = previousX0;
-        d = x0.map((v, k) => (1 + 1 / (2 * r)) * v - (1 / (2 * r)) * prev[k]!);
-      }
-      previousX0 = x0;
+      // x̂0 = x − σ·ε̂ in every case
+      const x0 = { x0x: 1, x0eps: -sigma };
+      if (name === 'euler' || next === 0) return { x: 1, eps: next - sigma, prev: 0, ...x0 };
+      // DPM-Solver++(2M): D = (1 + 1/2r)·x̂0 − (1/2r)·x̂0_prev (first order, D = x̂0, at the first step);
+      // x_next = (σ_next/σ)·x − expm1(−h)·D
+      const h = -Math.log(next) + Math.log(sigma);
       const ratio = next / sigma;
       const coeff = Math.expm1(-h);
-      return x.map((xi, k) => ratio * xi - coeff * d[k]!);
+      const [c1, c2] = i > 0 ? ((r) => [1 + 1 / (2 * r), -1 / (2 * r)])((Math.log(sigmas[i - 1]!) - Math.log(sigma)) / h) : [1, 0];
+      return { x: ratio - coeff * c1, eps: coeff * c1 * sigma, prev: -coeff * c2, ...x0 };
     },
   };
 }

@@ -8,7 +8,7 @@ import { transfersSince, transferTotals } from '../../src-main/graph/runtime/tra
 
 describe('device tensors on WebGPU', () => {
   it('upload, chain runs on the device, read back: the CPU’s numbers, and only the bytes that cross are counted', async () => {
-    const device = new DeviceTransfers('webgpu');
+    const device = DeviceTransfers.of('webgpu');
     const g = new Graph('chain');
     const x = g.input('x', 'float32', [64, 64]);
     g.output(op.softmax(op.matmul(x, x), -1), 'y');
@@ -36,6 +36,5 @@ describe('device tensors on WebGPU', () => {
     for (const t of [onDevice!, once, twice]) disposeTensor(t);
     await gpu.release();
     await cpu.release();
-    await device.release();
   });
 });

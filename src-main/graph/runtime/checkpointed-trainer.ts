@@ -74,7 +74,7 @@ export class CheckpointedTrainer implements StepRunner {
     const segments = partition(source, [model.loss, ...extra.map(([, t]) => t)]);
     const flow = gradientFlow(segments, source, model.loss, model.params);
     const pool = spec.weights ?? new WeightPool();
-    const device = spec.provider && keepsTensorsOnDevice(spec.provider) ? new DeviceTransfers(spec.provider) : null;
+    const device = spec.provider && keepsTensorsOnDevice(spec.provider) ? DeviceTransfers.of(spec.provider) : null;
     const load = (g: Graph) => sessionForGraph(g, { provider: spec.provider, cacheDir: spec.cacheDir, manySessions: true, keepOnDevice: !!device });
     const weightInits = new Map<string, Initializer>();
     const paramNames = new Set(model.params.map((p) => p.name));
@@ -421,7 +421,6 @@ export class CheckpointedTrainer implements StepRunner {
       this.uploaded.clear();
       this.deviceZeros.clear();
       this.deviceScale = null;
-      await this.device.release();
     }
     // runs of one structure share a session: release each once
     for (const session of new Set([...this.runs.forward, ...this.runs.backward, this.apply].map((r) => r.session))) await session.release();

@@ -17,12 +17,23 @@ export function disposeTensor(t: OrtTensor): void {
 
 type Signature = ReadonlyArray<{ dtype: DType; shape: readonly number[] }>;
 
-/** One provider's upload and readback sessions, by the types and shapes they move (tensors of one kind are moved together). */
+/**
+ * One provider's upload and readback sessions, by the types and shapes they move. One per provider for the
+ * process (deviceTransfers): a device tensor must not outlive the session that made it, and these live as
+ * long as the process, so any holder may keep an upload as long as it likes.
+ */
 export class DeviceTransfers {
   private readonly sessions = new Map<string, Promise<GraphSession>>();
 
-  constructor(readonly provider: ExecutionProvider) {
+  private constructor(readonly provider: ExecutionProvider) {}
+
+  private static readonly byProvider = new Map<ExecutionProvider, DeviceTransfers>();
+
+  static of(provider: ExecutionProvider): DeviceTransfers {
     if (!keepsTensorsOnDevice(provider)) throw new Error(`Internal: ${provider} sessions cannot keep tensors on the device`);
+    let t = DeviceTransfers.byProvider.get(provider);
+    if (!t) DeviceTransfers.byProvider.set(provider, (t = new DeviceTransfers(provider)));
+    return t;
   }
 
   /** Host tensors (or onnxruntime host tensors) → device tensors, in one run. */
@@ -43,11 +54,6 @@ export class DeviceTransfers {
       const t = out[`y${i}`]!;
       return { dtype: t.type as DType, shape: t.dims, data: t.data as HostArray };
     });
-  }
-
-  async release(): Promise<void> {
-    for (const s of this.sessions.values()) await (await s).release();
-    this.sessions.clear();
   }
 
   private session(direction: 'up' | 'down', tensors: ReadonlyArray<{ type: string; dims: readonly number[] }>): Promise<GraphSession> {

@@ -10,7 +10,8 @@ import type { Tensor } from '../ir.js';
 import { partition } from '../segments/partition.js';
 import { numel } from '../shape.js';
 import { CheckpointedTrainer, type CheckpointedTrainerSpec, DEFAULT_SCORE_LIMIT } from './checkpointed-trainer.js';
-import type { HostTensor } from './session.js';
+import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
+import { type HostTensor, keepsTensorsOnDevice } from './session.js';
 import { type StepRunner, Trainer, type TrainableModel } from './trainer.js';
 
 export interface PlanRequest {
@@ -24,6 +25,11 @@ export interface PlanRequest {
   mode?: MemoryPlan['mode'];
   /** Force the micro-batch count (the user's choice, or a resumed run's, so it sums its gradients as before). */
   microBatches?: number;
+  /**
+   * Where the step runs. On a provider that keeps tensors on the device only the checkpointed runner is
+   * planned: it keeps parameters and optimizer state there, where the one-graph runner moves them through the host each step.
+   */
+  provider?: ExecutionProvider;
 }
 
 export interface MemoryPlan {
@@ -75,7 +81,12 @@ export function planStep(build: StepBuild, request: PlanRequest): MemoryPlan {
   }
   for (const k of request.microBatches ? [request.microBatches] : divisors(request.batch)) {
     const mb = request.batch / k;
-    for (const mode of request.mode ? [request.mode] : (['one-graph', 'checkpointed'] as const)) {
+    const modes = request.mode
+      ? [request.mode]
+      : request.provider && keepsTensorsOnDevice(request.provider)
+        ? (['checkpointed'] as const)
+        : (['one-graph', 'checkpointed'] as const);
+    for (const mode of modes) {
       const estimate = estimateStep(build, mb, mode);
       smallest = Math.min(smallest, estimate.peak);
       if (mode === 'one-graph' && !request.mode && estimate.activations > ONE_GRAPH_MAX_ACTIVATIONS) continue;

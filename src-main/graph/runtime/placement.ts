@@ -7,7 +7,10 @@ export interface NodePlacement {
   node: string;
   op: string;
   provider: string;
-  /** Every input and output is an integer tensor: shape arithmetic, which providers may leave to the CPU. */
+  /**
+   * Shape arithmetic, which providers may leave to the CPU: every input is an integer tensor, and so is every
+   * output, or it is a handful of numbers (a scale computed from a size: SAM's Cast of an int64 scalar to float).
+   */
   shapeOnly: boolean;
   profile: string;
 }
@@ -21,6 +24,9 @@ interface ProfileEvent {
 const INTEGER_TYPES = new Set(['int64', 'int32', 'bool']);
 const integerOnly = (values: Array<Record<string, unknown>> | undefined) =>
   (values ?? []).every((v) => Object.keys(v).every((type) => INTEGER_TYPES.has(type)));
+const SMALL = 8;
+const tiny = (values: Array<Record<string, unknown>> | undefined) =>
+  (values ?? []).every((v) => Object.values(v).every((dims) => Array.isArray(dims) && dims.reduce((n: number, d: number) => n * d, 1) <= SMALL));
 
 /** Each node of each profile in `dir` whose name starts with `prefix` (one provider's sessions), once per profile. */
 export function readPlacements(dir: string, prefix = ''): NodePlacement[] {
@@ -37,7 +43,7 @@ export function readPlacements(dir: string, prefix = ''): NodePlacement[] {
         node,
         op: e.args.op_name ?? '?',
         provider: e.args.provider,
-        shapeOnly: integerOnly(e.args.input_type_shape) && integerOnly(e.args.output_type_shape),
+        shapeOnly: integerOnly(e.args.input_type_shape) && (integerOnly(e.args.output_type_shape) || tiny(e.args.output_type_shape)),
         profile: file,
       });
     }

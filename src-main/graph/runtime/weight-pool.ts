@@ -22,7 +22,7 @@ export class WeightPool {
   private readonly byArray = new WeakMap<HostArray, OrtTensor>();
   private bytes = 0;
   /** Device copies by provider and weight key; the transfers that made them live as long as they do. */
-  private readonly onDevice = new Map<ExecutionProvider, { transfers: DeviceTransfers; tensors: Map<string | HostArray, OrtTensor> }>();
+  private readonly onDevice = new Map<ExecutionProvider, Map<string | HostArray, OrtTensor>>();
   private deviceBytes = 0;
 
   /** The tensor for a weight: read from its file once (by file, range and type), or wrapping its array. */
@@ -55,20 +55,20 @@ export class WeightPool {
    * host session asks), so the host does not hold a second UNet.
    */
   async deviceTensors(inits: readonly Initializer[], provider: ExecutionProvider): Promise<OrtTensor[]> {
-    let entry = this.onDevice.get(provider);
-    if (!entry) this.onDevice.set(provider, (entry = { transfers: new DeviceTransfers(provider), tensors: new Map() }));
+    let held = this.onDevice.get(provider);
+    if (!held) this.onDevice.set(provider, (held = new Map()));
     const keys = inits.map((init) => this.keyOf(init));
-    const missing = [...new Set(keys.filter((k) => !entry.tensors.has(k)))];
+    const missing = [...new Set(keys.filter((k) => !held.has(k)))];
     const byKey = new Map(inits.map((init, i) => [keys[i]!, init]));
     const host = missing.map((k) => this.tensor(byKey.get(k)!));
-    const sent = await entry.transfers.upload(host);
+    const sent = await DeviceTransfers.of(provider).upload(host);
     missing.forEach((k, i) => {
-      entry.tensors.set(k, sent[i]!);
+      held.set(k, sent[i]!);
       const bytes = (host[i]!.data as HostArray).byteLength;
       this.deviceBytes += bytes;
       if (typeof k === 'string' && this.byFileRange.delete(k)) this.bytes -= bytes;
     });
-    return keys.map((k) => entry.tensors.get(k)!);
+    return keys.map((k) => held.get(k)!);
   }
 
   /** Bytes of weights held in device memory (all providers). */
@@ -81,12 +81,9 @@ export class WeightPool {
     return this.bytes;
   }
 
-  /** Frees every device copy (before the transfers that made them) and forgets the host ones. */
-  async clear(): Promise<void> {
-    for (const { transfers, tensors } of this.onDevice.values()) {
-      for (const t of tensors.values()) disposeTensor(t);
-      await transfers.release();
-    }
+  /** Frees every device copy and forgets the host ones (the sessions fed from them must be gone). */
+  clear(): void {
+    for (const held of this.onDevice.values()) for (const t of held.values()) disposeTensor(t);
     this.onDevice.clear();
     this.deviceBytes = 0;
     this.byFileRange.clear();

@@ -10,7 +10,10 @@ import type { LoraAdapter } from '../../models/lora.js';
 import { weightsFrom } from '../../models/params.js';
 import { Regions } from '../../models/regional.js';
 import { unet } from '../../models/unet.js';
-import { guide, type Sampler } from '../../schedulers/sampler.js';
+import type { Sampler } from '../../schedulers/sampler.js';
+import { disposeTensor } from '../../graph/runtime/device-tensors.js';
+import { hostValues, tensorsFor } from '../../graph/runtime/pooled-session.js';
+import { samplerStepGraph, samplerStepK } from './sampler-step.js';
 import type { StableDiffusionModel } from '../../weights/sd-model.js';
 import { TOKENS } from './prompt.js';
 import type { SessionLoader } from './sessions.js';
@@ -76,30 +79,51 @@ export async function denoise(
   const declared = new Set(g.inputs.map((i) => i.tensor.name));
   const regionFeeds = Object.fromEntries(Object.entries(input.regions?.feeds ?? {}).filter(([name]) => declared.has(name)));
   const session = await load(g);
+  const stepper = await load(samplerStepGraph(n, input.latentShape));
   const steps = sampler.timesteps.length;
   const perLatent = channels * h * w;
-  let latents = input.latents;
+  const one = [n, channels, h, w];
   const started = performance.now();
+  // 1. What every step reads, where the sessions compute (on a GPU: uploaded once): the prompts, the
+  //    regions, the latents, the previous x̂0 and the first UNet input (both halves of the guidance batch)
+  const scaled = sampler.scaleModelInput(input.latents, 0);
+  const doubled = new Float32Array(2 * n * perLatent);
+  doubled.set(scaled, 0);
+  doubled.set(scaled, n * perLatent);
+  const regionNames = Object.keys(regionFeeds);
+  const [ctx, x0, prev0, in0, ...regionTensors] = await tensorsFor(session, [
+    { dtype: 'float32', shape: [2 * n, TOKENS, d], data: context },
+    { dtype: 'float32', shape: one, data: input.latents },
+    { dtype: 'float32', shape: one, data: new Float32Array(n * perLatent) },
+    { dtype: 'float32', shape: [2 * n, channels, h, w], data: doubled },
+    ...regionNames.map((r) => regionFeeds[r]!),
+  ]);
+  const regionOnDevice = Object.fromEntries(regionNames.map((r, i) => [r, regionTensors[i]!]));
+  let [x, prev, unetInput] = [x0!, prev0!, in0!];
   try {
+    // 2. Each step: the UNet, then the sampler's update on its output; only the timestep and the step's numbers go up
     for (let s = 0; s < steps; s++) {
       if (options.signal?.aborted) throw new AppError('cancelled', `Generation cancelled at step ${s} of ${steps}.`);
-      const scaled = sampler.scaleModelInput(latents, s);
-      const doubled = new Float32Array(2 * n * perLatent);
-      doubled.set(scaled, 0);
-      doubled.set(scaled, n * perLatent);
-      const out = await session.run({
-        sample: { dtype: 'float32', shape: [2 * n, channels, h, w], data: doubled },
+      const { eps } = await session.runTensors({
+        sample: unetInput,
         timestep: { dtype: 'float32', shape: [2 * n], data: new Float32Array(2 * n).fill(sampler.timesteps[s]!) },
-        encoder_hidden_states: { dtype: 'float32', shape: [2 * n, TOKENS, d], data: context },
-        ...regionFeeds,
+        encoder_hidden_states: ctx!,
+        ...regionOnDevice,
       });
-      const e = out.eps!.data as Float32Array;
-      latents = sampler.step(guide(e.subarray(0, n * perLatent), e.subarray(n * perLatent), input.guidance), s, latents);
-      const elapsed = performance.now() - started;
-      options.onProgress?.({ step: s + 1, total: steps, etaMs: (elapsed / (s + 1)) * (steps - s - 1), latents });
+      const out = await stepper.runTensors({ eps: eps!, x, prev, k: samplerStepK(sampler, s, input.guidance) });
+      for (const t of [eps!, x, prev, unetInput]) disposeTensor(t);
+      [x, prev, unetInput] = [out.x_next!, out.x0!, out.next_input!];
+      if (options.onProgress) {
+        const elapsed = performance.now() - started;
+        const latents = (await hostValues(stepper, x)).data as Float32Array;
+        options.onProgress({ step: s + 1, total: steps, etaMs: (elapsed / (s + 1)) * (steps - s - 1), latents });
+      }
     }
-    return { latents, fallback: session.fallback };
+    // 3. The final latents, the one readback that is not a preview
+    return { latents: Float32Array.from((await hostValues(stepper, x)).data as Float32Array), fallback: session.fallback };
   } finally {
+    for (const t of [x, prev, unetInput, ctx!, ...regionTensors]) disposeTensor(t);
+    await stepper.release();
     await session.release();
   }
 }

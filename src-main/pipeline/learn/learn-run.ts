@@ -63,14 +63,17 @@ const OPTIMIZER = { weightDecay: 1e-2, maxGradNorm: 1 };
 /** Runs (or goes on with) a claimed run to its concept. The caller records how it ended if this throws. */
 export async function runLearning(library: Library, runId: string, hooks: RunHooks = {}): Promise<TrainingRun> {
   keepFreedMemory();
+  // the frozen weights every stage, step and preview of the run reads (on a GPU: uploaded once, freed at the end)
+  const weights = new WeightPool();
   try {
-    return await learn(library, runId, hooks);
+    return await learn(library, runId, hooks, weights);
   } finally {
+    weights.clear();
     releaseFreedMemory();
   }
 }
 
-async function learn(library: Library, runId: string, hooks: RunHooks): Promise<TrainingRun> {
+async function learn(library: Library, runId: string, hooks: RunHooks, weights: WeightPool): Promise<TrainingRun> {
   const runs = library.runs;
   const run = runs.get(runId);
   const s = run.settings;
@@ -114,7 +117,6 @@ async function learn(library: Library, runId: string, hooks: RunHooks): Promise<
   );
 
   // 3. The stages; `carried` holds what Stage I hands to Stage II (the trained encoder)
-  const weights = new WeightPool();
   const schedule = scaledLinearSchedule();
   const meta: ConceptMeta = { classWord: run.classWord, baseModel: sdRef.modelId ?? sd.label, loraRank: s.loraRank };
   const previews: PreviewContext = { library, run, sd, weights, cacheDir, log, ...(hooks.signal ? { signal: hooks.signal } : {}) };
@@ -227,7 +229,13 @@ const stepShape = (s: LearnSettings): StepShape => ({ batch: s.batch, latent: [s
 /** What a stage's plan is asked: the batch, the memory, and the micro-batches if fixed (by the user or a resumed stage). */
 const planRequest = (stage: TrainingStage, s: LearnSettings, availableBytes: number, microBatches: number | null): PlanRequest => {
   const fixed = microBatches ?? (s.microBatches || null);
-  return { label: `${stage.title} step (batch ${s.batch}, ${s.latentSize * 8} px)`, batch: s.batch, availableBytes, ...(fixed ? { microBatches: fixed } : {}) };
+  return {
+    label: `${stage.title} step (batch ${s.batch}, ${s.latentSize * 8} px)`,
+    batch: s.batch,
+    availableBytes,
+    provider: s.provider,
+    ...(fixed ? { microBatches: fixed } : {}),
+  };
 };
 
 /** A stage's step runner, on the plan the memory allows (or the one a resumed stage ran with). */
