@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { GpuReport } from '../../src-preload/contract/index.js';
+import type { GpuAdapter, GpuReport } from '../../src-preload/contract/index.js';
 import { PROJECT_ROOT } from '../common/project-root.js';
 
 /** What native/gpu-probe returns (see native/gpu-probe/src/gpu_probe.c). */
@@ -16,6 +16,8 @@ interface AddonReport {
 
 interface GpuProbeAddon {
   probe(): AddonReport;
+  /** Absent from addons built before it was added (gpu-adapters.ts says so). */
+  vulkanAdapters?(): { available: boolean; reason?: string; adapters?: GpuAdapter[] };
 }
 
 export const GPU_PROBE_ADDON_PATH = join(PROJECT_ROOT, 'native', 'gpu-probe', 'build', 'Release', 'gpu_probe.node');

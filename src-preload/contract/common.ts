@@ -30,7 +30,11 @@ export type ErrorCode = z.infer<typeof errorCode>;
 export const EXECUTION_PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
 export const executionProvider = z.enum(EXECUTION_PROVIDERS);
 export type ExecutionProvider = z.infer<typeof executionProvider>;
-export const PROVIDER_LABELS: Readonly<Record<ExecutionProvider, string>> = { cpu: 'CPU', webgpu: 'WebGPU', cuda: 'CUDA (NVIDIA)' };
+/** What a user picks: a provider, or `auto` (the best usable GPU, else the CPU; system/device-choice.ts says which and why). */
+export const PROVIDER_CHOICES = ['auto', ...EXECUTION_PROVIDERS] as const;
+export const providerChoice = z.enum(PROVIDER_CHOICES);
+export type ProviderChoice = z.infer<typeof providerChoice>;
+export const PROVIDER_LABELS: Readonly<Record<ProviderChoice, string>> = { auto: 'Best available', cpu: 'CPU', webgpu: 'WebGPU', cuda: 'CUDA (NVIDIA)' };
 
 /** Seeds are 31-bit, as PyTorch's generators and the app's samplers take them. */
 export const MAX_SEED = 2 ** 31 - 1;

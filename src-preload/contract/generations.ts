@@ -1,7 +1,7 @@
 // Generated images (the Gallery) and drawing a composition as a job.
 import { z } from 'zod';
 import { composition } from './compose.js';
-import { conceptId, executionProvider, isoDate, jobId, sha256Hex } from './common.js';
+import { conceptId, isoDate, jobId, providerChoice, sha256Hex } from './common.js';
 import { method, service } from './define.js';
 
 export const generationId = z.string().regex(/^gen_[0-9a-z]{6,32}$/, 'expected a generated image id like gen_1a2b3c4d');
@@ -26,10 +26,7 @@ export const generationsService = service(
   {
     list: method(z.object({}).strict(), z.array(generationRecord)),
     /** Queues the drawing as a job (one at a time) and returns at once; steps and previews come as onProgress. */
-    start: method(
-      z.object({ model: z.string().trim().min(1).max(4096), composition, provider: executionProvider.default('cpu') }).strict(),
-      z.object({ jobId }),
-    ),
+    start: method(z.object({ model: z.string().trim().min(1).max(4096), composition, provider: providerChoice.default('auto') }).strict(), z.object({ jobId })),
     setFavorite: method(z.object({ id: generationId, favorite: z.boolean() }).strict(), generationRecord),
     remove: method(z.object({ id: generationId }).strict(), z.object({ removedFiles: z.number().int() })),
   },

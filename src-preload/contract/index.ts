@@ -37,7 +37,7 @@ export type { JobInfo } from './jobs.js';
 export type { MaskRecord, MaskResultWire } from './masks.js';
 export type { ModelRecord } from './models.js';
 export type { GenerationRecord, SavedComposition } from './generations.js';
-export type { DoctorReport, FolderListing, GpuReport, ProviderInfo } from './system.js';
+export type { AdapterReport, DeviceChoice, DoctorReport, FolderListing, GpuAdapter, GpuReport, ProviderInfo } from './system.js';
 export type { LearnSettings, LearnSettingsInput, LearnPreset, NewRun, RunDetail, RunPreview, RunState, RunStep, TrainingRun } from './training.js';
 export { DEFAULT_PREVIEW_PROMPTS, LEARN_PRESETS, learnSettings, MAX_PREVIEW_PROMPTS, previewPromptFor } from './training.js';
 export { formatDuration, formatMemory, formatSpeed, memoryOf, runPace, smoothed, stageBoundary } from './run-progress.js';

@@ -1,5 +1,25 @@
 import { z } from 'zod';
 import { executionProvider } from './common.js';
+
+/** A Vulkan physical device: what WebGPU picks from on Linux and Windows (native/gpu-probe/src/vulkan_probe.c). */
+export const gpuAdapter = z.object({
+  name: z.string(),
+  vendorId: z.number(),
+  /** 'cpu' is a software rasteriser (llvmpipe, SwiftShader): never chosen by default. */
+  type: z.enum(['discrete', 'integrated', 'virtual', 'cpu', 'other']),
+  apiVersion: z.string(),
+  /** The largest storage buffer a shader may bind (WebGPU's maxStorageBufferBindingSize cannot exceed it). */
+  maxStorageBufferRange: z.number(),
+  deviceLocalBytes: z.number(),
+});
+export type GpuAdapter = z.infer<typeof gpuAdapter>;
+
+export const adapterReport = z.object({ adapters: z.array(gpuAdapter), reason: z.string().nullable() });
+export type AdapterReport = z.infer<typeof adapterReport>;
+
+/** Which provider `auto` runs on here, and why (with what a fallback to the CPU costs). */
+export const deviceChoice = z.object({ provider: executionProvider, label: z.string(), reason: z.string() });
+export type DeviceChoice = z.infer<typeof deviceChoice>;
 import { method, service } from './define.js';
 
 export const gpuDevice = z.object({
@@ -40,7 +60,10 @@ export const doctorReport = z.object({
     arch: z.string(),
   }),
   gpu: gpuReport,
+  adapters: adapterReport,
   providers: z.array(providerInfo),
+  /** What `auto` picks on this machine. */
+  device: deviceChoice,
   electronBinary: z.object({ installed: z.boolean(), detail: z.string() }),
 });
 export type DoctorReport = z.infer<typeof doctorReport>;

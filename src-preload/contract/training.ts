@@ -1,7 +1,7 @@
 // Learning a concept: the settings a run takes (one schema for the API, the CLI and the stored
 // run), the presets, and the run as the library keeps it.
 import { z } from 'zod';
-import { conceptId, executionProvider, imageId, isoDate, seed } from './common.js';
+import { conceptId, imageId, isoDate, providerChoice, seed } from './common.js';
 import { method, service } from './define.js';
 
 export const runId = z.string().regex(/^run_[0-9a-z]{6,32}$/, 'expected a run id like run_1a2b3c4d');
@@ -52,7 +52,8 @@ export const learnSettings = z
     latents: z.enum(['sample', 'mean']).default('sample'),
     /** Write a resumable checkpoint every N steps. */
     checkpointEvery: z.number().int().min(1).max(10_000).default(10),
-    provider: executionProvider.default('cpu'),
+    /** Where the steps run; `auto`: the best usable GPU, else the CPU (the run's log says which and why). */
+    provider: providerChoice.default('auto'),
     /** Latent side (photo side / 8); SD 1.5's 64 (512 px) unless a smaller run is wanted. */
     latentSize: z.number().int().min(4).max(128).default(64),
     /** Memory the steps may use, in GiB; the device's free memory when 0. */

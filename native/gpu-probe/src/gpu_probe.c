@@ -1,4 +1,5 @@
-// gpu_probe: reports the NVIDIA GPUs present through NVML, loaded at run time.
+// gpu_probe: reports the NVIDIA GPUs present through NVML, loaded at run time (and, in vulkan_probe.c,
+// the Vulkan adapters WebGPU can pick).
 // Nothing from CUDA or NVML is needed to build it; where the driver (and so NVML)
 // is missing, probe() returns { available: false, reason } instead of failing.
 #define NAPI_VERSION 6
@@ -46,42 +47,7 @@ typedef nvmlReturn_t (*handle_fn)(unsigned int, nvmlDevice_t *);
 typedef nvmlReturn_t (*name_fn)(nvmlDevice_t, char *, unsigned int);
 typedef nvmlReturn_t (*memory_fn)(nvmlDevice_t, nvmlMemory_t *);
 
-#define CHECK(call)                                                   \
-  do {                                                                \
-    if ((call) != napi_ok) {                                          \
-      napi_throw_error(env, NULL, "gpu_probe: N-API call failed");    \
-      return NULL;                                                    \
-    }                                                                 \
-  } while (0)
-
-static napi_value set_string(napi_env env, napi_value obj, const char *key, const char *value) {
-  napi_value v;
-  CHECK(napi_create_string_utf8(env, value, NAPI_AUTO_LENGTH, &v));
-  CHECK(napi_set_named_property(env, obj, key, v));
-  return obj;
-}
-
-static napi_value set_number(napi_env env, napi_value obj, const char *key, double value) {
-  napi_value v;
-  CHECK(napi_create_double(env, value, &v));
-  CHECK(napi_set_named_property(env, obj, key, v));
-  return obj;
-}
-
-static napi_value set_bool(napi_env env, napi_value obj, const char *key, bool value) {
-  napi_value v;
-  CHECK(napi_get_boolean(env, value, &v));
-  CHECK(napi_set_named_property(env, obj, key, v));
-  return obj;
-}
-
-static napi_value unavailable(napi_env env, const char *reason) {
-  napi_value result;
-  CHECK(napi_create_object(env, &result));
-  set_bool(env, result, "available", false);
-  set_string(env, result, "reason", reason);
-  return result;
-}
+#include "napi_helpers.h"
 
 static napi_value probe(napi_env env, napi_callback_info info) {
   (void)info;
@@ -142,9 +108,11 @@ static napi_value probe(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init_module(napi_env env, napi_value exports) {
-  napi_value fn;
+  napi_value fn, vk;
   CHECK(napi_create_function(env, "probe", NAPI_AUTO_LENGTH, probe, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "probe", fn));
+  CHECK(napi_create_function(env, "vulkanAdapters", NAPI_AUTO_LENGTH, vulkan_adapters, NULL, &vk));
+  CHECK(napi_set_named_property(env, exports, "vulkanAdapters", vk));
   return exports;
 }
 

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { composition, type CompositionInput, NOVEL_VIEWS, regionBox, SAMPLERS } from '../../../src-preload/contract/compose.js';
-import { EXECUTION_PROVIDERS, type ExecutionProvider, MAX_SEED } from '../../../src-preload/contract/common.js';
+import { MAX_SEED, PROVIDER_CHOICES, type ProviderChoice } from '../../../src-preload/contract/common.js';
 import { composeImages } from '../../pipeline/compose/compose-service.js';
 import type { Command } from '../command.js';
 import { intOption, UsageError, withLibrary } from '../command.js';
@@ -76,7 +76,7 @@ export const generateCommand: Command = {
     `seen from a view (--view ${Object.keys(NOVEL_VIEWS).join('|')}); --composition reads all of it from a JSON file (flags override it).`,
   usage:
     `generate --model <dir|file|model> --prompt "…" [--negative "…"] [--steps 50] [--guidance 7.5] [--seed N] [--count 1] [--sampler ${SAMPLERS.join('|')}] ` +
-    `[--karras] [--width W --height H] [--provider ${EXECUTION_PROVIDERS.join('|')}] [--concept [*N=]con_id]… [--strength "*N=0.8"]… [--no-token *N]… [--region "*N=x0,y0,x1,y1"]… ` +
+    `[--karras] [--width W --height H] [--provider ${PROVIDER_CHOICES.join('|')}] [--concept [*N=]con_id]… [--strength "*N=0.8"]… [--no-token *N]… [--region "*N=x0,y0,x1,y1"]… ` +
     '[--view side] [--composition file.json] [--out dir]',
   options: {
     model: {
@@ -93,7 +93,12 @@ export const generateCommand: Command = {
     sampler: { type: 'string', value: SAMPLERS.join('|'), description: 'The sampling method.', default: 'ddim' },
     width: { type: 'string', value: '<px>', description: 'Image width, a multiple of 64.', default: '512' },
     height: { type: 'string', value: '<px>', description: 'Image height, a multiple of 64.', default: '512' },
-    provider: { type: 'string', value: EXECUTION_PROVIDERS.join('|'), description: 'Where to run: the CPU, or a GPU through WebGPU or CUDA.', default: 'cpu' },
+    provider: {
+      type: 'string',
+      value: PROVIDER_CHOICES.join('|'),
+      description: 'Where to run: the best usable GPU (auto, said in a note), the CPU, or a GPU through WebGPU or CUDA.',
+      default: 'auto',
+    },
     out: {
       type: 'string',
       value: '<folder>',
@@ -119,8 +124,8 @@ export const generateCommand: Command = {
   run: async ({ values, global, io }) => {
     if (!values.model) throw new UsageError('generate needs --model (a diffusers folder or a .safetensors file)');
     if (!values.prompt && !values.composition) throw new UsageError('generate needs --prompt (or a --composition file)');
-    const provider = (values.provider ?? 'cpu') as ExecutionProvider;
-    if (!(EXECUTION_PROVIDERS as readonly string[]).includes(provider)) throw new UsageError(`--provider must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
+    const provider = (values.provider ?? 'auto') as ProviderChoice;
+    if (!(PROVIDER_CHOICES as readonly string[]).includes(provider)) throw new UsageError(`--provider must be one of ${PROVIDER_CHOICES.join(', ')}`);
     const c = compositionFrom(values);
 
     return withLibrary(global, async (library) => {
@@ -133,7 +138,7 @@ export const generateCommand: Command = {
         },
       );
       io.err(
-        `${settings.count} image(s), ${settings.width}×${settings.height}, ${settings.steps} ${settings.sampler} steps, guidance ${settings.guidance}, seed ${settings.seed}, ${provider}`,
+        `${settings.count} image(s), ${settings.width}×${settings.height}, ${settings.steps} ${settings.sampler} steps, guidance ${settings.guidance}, seed ${settings.seed}`,
       );
       if (fallback) io.err(fallback);
       // the images are the library's (the Gallery shows them); copies go elsewhere only when asked

@@ -1,5 +1,5 @@
 import { LEARN_PRESETS, type LearnPreset, learnSettings, type LearnSettingsInput, type TrainingRun } from '../../../src-preload/contract/training.js';
-import { EXECUTION_PROVIDERS } from '../../../src-preload/contract/common.js';
+import { PROVIDER_CHOICES } from '../../../src-preload/contract/common.js';
 import type { Library } from '../../library/library.js';
 import { createRun, runInThisProcess } from '../../pipeline/learn/learning-service.js';
 import type { CliIo, Command } from '../command.js';
@@ -39,7 +39,12 @@ const SETTING_OPTIONS: Record<string, { key: keyof LearnSettingsInput; kind: 'nu
     description: "The photo's latents: a fresh sample of the VAE's posterior each step, or its mean.",
   },
   'checkpoint-every': { key: 'checkpointEvery', kind: 'number', value: '<n>', description: 'Save resumable state every n steps.' },
-  provider: { key: 'provider', kind: 'string', value: EXECUTION_PROVIDERS.join('|'), description: 'Where to run: the CPU, or a GPU through WebGPU or CUDA.' },
+  provider: {
+    key: 'provider',
+    kind: 'string',
+    value: PROVIDER_CHOICES.join('|'),
+    description: "Where to run: the best usable GPU (auto: the run's log says which), the CPU, or a GPU through WebGPU or CUDA.",
+  },
   latent: { key: 'latentSize', kind: 'number', value: '<n>', description: 'Latent side (64 is 512 px).' },
   'max-memory': {
     key: 'maxMemoryGb',
@@ -123,7 +128,7 @@ export const learnCommand: Command = {
   usage:
     'learn <image-id> --class dog --model <sd> [--preset faithful|fast] [--encoder official|<clip>] [--mask msk_…] [--name N] [--steps1 50] [--steps2 100] ' +
     '[--lr1 1e-4] [--lr2 5e-5] [--batch 4] [--micro-batches N] [--rank 4] [--gamma 1] [--eta 1] [--seed 0] [--stage2-target lora-text|frozen] ' +
-    '[--latents sample|mean] [--checkpoint-every 10] [--latent 64] [--max-memory GB] [--provider cpu|webgpu|cuda] ' +
+    '[--latents sample|mean] [--checkpoint-every 10] [--latent 64] [--max-memory GB] [--provider auto|cpu|webgpu|cuda] ' +
     '[--preview "* {class} as a marble statue"]… [--preview-every 25] [--preview-steps 25] [--preview-seed 0] [--no-previews] [--json]',
   options: {
     class: { type: 'string', value: '<word>', description: 'What the concept is (face, hair, dog…): the word after * in prompts.' },

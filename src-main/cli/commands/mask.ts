@@ -5,6 +5,7 @@ import { Library } from '../../library/library.js';
 import { GroundingDino } from '../../pipeline/mask/grounding-dino.js';
 import { MaskService, NO_DETECTOR_HINT } from '../../pipeline/mask/mask-service.js';
 import { maskToPng, SamEngine } from '../../pipeline/mask/sam-engine.js';
+import { chooseDevice } from '../../system/device-choice.js';
 import type { Box, SamPoint } from '../../../src-preload/contract/masks.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
@@ -79,7 +80,7 @@ export const maskCommand: Command = {
         const path = resolve(target);
         if (!existsSync(path)) throw new AppError('not-found', `"${target}" is neither a library image id (img_…) nor a file.`);
         const bytes = readFileSync(path);
-        const sam = await SamEngine.load();
+        const sam = await SamEngine.load({ provider: (await chooseDevice('auto')).provider });
         const embedding = await sam.embed(bytes);
         let prompt = { points, box };
         if (!points.length && !box) {

@@ -4,7 +4,8 @@
 import { boxInPixels, type Composition, promptWithView } from '../../../src-preload/contract/compose.js';
 import sharp from 'sharp';
 import { AppError } from '../../common/app-error.js';
-import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
+import type { ProviderChoice } from '../../../src-preload/contract/common.js';
+import { chooseDevice, describeDevice } from '../../system/device-choice.js';
 import type { GenerationRow, Library } from '../../library/library.js';
 import { resolveModelPath } from '../../model-manager/resolve-model.js';
 import { openStableDiffusion } from '../../weights/sd-loader.js';
@@ -16,7 +17,8 @@ export interface ComposeRequest {
   /** The SD 1.x model: an installed model's id or name, or a path. */
   model: string;
   composition: Composition;
-  provider: ExecutionProvider;
+  /** `auto`: the best usable GPU, else the CPU (said in a note). */
+  provider: ProviderChoice;
 }
 
 export interface ComposeProgress {
@@ -68,6 +70,8 @@ export async function composeImages(library: Library, request: ComposeRequest, h
   });
   const factor = vaeFactor(model);
   const [h, w, channels] = [settings.height / factor, settings.width / factor, model.unet.config.inChannels];
+  const device = await chooseDevice(request.provider);
+  hooks.onNote?.(describeDevice(device));
   const { images, fallback, notes } = await generateImages(model, settings, {
     concepts,
     regions: await Promise.all(
@@ -77,7 +81,7 @@ export async function composeImages(library: Library, request: ComposeRequest, h
           : { placeholder: r.placeholder, mask: await paintedMask(r.paint, settings.width, settings.height) },
       ),
     ),
-    provider: request.provider,
+    provider: device.provider,
     cacheDir: library.graphCacheDir(),
     ...(hooks.signal ? { signal: hooks.signal } : {}),
     ...(hooks.onProgress

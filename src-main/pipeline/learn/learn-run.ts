@@ -29,6 +29,8 @@ import { weightsFrom, type WeightSource } from '../../models/params.js';
 import { imageEncoder, type VisionConfig } from '../../models/vision.js';
 import { scaledLinearSchedule } from '../../schedulers/ddpm-schedule.js';
 import { probeGpus } from '../../system/gpu-probe.js';
+import { chooseDevice, describeDevice } from '../../system/device-choice.js';
+import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
 import { keepFreedMemory, releaseFreedMemory } from '../../system/malloc-tune.js';
 import { openStableDiffusion } from '../../weights/sd-loader.js';
 import type { StableDiffusionModel } from '../../weights/sd-model.js';
@@ -60,6 +62,9 @@ export interface RunHooks {
 
 const OPTIMIZER = { weightDecay: 1e-2, maxGradNorm: 1 };
 
+/** A run's settings with its provider resolved (`auto` → the device chooseDevice picked). */
+export type RunSettings = Omit<LearnSettings, 'provider'> & { provider: ExecutionProvider };
+
 /** Runs (or goes on with) a claimed run to its concept. The caller records how it ended if this throws. */
 export async function runLearning(library: Library, runId: string, hooks: RunHooks = {}): Promise<TrainingRun> {
   keepFreedMemory();
@@ -76,11 +81,14 @@ export async function runLearning(library: Library, runId: string, hooks: RunHoo
 async function learn(library: Library, runId: string, hooks: RunHooks, weights: WeightPool): Promise<TrainingRun> {
   const runs = library.runs;
   const run = runs.get(runId);
-  const s = run.settings;
   const log = (line: string) => {
     runs.log(runId, line);
     hooks.onLog?.(line);
   };
+  // where the steps run: the run's choice, `auto` resolved on this machine now (a resumed run may move)
+  const device = await chooseDevice(run.settings.provider);
+  const s: RunSettings = { ...run.settings, provider: device.provider };
+  log(describeDevice(device));
   const stopIfAsked = async (where: string, keep?: () => Promise<void>) => {
     if (!hooks.signal?.aborted && !runs.cancelRequested(runId)) return;
     await keep?.();
@@ -119,7 +127,7 @@ async function learn(library: Library, runId: string, hooks: RunHooks, weights: 
   // 3. The stages; `carried` holds what Stage I hands to Stage II (the trained encoder)
   const schedule = scaledLinearSchedule();
   const meta: ConceptMeta = { classWord: run.classWord, baseModel: sdRef.modelId ?? sd.label, loraRank: s.loraRank };
-  const previews: PreviewContext = { library, run, sd, weights, cacheDir, log, ...(hooks.signal ? { signal: hooks.signal } : {}) };
+  const previews: PreviewContext = { library, run, sd, weights, cacheDir, log, provider: s.provider, ...(hooks.signal ? { signal: hooks.signal } : {}) };
   const preview = async (at: { step: number; stage: 1 | 2; final: boolean }, trained: Record<string, Float32Array>, token?: Float32Array) => {
     const concept = conceptAt(
       token ?? (await encodeToken(encoder, trained, example, weights, { provider: s.provider, cacheDir })),
@@ -220,14 +228,14 @@ async function learn(library: Library, runId: string, hooks: RunHooks, weights: 
 
 /** The step of one stage as the memory plan builds it (at each candidate micro-batch size). */
 const stepBuild =
-  (stage: TrainingStage, s: LearnSettings, models: SingleInsertModels): StepBuild =>
+  (stage: TrainingStage, s: RunSettings, models: SingleInsertModels): StepBuild =>
   (g, microBatch) =>
     buildSingleInsertStep(g, models, { ...stepShape(s), batch: microBatch }, stage.stepOptions(s));
 
-const stepShape = (s: LearnSettings): StepShape => ({ batch: s.batch, latent: [s.latentSize, s.latentSize] });
+const stepShape = (s: RunSettings): StepShape => ({ batch: s.batch, latent: [s.latentSize, s.latentSize] });
 
 /** What a stage's plan is asked: the batch, the memory, and the micro-batches if fixed (by the user or a resumed stage). */
-const planRequest = (stage: TrainingStage, s: LearnSettings, availableBytes: number, microBatches: number | null): PlanRequest => {
+const planRequest = (stage: TrainingStage, s: RunSettings, availableBytes: number, microBatches: number | null): PlanRequest => {
   const fixed = microBatches ?? (s.microBatches || null);
   return {
     label: `${stage.title} step (batch ${s.batch}, ${s.latentSize * 8} px)`,
@@ -241,7 +249,7 @@ const planRequest = (stage: TrainingStage, s: LearnSettings, availableBytes: num
 /** A stage's step runner, on the plan the memory allows (or the one a resumed stage ran with). */
 async function openStage(
   stage: TrainingStage,
-  s: LearnSettings,
+  s: RunSettings,
   models: SingleInsertModels,
   o: { carried: Record<string, Float32Array> | undefined; weights: WeightPool; cacheDir: string; availableBytes: number; microBatches: number | null },
 ): Promise<{ runner: StepRunner; plan: MemoryPlan }> {
@@ -273,7 +281,7 @@ export function withoutValues(m: SingleInsertModels): SingleInsertModels {
  * Before a run is queued: would each stage's step fit the memory there is? Refuses (out-of-memory, with
  * what it needs, what is free and what to change) when even the smallest plan does not.
  */
-export async function preflight(sd: StableDiffusionModel, encoder: ImageEncoderChoice, s: LearnSettings): Promise<string[]> {
+export async function preflight(sd: StableDiffusionModel, encoder: ImageEncoderChoice, s: RunSettings): Promise<string[]> {
   const models = withoutValues({ unet: sd.unet, textEncoder: sd.textEncoder, vision: encoder, mapper: new RandomSource(s.seed) });
   const availableBytes = await memoryBudget(s);
   return STAGES.filter((stage) => stage.steps(s) > 0).map(
@@ -285,7 +293,7 @@ export async function preflight(sd: StableDiffusionModel, encoder: ImageEncoderC
  * Memory the steps must fit (the plan splits the batch to fit it): an NVIDIA GPU's free memory, else
  * the system's; maxMemoryGb caps it (to leave room for other programs).
  */
-export async function memoryBudget(s: Pick<LearnSettings, 'provider' | 'maxMemoryGb'>): Promise<number> {
+export async function memoryBudget(s: Pick<RunSettings, 'provider' | 'maxMemoryGb'>): Promise<number> {
   const gpu = s.provider === 'cpu' ? undefined : (await probeGpus()).devices[0];
   const device = gpu ? gpu.freeBytes : availableMemory();
   return s.maxMemoryGb > 0 ? Math.min(device, s.maxMemoryGb * 2 ** 30) : device;
@@ -311,7 +319,7 @@ async function encodeToken(
   trained: Record<string, Float32Array>,
   example: ConceptExample,
   weights: WeightPool,
-  options: { provider: LearnSettings['provider']; cacheDir: string },
+  options: { provider: ExecutionProvider; cacheDir: string },
 ): Promise<Float32Array> {
   const g = new Graph('token');
   const size = encoder.config.imageSize;

@@ -9,6 +9,7 @@ import type { VisionConfig } from '../../models/vision.js';
 import { openStableDiffusion } from '../../weights/sd-loader.js';
 import { openImageEncoder } from './encoder.js';
 import { preflight, runLearning, type RunHooks } from './learn-run.js';
+import { chooseDevice } from '../../system/device-choice.js';
 
 /**
  * Checks what a run needs (photo, its mask, the model, the encoder) and that each stage's step fits the
@@ -30,7 +31,7 @@ export async function createRun(library: Library, input: NewRun, options: { offi
   const model = resolveModel(library, req.model);
   const sd = openStableDiffusion(model.path);
   const encoder = openImageEncoder(library, req.settings, sd.textEncoder.config.hiddenSize, options.officialEncoder);
-  const plans = await preflight(sd, encoder, req.settings);
+  const plans = await preflight(sd, encoder, { ...req.settings, provider: (await chooseDevice(req.settings.provider)).provider });
   const run = library.runs.create({
     name: req.name || `${req.classWord} from ${image.name}`,
     classWord: req.classWord,

@@ -2,6 +2,7 @@
 // once from the finished concept (whose first image becomes its thumbnail). They read the weights
 // the run already holds, start each prompt from the same seed every time (so the strip shows the
 // concept changing, not the noise), and never stop the run: a failed preview is a line in its log.
+import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
 import { previewPromptFor, type RunPreview, type TrainingRun } from '../../../src-preload/contract/training.js';
 import { toApiError } from '../../common/app-error.js';
 import type { WeightPool } from '../../graph/runtime/weight-pool.js';
@@ -23,6 +24,8 @@ export interface PreviewContext {
   sd: StableDiffusionModel;
   weights: WeightPool;
   cacheDir: string;
+  /** Where the run's steps run (its `auto` resolved), the previews too. */
+  provider: ExecutionProvider;
   signal?: AbortSignal;
   log: (line: string) => void;
 }
@@ -55,7 +58,7 @@ export async function drawPreviews(c: PreviewContext, at: { step: number; stage:
       const side = s.latentSize * vaeFactor(c.sd); // the size the run trains at
       const settings = defaultSettings(c.sd, { prompt, steps: s.previewSteps, guidance: PREVIEW_GUIDANCE, seed, width: side, height: side });
       const { images } = await generateImages(c.sd, settings, {
-        provider: s.provider,
+        provider: c.provider,
         cacheDir: c.cacheDir,
         weights: c.weights,
         concepts: [{ placeholder: PLACEHOLDER, concept }],

@@ -3,6 +3,7 @@ import { AppError } from '../../common/app-error.js';
 import type { Library } from '../../library/library.js';
 import type { MaskRecord } from '../../../src-preload/contract/index.js';
 import { type Detection, GroundingDino } from './grounding-dino.js';
+import { chooseDevice } from '../../system/device-choice.js';
 import { type ImageEmbedding, maskFromPng, maskToPng, SamEngine } from './sam-engine.js';
 import type { Box, SamPoint } from '../../../src-preload/contract/masks.js';
 
@@ -29,10 +30,13 @@ export class MaskService {
   constructor(private readonly library: Library) {}
 
   private engine(): Promise<SamEngine> {
-    this.sam ??= SamEngine.load({ cacheDir: join(this.library.dataDir, 'cache', 'sam') }).catch((err: unknown) => {
-      this.sam = null;
-      throw err;
-    });
+    // SAM runs where `auto` says: a real GPU when one is usable, else the CPU
+    this.sam ??= chooseDevice('auto')
+      .then((device) => SamEngine.load({ cacheDir: join(this.library.dataDir, 'cache', 'sam'), provider: device.provider }))
+      .catch((err: unknown) => {
+        this.sam = null;
+        throw err;
+      });
     return this.sam;
   }
 
