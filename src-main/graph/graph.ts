@@ -19,6 +19,12 @@ export class Graph {
   readonly cuts: number[] = [];
   /** Most elements one attention score tensor may have (queries go in chunks above it); null: no limit. */
   attentionScoreLimit: number | null = null;
+  /**
+   * Where float16 matrix products and convolutions add up: in float32 (PyTorch's autocast on tensor cores does;
+   * WebGPU's float16 kernels add in float16 and lose 1e-2 of the UNet's ε) or, for speed alone, in float16.
+   * Storage between layers stays float16 either way (see nn.ts, decision 0006).
+   */
+  halfAccumulation: 'float32' | 'float16' = 'float32';
   private readonly initializerByTensor = new Map<Tensor, Initializer>();
   private readonly scopes: string[] = [];
   private readonly usedNames = new Set<string>();

@@ -1,6 +1,6 @@
 // Building blocks shared by the SD models, with diffusers' weight names.
 import type { Tensor } from '../graph/ir.js';
-import { attention, groupNorm, layerNorm, linear, quickGelu, silu } from '../graph/nn.js';
+import { accumulated, attention, groupNorm, layerNorm, linear, quickGelu, silu } from '../graph/nn.js';
 import * as op from '../graph/ops/index.js';
 import { type LoraAdapter, loraDelta } from './lora.js';
 import { type ParamFactory, withAdapters } from './params.js';
@@ -23,7 +23,9 @@ export function conv(
   kernel: number,
   options: { stride?: number; padding?: number } = {},
 ): Tensor {
-  return x.graph.scope(name, () => op.conv2d(x, p.weight('weight', [outCh, inCh, kernel, kernel]), p.weight('bias', [outCh]), options));
+  return x.graph.scope(name, () =>
+    accumulated(x, (x, [w, b]) => op.conv2d(x, w!, b!, options), [p.weight('weight', [outCh, inCh, kernel, kernel]), p.weight('bias', [outCh])]),
+  );
 }
 
 export function groupNormLayer(p: ParamFactory, name: string, x: Tensor, groups: number, eps: number): Tensor {

@@ -108,13 +108,15 @@ export interface RegionalDelta {
  */
 export function regionalAttention(q: Tensor, k0: Tensor, v0: Tensor, deltas: readonly RegionalDelta[], bias: Tensor): { out: Tensor; probs: Tensor } {
   const scale = 1 / Math.sqrt(q.shape[q.shape.length - 1]!);
-  const dt = q.dtype;
-  const cast = (t: Tensor) => (t.dtype === dt ? t : op.cast(t, dt));
-  let scores = op.matmul(q, op.transposeLast2(k0));
-  for (const d of deltas) scores = op.add(scores, op.mul(cast(d.gate), op.matmul(q, op.transposeLast2(cast(d.dk)))));
+  // float16 inputs are added up in float32 unless the graph asks otherwise (as nn.attention), the softmax always
+  const dt = q.dtype === 'float16' && q.graph.halfAccumulation === 'float32' ? 'float32' : q.dtype;
+  const cast = (t: Tensor, to: Tensor['dtype'] = dt) => (t.dtype === to ? t : op.cast(t, to));
+  const [q0, k, v] = [cast(q), cast(k0), cast(v0)];
+  let scores = op.matmul(q0, op.transposeLast2(k));
+  for (const d of deltas) scores = op.add(scores, op.mul(cast(d.gate), op.matmul(q0, op.transposeLast2(cast(d.dk)))));
   scores = op.add(op.mul(scores, scale), cast(bias));
-  const probs = op.softmax(scores, -1);
-  let out = op.matmul(probs, v0);
+  const probs = cast(op.softmax(cast(scores, 'float32'), -1));
+  let out = op.matmul(probs, v);
   for (const d of deltas) out = op.add(out, op.mul(cast(d.gate), op.matmul(probs, cast(d.dv))));
-  return { out, probs };
+  return { out: cast(out, q.dtype), probs };
 }

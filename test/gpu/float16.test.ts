@@ -1,6 +1,7 @@
-// The reference pipeline in float16 on WebGPU (weights and activations, as generation runs on GPUs),
-// against diffusers' float32 goldens. The tolerances are what WebGPU's float16 kernels give today,
-// stated so a regression shows; the target of 2e-3 per part needs float32 statistics (issue 23, part 3).
+// The reference pipeline in float16 on WebGPU (weights and activations between layers, as generation runs on
+// GPUs), against diffusers' float32 goldens: within 2e-3 of each part's largest value, with matrix products,
+// convolutions, attention and norms added up in float32 (decision 0006). Added up in float16, as WebGPU's
+// float16 kernels do by themselves, the UNet is several times further off.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,8 +33,13 @@ function relativeError(actual: Float32Array, name: string): number {
   return worst / scale;
 }
 
-async function runF16(build: (g: Graph) => Tensor, feeds: Record<string, Float32Array | BigInt64Array>): Promise<Float32Array> {
+async function runF16(
+  build: (g: Graph) => Tensor,
+  feeds: Record<string, Float32Array | BigInt64Array>,
+  accumulation: Graph['halfAccumulation'],
+): Promise<Float32Array> {
   const g = new Graph('f16');
+  g.halfAccumulation = accumulation;
   g.output(op.cast(build(g), 'float32'), 'out');
   const session = await sessionForGraph(g, { cacheDir, provider: 'webgpu' });
   try {
@@ -62,13 +68,14 @@ describe('float16 on WebGPU against the float32 goldens', () => {
   });
   afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
 
-  it('text encoder within 5e-3, UNet ε within 1.5e-2, VAE decoder within 1.5e-2 (relative to max |value|)', async () => {
+  async function errors(accumulation: Graph['halfAccumulation']) {
     const text = await runF16(
       (g) =>
         clipTextEncoder(weightsFrom(g, model.textEncoder.source, { dtype: 'float16' }), model.textEncoder.config, {
           inputIds: g.input('ids', 'int64', goldenShape('text.ids')),
         }),
       { ids: BigInt64Array.from(golden('text.ids'), (v) => BigInt(v)) },
+      accumulation,
     );
     const eps = await runF16(
       (g) =>
@@ -78,17 +85,24 @@ describe('float16 on WebGPU against the float32 goldens', () => {
           encoderHiddenStates: f16Input(g, 'context', 'text.hidden'),
         }),
       { sample: golden('unet.sample'), t: golden('unet.timestep'), context: golden('text.hidden') },
+      accumulation,
     );
     const decoded = await runF16(
       (g) => vaeDecode(weightsFrom(g, model.vae.source, { prefix: 'vae.', dtype: 'float16' }), model.vae.config, f16Input(g, 'latents', 'vae.latents')),
-      {
-        latents: golden('vae.latents'),
-      },
+      { latents: golden('vae.latents') },
+      accumulation,
     );
-    const errors = { text: relativeError(text, 'text.hidden'), unet: relativeError(eps, 'unet.eps'), vae: relativeError(decoded, 'vae.decoded') };
-    console.log(`float16 on WebGPU, max relative error: ${JSON.stringify(errors)}`);
-    expect(errors.text).toBeLessThan(5e-3);
-    expect(errors.unet).toBeLessThan(1.5e-2);
-    expect(errors.vae).toBeLessThan(1.5e-2);
+    return { text: relativeError(text, 'text.hidden'), unet: relativeError(eps, 'unet.eps'), vae: relativeError(decoded, 'vae.decoded') };
+  }
+
+  it('text encoder, UNet ε and VAE decoder each within 2e-3 (relative to max |value|); added up in float16, the UNet is not', async () => {
+    const mixed = await errors('float32');
+    console.log(`float16 on WebGPU, float32 accumulation, max relative error: ${JSON.stringify(mixed)}`);
+    expect(mixed.text).toBeLessThan(2e-3);
+    expect(mixed.unet).toBeLessThan(2e-3);
+    expect(mixed.vae).toBeLessThan(2e-3);
+    const half = await errors('float16');
+    console.log(`float16 on WebGPU, float16 accumulation, max relative error: ${JSON.stringify(half)}`);
+    expect(half.unet).toBeGreaterThan(2 * mixed.unet);
   });
 });

@@ -67,4 +67,20 @@ describe('sampling on WebGPU', () => {
     const latentBytes = 4 * model.unet.config.inChannels * (SETTINGS.width / factor) * (SETTINGS.height / factor);
     for (const s of steps.slice(1)) expect(s).toEqual({ uploadBytes: 4 * (2 + 7), readbackBytes: latentBytes, uploads: 2, readbacks: 1 });
   });
+
+  it('float16 (the GPU default) draws the CPU float32 image: mean difference within 2/255, none over 16/255', async () => {
+    const cpu = await generateImages(model, SETTINGS, { provider: 'cpu', cacheDir });
+    const gpu = await generateImages(model, SETTINGS, { provider: 'webgpu', cacheDir });
+    const [a, b] = [await pixels(cpu.images[0]!.png), await pixels(gpu.images[0]!.png)];
+    let sum = 0;
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) {
+      const d = Math.abs(a[i]! - b[i]!);
+      sum += d;
+      worst = Math.max(worst, d);
+    }
+    console.log(`float16 on WebGPU against CPU float32, 5 DDIM steps: mean ${(sum / a.length).toFixed(2)}/255, max ${worst}/255`);
+    expect(sum / a.length).toBeLessThanOrEqual(2);
+    expect(worst).toBeLessThanOrEqual(16);
+  });
 });
