@@ -10,3 +10,16 @@ export function probeAdapters(): AdapterReport {
   if (!r.available) return { adapters: [], reason: r.reason ?? 'no Vulkan driver' };
   return { adapters: r.adapters ?? [], reason: r.adapters?.length ? null : 'the Vulkan loader found no device' };
 }
+
+/** WebGPU's guaranteed maxStorageBufferBindingSize: onnxruntime's device may not ask the adapter for more. */
+const WEBGPU_DEFAULT_BINDING_BYTES = 128 * 2 ** 20;
+
+/**
+ * The largest buffer one WebGPU shader binding may take here: the adapters' own limit, at most WebGPU's
+ * default. An attention score tensor above it must be split (Graph.attentionScoreLimit).
+ */
+export function storageBindingLimitBytes(): number {
+  const hardware = probeAdapters().adapters;
+  const least = Math.min(...hardware.map((a) => a.maxStorageBufferRange).filter((r) => r > 0), WEBGPU_DEFAULT_BINDING_BYTES);
+  return least;
+}

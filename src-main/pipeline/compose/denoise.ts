@@ -50,6 +50,8 @@ export async function denoise(
     onProgress?: (p: DenoiseProgress) => void;
     /** Attention in chunks of queries (beside a training run, where memory is the run's). */
     lean?: boolean;
+    /** Most elements one attention score tensor may have (a GPU's buffer binding limit), whatever `lean` says. */
+    scoreLimit?: number;
   } = {},
 ): Promise<{ latents: Float32Array; fallback: string | null }> {
   const n = input.count;
@@ -63,7 +65,8 @@ export async function denoise(
   }
 
   const g = new Graph('unet');
-  if (options.lean) g.attentionScoreLimit = DEFAULT_SCORE_LIMIT;
+  const limits = [options.lean ? DEFAULT_SCORE_LIMIT : Infinity, options.scoreLimit ?? Infinity];
+  if (Math.min(...limits) < Infinity) g.attentionScoreLimit = Math.min(...limits);
   const sample = g.input('sample', 'float32', [2 * n, channels, h, w]);
   const timestep = g.input('timestep', 'float32', [2 * n]);
   const ehs = g.input('encoder_hidden_states', 'float32', [2 * n, TOKENS, d]);

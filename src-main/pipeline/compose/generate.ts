@@ -13,6 +13,7 @@ import { initialLatents } from './latents.js';
 import { encodePrompt, type PromptConcept } from './prompt.js';
 import { type ConceptRegion, latentCoverage, overlapNote, regionFeeds } from './regions.js';
 import { sessionLoader } from './sessions.js';
+import { storageBindingLimitBytes } from '../../system/gpu-adapters.js';
 
 export interface GenerateSettings {
   prompt: string;
@@ -132,6 +133,8 @@ export async function generateImages(
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       lean: options.weights !== undefined,
+      // WebGPU binds no buffer over its limit: SD 1.5's self-attention scores at 512² are 1 GiB in float32
+      ...(provider === 'webgpu' ? { scoreLimit: Math.floor(storageBindingLimitBytes() / 4) } : {}),
     },
   );
 
