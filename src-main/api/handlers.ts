@@ -185,6 +185,8 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
     },
     system: {
       doctor: () => runDoctor(library.dataDir),
+      preferences: () => library.preferences.get(),
+      setPreferences: (changes) => library.preferences.set(changes),
       browse: ({ path }) => browseFolder(path),
     },
     training: {

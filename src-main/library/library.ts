@@ -1,6 +1,7 @@
 // The library: one folder holding the SQLite database (one repository per table group) and the
 // content-addressed file store. Invariant: a row only ever points at a complete file (files are written
 // before rows are committed, and removed only after the rows pointing at them are gone).
+import { PreferencesRepo } from './preferences.js';
 import type { Database } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,6 +41,7 @@ export class Library {
   readonly runs: TrainingRuns;
   readonly generations: Generations;
   readonly compositions: Compositions;
+  readonly preferences: PreferencesRepo;
 
   private constructor(readonly dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
@@ -53,6 +55,7 @@ export class Library {
     this.runs = new TrainingRuns(this.db, this.blobs, (runId) => join(dataDir, 'runs', runId));
     this.generations = new Generations(this.db, this.blobs);
     this.compositions = new Compositions(this.db);
+    this.preferences = new PreferencesRepo(this.db);
   }
 
   /** Where compiled model graphs are cached (they are rebuilt when missing). */

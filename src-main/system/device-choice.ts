@@ -17,8 +17,10 @@ let probed: Promise<ProviderInfo[]> | undefined;
 /** The providers are probed once a process (each probe starts a session on each). */
 const providers = () => (probed ??= probeProviders());
 
-export async function chooseDevice(choice: ProviderChoice): Promise<DeviceChoice> {
+/** `choice` resolved: a provider as it is; `auto` as Settings says (`preferred`), else by what starts here. */
+export async function chooseDevice(choice: ProviderChoice, preferred: ProviderChoice = 'auto'): Promise<DeviceChoice> {
   if (choice !== 'auto') return { provider: choice, label: PROVIDER_LABELS[choice], reason: `${PROVIDER_LABELS[choice]} was chosen` };
+  if (preferred !== 'auto') return { provider: preferred, label: PROVIDER_LABELS[preferred], reason: `${PROVIDER_LABELS[preferred]} is chosen in Settings` };
   const found = await providers();
   const usable = (name: ExecutionProvider) => found.find((p) => p.name === name && p.usable);
   if (usable('cuda')) {
@@ -41,7 +43,7 @@ export async function chooseDevice(choice: ProviderChoice): Promise<DeviceChoice
   } else notes.push(`WebGPU: ${found.find((p) => p.name === 'webgpu')?.detail ?? 'not available'}`);
   const cuda = found.find((p) => p.name === 'cuda');
   if (cuda) notes.push(`CUDA: ${cuda.detail}`);
-  return { provider: 'cpu', label: 'CPU', reason: `no usable GPU (${notes.join('; ')}); ${CPU_COST}` };
+  return { provider: 'cpu', label: 'CPU', reason: `no usable GPU here: ${notes.join('; ')}; ${CPU_COST}` };
 }
 
 /** One line for a job's log: where it runs and why. */

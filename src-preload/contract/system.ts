@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { executionProvider } from './common.js';
+import { executionProvider, providerChoice } from './common.js';
 
 /** A Vulkan physical device: what WebGPU picks from on Linux and Windows (native/gpu-probe/src/vulkan_probe.c). */
 export const gpuAdapter = z.object({
@@ -68,6 +68,15 @@ export const doctorReport = z.object({
 });
 export type DoctorReport = z.infer<typeof doctorReport>;
 
+/** What the user sets once for the app: where runs, drawings and masks go when they leave the device to the app. */
+export const preferences = z
+  .object({
+    /** `auto`: the best usable GPU, else the CPU; a provider here is used instead (a run's own choice still wins). */
+    provider: providerChoice.default('auto'),
+  })
+  .strict();
+export type Preferences = z.output<typeof preferences>;
+
 /** A folder's entries, for picking a model file or folder on the machine the app runs on (web mode has no native dialog). */
 export const folderListing = z.object({
   path: z.string(),
@@ -82,6 +91,9 @@ export type FolderListing = z.infer<typeof folderListing>;
 export const systemService = service(
   {
     doctor: method(z.object({}).strict(), doctorReport),
+    preferences: method(z.object({}).strict(), preferences),
+    /** Changes the preferences given, keeps the rest; returns them all. */
+    setPreferences: method(z.object({ provider: providerChoice.optional() }).strict(), preferences),
     /** Lists a folder (the home folder when no path is given): folders first, then files, hidden ones left out. */
     browse: method(z.object({ path: z.string().max(4096).optional() }).strict(), folderListing),
   },

@@ -9,6 +9,7 @@ import { RENDERER_DIR } from '../../src-main/server/content.js';
 import { SeededRandom } from '../../src-main/graph/random.js';
 import { probeGpus } from '../../src-main/system/gpu-probe.js';
 import { probeProviders } from '../../src-main/system/providers.js';
+import { chooseDevice } from '../../src-main/system/device-choice.js';
 import { writeSafetensors } from '../../src-main/weights/safetensors.js';
 import { fixtureImage } from '../helpers/fixtures.js';
 import { writeKohyaLora } from '../helpers/random-concept.js';
@@ -158,7 +159,18 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
     // what the probe found on this machine: the driver, or why there is none
     const gpu = await probeGpus();
     await expect(page.getByTestId('gpu-panel').textContent()).resolves.toContain(gpu.nvidia ? `NVIDIA driver ${gpu.driverVersion ?? 'unknown'}` : gpu.reason!);
+    // the device: auto says what it picks here and why; a choice is kept for the next visit
+    const device = page.getByTestId('device-panel');
+    const choice = await chooseDevice('auto');
+    await expect(device.textContent()).resolves.toContain(`Best available here: ${choice.label}`);
     await page.screenshot({ path: join(ARTIFACTS, 'settings.png') });
+    await device.getByRole('combobox').selectOption('cpu');
+    await device.getByText("A run's own device setting still wins").waitFor();
+    await page.getByRole('link', { name: 'Library' }).click();
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await expect(page.getByTestId('device-panel').getByRole('combobox').inputValue()).resolves.toBe('cpu');
+    await page.getByTestId('device-panel').getByRole('combobox').selectOption('auto');
+    await page.getByTestId('device-panel').getByText('Best available here').waitFor();
   });
 
   it('a tab opened without the token says how to get back in', async () => {

@@ -80,7 +80,7 @@ export const maskCommand: Command = {
         const path = resolve(target);
         if (!existsSync(path)) throw new AppError('not-found', `"${target}" is neither a library image id (img_…) nor a file.`);
         const bytes = readFileSync(path);
-        const sam = await SamEngine.load({ provider: (await chooseDevice('auto')).provider });
+        const sam = await SamEngine.load({ provider: (await chooseDevice('auto', library.preferences.get().provider)).provider });
         const embedding = await sam.embed(bytes);
         let prompt = { points, box };
         if (!points.length && !box) {

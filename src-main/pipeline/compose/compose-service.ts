@@ -70,7 +70,7 @@ export async function composeImages(library: Library, request: ComposeRequest, h
   });
   const factor = vaeFactor(model);
   const [h, w, channels] = [settings.height / factor, settings.width / factor, model.unet.config.inChannels];
-  const device = await chooseDevice(request.provider);
+  const device = await chooseDevice(request.provider, library.preferences.get().provider);
   hooks.onNote?.(describeDevice(device));
   const { images, fallback, notes } = await generateImages(model, settings, {
     concepts,

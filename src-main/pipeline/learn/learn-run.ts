@@ -86,7 +86,7 @@ async function learn(library: Library, runId: string, hooks: RunHooks, weights: 
     hooks.onLog?.(line);
   };
   // where the steps run: the run's choice, `auto` resolved on this machine now (a resumed run may move)
-  const device = await chooseDevice(run.settings.provider);
+  const device = await chooseDevice(run.settings.provider, library.preferences.get().provider);
   const s: RunSettings = { ...run.settings, provider: device.provider };
   log(describeDevice(device));
   const stopIfAsked = async (where: string, keep?: () => Promise<void>) => {

@@ -31,7 +31,10 @@ export async function createRun(library: Library, input: NewRun, options: { offi
   const model = resolveModel(library, req.model);
   const sd = openStableDiffusion(model.path);
   const encoder = openImageEncoder(library, req.settings, sd.textEncoder.config.hiddenSize, options.officialEncoder);
-  const plans = await preflight(sd, encoder, { ...req.settings, provider: (await chooseDevice(req.settings.provider)).provider });
+  const plans = await preflight(sd, encoder, {
+    ...req.settings,
+    provider: (await chooseDevice(req.settings.provider, library.preferences.get().provider)).provider,
+  });
   const run = library.runs.create({
     name: req.name || `${req.classWord} from ${image.name}`,
     classWord: req.classWord,

@@ -31,7 +31,7 @@ export class MaskService {
 
   private engine(): Promise<SamEngine> {
     // SAM runs where `auto` says: a real GPU when one is usable, else the CPU
-    this.sam ??= chooseDevice('auto')
+    this.sam ??= chooseDevice('auto', this.library.preferences.get().provider)
       .then((device) => SamEngine.load({ cacheDir: join(this.library.dataDir, 'cache', 'sam'), provider: device.provider }))
       .catch((err: unknown) => {
         this.sam = null;

@@ -1,14 +1,18 @@
-import type { DoctorReport } from '../../../../src-preload/contract/index.js';
+import type { DoctorReport, Preferences, ProviderChoice } from '../../../../src-preload/contract/index.js';
 import { api, errorMessage } from '../api.js';
 
-/** The doctor report (GPU, execution providers, Electron) for the Settings screen. */
+/** The doctor report (GPU, execution providers, Electron) and the app's preferences, for the Settings screen. */
 export class SystemState {
   #report = $state.raw<DoctorReport | null>(null);
+  #preferences = $state.raw<Preferences | null>(null);
   #checking = $state(false);
   #error = $state<string | null>(null);
 
   get report(): DoctorReport | null {
     return this.#report;
+  }
+  get preferences(): Preferences | null {
+    return this.#preferences;
   }
   get checking(): boolean {
     return this.#checking;
@@ -20,12 +24,22 @@ export class SystemState {
   async check(): Promise<void> {
     this.#checking = true;
     try {
-      this.#report = await api.system.doctor({});
+      [this.#report, this.#preferences] = await Promise.all([api.system.doctor({}), api.system.preferences({})]);
       this.#error = null;
     } catch (err) {
       this.#error = errorMessage(err);
     } finally {
       this.#checking = false;
+    }
+  }
+
+  /** Where runs, drawings and masks go when they leave the device to the app. */
+  async setProvider(provider: ProviderChoice): Promise<void> {
+    try {
+      this.#preferences = await api.system.setPreferences({ provider });
+      this.#error = null;
+    } catch (err) {
+      this.#error = errorMessage(err);
     }
   }
 }
