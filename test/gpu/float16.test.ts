@@ -9,14 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Graph } from '../../src-main/graph/graph.js';
 import type { Tensor } from '../../src-main/graph/ir.js';
 import * as op from '../../src-main/graph/ops/index.js';
-import { sessionForGraph } from '../../src-main/graph/runtime/session.js';
 import { clipTextEncoder } from '../../src-main/models/clip-text.js';
 import { weightsFrom } from '../../src-main/models/params.js';
 import { unet } from '../../src-main/models/unet.js';
 import { vaeDecode } from '../../src-main/models/vae.js';
 import { openStableDiffusion } from '../../src-main/weights/sd-loader.js';
 import type { StableDiffusionModel } from '../../src-main/weights/sd-model.js';
-import { golden, goldenShape, REFERENCE_MODEL } from '../helpers/reference-goldens.js';
+import { golden, goldenShape, REFERENCE_MODEL, runGraph } from '../helpers/reference-goldens.js';
 
 let model: StableDiffusionModel;
 let cacheDir: string;
@@ -41,22 +40,7 @@ async function runF16(
   const g = new Graph('f16');
   g.halfAccumulation = accumulation;
   g.output(op.cast(build(g), 'float32'), 'out');
-  const session = await sessionForGraph(g, { cacheDir, provider: 'webgpu' });
-  try {
-    const hostFeeds = Object.fromEntries(
-      Object.entries(feeds).map(([name, data]) => [
-        name,
-        {
-          dtype: data instanceof BigInt64Array ? ('int64' as const) : ('float32' as const),
-          shape: [...g.inputs.find((i) => i.tensor.name === name)!.tensor.shape],
-          data,
-        },
-      ]),
-    );
-    return (await session.run(hostFeeds)).out!.data as Float32Array;
-  } finally {
-    await session.release();
-  }
+  return (await runGraph(g, feeds, { cacheDir, provider: 'webgpu' })).out!;
 }
 
 const f16Input = (g: Graph, name: string, golden: string) => op.cast(g.input(name, 'float32', goldenShape(golden)), 'float16');

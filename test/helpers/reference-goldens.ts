@@ -2,6 +2,9 @@
 // reference test uses: max |error| ≤ 1e-4 × the reference's max |value|.
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import type { ExecutionProvider } from '../../src-preload/contract/common.js';
+import type { Graph } from '../../src-main/graph/graph.js';
+import { sessionForGraph } from '../../src-main/graph/runtime/session.js';
 import { PROJECT_ROOT } from '../../src-main/common/project-root.js';
 import { readSafetensorsHeader, readTensorAsFloat32, type SafetensorsFile } from '../../src-main/weights/safetensors.js';
 
@@ -34,4 +37,29 @@ export function expectCloseToGolden(actual: ArrayLike<number>, name: string): vo
   }
   const where = `${name}: max |error| ${worst.toExponential(2)} at ${at} (got ${actual[at]}, diffusers ${expected[at]}; max |value| ${scale.toPrecision(4)})`;
   expect(worst, where).toBeLessThanOrEqual(TOLERANCE * scale);
+}
+
+/** Runs a graph once with typed-array feeds (each input's shape read from the graph), its outputs as float32. */
+export async function runGraph(
+  g: Graph,
+  feeds: Record<string, Float32Array | BigInt64Array>,
+  options: { cacheDir: string; provider?: ExecutionProvider },
+): Promise<Record<string, Float32Array>> {
+  const session = await sessionForGraph(g, options);
+  try {
+    const hostFeeds = Object.fromEntries(
+      Object.entries(feeds).map(([name, data]) => [
+        name,
+        {
+          dtype: data instanceof BigInt64Array ? ('int64' as const) : ('float32' as const),
+          shape: [...g.inputs.find((i) => i.tensor.name === name)!.tensor.shape],
+          data,
+        },
+      ]),
+    );
+    const out = await session.run(hostFeeds);
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
+  } finally {
+    await session.release();
+  }
 }

@@ -20,30 +20,12 @@ import { createSampler, guide, type SamplerName } from '../../../src-main/schedu
 import { openStableDiffusion } from '../../../src-main/weights/sd-loader.js';
 import type { StableDiffusionModel } from '../../../src-main/weights/sd-model.js';
 import { testProvider } from '../../helpers/test-provider.js';
-import { expectCloseToGolden as expectClose, golden, goldenShape as shapeOf, REFERENCE_MODEL } from '../../helpers/reference-goldens.js';
+import { expectCloseToGolden as expectClose, golden, goldenShape as shapeOf, REFERENCE_MODEL, runGraph } from '../../helpers/reference-goldens.js';
 
 let model: StableDiffusionModel;
 let cacheDir: string;
 
-async function run(g: Graph, feeds: Record<string, Float32Array | BigInt64Array>): Promise<Record<string, Float32Array>> {
-  const session: GraphSession = await sessionForGraph(g, { cacheDir, provider: testProvider() });
-  try {
-    const hostFeeds = Object.fromEntries(
-      Object.entries(feeds).map(([name, data]) => [
-        name,
-        {
-          dtype: data instanceof BigInt64Array ? ('int64' as const) : ('float32' as const),
-          shape: [...g.inputs.find((i) => i.tensor.name === name)!.tensor.shape],
-          data,
-        },
-      ]),
-    );
-    const out = await session.run(hostFeeds);
-    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
-  } finally {
-    await session.release();
-  }
-}
+const run = (g: Graph, feeds: Record<string, Float32Array | BigInt64Array>) => runGraph(g, feeds, { cacheDir, provider: testProvider() });
 
 const ids = () => BigInt64Array.from(golden('text.ids'), (v) => BigInt(v));
 
