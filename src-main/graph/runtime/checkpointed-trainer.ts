@@ -183,6 +183,8 @@ export class CheckpointedTrainer implements StepRunner {
   private readonly uploaded = new Map<string, { host: HostTensor; device: OrtTensor }>();
   /** Device tensors that live until release: zero accumulators by shape, the loss scale. */
   private readonly deviceZeros = new Map<string, OrtTensor>();
+  /** Tensors that outlive every step (the zeros): never freed by give(). */
+  private readonly persistent = new Set<OrtTensor>();
   private deviceScale: { value: number; tensor: OrtTensor } | null = null;
 
   async step(batches: Array<Record<string, HostTensor>>, lr: number): Promise<StepResult> {
@@ -269,7 +271,7 @@ export class CheckpointedTrainer implements StepRunner {
   /** A value no longer needed: its buffer back to the pool, or its device memory freed. */
   private give(t: OrtTensor): void {
     if (this.device) {
-      if (![...this.deviceZeros.values()].includes(t)) disposeTensor(t);
+      if (!this.persistent.has(t)) disposeTensor(t);
     } else this.pool.give(t);
   }
 
@@ -318,6 +320,7 @@ export class CheckpointedTrainer implements StepRunner {
     if (!t) {
       [t] = await this.device.upload([{ dtype: 'float32', shape, data: new Float32Array(numel(shape)) }]);
       this.deviceZeros.set(key, t!);
+      this.persistent.add(t!);
     }
     return t!;
   }
@@ -420,6 +423,7 @@ export class CheckpointedTrainer implements StepRunner {
       if (this.deviceScale) disposeTensor(this.deviceScale.tensor);
       this.uploaded.clear();
       this.deviceZeros.clear();
+      this.persistent.clear();
       this.deviceScale = null;
     }
     // runs of one structure share a session: release each once
