@@ -19,7 +19,6 @@ const WEBGPU_DEFAULT_BINDING_BYTES = 128 * 2 ** 20;
  * default. An attention score tensor above it must be split (Graph.attentionScoreLimit).
  */
 export function storageBindingLimitBytes(): number {
-  const hardware = probeAdapters().adapters;
-  const least = Math.min(...hardware.map((a) => a.maxStorageBufferRange).filter((r) => r > 0), WEBGPU_DEFAULT_BINDING_BYTES);
-  return least;
+  const ranges = probeAdapters().adapters.map((a) => a.maxStorageBufferRange);
+  return Math.min(...ranges.filter((r) => r > 0), WEBGPU_DEFAULT_BINDING_BYTES);
 }

@@ -54,7 +54,6 @@ export async function pooledSession(graph: Graph, pool: WeightPool, options: Poo
   return wrap(session, weights, (slot) => outputNames.get(slot) ?? slot);
 }
 
-/** A session that holds its own weights, behind the same interface. */
 /** A tensor's values on the host: itself there, read back from the device (which keeps it) otherwise. */
 export async function hostValues(session: InferenceSession, t: OrtTensor): Promise<HostTensor> {
   if (!isOnDevice(t)) return { dtype: t.type as HostTensor['dtype'], shape: t.dims, data: t.data as HostTensor['data'] };
@@ -66,6 +65,7 @@ export async function tensorsFor(session: InferenceSession, tensors: readonly Ho
   return session.onDevice ? DeviceTransfers.of(session.provider).upload(tensors) : tensors.map(toOrtTensor);
 }
 
+/** A session that holds its own weights, behind the same interface. */
 export async function ownSession(graph: Graph, options: SessionLoadOptions & { cacheDir?: string } = {}): Promise<InferenceSession> {
   return wrap(await load(graph, options), {}, (name) => name);
 }

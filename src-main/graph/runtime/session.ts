@@ -100,9 +100,9 @@ export class GraphSession {
     return this.session.outputNames;
   }
 
-  /** `preset`: feeds that are onnxruntime tensors already (shared weights), passed as they are. */
-  async run(feeds: Record<string, HostTensor>, outputs?: readonly string[], preset: Record<string, Ort.Tensor> = {}): Promise<Record<string, HostTensor>> {
-    const ortFeeds: Record<string, Ort.Tensor> = { ...preset };
+  /** Host tensors in, host tensors out (a session loaded with `keepOnDevice` runs through runOnDevice instead). */
+  async run(feeds: Record<string, HostTensor>, outputs?: readonly string[]): Promise<Record<string, HostTensor>> {
+    const ortFeeds: Record<string, Ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(t);
     const result = await this.counted(ortFeeds, () => (outputs ? this.session.run(ortFeeds, [...outputs]) : this.session.run(ortFeeds)));
     const out: Record<string, HostTensor> = {};
@@ -120,7 +120,7 @@ export class GraphSession {
 
   /**
    * A run whose outputs stay where the session puts them (on the device for a session loaded with
-   * `keepOnDevice`, except those named in `toHost`): the caller owns them and disposes device ones.
+   * `keepOnDevice`): the caller owns them and disposes device ones.
    */
   async runOnDevice(feeds: Record<string, Ort.Tensor>, outputs?: readonly string[]): Promise<Record<string, Ort.Tensor>> {
     return this.counted(feeds, () => (outputs ? this.session.run(feeds, [...outputs]) : this.session.run(feeds)));

@@ -21,7 +21,7 @@ export class WeightPool {
   private readonly byFileRange = new Map<string, OrtTensor>();
   private readonly byArray = new WeakMap<HostArray, OrtTensor>();
   private bytes = 0;
-  /** Device copies by provider and weight key; the transfers that made them live as long as they do. */
+  /** Device copies by provider and weight key (uploaded by the process-wide DeviceTransfers, which outlive them). */
   private readonly onDevice = new Map<ExecutionProvider, Map<string | HostArray, OrtTensor>>();
   private deviceBytes = 0;
 
