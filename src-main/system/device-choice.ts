@@ -3,7 +3,7 @@
 // SINGLEINSERT_ALLOW_CPU_ADAPTER asks (the GPU tests on lavapipe). The reason is one line a person can read,
 // and says what the CPU costs when it comes to that.
 import type { DeviceChoice, ExecutionProvider, ProviderChoice, ProviderInfo } from '../../src-preload/contract/index.js';
-import { PROVIDER_LABELS } from '../../src-preload/contract/index.js';
+import { PROVIDER_LABELS, RUNS_ON } from '../../src-preload/contract/index.js';
 import { probeAdapters } from './gpu-adapters.js';
 import { probeGpus } from './gpu-probe.js';
 import { probeProviders } from './providers.js';
@@ -47,4 +47,4 @@ export async function chooseDevice(choice: ProviderChoice, preferred: ProviderCh
 }
 
 /** One line for a job's log: where it runs and why. */
-export const describeDevice = (d: DeviceChoice) => `Runs on ${d.label}: ${d.reason}.`;
+export const describeDevice = (d: DeviceChoice) => `${RUNS_ON}${d.label}: ${d.reason}.`;

@@ -15,6 +15,9 @@ const previewPrompt = z
   .max(300)
   .refine((p) => /(^|\s)\*(?=\s|$|[,.;:!?])/.test(p), 'a preview prompt needs the concept\'s placeholder * as a word, like "* {class} as a marble statue"');
 
+/** How a run's log line about its device begins ("Runs on WebGPU on …: why."); the run detail shows the latest. */
+export const RUNS_ON = 'Runs on ';
+
 /** A preview prompt as drawn: `{class}` replaced by the run's class word. */
 export const previewPromptFor = (prompt: string, classWord: string) => prompt.replaceAll('{class}', classWord);
 
