@@ -140,6 +140,19 @@ export class Graph {
     return outputs;
   }
 
+  /**
+   * Rewires every node that reads `old` to read `replacement` instead (a backward graph that is given an
+   * activation rather than recomputing it); `old`'s producer is left for pruning.
+   */
+  replaceUses(old: Tensor, replacement: Tensor): void {
+    if (old.graph !== this || replacement.graph !== this) throw new GraphError('replaceUses', `${old.name} and ${replacement.name} must be of this graph`);
+    for (const n of this.nodes) {
+      if (!n.inputs.includes(old)) continue;
+      // the node is this graph's own object; its inputs array may be a caller's, so it gets a new one
+      (n as { inputs: Node['inputs'] }).inputs = n.inputs.map((t) => (t === old ? replacement : t));
+    }
+  }
+
   initializerOf(tensor: Tensor): Initializer | undefined {
     return this.initializerByTensor.get(tensor);
   }

@@ -4,7 +4,7 @@
 // and says what the CPU costs when it comes to that.
 import type { DeviceChoice, ExecutionProvider, ProviderChoice, ProviderInfo } from '../../src-preload/contract/index.js';
 import { PROVIDER_LABELS, RUNS_ON } from '../../src-preload/contract/index.js';
-import { probeAdapters } from './gpu-adapters.js';
+import { probeAdapters, webgpuAdapter } from './gpu-adapters.js';
 import { probeGpus } from './gpu-probe.js';
 import { probeProviders } from './providers.js';
 
@@ -30,9 +30,8 @@ export async function chooseDevice(choice: ProviderChoice, preferred: ProviderCh
   const notes: string[] = [];
   if (usable('webgpu')) {
     const { adapters, reason } = probeAdapters();
-    const hardware = adapters.filter((a) => a.type !== 'cpu');
-    if (hardware.length) {
-      const best = hardware.find((a) => a.type === 'discrete') ?? hardware[0]!;
+    const best = webgpuAdapter(adapters, { allowCpu: false });
+    if (best) {
       return { provider: 'webgpu', label: `WebGPU on ${best.name}`, reason: `WebGPU starts on a ${best.type} GPU` };
     }
     if (!adapters.length) return { provider: 'webgpu', label: 'WebGPU', reason: `WebGPU starts (${reason ?? 'its adapter is not known'})` };

@@ -17,7 +17,7 @@ interface AddonReport {
 interface GpuProbeAddon {
   probe(): AddonReport;
   /** Absent from addons built before it was added (gpu-adapters.ts says so). */
-  vulkanAdapters?(): { available: boolean; reason?: string; adapters?: GpuAdapter[] };
+  vulkanAdapters?(): { available: boolean; reason?: string; adapters?: Array<Omit<GpuAdapter, 'freeBytes'> & { freeBytes: number | null }> };
 }
 
 export const GPU_PROBE_ADDON_PATH = join(PROJECT_ROOT, 'native', 'gpu-probe', 'build', 'Release', 'gpu_probe.node');

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../common/project-root.js';
+import { collectGarbage } from './collect-garbage.js';
 
 interface MallocTuneAddon {
   keep(): boolean;
@@ -26,3 +27,10 @@ export const keepFreedMemory = (): boolean => addon?.keep() ?? false;
 
 /** After training: the allocator's defaults again, and the retained memory back to the system. */
 export const releaseFreedMemory = (): boolean => addon?.release() ?? false;
+
+/** Between a run's parts: garbage collected, retained memory back to the system, and retention on again. */
+export function trimHeap(): void {
+  collectGarbage();
+  releaseFreedMemory();
+  keepFreedMemory();
+}

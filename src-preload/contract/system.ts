@@ -11,6 +11,10 @@ export const gpuAdapter = z.object({
   /** The largest storage buffer a shader may bind (WebGPU's maxStorageBufferBindingSize cannot exceed it). */
   maxStorageBufferRange: z.number(),
   deviceLocalBytes: z.number(),
+  /** Device-local memory free now by the driver's budget (VK_EXT_memory_budget); null where the driver does not say. */
+  freeBytes: z.number().nullable(),
+  /** Computes in float16 (WebGPU's shader-f16): half-precision weights and activations are used only then. */
+  float16: z.boolean(),
 });
 export type GpuAdapter = z.infer<typeof gpuAdapter>;
 

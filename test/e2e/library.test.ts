@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Library } from '../../src-main/library/library.js';
 import { RENDERER_DIR } from '../../src-main/server/content.js';
 import { SeededRandom } from '../../src-main/graph/random.js';
+import { probeAdapters } from '../../src-main/system/gpu-adapters.js';
 import { probeGpus } from '../../src-main/system/gpu-probe.js';
 import { probeProviders } from '../../src-main/system/providers.js';
 import { chooseDevice } from '../../src-main/system/device-choice.js';
@@ -163,6 +164,12 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
     const device = page.getByTestId('device-panel');
     const choice = await chooseDevice('auto');
     await expect(device.textContent()).resolves.toContain(`Best available here: ${choice.label}`);
+    // each adapter with what the plan and the precision rule read from it
+    for (const a of probeAdapters().adapters) {
+      const row = device.getByRole('row', { name: new RegExp(`^${a.name.replace(/[()]/g, '\\$&')}`) });
+      await expect(row.textContent()).resolves.toMatch(a.float16 ? /computes in float16/ : /float32 only/);
+      if (a.freeBytes !== null) await expect(row.textContent()).resolves.toMatch(/device memory \([\d.]+ GiB free\)/);
+    }
     await page.screenshot({ path: join(ARTIFACTS, 'settings.png') });
     await device.getByRole('combobox').selectOption('cpu');
     await device.getByText("A run's own device setting still wins").waitFor();

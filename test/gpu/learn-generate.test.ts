@@ -55,6 +55,10 @@ describe('learn and generate on WebGPU, through the CLI (tiny SD)', () => {
     const run = library.runs.list()[0]!;
     library.close();
     expect(run.log.join('\n')).toMatch(/Stage I memory plan: checkpointed/);
+    // float16 where the adapter computes in it (lavapipe does), with the memory its driver reports
+    expect(run.log.join('\n')).toMatch(/^Computes in float16 on .+, with normalisation, softmax and sums in float32;/m);
+    expect(run.log.join('\n')).toMatch(/^Memory for the steps: [\d.]+ GB, (available system memory \(.+ runs on the CPU\)|free memory of .+)\.$/m);
+    expect(run.log.join('\n')).toMatch(/^Stage II memory: the device's free memory fell to [\d.]+ GB at the lowest/m);
 
     const gen = ['generate', '--model', model, '--concept', conceptId, '--prompt', '* dog in the snow', '--steps', '2', '--width', '16', '--height', '16'];
     expect(await cli([...gen, '--provider', 'webgpu', '--out', join(root, 'gen')]), err.join('\n')).toBe(0);

@@ -107,6 +107,22 @@ describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
     expect(conceptBytes(done).equals(uninterrupted)).toBe(true);
   });
 
+  it('stops after a step, saved, when free memory falls under the floor while it runs; resumed, the same concept', async () => {
+    const run = await createRun(library, { imageId, classWord: 'dog', model, settings: SMALL }, official);
+    // another program takes the memory during step 4 (Stage II's first; no regular checkpoint falls there)
+    let taken = false;
+    const freeMemory = () => (taken ? 100 * 2 ** 20 : 64 * 2 ** 30);
+    await expect(runInThisProcess(library, run.id, { ...official, freeMemory, onStep: (_r, s) => void (s.step === 3 && (taken = true)) })).rejects.toThrow(
+      /^Stopped after Stage II step 1 of 3 before the machine ran out of memory: free memory fell to 0\.1 GB \(the run stops below [\d.]+ GB\)\. Every step so far is saved: close other programs, then resume the run\.$/,
+    );
+    expect(library.runs.get(run.id)).toMatchObject({ state: 'failed', step: 4, checkpointStep: 4, conceptId: null });
+    resumeRun(library, run.id);
+    const done = await runInThisProcess(library, run.id, official);
+    expect(done.log.some((l) => /Resumed at step 4 of 6/.test(l))).toBe(true);
+    expect(done.log.some((l) => /^Memory for the steps: [\d.]+ GB, available system memory\.$/.test(l))).toBe(true);
+    expect(conceptBytes(done).equals(uninterrupted)).toBe(true);
+  });
+
   it('draws the preview prompts every N steps and from the finished concept, whose first image is its thumbnail', async () => {
     const prompts = ['a photo of * {class}', '* {class} as a marble statue'];
     const settings = { ...SMALL, steps1: 2, steps2: 2, previewPrompts: prompts, previewEvery: 1, previewSteps: 4, previewSeed: 7 };

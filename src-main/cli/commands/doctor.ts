@@ -20,7 +20,7 @@ export function formatDoctor(r: DoctorReport): string[] {
   if (!r.adapters.adapters.length) lines.push(`  ${r.adapters.reason ?? 'none'}`);
   for (const a of r.adapters.adapters)
     lines.push(
-      `  ${a.name}: ${a.type === 'cpu' ? 'software, on the CPU' : `${a.type} GPU`}, ${gib(a.deviceLocalBytes)}, buffers up to ${Math.round(a.maxStorageBufferRange / 2 ** 20)} MiB`,
+      `  ${a.name}: ${a.type === 'cpu' ? 'software, on the CPU' : `${a.type} GPU`}, ${gib(a.deviceLocalBytes)}${a.freeBytes !== null ? ` (${gib(a.freeBytes)} free)` : ''}, ${a.float16 ? 'float16' : 'float32 only'}, buffers up to ${Math.round(a.maxStorageBufferRange / 2 ** 20)} MiB`,
     );
   lines.push('', 'onnxruntime execution providers:');
   for (const p of r.providers) lines.push(`  ${p.name.padEnd(7)}${p.usable ? 'usable  ' : 'no      '}${p.bundled ? '(bundled) ' : ''}${p.detail}`);

@@ -10,8 +10,20 @@ import { Graph } from '../graph.js';
 import type { Initializer, Tensor } from '../ir.js';
 import { adamWApplyGraph, momentNames, UPDATED as NEW } from '../optim.js';
 import { numel } from '../shape.js';
-import { accName, backwardGraph, forwardGraph, gradName, gradientFlow, LOSS_SCALE, partition, type SegmentGraph } from '../segments/partition.js';
+import {
+  accName,
+  backwardGraph,
+  type BackwardSpec,
+  forwardGraph,
+  gradName,
+  gradientFlow,
+  LOSS_SCALE,
+  partition,
+  type SegmentGraph,
+} from '../segments/partition.js';
+import { BYTES_PER_ELEMENT } from '../dtype.js';
 import { graphKey } from './compile-cache.js';
+import { intermediatePeak, stepActivationPeak } from './memory-timeline.js';
 import { BufferPool } from './buffer-pool.js';
 import { DeviceTransfers, disposeTensor } from './device-tensors.js';
 import { type GraphSession, type HostTensor, keepsTensorsOnDevice, ort, type OrtTensor, sessionForGraph, toOrtTensor } from './session.js';
@@ -25,12 +37,37 @@ export interface CheckpointedTrainerSpec extends TrainerSpec {
   lossScale?: { initial: number; backoff?: number; growthInterval?: number };
   /** Most elements of one attention score tensor (see nn.attention); 2²⁴ (64 MB in float32) by default. */
   attentionScoreLimit?: number | null;
+  /**
+   * Memory to spend on not recomputing: segments whose backward would recompute the most per byte kept
+   * keep their activations from the forward, up to this many bytes at once (0, the default: recompute all).
+   */
+  keepActivationBytes?: number;
 }
+
+/**
+ * The segments to store within `budget`: all their residuals are alive together when the backward begins,
+ * so their bytes add up; the ones that save the most recompute per byte go first.
+ */
+export function chooseStored(candidates: ReadonlyArray<{ index: number; bytes: number; cost: number }>, budget: number): Map<number, number> {
+  const chosen = new Map<number, number>();
+  let spent = 0;
+  const byValue = [...candidates].sort((a, b) => b.cost / Math.max(b.bytes, 1) - a.cost / Math.max(a.bytes, 1));
+  for (const c of byValue) {
+    if (c.cost === 0 || spent + c.bytes > budget) continue;
+    chosen.set(c.index, c.bytes);
+    spent += c.bytes;
+  }
+  return chosen;
+}
+
+const tensorBytes = (t: Tensor) => numel(t.shape) * BYTES_PER_ELEMENT[t.dtype];
 
 export const DEFAULT_SCORE_LIMIT = 1 << 24;
 
 interface Run {
   session: GraphSession;
+  /** Bytes its session's intermediates hold at most (memory-timeline.ts). */
+  internal: number;
   /** Each session input (slot), the step value it takes (name), and where that comes from. */
   inputs: Array<{ slot: string; name: string; from: 'value' | 'weight' | 'data' | 'param' | 'loss_scale' }>;
   outputs: Array<{ slot: string; name: string; dtype: Tensor['dtype']; shape: readonly number[] }>;
@@ -60,7 +97,17 @@ export class CheckpointedTrainer implements StepRunner {
     private readonly device: DeviceTransfers | null,
     readonly microBatches: number,
     /** Segments, sessions and checkpoints, for the job's log. */
-    readonly plan: { segments: number; forwardRuns: number; backwardRuns: number; sessions: number; sharedWeightBytes: number },
+    readonly plan: {
+      segments: number;
+      activationBytes: number;
+      storedSegments: number;
+      recomputingSegments: number;
+      storedBytes: number;
+      forwardRuns: number;
+      backwardRuns: number;
+      sessions: number;
+      sharedWeightBytes: number;
+    },
   ) {
     this.lossScale = scaling?.initial ?? 1;
   }
@@ -84,9 +131,11 @@ export class CheckpointedTrainer implements StepRunner {
     for (const seg of segments) for (const t of seg.reads) byName.set(t.name, t);
     // segments of one structure on the same weights share a session (see SegmentGraph)
     const sessions = new Map<string, Promise<GraphSession>>();
+    const internals = new Map<string, number>();
     const toRun = async (sg: SegmentGraph): Promise<Run> => {
       const key = graphKey(sg.graph);
       if (!sessions.has(key)) sessions.set(key, load(sg.graph));
+      if (!internals.has(key)) internals.set(key, intermediatePeak(sg.graph));
       const inputs = sg.graph.inputs.map(({ tensor: { name: slot } }) => {
         const name = sg.inputs.get(slot) ?? slot;
         if (name === LOSS_SCALE) return { slot, name, from: 'loss_scale' as const };
@@ -101,31 +150,43 @@ export class CheckpointedTrainer implements StepRunner {
         return { slot, name, from: 'value' as const };
       });
       const outputs = sg.graph.outputs.map((o) => ({ slot: o.name, name: sg.outputs.get(o.name)!, dtype: o.tensor.dtype, shape: o.tensor.shape }));
-      return { session: await sessions.get(key)!, inputs, outputs };
+      return { session: await sessions.get(key)!, internal: internals.get(key)!, inputs, outputs };
     };
 
-    // 1. Forward and backward sessions per segment; reads given a gradient by several segments accumulate
-    const forward: Run[] = [];
-    const backward: Run[] = [];
+    // 1. Forward and backward sessions per segment; reads given a gradient by several segments accumulate.
+    // Segments whose residuals fit `keepActivationBytes` keep them from the forward instead of recomputing.
     const contributed = new Set<Tensor>(model.params); // params always add into the step's accumulators
+    const plain = new Map<number, { spec: BackwardSpec; graph: ReturnType<typeof backwardGraph> }>();
     for (let i = segments.length - 1; i >= 0; i--) {
       const { gradOut, gradIn } = flow[i]!;
       if (!gradOut.length) continue;
       const accumulate = new Set(gradIn.filter((t) => contributed.has(t)));
       for (const t of gradIn) contributed.add(t);
-      backward.push(
-        await toRun(
-          backwardGraph(segments[i]!, source, isSharedWeight, { gradOut, gradIn, accumulate, loss: gradOut.includes(model.loss) ? model.loss : null }),
-        ),
-      );
+      const bwSpec: BackwardSpec = { gradOut, gradIn, accumulate, loss: gradOut.includes(model.loss) ? model.loss : null };
+      plain.set(i, { spec: bwSpec, graph: backwardGraph(segments[i]!, source, isSharedWeight, bwSpec) });
     }
-    for (const s of segments) forward.push(await toRun(forwardGraph(s, source, isSharedWeight)));
+    // a residual the segment exports anyway (a checkpoint) costs nothing more to keep
+    const extraResiduals = (i: number) => {
+      const exported = new Set(segments[i]!.exports);
+      return plain.get(i)!.graph.residuals.filter((t) => !exported.has(t));
+    };
+    const stored = chooseStored(
+      [...plain].map(([i, { graph }]) => ({ index: i, bytes: extraResiduals(i).reduce((a, t) => a + tensorBytes(t), 0), cost: graph.recomputedElements })),
+      spec.keepActivationBytes ?? 0,
+    );
+    const forward: Run[] = [];
+    const backward: Run[] = [];
+    for (const [i, { spec: bwSpec, graph }] of plain) {
+      backward.push(await toRun(stored.has(i) ? backwardGraph(segments[i]!, source, isSharedWeight, bwSpec, graph.residuals) : graph));
+    }
+    for (const s of segments) forward.push(await toRun(forwardGraph(s, source, isSharedWeight, stored.has(s.index) ? extraResiduals(s.index) : [])));
 
     // 2. The optimizer: AdamW on the accumulated gradients, scaled by 1/(k · loss scale)
     const applyGraph = adamWApplyGraph(model.params, gradName, spec.optimizer, 'fed');
     const applySession = await load(applyGraph);
     const apply: Run = {
       session: applySession,
+      internal: intermediatePeak(applyGraph),
       inputs: applyGraph.inputs.map((i) => ({ slot: i.tensor.name, name: i.tensor.name, from: 'value' as const })),
       outputs: applyGraph.outputs.map((o) => ({ slot: o.name, name: o.name, dtype: o.tensor.dtype, shape: o.tensor.shape })),
     };
@@ -153,8 +214,15 @@ export class CheckpointedTrainer implements StepRunner {
     [...forward, ...backward].forEach((r, i) => {
       for (const input of r.inputs) if (input.from === 'value') lastUse.set(input.name, i);
     });
+    // the step's activations at their worst, from this schedule (the optimizer's own intermediates included)
+    const isParamGrad = (name: string) => name.startsWith(GRAD_PREFIX) && paramNames.has(name.slice(GRAD_PREFIX.length));
+    const activationBytes = stepActivationPeak([...forward, ...backward, { ...apply, outputs: [] }], lastUse, isParamGrad);
     const plan = {
       segments: segments.length,
+      activationBytes,
+      storedSegments: stored.size,
+      recomputingSegments: [...plain].filter(([i, { graph }]) => graph.recomputedElements > 0 && !stored.has(i)).length,
+      storedBytes: [...stored.values()].reduce((a, b) => a + b, 0),
       forwardRuns: forward.length,
       backwardRuns: backward.length,
       sessions: sessions.size + 1,
@@ -358,7 +426,7 @@ export class CheckpointedTrainer implements StepRunner {
       this.skippedSteps++;
       this.goodSteps = 0;
       this.lossScale *= this.scaling.backoff ?? 0.5;
-      return { loss, gradNorm, outputs, skipped: true };
+      return { loss, gradNorm, outputs, skipped: true, lossScale: this.lossScale };
     }
     this.give(out.grad_norm!);
     // the old values' buffers take the next step's outputs

@@ -30,6 +30,18 @@ export interface PlanRequest {
    * planned: it keeps parameters and optimizer state there, where the one-graph runner moves them through the host each step.
    */
   provider?: ExecutionProvider;
+  /**
+   * What the process holds besides the step (its code, runtime and other models; not the weights the
+   * step shares), counted in the peak: on the CPU the process's resident memory is all one.
+   */
+  processBytes?: number;
+  /** Spend part of the room left over on storing activations instead of recomputing them (default true). */
+  spendSpare?: boolean;
+  /**
+   * The largest buffer one shader may bind (WebGPU's maxStorageBufferBindingSize): attention is split so
+   * its scores stay under it, and a step with any other tensor over it is refused before it runs.
+   */
+  bindingLimitBytes?: number;
 }
 
 export interface MemoryPlan {
@@ -37,15 +49,31 @@ export interface MemoryPlan {
   microBatches: number;
   /** Samples per micro-batch. */
   microBatch: number;
-  /** Estimated bytes: frozen weights, trainable state (params, moments, gradients), activations, and their sum. */
-  estimate: { weights: number; trainable: number; activations: number; peak: number };
+  /** Estimated bytes: the process besides the step, frozen weights, trainable state (params, moments, gradients), activations, and their sum. */
+  estimate: { process: number; weights: number; trainable: number; activations: number; peak: number };
   availableBytes: number;
+  /** Segments that keep their activations from the forward instead of recomputing them (counted in activations). */
+  stored: { segments: number; of: number; bytes: number } | null;
   /** Splits one step's feeds (batch first on every input) into the micro-batches. */
   split(feeds: Record<string, HostTensor>): Array<Record<string, HostTensor>>;
 }
 
 /** Leave this share of the available memory to everything else (allocator slack, the OS, the UI). */
 const HEADROOM = 0.85;
+/**
+ * The share of the room left under the budget that storing activations may take: the rest stays free
+ * for other programs' growth (the run's memory watch stops it, saved, if they take more).
+ */
+const SPARE_SHARE = 0.5;
+/**
+ * What the step's activations take in resident memory, from the schedule's own figure (memory-timeline.ts):
+ * the allocators' overhead on the step's buffers (freed blocks kept for reuse do not always fit the next
+ * request) as a factor, and onnxruntime's own memory for the step's sessions and kernel workspace as a
+ * constant. Fitted to six measured stage peaks of the SD 1.5-shaped step at batch 4 (docs/performance.md, "The memory
+ * plan against the measured peak"), so that the estimate lands between the measured peak and 10 % above it.
+ */
+export const ALLOCATOR_SLACK = 1.35;
+export const STEP_RUNTIME_BYTES = 2 ** 30;
 /**
  * One graph only for steps whose activations are small: there it saves the sessions' overhead, while
  * a large one-graph step holds every activation at once and runs slower than its segments (measured:
@@ -65,17 +93,28 @@ export async function createStepRunner(
 ): Promise<{ runner: StepRunner; plan: MemoryPlan }> {
   const plan = planStep(spec.estimate ?? spec.build, request);
   const build = (g: Graph) => spec.build(g, plan.microBatch);
-  const runner =
-    plan.mode === 'one-graph'
-      ? await Trainer.create({ ...spec, build, microBatches: plan.microBatches })
-      : await CheckpointedTrainer.create({ ...spec, build, microBatches: plan.microBatches });
-  return { runner, plan };
+  if (plan.mode === 'one-graph') return { runner: await Trainer.create({ ...spec, build, microBatches: plan.microBatches }), plan };
+  const spare = request.spendSpare === false ? 0 : Math.max(0, plan.availableBytes * HEADROOM - plan.estimate.peak - STEP_RUNTIME_BYTES) * SPARE_SHARE;
+  const runner = await CheckpointedTrainer.create({
+    ...spec,
+    build,
+    microBatches: plan.microBatches,
+    keepActivationBytes: spare,
+    attentionScoreLimit: scoreLimit(request),
+  });
+  const { storedSegments, storedBytes, backwardRuns, activationBytes } = runner.plan;
+  const stored = { segments: storedSegments, of: backwardRuns, bytes: storedBytes };
+  // the built schedule's own figure (stored residuals included) replaces the formula's
+  const e = plan.estimate;
+  const activations = activationBytes * ALLOCATOR_SLACK + STEP_RUNTIME_BYTES;
+  return { runner, plan: { ...plan, stored, estimate: { ...e, activations, peak: e.peak - e.activations + activations } } };
 }
 
 export function planStep(build: StepBuild, request: PlanRequest): MemoryPlan {
   const available = request.availableBytes ?? availableMemory();
   const budget = available * HEADROOM;
   let smallest = Infinity;
+  let tooLarge: { name: string; bytes: number } | null = null;
   if (request.microBatches && request.batch % request.microBatches !== 0) {
     throw new AppError('invalid-input', `A batch of ${request.batch} does not split into ${request.microBatches} micro-batches; pick a divisor of the batch.`);
   }
@@ -87,12 +126,24 @@ export function planStep(build: StepBuild, request: PlanRequest): MemoryPlan {
         ? (['checkpointed'] as const)
         : (['one-graph', 'checkpointed'] as const);
     for (const mode of modes) {
-      const estimate = estimateStep(build, mb, mode);
+      const estimate = estimateStep(build, mb, mode, request.processBytes ?? 0, scoreLimit(request));
       smallest = Math.min(smallest, estimate.peak);
+      const over = request.bindingLimitBytes ? overBinding(build, mb, mode, request) : null;
+      if (over) {
+        tooLarge = over;
+        continue;
+      }
       if (mode === 'one-graph' && !request.mode && estimate.activations > ONE_GRAPH_MAX_ACTIVATIONS) continue;
       if (estimate.peak <= budget)
-        return { mode, microBatches: k, microBatch: mb, estimate, availableBytes: available, split: (feeds) => splitBatch(feeds, k) };
+        return { mode, microBatches: k, microBatch: mb, estimate, availableBytes: available, stored: null, split: (feeds) => splitBatch(feeds, k) };
     }
+  }
+  if (tooLarge && smallest <= budget) {
+    throw new AppError(
+      'out-of-memory',
+      `The ${request.label} cannot run on this GPU: its tensor ${tooLarge.name} (${mib(tooLarge.bytes)}) is larger than the ${mib(request.bindingLimitBytes!)} ` +
+        'one GPU buffer may hold here. Run it on the CPU, or on a GPU that computes in float16 (it halves every tensor).',
+    );
   }
   throw new AppError(
     'out-of-memory',
@@ -102,9 +153,9 @@ export function planStep(build: StepBuild, request: PlanRequest): MemoryPlan {
 }
 
 /** Bytes a step needs: weights + trainable state + the activations its mode keeps at its worst moment. */
-export function estimateStep(build: StepBuild, microBatch: number, mode: MemoryPlan['mode']) {
+export function estimateStep(build: StepBuild, microBatch: number, mode: MemoryPlan['mode'], process = 0, limit = DEFAULT_SCORE_LIMIT): MemoryPlan['estimate'] {
   const g = new Graph('estimate');
-  g.attentionScoreLimit = mode === 'checkpointed' ? DEFAULT_SCORE_LIMIT : null;
+  g.attentionScoreLimit = mode === 'checkpointed' ? limit : null;
   const model = build(g, microBatch);
   const bytes = (t: Tensor) => numel(t.shape) * BYTES_PER_ELEMENT[t.dtype];
   let weights = 0;
@@ -123,8 +174,25 @@ export function estimateStep(build: StepBuild, microBatch: number, mode: MemoryP
     const worst = Math.max(...segments.map((s) => s.nodes.reduce((a, n) => a + n.outputs.reduce((b, o) => b + (isFloat(o.dtype) ? bytes(o) : 0), 0), 0)));
     activations = kept + 2 * worst;
   }
-  return { weights, trainable, activations, peak: weights + trainable + activations };
+  return { process, weights, trainable, activations, peak: process + weights + trainable + activations };
 }
+
+/** Elements of one attention score tensor: the default, fewer where float32 scores would pass the binding limit. */
+const scoreLimit = (r: PlanRequest) => (r.bindingLimitBytes ? Math.min(DEFAULT_SCORE_LIMIT, Math.floor(r.bindingLimitBytes / 4)) : DEFAULT_SCORE_LIMIT);
+
+/** The largest tensor of the step (a weight or an activation) if it is larger than one binding may hold. */
+function overBinding(build: StepBuild, microBatch: number, mode: MemoryPlan['mode'], r: PlanRequest): { name: string; bytes: number } | null {
+  const g = new Graph('binding');
+  g.attentionScoreLimit = mode === 'checkpointed' ? scoreLimit(r) : null;
+  build(g, microBatch);
+  const bytes = (t: Tensor) => numel(t.shape) * BYTES_PER_ELEMENT[t.dtype];
+  let largest: { name: string; bytes: number } = { name: '', bytes: 0 };
+  for (const t of [...g.initializers.map((i) => i.tensor), ...g.nodes.flatMap((n) => n.outputs)])
+    if (bytes(t) > largest.bytes) largest = { name: t.name, bytes: bytes(t) };
+  return largest.bytes > r.bindingLimitBytes! ? largest : null;
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 /** Memory the system can give now: MemAvailable on Linux, free memory elsewhere. */
 export function availableMemory(): number {
@@ -139,13 +207,18 @@ export function availableMemory(): number {
 
 export function describePlan(plan: Omit<MemoryPlan, 'split'>): string {
   const e = plan.estimate;
+  const stored = plan.stored?.segments
+    ? `; ${plan.stored.segments} of ${plan.stored.of} segments keep their activations (${gb(plan.stored.bytes)}) instead of recomputing them`
+    : '';
   return (
-    `${plan.mode}, ${plan.microBatches} micro-batch${plan.microBatches > 1 ? 'es' : ''} of ${plan.microBatch}; ` +
-    `estimated peak ${gb(e.peak)} (weights ${gb(e.weights)}, trainable state ${gb(e.trainable)}, activations ${gb(e.activations)}) of ${gb(plan.availableBytes)} available`
+    `${plan.mode}, ${plan.microBatches} micro-batch${plan.microBatches > 1 ? 'es' : ''} of ${plan.microBatch}${stored}; ` +
+    `estimated peak ${gb(e.peak)} (${e.process ? `the process ${gb(e.process)}, ` : ''}weights ${gb(e.weights)}, trainable state ${gb(e.trainable)}, activations ${gb(e.activations)}) of ${gb(plan.availableBytes)} available`
   );
 }
 
-const gb = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GB`;
+/** Bytes as the plan's messages write them (GiB, written GB as the system monitors do). */
+export const formatGb = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GB`;
+const gb = formatGb;
 
 const divisors = (n: number) => Array.from({ length: n }, (_, i) => i + 1).filter((k) => n % k === 0);
 

@@ -36,6 +36,8 @@ export interface StepResult {
   outputs: Record<string, HostTensor>;
   /** True when the step was skipped (non-finite gradients under loss scaling). */
   skipped?: boolean;
+  /** The loss scale the next step uses (steps under loss scaling). */
+  lossScale?: number;
 }
 
 /**

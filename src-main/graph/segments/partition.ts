@@ -1,6 +1,8 @@
 // Cuts a step graph at its checkpoints (Graph.checkpoint) into segments, and rebuilds each as a
 // graph of its own: a forward graph that emits the segment's exports, and a backward graph that
-// recomputes the segment from its reads and returns the gradients of those reads.
+// recomputes the segment from its reads and returns the gradients of those reads. Where memory
+// allows, a segment's forward also emits the activations its gradient reads (its residuals), and
+// its backward takes them instead of recomputing them.
 import { dependsOn, vjp } from '../autodiff.js';
 import { isFloat } from '../dtype.js';
 import { Graph } from '../graph.js';
@@ -8,6 +10,7 @@ import type { Initializer, Node, Tensor } from '../ir.js';
 import { add } from '../ops/elementwise.js';
 import { carriesNoGradient } from '../ops/gradients.js';
 import { reshape } from '../ops/shape-ops.js';
+import { numel } from '../shape.js';
 
 export interface Segment {
   readonly index: number;
@@ -139,9 +142,10 @@ function prune(g: Graph): void {
   g.initializers.splice(0, g.initializers.length, ...used);
 }
 
-export function forwardGraph(segment: Segment, source: Graph, shared: (init: Initializer) => boolean): SegmentGraph {
+/** A segment's forward; `residuals` (a stored segment's, see backwardGraph) are emitted after its exports. */
+export function forwardGraph(segment: Segment, source: Graph, shared: (init: Initializer) => boolean, residuals: readonly Tensor[] = []): SegmentGraph {
   const { graph, map, inputs, outputs } = rebuild('fwd', segment, source, shared);
-  segment.exports.forEach((t, i) => {
+  [...segment.exports, ...residuals].forEach((t, i) => {
     graph.output(map.get(t)!, `o${i}`);
     outputs.set(`o${i}`, t.name);
   });
@@ -159,8 +163,20 @@ export interface BackwardSpec {
   loss: Tensor | null;
 }
 
-export function backwardGraph(segment: Segment, source: Graph, shared: (init: Initializer) => boolean, spec: BackwardSpec): SegmentGraph {
+/**
+ * A segment's backward. It recomputes the segment's forward from the segment's reads; given `residuals`
+ * (the step's tensors the gradient reads, from `residualsOf`), it takes those as inputs instead and
+ * recomputes nothing they cover.
+ */
+export function backwardGraph(
+  segment: Segment,
+  source: Graph,
+  shared: (init: Initializer) => boolean,
+  spec: BackwardSpec,
+  residuals: readonly Tensor[] = [],
+): SegmentGraph & { residuals: Tensor[]; recomputedElements: number } {
   const { graph: g, map, inputs, outputs } = rebuild('bwd', segment, source, shared);
+  const recomputed = new Set(g.nodes);
   const seeds = spec.gradOut.map((t, i) => {
     if (t === spec.loss) {
       inputs.set(LOSS_SCALE, LOSS_SCALE);
@@ -183,8 +199,26 @@ export function backwardGraph(segment: Segment, source: Graph, shared: (init: In
     outputs.set(`d${i}`, gradName(t));
   });
   prune(g);
-  return { graph: g, inputs, outputs };
+  // the recomputed activations the gradient's own nodes read: what storing the segment would keep
+  const fromSource = new Map([...map].map(([src, mine]) => [mine, src]));
+  const read = new Set<Tensor>();
+  for (const n of g.nodes) if (!recomputed.has(n)) for (const t of n.inputs) if (t && fromSource.has(t) && isRecomputed(t, recomputed)) read.add(t);
+  const found = [...read].map((t) => fromSource.get(t)!);
+  // what recomputing costs, in elements made (a proxy for its time)
+  let recomputedElements = 0;
+  for (const n of g.nodes) if (recomputed.has(n)) for (const o of n.outputs) recomputedElements += numel(o.shape);
+  if (residuals.length) {
+    residuals.forEach((t, i) => {
+      const slot = `k${i}`;
+      g.replaceUses(map.get(t)!, g.input(slot, t.dtype, t.shape));
+      inputs.set(slot, t.name);
+    });
+    prune(g);
+  }
+  return { graph: g, inputs, outputs, residuals: found, recomputedElements };
 }
+
+const isRecomputed = (t: Tensor, recomputed: ReadonlySet<Node>) => t.producer !== null && recomputed.has(t.producer);
 
 /**
  * Which exports of each segment get a gradient (the loss, or what a later segment gives one for) and

@@ -14,6 +14,7 @@ import { encodePrompt, type PromptConcept } from './prompt.js';
 import { type ConceptRegion, latentCoverage, overlapNote, regionFeeds } from './regions.js';
 import { sessionLoader } from './sessions.js';
 import { storageBindingLimitBytes } from '../../system/gpu-adapters.js';
+import { computePrecision } from '../../system/compute-precision.js';
 
 export interface GenerateSettings {
   prompt: string;
@@ -49,7 +50,7 @@ export async function generateImages(
   settings: GenerateSettings,
   options: {
     provider?: ExecutionProvider;
-    /** Compute type; by default float16 on GPU providers and float32 on the CPU. */
+    /** Compute type; by default float16 on a GPU that computes in it, else float32 (computePrecision). */
     dtype?: FloatDType;
     /** Where compiled graphs go; needed for weights read from files. */
     cacheDir?: string;
@@ -67,7 +68,8 @@ export async function generateImages(
   } = {},
 ): Promise<{ images: GeneratedImage[]; fallback: string | null; notes: string[] }> {
   const provider = options.provider ?? 'cpu';
-  const dtype: FloatDType = options.dtype ?? (provider === 'cpu' ? 'float32' : 'float16');
+  const precision = options.dtype ? null : computePrecision(provider);
+  const dtype: FloatDType = options.dtype ?? precision!.dtype;
   const factor = vaeFactor(model);
   if (settings.width % (factor * 8) !== 0 || settings.height % (factor * 8) !== 0) {
     throw new AppError('invalid-input', `Width and height must be multiples of ${factor * 8} (got ${settings.width}×${settings.height}).`);
@@ -83,6 +85,7 @@ export async function generateImages(
   const concepts = options.concepts ?? [];
   const adapters = concepts.map((c) => frozenLora(c.placeholder, c.concept.lora, c.scale ?? 1));
   const notes: string[] = [];
+  if (precision && provider !== 'cpu') notes.push(`Computes in ${precision.reason}.`);
 
   // 1. Prompt → hidden states, each concept's token in place; which tokens each concept owns
   const encoded = await encodePrompt(model, { prompt: settings.prompt, negative: settings.negative, concepts, adapters }, load, dtype);

@@ -295,6 +295,50 @@ const learnCli: CaseFn = async ({ checkpoint, vision }) => {
   };
 };
 
+/**
+ * The memory plan against the process's measured peak: `learn --batch 4`, one step of each stage, no previews,
+ * the plan given the machine's free memory (or SINGLEINSERT_BENCH_MAX_MEMORY GB). The estimate should bound the
+ * peak, at most 10% above it (issue 23).
+ */
+const learnPlan: CaseFn = async ({ checkpoint, vision }) => {
+  const data = join(benchDir(), 'plan-library');
+  rmSync(data, { recursive: true, force: true });
+  const cli = join(PROJECT, 'bin', 'singleinsert.js');
+  const sh = (args: string[]) =>
+    execFileSync(process.execPath, [cli, ...args, '--data-dir', data], { encoding: 'utf8', env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const imageId = sh(['import', resolve(PROJECT, '../shared/fixtures/images/dog_00.jpg'), '--json']).match(/img_[A-Za-z0-9]+/)![0];
+  sh(['mask', imageId, '--class', 'dog', '--point', '390,390', '--out', join(data, 'mask.png')]);
+  const maxMemory = process.env.SINGLEINSERT_BENCH_MAX_MEMORY;
+  const t0 = performance.now();
+  const r = spawnSync(
+    process.execPath,
+    [cli, 'learn', imageId, '--class', 'dog', '--model', checkpoint, '--encoder', vision, '--steps1', '1', '--steps2', '1', '--batch', '4', '--no-previews']
+      .concat(maxMemory ? ['--max-memory', maxMemory] : [])
+      .concat(['--data-dir', data]),
+    { encoding: 'utf8', env: childEnv(), maxBuffer: 1 << 26 },
+  );
+  const ms = round(performance.now() - t0);
+  const log = (r.stderr ?? '').split('\n').filter((l) => !/onnxruntime/.test(l) && l.trim());
+  if (r.status !== 0) throw new Error(`singleinsert learn failed (exit ${r.status}): ${log.slice(-3).join(' | ')}`);
+  const stages = [...r.stderr.matchAll(/(Stage I+) memory: peak ([\d.]+) GB resident \(the plan estimated ([\d.]+) GB\)/g)].map((m) => ({
+    stage: m[1]!,
+    peakGb: Number(m[2]),
+    estimateGb: Number(m[3]),
+    estimateOverPeak: round((Number(m[3]) / Number(m[2])) * 1000) / 1000,
+  }));
+  const peak = r.stderr.match(/peak RSS ([\d.]+) MB/);
+  return {
+    case: 'learn_plan',
+    what: "`singleinsert learn --batch 4 --steps1 1 --steps2 1` on the random SD 1.5 file, no previews: each stage's estimated and measured peak",
+    medianMs: ms,
+    minMs: ms,
+    runs: 1,
+    peakRssMB: peak ? Number(peak[1]) : NaN,
+    stages,
+    log: log.filter((l) => /plan|memory|step|Runs on/.test(l)),
+  };
+};
+
 /** Timed runs per case, as the peer times them (after one warm-up): many for the fast cases. */
 const CASES: Record<string, { fn: CaseFn; torch?: string; runs?: number; /** runs as a training run does (malloc keeps freed memory) */ training?: boolean }> =
   {
@@ -309,6 +353,7 @@ const CASES: Record<string, { fn: CaseFn; torch?: string; runs?: number; /** run
     stage1_step: { fn: singleInsertStep(1), training: true },
     stage2_step: { fn: singleInsertStep(2), training: true },
     learn_cli: { fn: learnCli },
+    learn_plan: { fn: learnPlan },
   };
 
 function benchDir(): string {

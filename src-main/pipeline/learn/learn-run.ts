@@ -8,15 +8,7 @@ import type { LearnSettings, RunPreview, RunStep, TrainingRun } from '../../../s
 import { AppError } from '../../common/app-error.js';
 import { Graph } from '../../graph/graph.js';
 import { SeededRandom } from '../../graph/random.js';
-import {
-  availableMemory,
-  createStepRunner,
-  describePlan,
-  type MemoryPlan,
-  type PlanRequest,
-  planStep,
-  type StepBuild,
-} from '../../graph/runtime/memory-plan.js';
+import { createStepRunner, describePlan, formatGb, type MemoryPlan, type PlanRequest, planStep, type StepBuild } from '../../graph/runtime/memory-plan.js';
 import { explainOutOfMemory } from '../../graph/runtime/out-of-memory.js';
 import { isFloat } from '../../graph/dtype.js';
 import { pooledSession } from '../../graph/runtime/pooled-session.js';
@@ -28,10 +20,14 @@ import { isLoraWeight } from '../../models/lora.js';
 import { weightsFrom, type WeightSource } from '../../models/params.js';
 import { imageEncoder, type VisionConfig } from '../../models/vision.js';
 import { scaledLinearSchedule } from '../../schedulers/ddpm-schedule.js';
-import { probeGpus } from '../../system/gpu-probe.js';
 import { chooseDevice, describeDevice } from '../../system/device-choice.js';
+import { computePrecision } from '../../system/compute-precision.js';
+import { storageBindingLimitBytes } from '../../system/gpu-adapters.js';
 import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
-import { keepFreedMemory, releaseFreedMemory } from '../../system/malloc-tune.js';
+import { keepFreedMemory, releaseFreedMemory, trimHeap } from '../../system/malloc-tune.js';
+import { peakResidentBytes, resetPeakResident, residentBytes } from '../../system/process-memory.js';
+import { deviceMemory } from '../../system/device-memory.js';
+import { MemoryWatch, memoryFloor } from '../../system/memory-watch.js';
 import { openStableDiffusion } from '../../weights/sd-loader.js';
 import type { StableDiffusionModel } from '../../weights/sd-model.js';
 import { MemorySource, RandomSource, shapesOnly } from '../../weights/sources.js';
@@ -58,9 +54,14 @@ export interface RunHooks {
   onLog?: (line: string) => void;
   /** The architecture of the "official" encoder: ViT-B/32 unless a test asks for a small one. */
   officialEncoder?: VisionConfig;
+  /** Reads the device's free memory for the run's watch (deviceMemory by default; tests play other programs taking it). */
+  freeMemory?: () => number | Promise<number>;
 }
 
 const OPTIMIZER = { weightDecay: 1e-2, maxGradNorm: 1 };
+/** float16 steps: the loss scale's start (checked by the float16 Stage II test) and how many overflows in a row end the run. */
+const LOSS_SCALE = { initial: 1024 };
+const MAX_OVERFLOWS = 16;
 
 /** A run's settings with its provider resolved (`auto` → the device chooseDevice picked). */
 export type RunSettings = Omit<LearnSettings, 'provider'> & { provider: ExecutionProvider };
@@ -89,6 +90,7 @@ async function learn(library: Library, runId: string, hooks: RunHooks, weights: 
   const device = await chooseDevice(run.settings.provider, library.preferences.get().provider);
   const s: RunSettings = { ...run.settings, provider: device.provider };
   log(describeDevice(device));
+  log(`Computes in ${computePrecision(s.provider).reason}; the trained encoder and LoRA, and their optimizer state, in float32.`);
   const stopIfAsked = async (where: string, keep?: () => Promise<void>) => {
     if (!hooks.signal?.aborted && !runs.cancelRequested(runId)) return;
     await keep?.();
@@ -110,7 +112,14 @@ async function learn(library: Library, runId: string, hooks: RunHooks, weights: 
     sampleLatents: s.latents === 'sample',
   });
   const models: SingleInsertModels = { unet: sd.unet, textEncoder: sd.textEncoder, vision: encoder, mapper: new RandomSource(s.seed) };
-  const availableBytes = await memoryBudget(s);
+  const budget = await memoryBudget(s);
+  const availableBytes = budget.bytes;
+  // on the CPU the steps share the process's memory with what it holds before they start (weights the steps share aside)
+  const processBytes = s.provider === 'cpu' ? processBaseline(weights) : 0;
+  log(`Memory for the steps: ${formatGb(budget.bytes)}, ${budget.source}.`);
+  // other programs may take memory while the run goes: below this floor the run stops after its step, saved
+  const readFree = hooks.freeMemory ?? (async () => (await deviceMemory(s.provider)).freeBytes);
+  const watch = new MemoryWatch(readFree, memoryFloor(budget.freeBytes), s.provider === 'webgpu' ? 2000 : 250);
 
   // 2. Where to start: the last checkpoint, or the beginning
   const dir = library.runs.runDir(runId);
@@ -145,15 +154,20 @@ async function learn(library: Library, runId: string, hooks: RunHooks, weights: 
     const from = resumed && stage.stage === resumed.stage ? resumed : null;
     if (total === 0) continue;
     await stopIfAsked(`before ${stage.title}`);
+    // each stage starts from a trimmed heap (the last stage's buffers collected) and measures its own peak
+    trimHeap();
+    const measured = resetPeakResident();
     const { runner, plan } = await openStage(stage, s, models, {
       carried,
       weights,
       cacheDir,
       availableBytes,
+      processBytes,
       microBatches: from?.stageStep ? from.microBatches : null,
     });
     log(`${stage.title} memory plan: ${describePlan(plan)}`);
     try {
+      watch.start();
       if (from && from.stageStep > 0) await runner.loadState(from.trainer);
       const checkpoint = async (done: number) => {
         const trainer = await runner.saveState();
@@ -161,6 +175,7 @@ async function learn(library: Library, runId: string, hooks: RunHooks, weights: 
         runs.checkpointed(runId, step);
       };
       const first = from?.stageStep ?? 0;
+      let overflows = 0;
       for (let done = first; done < total;) {
         // a cancelled run keeps every step it took
         await stopIfAsked(`in ${stage.title} at step ${done + 1} of ${total}`, async () => {
@@ -168,6 +183,17 @@ async function learn(library: Library, runId: string, hooks: RunHooks, weights: 
         });
         const started = performance.now();
         const result = await stepOrExplain(runner, plan.split(stepFeeds(example, stepShape(s), rng, schedule)), stage.lr(s), stage.title);
+        if (result.skipped) {
+          // float16 gradients overflowed: the trainer lowered its loss scale; the step is taken again
+          if (++overflows > MAX_OVERFLOWS)
+            throw new AppError(
+              'internal',
+              `${stage.title}'s float16 gradients overflowed ${overflows} times running; run it on the CPU (float32) or lower the learning rate.`,
+            );
+          log(`${stage.title} step ${done + 1}: float16 gradients overflowed; taken again at loss scale ${result.lossScale}.`);
+          continue;
+        }
+        overflows = 0;
         if (!Number.isFinite(result.loss))
           throw new AppError('internal', `The loss became ${result.loss} in ${stage.title} at step ${done + 1}; try a lower learning rate.`);
         done++;
@@ -186,12 +212,28 @@ async function learn(library: Library, runId: string, hooks: RunHooks, weights: 
           rssMb,
         };
         runs.recordStep(runId, stage.stage, record);
+        const pressure = await watch.check();
+        if (pressure && done < total) {
+          await checkpoint(done);
+          throw new AppError(
+            'out-of-memory',
+            `Stopped after ${stage.title} step ${done} of ${total} before the machine ran out of memory: free memory fell to ${formatGb(pressure.lowestFreeBytes)} ` +
+              `(the run stops below ${formatGb(pressure.floorBytes)}). Every step so far is saved: close other programs, then resume the run.`,
+          );
+        }
         if (done % s.checkpointEvery === 0 && done < total) await checkpoint(done);
         hooks.onStep?.(runs.get(runId), record);
         if (previewDue(run, step)) await preview({ step, stage: stage.stage, final: false }, await runner.parameters());
       }
       carried = await runner.parameters();
+      if (s.provider === 'cpu' && measured)
+        log(`${stage.title} memory: peak ${formatGb(peakResidentBytes())} resident (the plan estimated ${formatGb(plan.estimate.peak)}).`);
+      else if (Number.isFinite(watch.lowestSinceStart))
+        log(
+          `${stage.title} memory: the device's free memory fell to ${formatGb(watch.lowestSinceStart)} at the lowest (the plan estimated ${formatGb(plan.estimate.peak)} for the step).`,
+        );
     } finally {
+      watch.stop();
       await runner.release();
     }
     if (stage.stage === 1) {
@@ -226,22 +268,30 @@ async function learn(library: Library, runId: string, hooks: RunHooks, weights: 
   return runs.get(runId);
 }
 
+/** What a training process holds besides the steps' memory: resident after a trim, less the shared weights already loaded. */
+const processBaseline = (weights: WeightPool) => {
+  trimHeap();
+  return Math.max(0, residentBytes() - weights.heldBytes);
+};
+
 /** The step of one stage as the memory plan builds it (at each candidate micro-batch size). */
 const stepBuild =
   (stage: TrainingStage, s: RunSettings, models: SingleInsertModels): StepBuild =>
   (g, microBatch) =>
-    buildSingleInsertStep(g, models, { ...stepShape(s), batch: microBatch }, stage.stepOptions(s));
+    buildSingleInsertStep(g, models, { ...stepShape(s), batch: microBatch }, { ...stage.stepOptions(s), dtype: computePrecision(s.provider).dtype });
 
 const stepShape = (s: RunSettings): StepShape => ({ batch: s.batch, latent: [s.latentSize, s.latentSize] });
 
 /** What a stage's plan is asked: the batch, the memory, and the micro-batches if fixed (by the user or a resumed stage). */
-const planRequest = (stage: TrainingStage, s: RunSettings, availableBytes: number, microBatches: number | null): PlanRequest => {
+const planRequest = (stage: TrainingStage, s: RunSettings, availableBytes: number, microBatches: number | null, processBytes: number): PlanRequest => {
   const fixed = microBatches ?? (s.microBatches || null);
   return {
     label: `${stage.title} step (batch ${s.batch}, ${s.latentSize * 8} px)`,
     batch: s.batch,
     availableBytes,
     provider: s.provider,
+    ...(s.provider === 'webgpu' ? { bindingLimitBytes: storageBindingLimitBytes() } : {}),
+    processBytes,
     ...(fixed ? { microBatches: fixed } : {}),
   };
 };
@@ -251,7 +301,14 @@ async function openStage(
   stage: TrainingStage,
   s: RunSettings,
   models: SingleInsertModels,
-  o: { carried: Record<string, Float32Array> | undefined; weights: WeightPool; cacheDir: string; availableBytes: number; microBatches: number | null },
+  o: {
+    carried: Record<string, Float32Array> | undefined;
+    weights: WeightPool;
+    cacheDir: string;
+    availableBytes: number;
+    processBytes: number;
+    microBatches: number | null;
+  },
 ): Promise<{ runner: StepRunner; plan: MemoryPlan }> {
   return createStepRunner(
     {
@@ -259,11 +316,12 @@ async function openStage(
       estimate: stepBuild(stage, s, withoutValues(models)),
       ...(o.carried ? { initialParams: o.carried } : {}),
       optimizer: OPTIMIZER,
+      ...(computePrecision(s.provider).dtype === 'float16' ? { lossScale: LOSS_SCALE } : {}),
       provider: s.provider,
       cacheDir: o.cacheDir,
       weights: o.weights,
     },
-    planRequest(stage, s, o.availableBytes, o.microBatches),
+    planRequest(stage, s, o.availableBytes, o.microBatches, o.processBytes),
   );
 }
 
@@ -283,20 +341,31 @@ export function withoutValues(m: SingleInsertModels): SingleInsertModels {
  */
 export async function preflight(sd: StableDiffusionModel, encoder: ImageEncoderChoice, s: RunSettings): Promise<string[]> {
   const models = withoutValues({ unet: sd.unet, textEncoder: sd.textEncoder, vision: encoder, mapper: new RandomSource(s.seed) });
-  const availableBytes = await memoryBudget(s);
+  const availableBytes = (await memoryBudget(s)).bytes;
   return STAGES.filter((stage) => stage.steps(s) > 0).map(
-    (stage) => `${stage.title}: ${describePlan(planStep(stepBuild(stage, s, models), planRequest(stage, s, availableBytes, null)))}`,
+    (stage) =>
+      `${stage.title}: ${describePlan(planStep(stepBuild(stage, s, models), planRequest(stage, s, availableBytes, null, s.provider === 'cpu' ? residentBytes() : 0)))}`,
   );
 }
 
+/** The memory the steps must fit, and where that figure comes from (for the run's log). */
+export interface MemoryBudget {
+  bytes: number;
+  source: string;
+  /** What the device had free when the run planned (the watch's floor is a share of it). */
+  freeBytes: number;
+}
+
 /**
- * Memory the steps must fit (the plan splits the batch to fit it): an NVIDIA GPU's free memory, else
- * the system's; maxMemoryGb caps it (to leave room for other programs).
+ * Memory the steps must fit (the plan splits the batch to fit it): the free memory of the device that runs
+ * them (deviceMemory); maxMemoryGb caps it (to leave room for other programs).
  */
-export async function memoryBudget(s: Pick<RunSettings, 'provider' | 'maxMemoryGb'>): Promise<number> {
-  const gpu = s.provider === 'cpu' ? undefined : (await probeGpus()).devices[0];
-  const device = gpu ? gpu.freeBytes : availableMemory();
-  return s.maxMemoryGb > 0 ? Math.min(device, s.maxMemoryGb * 2 ** 30) : device;
+export async function memoryBudget(s: Pick<RunSettings, 'provider' | 'maxMemoryGb'>): Promise<MemoryBudget> {
+  const device = await deviceMemory(s.provider);
+  const cap = s.maxMemoryGb * 2 ** 30;
+  if (s.maxMemoryGb > 0 && cap < device.freeBytes)
+    return { bytes: cap, source: `the run's memory limit (${formatGb(device.freeBytes)} is free: ${device.source})`, freeBytes: device.freeBytes };
+  return { bytes: device.freeBytes, source: device.source, freeBytes: device.freeBytes };
 }
 
 /** The LoRA factors among trained parameters, shaped as a concept file keeps them. */

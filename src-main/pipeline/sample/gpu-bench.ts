@@ -140,6 +140,8 @@ try {
       stepMs: Math.round(stepTimes[stage]),
       firstStepMs: Math.round(result.times[0]!),
       peakDeviceBytes: peakBytes,
+      // the schedule's own figure for the step's activations (memory-timeline.ts), to set beside the measured peak
+      estimatedActivationBytes: result.plan.activationBytes,
       transfersPerStepAfterFirst: perStep(result.bytes.slice(1)),
       segments: result.plan.segments,
     };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../../src-main/graph/random.js';
-import { CheckpointedTrainer } from '../../../src-main/graph/runtime/checkpointed-trainer.js';
+import { CheckpointedTrainer, chooseStored } from '../../../src-main/graph/runtime/checkpointed-trainer.js';
 import { splitBatch } from '../../../src-main/graph/runtime/memory-plan.js';
 import { type StepRunner, Trainer, type TrainerSpec } from '../../../src-main/graph/runtime/trainer.js';
 import { stepFeeds } from '../../../src-main/pipeline/invert/step-feeds.js';
@@ -42,10 +42,13 @@ describe('checkpointed training step (segments run as their own sessions)', () =
   // size) get near-zero gradients whose rounding Adam turns into ±lr steps: measured 1.1e-6 of the parameters'
   // norm, nearly all of it in those entries (with the class target read through the LoRA text encoder, the
   // default); the loss and gradient norm of every step stay checked at 1e-6
-  const cases: Array<{ name: string; options: StepOptions; batch: number; micro: number; limit?: number; paramTolerance?: number }> = [
+  const cases: Array<{ name: string; options: StepOptions; batch: number; micro: number; limit?: number; paramTolerance?: number; keep?: number }> = [
     { name: 'Stage I', options: { stage: 1, trainVision: true }, batch: 2, micro: 1 },
     { name: 'Stage II with chunked attention', options: { stage: 2, loraRank: 4, trainVision: true }, batch: 2, micro: 1, limit: 40_000, paramTolerance: 3e-6 },
     { name: 'Stage I as 2 micro-batches of 1', options: { stage: 1, trainVision: true }, batch: 2, micro: 2 },
+    // every segment keeps its activations from the forward: no recompute, the same numbers
+    { name: 'Stage II, every segment stored', options: { stage: 2, loraRank: 4, trainVision: true }, batch: 2, micro: 1, paramTolerance: 3e-6, keep: Infinity },
+    { name: 'Stage I, some segments stored (1 MB)', options: { stage: 1, trainVision: true }, batch: 2, micro: 1, keep: 2 ** 20 },
   ];
   for (const c of cases) {
     it(`${c.name}: same loss, gradient norm and parameters after 3 steps as the one-graph step`, async () => {
@@ -58,8 +61,21 @@ describe('checkpointed training step (segments run as their own sessions)', () =
         optimizer: { weightDecay: 1e-2, maxGradNorm: 1 },
       });
       const reference = await threeSteps(await Trainer.create(spec(c.batch)), c.batch);
-      const checkpointed = await CheckpointedTrainer.create({ ...spec(c.batch / c.micro), microBatches: c.micro, attentionScoreLimit: c.limit ?? null });
+      const checkpointed = await CheckpointedTrainer.create({
+        ...spec(c.batch / c.micro),
+        microBatches: c.micro,
+        attentionScoreLimit: c.limit ?? null,
+        ...(c.keep ? { keepActivationBytes: c.keep } : {}),
+      });
       expect(checkpointed.plan.segments).toBeGreaterThan(10);
+      const { storedSegments, storedBytes, recomputingSegments } = checkpointed.plan;
+      if (!c.keep) expect([storedSegments, recomputingSegments > 10]).toEqual([0, true]);
+      else if (c.keep === Infinity) expect([storedSegments > 10, recomputingSegments]).toEqual([true, 0]);
+      else {
+        expect(storedSegments).toBeGreaterThan(0);
+        expect(recomputingSegments).toBeGreaterThan(0);
+        expect(storedBytes).toBeLessThanOrEqual(c.keep);
+      }
       const got = await threeSteps(checkpointed, c.batch);
       for (let i = 0; i < 3; i++) {
         expect(Math.abs(got.results[i]!.loss - reference.results[i]!.loss) / reference.results[i]!.loss).toBeLessThan(1e-6);
@@ -85,6 +101,24 @@ describe('checkpointed training step (segments run as their own sessions)', () =
       // (element by element, Adam turns rounding-level gradients of a few LoRA entries into ±lr steps)
     }, 240_000);
   }
+});
+
+describe('which segments keep their activations', () => {
+  it('the most recompute saved per byte first, within the budget; a segment with nothing to recompute never', () => {
+    const candidates = [
+      { index: 0, bytes: 100, cost: 100 }, // 1 per byte
+      { index: 1, bytes: 50, cost: 200 }, // 4 per byte
+      { index: 2, bytes: 60, cost: 120 }, // 2 per byte
+      { index: 3, bytes: 0, cost: 0 },
+    ];
+    expect([...chooseStored(candidates, 115).keys()]).toEqual([1, 2]);
+    expect([...chooseStored(candidates, 49).keys()]).toEqual([]);
+    expect([...chooseStored(candidates, Infinity).entries()]).toEqual([
+      [1, 50],
+      [2, 60],
+      [0, 100],
+    ]);
+  });
 });
 
 describe('chunked attention', () => {

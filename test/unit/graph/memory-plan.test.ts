@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../../../src-main/common/app-error.js';
 import { Graph } from '../../../src-main/graph/graph.js';
 import * as op from '../../../src-main/graph/ops/index.js';
-import { estimateStep, planStep, splitBatch } from '../../../src-main/graph/runtime/memory-plan.js';
+import {
+  ALLOCATOR_SLACK,
+  createStepRunner,
+  STEP_RUNTIME_BYTES,
+  describePlan,
+  estimateStep,
+  planStep,
+  splitBatch,
+} from '../../../src-main/graph/runtime/memory-plan.js';
 import { explainOutOfMemory } from '../../../src-main/graph/runtime/out-of-memory.js';
 import { sessionForGraph } from '../../../src-main/graph/runtime/session.js';
 import { buildSingleInsertStep } from '../../../src-main/pipeline/invert/training-step.js';
@@ -31,6 +39,45 @@ describe('memory plan', () => {
     const available = (ck2.peak + ck4.peak) / 2 / 0.85;
     const plan = planStep(build, { label: 'Stage II step', batch: 4, availableBytes: available, mode: 'checkpointed' });
     expect([plan.microBatches, plan.microBatch]).toEqual([2, 2]);
+  });
+
+  it('counts what the process already holds: less room left means more micro-batches', () => {
+    const ck = estimateStep(build, 4, 'checkpointed');
+    const withProcess = estimateStep(build, 4, 'checkpointed', 5e6);
+    expect(withProcess.peak - ck.peak).toBe(5e6);
+    const available = (ck.peak * 1.05) / 0.85;
+    expect(planStep(build, { label: 'Stage II step', batch: 4, availableBytes: available, mode: 'checkpointed' }).microBatches).toBe(1);
+    const crowded = planStep(build, { label: 'Stage II step', batch: 4, availableBytes: available, mode: 'checkpointed', processBytes: ck.peak * 0.2 });
+    expect(crowded.microBatches).toBeGreaterThan(1);
+    expect(crowded.estimate.process).toBe(ck.peak * 0.2);
+  });
+
+  it('spends half the room left on keeping activations, and counts them in the estimate', async () => {
+    const base = estimateStep(build, 4, 'checkpointed');
+    const available = (base.peak + STEP_RUNTIME_BYTES + 40e6) / 0.85; // 40 MB over the estimate: up to 20 MB stored
+    const open = (spendSpare: boolean) =>
+      createStepRunner({ build, optimizer: {} }, { label: 'Stage II step', batch: 4, availableBytes: available, mode: 'checkpointed', spendSpare });
+    const { runner, plan } = await open(true);
+    await runner.release();
+    expect(plan.stored!.segments).toBeGreaterThan(0);
+    expect(plan.stored!.bytes).toBeLessThanOrEqual(20e6);
+    expect(describePlan(plan)).toMatch(/; \d+ of \d+ segments keep their activations \([\d.]+ GB\) instead of recomputing them; estimated peak/);
+    const frugal = await open(false);
+    await frugal.runner.release();
+    expect(frugal.plan.stored).toEqual({ segments: 0, of: plan.stored!.of, bytes: 0 });
+    // once built, the estimate's activations are the schedule's own figure; storing costs memory there
+    expect(plan.estimate.peak - plan.estimate.activations).toBe(base.peak - base.activations);
+    expect(plan.estimate.activations).toBeGreaterThan(frugal.plan.estimate.activations);
+    expect(frugal.plan.estimate.activations).toBeGreaterThan(STEP_RUNTIME_BYTES);
+    expect(plan.estimate.activations - frugal.plan.estimate.activations).toBeLessThanOrEqual(plan.stored!.bytes * ALLOCATOR_SLACK + 1);
+  }, 120_000);
+
+  it('refuses, before it runs, a step with a tensor larger than one GPU buffer may hold, naming it', () => {
+    const plan = planStep(build, { label: 'Stage II step', batch: 4, availableBytes: 8 * 2 ** 30, mode: 'checkpointed', bindingLimitBytes: 128 * 2 ** 20 });
+    expect(plan.microBatches).toBe(1);
+    expect(() => planStep(build, { label: 'Stage II step', batch: 4, availableBytes: 8 * 2 ** 30, mode: 'checkpointed', bindingLimitBytes: 2 ** 20 })).toThrow(
+      /^The Stage II step cannot run on this GPU: its tensor \S*token_embedding\S* \(\d+ MiB\) is larger than the 1 MiB one GPU buffer may hold here\. Run it on the CPU/,
+    );
   });
 
   it('refuses a step that cannot fit, saying what it needs, what is free and what to change', () => {
