@@ -6,6 +6,7 @@ import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Library } from '../../src-main/library/library.js';
+import { probeProviders } from '../../src-main/system/providers.js';
 import { installFromPath } from '../../src-main/model-manager/install.js';
 import { importPhotos, photoFromPath } from '../../src-main/pipeline/ingest/import-photos.js';
 import { fixtureImage } from '../helpers/fixtures.js';
@@ -56,6 +57,12 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     const box = page.getByTestId('custom-settings');
     for (const [label, value] of Object.entries(values)) await box.getByLabel(label, { exact: true }).fill(value);
     await box.getByLabel('Image encoder').selectOption({ label: 'CLIP: tiny CLIP' });
+    // a device that cannot start here is offered disabled, with the doctor's reason (as Settings says)
+    for (const p of await probeProviders()) {
+      const option = box.getByLabel('Device').locator(`option[value="${p.name}"]`);
+      await expect(option.isDisabled()).resolves.toBe(!p.usable);
+      await expect(option.textContent()).resolves.toMatch(p.usable ? /^[^—]+$/ : /— not usable here$/);
+    }
   };
 
   it('starts a run from the form and shows its losses moving on the chart and its previews appearing', async () => {

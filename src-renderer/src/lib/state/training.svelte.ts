@@ -10,7 +10,14 @@ import type {
   RunStep,
   TrainingRun,
 } from '../../../../src-preload/contract/index.js';
-import { DEFAULT_PREVIEW_PROMPTS, LEARN_PRESETS, learnSettings, MAX_PREVIEW_PROMPTS } from '../../../../src-preload/contract/index.js';
+import {
+  DEFAULT_PREVIEW_PROMPTS,
+  LEARN_PRESETS,
+  learnSettings,
+  MAX_PREVIEW_PROMPTS,
+  PROVIDER_LABELS,
+  type ProviderInfo,
+} from '../../../../src-preload/contract/index.js';
 import { api, errorMessage, onEvent } from '../api.js';
 import { notifications } from './notifications.svelte.js';
 
@@ -133,6 +140,8 @@ export class RunFormState {
   #images = $state.raw<ImageRecord[]>([]);
   #masks = $state.raw<MaskRecord[]>([]);
   #models = $state.raw<ModelRecord[]>([]);
+  /** The providers the doctor found (null until it answers): one that cannot start is not offered. */
+  #providers = $state.raw<ProviderInfo[] | null>(null);
   #starting = $state(false);
   imageId = $state<string | null>(null);
   maskId = $state<string | null>(null);
@@ -157,6 +166,8 @@ export class RunFormState {
   readonly #checked = $derived(learnSettings.safeParse(this.settings));
   readonly resolved = $derived(this.#checked.success ? this.#checked.data : learnSettings.parse({}));
   readonly totalSteps = $derived(this.resolved.steps1 + this.resolved.steps2);
+  /** The custom settings' device, when the doctor found it cannot start here. */
+  readonly #unusableProvider = $derived(this.preset === 'custom' ? (this.#providers?.find((p) => p.name === this.custom.provider && !p.usable) ?? null) : null);
   /** What is missing or wrong before a run can start, in the words the form shows. */
   readonly missing = $derived(
     !this.imageId
@@ -165,17 +176,26 @@ export class RunFormState {
         ? 'This photo has no saved mask yet: make one in the Mask studio first.'
         : !this.modelId
           ? 'Choose a Stable Diffusion 1.x model (install one in Settings › Models).'
-          : this.#checked.success
-            ? null
-            : settingProblem(this.#checked.error.issues[0]!),
+          : !this.#checked.success
+            ? settingProblem(this.#checked.error.issues[0]!)
+            : this.#unusableProvider
+              ? `${PROVIDER_LABELS[this.#unusableProvider.name]} cannot start here (${this.#unusableProvider.detail}); choose another device.`
+              : null,
   );
   readonly canAddPrompt = $derived(this.previewPrompts.length < MAX_PREVIEW_PROMPTS);
 
   constructor() {
     this.#stop = onEvent('library', 'onChanged', () => void this.load());
     void this.load();
+    api.system
+      .doctor({})
+      .then((r) => (this.#providers = r.providers))
+      .catch(() => {}); // every device stays offered; a run on one that cannot start says so
   }
 
+  get providers(): ProviderInfo[] | null {
+    return this.#providers;
+  }
   get images(): ImageRecord[] {
     return this.#images;
   }
