@@ -125,6 +125,17 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     // the finished concept's previews close the strip; one opens larger
     await page.getByTestId('previews').getByText('finished (step 18)').first().waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'training-finished.png'), fullPage: true });
+    // the hover readout says each term as it is: no L_sm in Stage I, 0 at Stage II's first step (B = 0), then a value
+    const plot = page.getByTestId('loss-chart').locator('.u-over');
+    const box = (await plot.boundingBox())!;
+    const readout = page.getByTestId('loss-chart').locator('.u-legend .u-series');
+    const lSmAt = new Map<string, string>();
+    for (let i = 0; i <= 60; i++) {
+      await page.mouse.move(box.x + (box.width * i) / 60, box.y + box.height / 2);
+      lSmAt.set((await readout.first().locator('.u-value').textContent())!, (await readout.filter({ hasText: 'L_sm' }).locator('.u-value').textContent())!);
+    }
+    expect([lSmAt.get('5'), lSmAt.get('13')]).toEqual(['—', '0']);
+    expect(lSmAt.get('18')).toMatch(/^\d[\d.e-]*$/);
     await page.getByRole('button', { name: 'a photo of * dog, finished (step 18): open larger' }).click();
     await page
       .getByRole('dialog', { name: 'Preview' })
