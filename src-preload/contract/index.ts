@@ -40,7 +40,16 @@ export type { GenerationRecord, SavedComposition } from './generations.js';
 export type { AdapterReport, DeviceChoice, DoctorReport, FolderListing, GpuAdapter, GpuReport, Preferences, ProviderInfo } from './system.js';
 export { preferences as preferencesSchema } from './system.js';
 export type { LearnSettings, LearnSettingsInput, LearnPreset, NewRun, RunDetail, RunPreview, RunState, RunStep, TrainingRun } from './training.js';
-export { DEFAULT_PREVIEW_PROMPTS, LEARN_PRESETS, learnSettings, MAX_PREVIEW_PROMPTS, previewPromptFor, RUNS_ON } from './training.js';
+export {
+  DEFAULT_PREVIEW_PROMPTS,
+  describeSettingIssue,
+  LEARN_PRESETS,
+  LEARN_SETTING_LABELS,
+  learnSettings,
+  MAX_PREVIEW_PROMPTS,
+  previewPromptFor,
+  RUNS_ON,
+} from './training.js';
 export { formatDuration, formatMemory, formatSpeed, memoryOf, runPace, smoothed, stageBoundary } from './run-progress.js';
 export type { Composition, CompositionInput, NovelView, RegionBox } from './compose.js';
 export { boxInPixels, composition, NOVEL_VIEWS, promptWithView, viewPhrase } from './compose.js';

@@ -80,6 +80,64 @@ export const learnSettings = z
 export type LearnSettings = z.output<typeof learnSettings>;
 export type LearnSettingsInput = z.input<typeof learnSettings>;
 
+/** The settings as the training form and its messages name them. */
+export const LEARN_SETTING_LABELS = {
+  steps1: 'Stage I steps',
+  steps2: 'Stage II steps',
+  lr1: 'Stage I lr',
+  lr2: 'Stage II lr',
+  batch: 'Batch',
+  microBatches: 'Micro-batches',
+  loraRank: 'LoRA rank',
+  gamma: 'γ (background)',
+  eta: 'η (semantics)',
+  seed: 'Seed',
+  encoder: 'Image encoder',
+  stage2Target: 'Stage II target',
+  latents: 'Photo latents',
+  checkpointEvery: 'Checkpoint every',
+  provider: 'Device',
+  latentSize: 'Latent size',
+  maxMemoryGb: 'Memory limit',
+  previewPrompts: 'Test prompt',
+  previewEvery: 'Preview every',
+  previewSteps: 'Preview steps',
+  previewSeed: 'Preview seed',
+  mapperBias: 'Projection bias',
+} as const satisfies Record<keyof LearnSettings, string>;
+
+/**
+ * A settings check's first complaint in plain words, naming the field as the form does ("Stage I steps must
+ * be at most 10000."), and the field's key so the form can mark it.
+ */
+export function describeSettingIssue(issue: z.core.$ZodIssue): { field: keyof LearnSettings | null; message: string } {
+  const [key, index] = issue.path;
+  const field = typeof key === 'string' && key in LEARN_SETTING_LABELS ? (key as keyof LearnSettings) : null;
+  const label = field ? (field === 'previewPrompts' && typeof index === 'number' ? `Test prompt ${index + 1}` : LEARN_SETTING_LABELS[field]) : 'A setting';
+  const i = issue as z.core.$ZodIssue & { minimum?: number | bigint; maximum?: number | bigint; expected?: string; inclusive?: boolean; origin?: string };
+  const words =
+    issue.code === 'too_big'
+      ? i.origin === 'string'
+        ? `is too long (at most ${i.maximum} characters)`
+        : i.origin === 'array'
+          ? `: at most ${i.maximum}`
+          : `must be at most ${i.maximum}`
+      : issue.code === 'too_small'
+        ? i.origin === 'string'
+          ? 'must not be empty'
+          : i.origin === 'number' && i.inclusive === false
+            ? `must be more than ${i.minimum}`
+            : `must be at least ${i.minimum}`
+        : issue.code === 'invalid_type'
+          ? i.expected === 'int'
+            ? 'must be a whole number'
+            : i.expected === 'number'
+              ? 'must be a number'
+              : `must be a ${i.expected}`
+          : `: ${issue.message.toLowerCase()}`;
+  return { field, message: `${label}${words.startsWith(':') ? '' : ' '}${words}.` };
+}
+
 /** Presets the Training screen and `learn --preset` offer; custom is whatever the user sets. */
 export const LEARN_PRESETS = {
   /** Stage I only: the token, no LoRA (minutes on a GPU). */

@@ -80,6 +80,17 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
       'Stage II lr': '0.001',
       'Preview steps': '4',
     });
+    // a setting out of range: said in words naming the field, the field marked, no step count on the button
+    const steps1 = page.getByTestId('custom-settings').getByLabel('Stage I steps', { exact: true });
+    await steps1.fill('99999');
+    await page.getByRole('alert').getByText('Stage I steps must be at most 10000.', { exact: true }).waitFor();
+    await expect(steps1.getAttribute('aria-invalid')).resolves.toBe('true');
+    await expect(page.getByTestId('start-run').textContent()).resolves.toBe('Start');
+    await expect(page.getByTestId('start-run').isDisabled()).resolves.toBe(true);
+    await page.screenshot({ path: join(ARTIFACTS, 'training-invalid-setting.png') });
+    await steps1.fill('12');
+    await expect(steps1.getAttribute('aria-invalid')).resolves.toBe('false');
+    await expect(page.getByTestId('start-run').textContent()).resolves.toBe('Start (18 steps)');
     // test prompts: a prompt without the concept is refused before anything starts
     const prompts = page.getByTestId('test-prompts');
     await prompts.getByLabel('Test prompt 2', { exact: true }).fill('a marble statue');

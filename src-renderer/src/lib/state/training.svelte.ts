@@ -12,6 +12,7 @@ import type {
 } from '../../../../src-preload/contract/index.js';
 import {
   DEFAULT_PREVIEW_PROMPTS,
+  describeSettingIssue,
   LEARN_PRESETS,
   learnSettings,
   MAX_PREVIEW_PROMPTS,
@@ -165,7 +166,13 @@ export class RunFormState {
   });
   readonly #checked = $derived(learnSettings.safeParse(this.settings));
   readonly resolved = $derived(this.#checked.success ? this.#checked.data : learnSettings.parse({}));
-  readonly totalSteps = $derived(this.resolved.steps1 + this.resolved.steps2);
+  /** Steps the run will take; null while a setting is wrong (the defaults would be a wrong count). */
+  readonly totalSteps = $derived(this.#checked.success ? this.resolved.steps1 + this.resolved.steps2 : null);
+  readonly #issue = $derived(this.#checked.success ? null : describeSettingIssue(this.#checked.error.issues[0]!));
+  /** The setting the form marks as wrong (the first one the check found). */
+  readonly invalidField = $derived(this.#issue?.field ?? null);
+  /** What is wrong with it, in words. */
+  readonly invalidMessage = $derived(this.#issue?.message ?? null);
   /** The custom settings' device, when the doctor found it cannot start here. */
   readonly #unusableProvider = $derived(this.preset === 'custom' ? (this.#providers?.find((p) => p.name === this.custom.provider && !p.usable) ?? null) : null);
   /** What is missing or wrong before a run can start, in the words the form shows. */
@@ -177,7 +184,7 @@ export class RunFormState {
         : !this.modelId
           ? 'Choose a Stable Diffusion 1.x model (install one in Settings › Models).'
           : !this.#checked.success
-            ? settingProblem(this.#checked.error.issues[0]!)
+            ? this.#issue!.message
             : this.#unusableProvider
               ? `${PROVIDER_LABELS[this.#unusableProvider.name]} cannot start here (${this.#unusableProvider.detail}); choose another device.`
               : null,
@@ -280,8 +287,3 @@ export class RunFormState {
 }
 
 /** A settings problem in the form's words: which field, and what is wrong. */
-function settingProblem(issue: { path: PropertyKey[]; message: string }): string {
-  const [field, index] = issue.path;
-  if (field === 'previewPrompts') return `Test prompt ${Number(index) + 1}: ${issue.message}.`;
-  return `${String(field)}: ${issue.message}.`;
-}
