@@ -12,7 +12,16 @@ export interface ComputePrecision {
   reason: string;
 }
 
+const known = new Map<ExecutionProvider, ComputePrecision>();
+
+/** The rule for `provider`, probed once a process (an adapter's float16 support does not change while it runs). */
 export function computePrecision(provider: ExecutionProvider): ComputePrecision {
+  let p = known.get(provider);
+  if (!p) known.set(provider, (p = decide(provider)));
+  return p;
+}
+
+function decide(provider: ExecutionProvider): ComputePrecision {
   if (provider === 'cpu') return { dtype: 'float32', reason: 'float32 on the CPU' };
   if (provider === 'cuda') return { dtype: 'float16', reason: 'float16 on CUDA, with normalisation, softmax and sums in float32' };
   const adapter = webgpuAdapter(probeAdapters().adapters, { allowCpu: true });

@@ -126,11 +126,10 @@ export function planStep(build: StepBuild, request: PlanRequest): MemoryPlan {
         ? (['checkpointed'] as const)
         : (['one-graph', 'checkpointed'] as const);
     for (const mode of modes) {
-      const estimate = estimateStep(build, mb, mode, request.processBytes ?? 0, scoreLimit(request));
+      const { estimate, largest } = measureStep(build, mb, mode, request.processBytes ?? 0, scoreLimit(request));
       smallest = Math.min(smallest, estimate.peak);
-      const over = request.bindingLimitBytes ? overBinding(build, mb, mode, request) : null;
-      if (over) {
-        tooLarge = over;
+      if (request.bindingLimitBytes && largest.bytes > request.bindingLimitBytes) {
+        tooLarge = largest;
         continue;
       }
       if (mode === 'one-graph' && !request.mode && estimate.activations > ONE_GRAPH_MAX_ACTIVATIONS) continue;
@@ -154,6 +153,11 @@ export function planStep(build: StepBuild, request: PlanRequest): MemoryPlan {
 
 /** Bytes a step needs: weights + trainable state + the activations its mode keeps at its worst moment. */
 export function estimateStep(build: StepBuild, microBatch: number, mode: MemoryPlan['mode'], process = 0, limit = DEFAULT_SCORE_LIMIT): MemoryPlan['estimate'] {
+  return measureStep(build, microBatch, mode, process, limit).estimate;
+}
+
+/** The estimate, and the step's largest tensor (a weight or an activation: what one GPU binding must hold). */
+function measureStep(build: StepBuild, microBatch: number, mode: MemoryPlan['mode'], process: number, limit: number) {
   const g = new Graph('estimate');
   g.attentionScoreLimit = mode === 'checkpointed' ? limit : null;
   const model = build(g, microBatch);
@@ -174,23 +178,15 @@ export function estimateStep(build: StepBuild, microBatch: number, mode: MemoryP
     const worst = Math.max(...segments.map((s) => s.nodes.reduce((a, n) => a + n.outputs.reduce((b, o) => b + (isFloat(o.dtype) ? bytes(o) : 0), 0), 0)));
     activations = kept + 2 * worst;
   }
-  return { process, weights, trainable, activations, peak: process + weights + trainable + activations };
+  let largest = { name: '', bytes: 0 };
+  for (const t of [...g.initializers.map((i) => i.tensor), ...g.nodes.flatMap((n) => n.outputs)])
+    if (bytes(t) > largest.bytes) largest = { name: t.name, bytes: bytes(t) };
+  const estimate: MemoryPlan['estimate'] = { process, weights, trainable, activations, peak: process + weights + trainable + activations };
+  return { estimate, largest };
 }
 
 /** Elements of one attention score tensor: the default, fewer where float32 scores would pass the binding limit. */
 const scoreLimit = (r: PlanRequest) => (r.bindingLimitBytes ? Math.min(DEFAULT_SCORE_LIMIT, Math.floor(r.bindingLimitBytes / 4)) : DEFAULT_SCORE_LIMIT);
-
-/** The largest tensor of the step (a weight or an activation) if it is larger than one binding may hold. */
-function overBinding(build: StepBuild, microBatch: number, mode: MemoryPlan['mode'], r: PlanRequest): { name: string; bytes: number } | null {
-  const g = new Graph('binding');
-  g.attentionScoreLimit = mode === 'checkpointed' ? scoreLimit(r) : null;
-  build(g, microBatch);
-  const bytes = (t: Tensor) => numel(t.shape) * BYTES_PER_ELEMENT[t.dtype];
-  let largest: { name: string; bytes: number } = { name: '', bytes: 0 };
-  for (const t of [...g.initializers.map((i) => i.tensor), ...g.nodes.flatMap((n) => n.outputs)])
-    if (bytes(t) > largest.bytes) largest = { name: t.name, bytes: bytes(t) };
-  return largest.bytes > r.bindingLimitBytes! ? largest : null;
-}
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
