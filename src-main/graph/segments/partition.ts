@@ -165,7 +165,7 @@ export interface BackwardSpec {
 
 /**
  * A segment's backward. It recomputes the segment's forward from the segment's reads; given `residuals`
- * (the step's tensors the gradient reads, from `residualsOf`), it takes those as inputs instead and
+ * (the step's tensors the gradient reads, as a first build without them returns), it takes those as inputs instead and
  * recomputes nothing they cover.
  */
 export function backwardGraph(
