@@ -166,7 +166,7 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
           `Draw "${composition.prompt.slice(0, 60)}"`,
           (ctx) =>
             drawOnWorker(library.dataDir, { model, composition, provider }, ctx, { onStep: (step) => progress(step), onNote: (note) => progress({ note }) }),
-          { lane: 'gpu' },
+          { lane: 'gpu', outputs: (ids) => ids },
         );
         jobId = started.jobId;
         void started.done.then(

@@ -21,7 +21,7 @@ export class JobManager {
   constructor(private readonly onUpdate: (info: JobInfo) => void) {}
 
   list(): JobInfo[] {
-    return [...this.jobs.values()].map((j) => ({ ...j.info }));
+    return [...this.jobs.values()].map((j) => ({ ...j.info, outputs: [...j.info.outputs] }));
   }
 
   cancel(id: string): boolean {
@@ -29,6 +29,8 @@ export class JobManager {
     if (!job) throw new AppError('not-found', `No job ${id}.`);
     if (job.info.state !== 'running' && job.info.state !== 'queued') return false;
     job.controller.abort();
+    // one still waiting never runs: it leaves the queue now, not when the job before it ends
+    if (job.info.state === 'queued') this.finish(job.info, 'cancelled', { code: 'cancelled', message: `${job.info.title}: cancelled before it started.` });
     return true;
   }
 
@@ -41,7 +43,12 @@ export class JobManager {
    * Starts a job and returns its id at once; `done` settles with its result. Jobs given the same
    * `lane` wait for the ones before them (one GPU job at a time); a job cancelled while it waits never runs.
    */
-  start<T>(kind: JobInfo['kind'], title: string, work: (ctx: JobContext) => Promise<T>, options: { lane?: string } = {}): { jobId: string; done: Promise<T> } {
+  start<T>(
+    kind: JobInfo['kind'],
+    title: string,
+    work: (ctx: JobContext) => Promise<T>,
+    options: { lane?: string; outputs?: (result: T) => string[] } = {},
+  ): { jobId: string; done: Promise<T> } {
     const controller = new AbortController();
     const before = options.lane ? this.lanes.get(options.lane) : undefined;
     const info: JobInfo = {
@@ -55,6 +62,7 @@ export class JobManager {
       startedAt: new Date().toISOString(),
       finishedAt: null,
       error: null,
+      outputs: [],
     };
     this.jobs.set(info.id, { info, controller });
     this.prune();
@@ -76,6 +84,7 @@ export class JobManager {
       return work(ctx);
     })().then(
       (result) => {
+        info.outputs = options.outputs?.(result) ?? [];
         this.finish(info, 'succeeded', null);
         return result;
       },
@@ -97,12 +106,13 @@ export class JobManager {
   }
 
   private finish(info: JobInfo, state: JobInfo['state'], error: JobInfo['error']): void {
+    if (info.finishedAt !== null) return; // a queued job cancelled: it ended then
     Object.assign(info, { state, error, finishedAt: new Date().toISOString() });
     this.publish(info);
   }
 
   private publish(info: JobInfo): void {
-    this.onUpdate({ ...info });
+    this.onUpdate({ ...info, outputs: [...info.outputs] });
   }
 
   private prune(): void {

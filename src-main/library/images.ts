@@ -28,7 +28,12 @@ interface ImageRow {
   source_height: number;
   bytes: number;
   created_at: string;
+  /** JSON array of the class words it has saved masks under. */
+  masked_as: string;
 }
+
+/** Each image with the class words of its saved masks (the photo strips mark masked photos). */
+const SELECT_IMAGES = `SELECT images.*, (SELECT json_group_array(DISTINCT class_word) FROM masks WHERE masks.image_id = images.id) AS masked_as FROM images`;
 
 const toImage = (r: ImageRow): ImageRecord => ({
   id: r.id,
@@ -43,6 +48,7 @@ const toImage = (r: ImageRow): ImageRecord => ({
   sourceHeight: r.source_height,
   bytes: r.bytes,
   createdAt: r.created_at,
+  maskedAs: (JSON.parse(r.masked_as) as string[]).sort(),
 });
 
 export class Images {
@@ -52,17 +58,17 @@ export class Images {
   ) {}
 
   list(): ImageRecord[] {
-    return (this.db.prepare('SELECT * FROM images ORDER BY created_at DESC, id').all() as ImageRow[]).map(toImage);
+    return (this.db.prepare(`${SELECT_IMAGES} ORDER BY created_at DESC, id`).all() as ImageRow[]).map(toImage);
   }
 
   get(id: string): ImageRecord {
-    const row = this.db.prepare('SELECT * FROM images WHERE id = ?').get(id) as ImageRow | undefined;
+    const row = this.db.prepare(`${SELECT_IMAGES} WHERE id = ?`).get(id) as ImageRow | undefined;
     if (!row) throw new AppError('not-found', `No image ${id} in the library (see \`singleinsert library list\`).`);
     return toImage(row);
   }
 
   findBySource(sourceSha256: string): ImageRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM images WHERE source_sha256 = ? OR sha256 = ?').get(sourceSha256, sourceSha256) as ImageRow | undefined;
+    const row = this.db.prepare(`${SELECT_IMAGES} WHERE source_sha256 = ? OR sha256 = ?`).get(sourceSha256, sourceSha256) as ImageRow | undefined;
     return row && toImage(row);
   }
 

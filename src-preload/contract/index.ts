@@ -52,4 +52,4 @@ export {
 } from './training.js';
 export { formatDuration, formatMemory, formatSpeed, memoryOf, runPace, smoothed, stageBoundary } from './run-progress.js';
 export type { Composition, CompositionInput, NovelView, RegionBox } from './compose.js';
-export { boxInPixels, composition, NOVEL_VIEWS, promptWithView, viewPhrase } from './compose.js';
+export { boxInPixels, composition, NOVEL_VIEWS, SAMPLERS, promptWithView, viewPhrase } from './compose.js';

@@ -16,6 +16,8 @@ export const jobInfo = z.object({
   startedAt: z.string(),
   finishedAt: z.string().nullable(),
   error: apiError.nullable(),
+  /** The ids of what a finished job made (a drawing's generations), so a page that was away can show them. */
+  outputs: z.array(z.string()),
 });
 export type JobInfo = z.infer<typeof jobInfo>;
 

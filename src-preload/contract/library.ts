@@ -17,6 +17,8 @@ export const imageRecord = z.object({
   sourceHeight: z.number().int().positive(),
   bytes: z.number().int().nonnegative(),
   createdAt: isoDate,
+  /** The class words it has saved masks under (none: not masked yet). */
+  maskedAs: z.array(z.string()),
 });
 export type ImageRecord = z.infer<typeof imageRecord>;
 

@@ -56,7 +56,7 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
   }
 
   it('puts two concepts in the prompt (by @ and from the strip), one region each, and draws with a moving preview', async () => {
-    await page.getByRole('link', { name: 'Compose' }).click();
+    await page.getByRole('link', { name: 'Compose', exact: true }).click();
     const prompt = page.getByRole('textbox', { name: /Prompt/ });
     await prompt.click();
     await prompt.pressSequentially('a photo of @re');
@@ -122,6 +122,35 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
     library.close();
   });
 
+  it('keeps the form as a draft, marked unsaved, across a trip to the Gallery and a reload', async () => {
+    await page.getByRole('combobox', { name: 'Sampler' }).selectOption('euler');
+    await page.getByRole('spinbutton', { name: 'Seed' }).fill('1234');
+    await page.getByTestId('compose-unsaved').waitFor();
+    const expectDraft = async () => {
+      await expect(page.getByRole('textbox', { name: /Prompt/ }).inputValue()).resolves.toBe('a photo of * dog wearing a *2 hat');
+      await page.getByTestId('concept-chips').getByText('Straw hat').waitFor();
+      await expect(page.getByTestId('concept-chips').textContent()).resolves.toMatch(/\*\s*Rex[\s\S]*\*2\s*Straw hat/);
+      await page.getByTestId('region-*').waitFor();
+      await page.getByTestId('region-*2').waitFor();
+      await expect(page.getByRole('combobox', { name: 'Sampler' }).inputValue()).resolves.toBe('euler');
+      await expect(page.getByRole('combobox', { name: 'Seed mode' }).inputValue()).resolves.toBe('fixed');
+      await expect(page.getByRole('spinbutton', { name: 'Seed' }).inputValue()).resolves.toBe('1234');
+      await expect(page.getByRole('spinbutton', { name: 'Steps' }).inputValue()).resolves.toBe('25');
+      await page.getByTestId('compose-unsaved').waitFor();
+    };
+    await page.getByRole('link', { name: 'Gallery', exact: true }).click();
+    await page.getByTestId('gallery-card').first().waitFor();
+    await page.getByRole('link', { name: 'Compose', exact: true }).click();
+    await expectDraft();
+    await page.reload();
+    await expectDraft();
+    // the screen opens at its top, whatever the last one's scroll
+    await expect(page.evaluate(() => document.querySelector('.content')!.scrollTop)).resolves.toBe(0);
+    await page.screenshot({ path: join(ARTIFACTS, 'compose-draft-after-reload.png') });
+    await page.getByRole('combobox', { name: 'Sampler' }).selectOption('ddim');
+    await page.getByRole('spinbutton', { name: 'Seed' }).fill('5');
+  });
+
   it('shows the image in the Gallery with its concepts, sends it back to Compose and draws the same bytes', async () => {
     await page.getByRole('link', { name: 'Gallery', exact: true }).click();
     const card = page.getByTestId('gallery-card').first();
@@ -173,13 +202,66 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
     await page.getByRole('button', { name: 'Save as new' }).click();
     await page.getByText('Saved the composition "Rex in a hat".').waitFor();
     await page.reload();
-    await page.getByRole('link', { name: 'Compose' }).click();
+    await page.getByRole('link', { name: 'Compose', exact: true }).click();
     await page.getByText('Saved compositions (1)').click();
     await page.getByRole('button', { name: 'Rex in a hat', exact: true }).click();
     await expect(page.getByRole('textbox', { name: /Prompt/ }).inputValue()).resolves.toBe('a photo of * dog wearing a *2 hat');
     await page.getByTestId('region-*').waitFor();
     await page.getByTestId('region-*2').waitFor();
     await expect(page.getByRole('spinbutton', { name: 'Steps' }).inputValue()).resolves.toBe('25');
+  });
+
+  it('a reload mid-drawing finds it running, and shows its image when it ends', async () => {
+    await page.getByRole('spinbutton', { name: 'Steps' }).fill('80');
+    await page.getByTestId('generate').click();
+    await page
+      .getByTestId('draw-progress')
+      .getByText(/Step [1-9]\d* of 80/)
+      .waitFor();
+    await page.reload();
+    // the drawing is found again: its progress moves on, and its image shows here when it ends
+    await page.getByTestId('draw-progress').waitFor();
+    await page.getByTestId('compose-results').waitFor({ timeout: 120_000 });
+    await expect(page.getByTestId('draw-progress').count()).resolves.toBe(0);
+    const library = Library.open(dataDir, { reconcile: false });
+    const [latest] = library.generations.list();
+    library.close();
+    expect(latest!.composition!.steps).toBe(80);
+    await expect(page.getByTestId('compose-results').locator('img').getAttribute('src')).resolves.toContain(latest!.sha256);
+    await page
+      .getByTestId('toast')
+      .getByText(/^Drawn: 1 image \(/)
+      .waitFor();
+  });
+
+  it('queues a second drawing; cancelling asks first and says "Cancelling…" at once', async () => {
+    await page.getByRole('spinbutton', { name: 'Steps' }).fill('400');
+    await page.getByTestId('generate').click();
+    await page
+      .getByTestId('draw-progress')
+      .getByText(/Step [1-9]\d* of 400/)
+      .waitFor();
+    await expect(page.getByTestId('generate').textContent()).resolves.toBe('Queue another drawing');
+    await page.getByTestId('generate').click();
+    await page.getByTestId('draw-queue').getByText('1 more drawing queued after this one.').waitFor();
+    await page.getByTestId('draw-queue').getByRole('button', { name: 'Take them out' }).click();
+    await page.getByTestId('draw-queue').waitFor({ state: 'detached' });
+    // the running one: asked first, and said at once
+    await page.getByTestId('cancel-drawing').click();
+    const ask = page.getByRole('dialog', { name: 'Cancel the drawing?' });
+    await ask.getByText(/It has drawn \d+ of 400 steps; cancelling throws them away\./).waitFor();
+    await ask.getByRole('button', { name: 'Keep drawing' }).click();
+    await page.getByTestId('cancel-drawing').click();
+    await ask.getByRole('button', { name: 'Cancel the drawing' }).click();
+    await page.getByTestId('cancel-drawing').getByText('Cancelling…').waitFor({ timeout: 1000 });
+    await page.getByTestId('draw-progress').waitFor({ state: 'detached', timeout: 30_000 });
+    await page
+      .getByTestId('toast')
+      .getByText(/^Cancelled: Draw "a photo of \* dog wearing a \*2 hat" \(at \d+ of 400\)\.$/)
+      .first()
+      .waitFor();
+    await expect(page.getByTestId('generate').textContent()).resolves.toBe('Generate');
+    await page.screenshot({ path: join(ARTIFACTS, 'compose-cancelled.png') });
   });
 
   it('logged no script errors or CSP violations', () => {

@@ -52,6 +52,10 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
   it('starts empty, with the token taken out of the address bar', async () => {
     await page.getByRole('heading', { name: 'No photos yet' }).waitFor();
     expect(page.url()).not.toContain('token=');
+    // the way from a photo to an image, the first step next
+    await expect(page.getByTestId('library-path').textContent()).resolves.toMatch(
+      /^\s*1\. Import a photo\s*2\. Mask it\s*3\. Add a Stable Diffusion model\s*4\. Train the concept\s*5\. Draw images with it\s*$/,
+    );
   });
 
   it('imports a real photo through the file picker and shows its thumbnail', async () => {
@@ -63,6 +67,10 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
     await thumb.evaluate((img: HTMLImageElement) => (img.complete ? null : new Promise((r) => (img.onload = r))));
     expect(await thumb.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([384, 384]);
     await page.getByText('Imported 1 photo.').waitFor();
+    // its next step is on the card, and on the path
+    await expect(card.getByRole('button', { name: 'Mask it', exact: true }).isVisible()).resolves.toBe(true);
+    await page.getByTestId('library-path').getByText('1. Import a photo ✓').waitFor();
+    await expect(page.getByTestId('library-path').getByRole('link', { name: '2. Mask it' }).getAttribute('href')).resolves.toMatch(/^#\/masks\/img_/);
     await page.screenshot({ path: join(ARTIFACTS, 'library-imported.png') });
     expect(inLibrary((l) => l.images.list().map((i) => i.name))).toEqual(['dog_00.jpg']);
   });
@@ -149,7 +157,7 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
   });
 
   it('shows the GPU report and execution providers in Settings', async () => {
-    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('link', { name: 'Settings', exact: true }).click();
     const providers = page.getByTestId('providers-panel');
     await providers.getByRole('row', { name: /^cpu/ }).getByText('ran a test kernel').waitFor({ timeout: 15_000 });
     // every provider as the probe finds it on this machine (WebGPU is usable where a Vulkan driver is installed)
@@ -173,20 +181,31 @@ describe('Library in Chromium, against `npm start` in web mode', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'settings.png') });
     await device.getByRole('combobox').selectOption('cpu');
     await device.getByText("A run's own device setting still wins").waitFor();
-    await page.getByRole('link', { name: 'Library' }).click();
-    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('link', { name: 'Library', exact: true }).click();
+    await page.getByRole('link', { name: 'Settings', exact: true }).click();
     await expect(page.getByTestId('device-panel').getByRole('combobox').inputValue()).resolves.toBe('cpu');
     await page.getByTestId('device-panel').getByRole('combobox').selectOption('auto');
     await page.getByTestId('device-panel').getByText('Best available here').waitFor();
   });
 
-  it('a tab opened without the token says how to get back in', async () => {
+  it('a tab opened without the token shows only how to get back in, never an empty library', async () => {
     const context = await page.context().browser()!.newContext();
     try {
       const stranger = await context.newPage();
       stranger.on('console', () => {}); // its refused calls are expected here
-      await stranger.goto(new URL(page.url()).origin + '/');
-      await stranger.getByText(/This page has no access token\. Open the address SingleInsert Studio printed in its terminal/).waitFor();
+      for (const path of ['/', '/#/compose', '/#/training']) {
+        await stranger.goto(new URL(page.url()).origin + path);
+        const help = stranger.getByTestId('sign-in-help');
+        await help.getByText(/This page has no access token\. Open the address SingleInsert Studio printed in its terminal/).waitFor();
+        await help.getByText('Your library is safe').waitFor();
+        // nothing of the app's screens, whose empty states would read as a wiped library
+        await expect(stranger.getByRole('navigation', { name: 'Screens' }).count()).resolves.toBe(0);
+        await expect(stranger.getByText(/No photos yet|No Stable Diffusion model yet|No concepts yet|No runs yet/).count()).resolves.toBe(0);
+      }
+      // a token the server refuses (it restarted with a new one) leads to the same help
+      await stranger.goto(new URL(page.url()).origin + '/?token=stale');
+      await stranger.getByTestId('sign-in-help').waitFor();
+      await expect(stranger.getByRole('navigation', { name: 'Screens' }).count()).resolves.toBe(0);
       await stranger.screenshot({ path: join(ARTIFACTS, 'web-mode-no-token.png') });
     } finally {
       await context.close();

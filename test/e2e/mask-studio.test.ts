@@ -50,7 +50,7 @@ describe('Mask studio in Chromium (web mode)', { timeout: 60_000 }, () => {
   });
 
   it('opens the photo from the Library and segments the dog with one click, made while SAM still prepares', async () => {
-    await page.getByTitle('Mask: dog_00.jpg').click({ force: true });
+    await page.getByTestId('library-card').filter({ hasText: 'dog_00.jpg' }).getByRole('button', { name: 'Mask it', exact: true }).click();
     await page.getByTestId('mask-overlay').waitFor();
     // the first embedding takes seconds on a CPU: the click is shown at once and answered when SAM is ready
     await page.getByText(/Preparing the photo for clicks/).waitFor();
@@ -87,7 +87,7 @@ describe('Mask studio in Chromium (web mode)', { timeout: 60_000 }, () => {
     const shown = await shownMask(page);
     await page.getByTestId('class-word').fill('dog');
     await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await page.getByText('Saved dog mask, version 1.').waitFor();
+    await page.getByTestId('mask-saved').getByText('Saved the dog mask, version 1.').waitFor();
     await page.reload();
     await page.getByTestId('mask-overlay').waitFor();
     await idle(page);
@@ -144,13 +144,95 @@ describe('Mask studio in Chromium (web mode)', { timeout: 60_000 }, () => {
   });
 
   it('starts the next photo with its own class word, not the last one', async () => {
-    await page.getByTitle('cat_00.jpg', { exact: true }).click();
+    const strip = page.getByRole('navigation', { name: 'Photos' });
+    await strip.getByAltText('cat_00.jpg').click();
     await page.waitForFunction((id) => location.hash.includes(id), otherId);
     await idle(page);
     await expect(page.getByTestId('class-word').inputValue()).resolves.toBe('');
-    await page.getByTitle('dog_00.jpg', { exact: true }).click();
+    // the strip marks which photos have a mask, and under which class word
+    await expect(strip.getByRole('button', { name: /dog_00\.jpg/ }).getAttribute('title')).resolves.toBe('dog_00.jpg — masked as dog');
+    await expect(strip.getByRole('button', { name: /cat_00\.jpg/ }).getAttribute('title')).resolves.toBe('cat_00.jpg — no mask yet');
+    await strip.getByAltText('dog_00.jpg').click();
     await idle(page);
     await expect(page.getByTestId('class-word').inputValue()).resolves.toBe('dog');
+  });
+
+  it('keeps an unsaved mask across a trip to the Library and a reload, and asks before leaving it', async () => {
+    const saved = await shownMask(page);
+    await page.keyboard.press('b');
+    const box = (await page.getByTestId('mask-overlay').boundingBox())!;
+    await page.mouse.move(box.x + 10, box.y + box.height - 10);
+    await page.mouse.down();
+    for (let i = 1; i <= 12; i++) await page.mouse.move(box.x + 10 + i * 12, box.y + box.height - 10 - i * 2);
+    await page.mouse.up();
+    const edited = await shownMask(page);
+    expect(edited.count).toBeGreaterThan(saved.count + 500);
+    await page.getByTestId('mask-unsaved').waitFor();
+    // leaving asks; Stay stays
+    await page.getByRole('link', { name: 'Library', exact: true }).click();
+    const ask = page.getByRole('dialog', { name: 'Save the mask first?' });
+    await ask.waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'mask-studio-leave-unsaved.png') });
+    await ask.getByTestId('leave-stay').click();
+    expect(new URL(page.url()).hash).toBe(`#/masks/${imageId}`);
+    await expect(page.getByRole('heading', { name: 'Mask studio' }).isVisible()).resolves.toBe(true);
+    // leave, keeping the draft: the Library shows, and the way back finds the mask as it was left
+    await page.getByRole('link', { name: 'Library', exact: true }).click();
+    await ask.getByTestId('leave-keep-draft').click();
+    await page.getByTestId('image-grid').waitFor();
+    await page.getByRole('link', { name: 'Mask studio', exact: true }).click();
+    await page.getByTestId('mask-overlay').waitFor();
+    await idle(page);
+    await page.getByTestId('mask-unsaved').waitFor();
+    expect(await shownMask(page)).toEqual(edited);
+    await page.getByTestId('toast').getByText('Your unsaved mask of dog_00.jpg is back, as you left it.').waitFor();
+    // a reload finds it too; Undo goes back to the saved version
+    await page.reload();
+    await page.getByTestId('mask-overlay').waitFor();
+    await idle(page);
+    await page.getByTestId('mask-unsaved').waitFor();
+    expect(await shownMask(page)).toEqual(edited);
+    await page.keyboard.press('Control+z');
+    expect(await shownMask(page)).toEqual(saved);
+    await page.keyboard.press('Control+Shift+z');
+    // Discard drops it for good
+    await page.getByTestId('discard-mask').click();
+    await idle(page);
+    await page.getByTestId('mask-unsaved').waitFor({ state: 'detached' });
+    expect(await shownMask(page)).toEqual(saved);
+    await page.reload();
+    await page.getByTestId('mask-overlay').waitFor();
+    await idle(page);
+    expect(await shownMask(page)).toEqual(saved);
+    await expect(page.getByTestId('mask-unsaved').count()).resolves.toBe(0);
+  });
+
+  it('says a missing class word at the field (no message over the buttons), then saving offers "Train this"', async () => {
+    await page.getByRole('navigation', { name: 'Photos' }).getByAltText('cat_00.jpg').click();
+    await idle(page);
+    const box = (await page.getByTestId('mask-overlay').boundingBox())!;
+    await page.keyboard.press('v');
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await page.waitForFunction(() => !/covers 0\.0%/.test(document.querySelector('[data-testid=mask-coverage]')!.textContent!));
+    await idle(page);
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page
+      .getByRole('alert')
+      .getByText(/Name the concept.s class \(face, hair, dog…\) before saving/)
+      .waitFor();
+    await expect(page.getByTestId('class-word').getAttribute('aria-invalid')).resolves.toBe('true');
+    await expect(page.getByTestId('toast').count()).resolves.toBe(0);
+    await page.getByTestId('class-word').fill('cat');
+    await expect(page.getByRole('alert').count()).resolves.toBe(0);
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByTestId('mask-saved').getByText('Saved the cat mask, version 1.').waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'mask-studio-saved-next-step.png') });
+    await page.getByTestId('train-this').click();
+    // the training form takes the photo just masked, with its mask
+    const form = page.getByTestId('run-form');
+    await form.getByRole('option', { name: /cat_00\.jpg/, selected: true }).waitFor();
+    await form.getByText('cat v1').waitFor();
+    expect(new URL(page.url()).hash).toBe('#/training');
   });
 
   it('logged no script errors or CSP violations', () => {

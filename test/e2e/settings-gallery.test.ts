@@ -40,7 +40,7 @@ describe('Settings (models) and Gallery in Chromium', { timeout: 60_000 }, () =>
   });
 
   it('installs a model picked with the file picker and lists it with its family', async () => {
-    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('link', { name: 'Settings', exact: true }).click();
     // the picker opens at the folder typed in the box and fills the box with the file picked
     await page.getByTestId('model-source').fill(dirname(modelPath));
     await page.getByRole('button', { name: 'File…' }).click();
@@ -102,7 +102,7 @@ describe('Settings (models) and Gallery in Chromium', { timeout: 60_000 }, () =>
   });
 
   it('shows generated images in the Gallery and deletes one after confirmation', async () => {
-    await page.getByRole('link', { name: 'Gallery' }).click();
+    await page.getByRole('link', { name: 'Gallery', exact: true }).click();
     const card = page.getByTestId('gallery-card').filter({ hasText: 'a blue square' });
     await card.waitFor();
     await card.hover();

@@ -66,7 +66,7 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
   };
 
   it('starts a run from the form and shows its losses moving on the chart and its previews appearing', async () => {
-    await page.getByRole('link', { name: 'Training' }).click();
+    await page.getByRole('link', { name: 'Training', exact: true }).click();
     await page.getByRole('heading', { name: 'No runs yet' }).waitFor();
     await page.getByTestId('run-form').getByText('dog v1').waitFor();
     // 32² latents: a few hundred ms a step, long enough to watch
@@ -212,6 +212,40 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     await exporter.getByRole('button', { name: 'Export' }).click();
     await expect(exporter.getByTestId('export-prompt').textContent()).resolves.toMatch(/^rex-the-corgi dog, <lora:rex-the-corgi-lora:1>/);
     await expect(exporter.textContent()).resolves.toMatch(/exports\/rex-the-corgi\.safetensors[\s\S]*exports\/rex-the-corgi-lora\.safetensors/);
+  });
+
+  it('asks before stopping a running run, says "stopping" at once, and then gives one step count everywhere', async () => {
+    await page.getByRole('link', { name: 'Training', exact: true }).click();
+    await custom({ 'Stage I steps': '40', 'Stage II steps': '0', Batch: '1', 'Latent size': '32', 'Checkpoint every': '50' });
+    await page.getByTestId('test-prompts').getByLabel('Preview every N steps').fill('0');
+    await page.getByRole('textbox', { name: /Name/ }).fill('Long');
+    await page.getByTestId('start-run').click();
+    await page.getByTestId('run-detail').getByRole('heading', { name: 'Long' }).waitFor();
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=loss-chart]')?.getAttribute('data-points')) >= 2, null, { timeout: 60_000 });
+    // Start scrolled the run into view: its progress is on screen
+    const detailTop = await page.getByTestId('run-detail').evaluate((el) => el.getBoundingClientRect().top);
+    expect(detailTop).toBeLessThan(800);
+    await page.getByTestId('cancel-run').click();
+    const dialog = page.getByRole('dialog', { name: 'Stop Long?' });
+    await dialog.getByText(/It stops after the step it is taking \(now step \d+ of 40\) and keeps every step/).waitFor();
+    await dialog.getByRole('button', { name: 'Keep training' }).click();
+    await expect(page.getByTestId('run-state').textContent()).resolves.toBe('Training');
+    await page.getByTestId('cancel-run').click();
+    await page.getByRole('dialog', { name: 'Stop Long?' }).getByRole('button', { name: 'Stop the run' }).click();
+    // at once, before the step ends
+    await page.getByTestId('cancel-run').getByText('Stopping after this step…').waitFor({ timeout: 2000 });
+    await page.getByTestId('run-state').getByText('Cancelled').waitFor({ timeout: 60_000 });
+    const where = (await page.getByTestId('run-where').textContent())!;
+    const [, step] = /^stopped after step (\d+) of 40 \(Stage I\), all saved$/.exec(where) ?? [];
+    expect(step, where).toBeDefined();
+    await expect(page.getByTestId('resume-run').textContent()).resolves.toBe(`Resume from step ${step}`);
+    await page
+      .getByTestId('run-error')
+      .getByText(`Training cancelled after step ${step} of 40 (Stage I); resume it to go on from step ${step}, its last checkpoint.`)
+      .waitFor();
+    // the run's end is said once, in the same count
+    await page.getByTestId('toast').getByText(`"Long" was cancelled after step ${step} of 40; resume it from step ${step}.`).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'training-cancelled.png') });
   });
 
   it('logged no script errors or CSP violations', () => {

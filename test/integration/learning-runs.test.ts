@@ -93,7 +93,7 @@ describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
     const run = await createRun(library, { imageId, classWord: 'dog', model, settings: SMALL }, official);
     const concepts = library.concepts.list().length;
     await expect(runInThisProcess(library, run.id, { ...official, onStep: (_r, s) => s.step === 4 && library.runs.requestCancel(run.id) })).rejects.toThrow(
-      /cancelled in Stage II at step 2/,
+      /^Training cancelled after step 4 of 6 \(Stage II\); resume it to go on from step 4, its last checkpoint\.$/,
     );
     const cancelled = library.runs.get(run.id);
     expect(cancelled).toMatchObject({ state: 'cancelled', step: 4, checkpointStep: 4, conceptId: null });
@@ -113,7 +113,7 @@ describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
     let taken = false;
     const freeMemory = () => (taken ? 100 * 2 ** 20 : 64 * 2 ** 30);
     await expect(runInThisProcess(library, run.id, { ...official, freeMemory, onStep: (_r, s) => void (s.step === 3 && (taken = true)) })).rejects.toThrow(
-      /^Stopped after Stage II step 1 of 3 before the machine ran out of memory: free memory fell to 0\.1 GB \(the run stops below [\d.]+ GB\)\. Every step so far is saved: close other programs, then resume the run\.$/,
+      /^Stopped after step 4 of 6 \(Stage II\) before the machine ran out of memory: free memory fell to 0\.1 GB \(the run stops below [\d.]+ GB\)\. Every step so far is saved: close other programs, then resume it from step 4\.$/,
     );
     expect(library.runs.get(run.id)).toMatchObject({ state: 'failed', step: 4, checkpointStep: 4, conceptId: null });
     resumeRun(library, run.id);

@@ -7,6 +7,7 @@ type Handler = (input: unknown) => unknown;
 
 export class FakeTransport implements Transport {
   readonly kind = 'web' as const;
+  readonly hasToken = true;
   readonly calls: Array<{ call: string; input: unknown }> = [];
   private readonly listeners = new Set<(m: EventMessage) => void>();
 

@@ -91,10 +91,12 @@ async function learn(library: Library, runId: string, hooks: RunHooks, weights: 
   const s: RunSettings = { ...run.settings, provider: device.provider };
   log(describeDevice(device));
   log(`Computes in ${computePrecision(s.provider).reason}; the trained encoder and LoRA, and their optimizer state, in float32.`);
-  const stopIfAsked = async (where: string, keep?: () => Promise<void>) => {
+  // one count everywhere: the run's own steps (as its header, chart and Resume button count them), the stage beside it
+  const stopIfAsked = async (where: () => string, keep?: () => Promise<void>) => {
     if (!hooks.signal?.aborted && !runs.cancelRequested(runId)) return;
     await keep?.();
-    throw new AppError('cancelled', `Training cancelled ${where}; resume it to go on from its last checkpoint.`);
+    const at = runs.get(runId).checkpointStep;
+    throw new AppError('cancelled', `Training cancelled ${where()}; resume it to go on from step ${at}, its last checkpoint.`);
   };
 
   // 1. Models, photo and mask → the example every step uses
@@ -153,7 +155,7 @@ async function learn(library: Library, runId: string, hooks: RunHooks, weights: 
     if (resumed && stage.stage < resumed.stage) continue;
     const from = resumed && stage.stage === resumed.stage ? resumed : null;
     if (total === 0) continue;
-    await stopIfAsked(`before ${stage.title}`);
+    await stopIfAsked(() => `after step ${step} of ${run.totalSteps}, before ${stage.title}`);
     // each stage starts from a trimmed heap (the last stage's buffers collected) and measures its own peak
     trimHeap();
     const measured = resetPeakResident();
@@ -178,9 +180,12 @@ async function learn(library: Library, runId: string, hooks: RunHooks, weights: 
       let overflows = 0;
       for (let done = first; done < total;) {
         // a cancelled run keeps every step it took
-        await stopIfAsked(`in ${stage.title} at step ${done + 1} of ${total}`, async () => {
-          if (done > first) await checkpoint(done);
-        });
+        await stopIfAsked(
+          () => `after step ${step} of ${run.totalSteps} (${stage.title})`,
+          async () => {
+            if (done > first) await checkpoint(done);
+          },
+        );
         const started = performance.now();
         const result = await stepOrExplain(runner, plan.split(stepFeeds(example, stepShape(s), rng, schedule)), stage.lr(s), stage.title);
         if (result.skipped) {
@@ -190,12 +195,15 @@ async function learn(library: Library, runId: string, hooks: RunHooks, weights: 
               'internal',
               `${stage.title}'s float16 gradients overflowed ${overflows} times running; run it on the CPU (float32) or lower the learning rate.`,
             );
-          log(`${stage.title} step ${done + 1}: float16 gradients overflowed; taken again at loss scale ${result.lossScale}.`);
+          log(`Step ${step + 1} (${stage.title}): float16 gradients overflowed; taken again at loss scale ${result.lossScale}.`);
           continue;
         }
         overflows = 0;
         if (!Number.isFinite(result.loss))
-          throw new AppError('internal', `The loss became ${result.loss} in ${stage.title} at step ${done + 1}; try a lower learning rate.`);
+          throw new AppError(
+            'internal',
+            `The loss became ${result.loss} at step ${step + 1} of ${run.totalSteps} (${stage.title}); try a lower learning rate.`,
+          );
         done++;
         step++;
         const term = (name: string) => (result.outputs[name] ? Number(result.outputs[name].data[0]) : null);
@@ -217,8 +225,8 @@ async function learn(library: Library, runId: string, hooks: RunHooks, weights: 
           await checkpoint(done);
           throw new AppError(
             'out-of-memory',
-            `Stopped after ${stage.title} step ${done} of ${total} before the machine ran out of memory: free memory fell to ${formatGb(pressure.lowestFreeBytes)} ` +
-              `(the run stops below ${formatGb(pressure.floorBytes)}). Every step so far is saved: close other programs, then resume the run.`,
+            `Stopped after step ${step} of ${run.totalSteps} (${stage.title}) before the machine ran out of memory: free memory fell to ${formatGb(pressure.lowestFreeBytes)} ` +
+              `(the run stops below ${formatGb(pressure.floorBytes)}). Every step so far is saved: close other programs, then resume it from step ${step}.`,
           );
         }
         if (done % s.checkpointEvery === 0 && done < total) await checkpoint(done);

@@ -17,6 +17,8 @@ export interface Transport {
   onEvent(listener: (message: EventMessage) => void): () => void;
   /** URL of a file in the library store, usable in <img src>. */
   fileUrl(sha256: string): string;
+  /** false when this page has no access token (web mode): the app shows only how to get back in. */
+  readonly hasToken: boolean;
   /** Turns picked or dropped files into import sources (paths in Electron, uploads in web mode). */
   toImportSources(files: File[]): Promise<Array<{ kind: 'path'; path: string } | { kind: 'upload'; uploadId: string; name: string }>>;
 }
@@ -26,6 +28,7 @@ function electronTransport(): Transport | undefined {
   if (!bridge) return undefined;
   return {
     kind: 'electron',
+    hasToken: true,
     invoke: (s, m, i) => bridge.invoke(s, m, i),
     onEvent: (l) => bridge.onEvent(l),
     fileUrl: (sha) => `/files/${sha}`,
@@ -53,6 +56,7 @@ function webTransport(): Transport {
   const listeners = new Set<(m: EventMessage) => void>();
   let socket: WebSocket | undefined;
   const connect = () => {
+    if (!token) return; // nothing to listen to without access
     socket = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/api/events?token=${encodeURIComponent(token)}`);
     socket.onmessage = (e) => {
       const message = JSON.parse(String(e.data)) as EventMessage;
@@ -63,11 +67,15 @@ function webTransport(): Transport {
   connect();
   const post = async (path: string, body: BodyInit, contentType: string) => {
     const res = await fetch(path, { method: 'POST', headers: { ...headers, 'content-type': contentType }, body });
-    if (res.status === 401) throw new ApiCallError({ code: 'unavailable', message: NO_TOKEN });
+    if (res.status === 401) {
+      denied();
+      throw new ApiCallError({ code: 'unavailable', message: NO_TOKEN });
+    }
     return res;
   };
   return {
     kind: 'web',
+    hasToken: token !== '',
     invoke: async (service, method, input) => (await post('/api/invoke', JSON.stringify({ service, method, input }), 'application/json')).json(),
     onEvent: (l) => {
       listeners.add(l);
@@ -90,6 +98,20 @@ function webTransport(): Transport {
       ),
   };
 }
+
+const deniedListeners = new Set<() => void>();
+const denied = () => {
+  for (const l of deniedListeners) l();
+};
+
+/** The main side refused this page's token (a server restarted with a new one): the app shows the sign-in help. */
+export function onAccessDenied(listener: () => void): () => void {
+  deniedListeners.add(listener);
+  return () => deniedListeners.delete(listener);
+}
+
+/** Whether this page holds an access token at all (Electron always does). */
+export const hasToken = () => current().hasToken;
 
 let transport: Transport | undefined;
 /** Chosen on first use (not at import), so a unit spec can put its own in first. */

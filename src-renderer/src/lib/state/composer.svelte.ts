@@ -12,8 +12,10 @@ import type {
   RegionBox,
   SavedComposition,
 } from '../../../../src-preload/contract/index.js';
-import { composition as compositionSchema, MAX_SEED } from '../../../../src-preload/contract/index.js';
+import { composition as compositionSchema, MAX_SEED, NOVEL_VIEWS, SAMPLERS } from '../../../../src-preload/contract/index.js';
+import { z } from 'zod';
 import { api, errorMessage, onEvent } from '../api.js';
+import { readDraft, writeDraft } from '../drafts.js';
 import { notifications } from './notifications.svelte.js';
 
 export interface Chip {
@@ -42,6 +44,34 @@ export const CONCEPT_DRAG_TYPE = 'application/x-singleinsert-concept';
 
 const HISTORY_KEY = 'singleinsert.promptHistory';
 const HISTORY_SIZE = 30;
+
+const DRAFT_KEY = 'compose';
+/** The form as a draft keeps it: loosely typed (a draft may be half-written), every field optional. */
+const composeDraft = z
+  .object({
+    prompt: z.string(),
+    negative: z.string(),
+    view: z.enum(Object.keys(NOVEL_VIEWS) as [NovelView, ...NovelView[]]).nullable(),
+    chips: z.array(z.object({ placeholder: z.string(), conceptId: z.string(), scale: z.number(), useToken: z.boolean() })),
+    regions: z.record(z.string(), z.union([z.object({ box: z.tuple([z.number(), z.number(), z.number(), z.number()]) }), z.object({ paint: z.string() })])),
+    sampler: z.enum(SAMPLERS),
+    karras: z.boolean(),
+    steps: z.number(),
+    guidance: z.number(),
+    seedMode: z.enum(['random', 'fixed']),
+    seed: z.number(),
+    width: z.number(),
+    height: z.number(),
+    count: z.number(),
+    modelId: z.string().nullable(),
+    savedId: z.string().nullable(),
+    savedName: z.string(),
+    /** The drawings started here and not yet ended: a reload finds them and shows their images. */
+    jobIds: z.array(z.string()),
+    lastSeed: z.number().nullable(),
+  })
+  .partial();
+type ComposeDraft = z.infer<typeof composeDraft>;
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** Whether `placeholder` stands as a word of the prompt ("*" in "a * dog", not in "*2"). */
@@ -79,8 +109,9 @@ export class ComposerState {
   #saved = $state.raw<SavedComposition[]>([]);
   #history = $state.raw<string[]>(readHistory());
 
-  // the drawing job
-  #jobId = $state<string | null>(null);
+  // the drawings: started here, in the order they run (the gpu lane takes one at a time)
+  #queue = $state.raw<string[]>([]);
+  #cancelling = $state.raw<ReadonlySet<string>>(new Set());
   #step = $state(0);
   #total = $state(0);
   #etaMs = $state(0);
@@ -89,12 +120,21 @@ export class ComposerState {
   #loaded = $state(false);
   #lastSeed = $state<number | null>(null);
   #notes = $state.raw<string[]>([]);
+  /** When the draft was last kept, and whether only this page holds it (the storage is full). */
+  #draftAt = $state<string | null>(null);
+  #draftLocal = $state(false);
   #stops: Array<() => void> = [];
 
   readonly sdModels = $derived(this.#models.filter((m) => m.family === 'sd1'));
   readonly chips = $derived(this.#chips);
   readonly regions = $derived(this.#regions);
-  readonly running = $derived(this.#jobId !== null);
+  /** A drawing of this screen runs or waits. */
+  readonly running = $derived(this.#queue.length > 0);
+  /** The drawing the progress is about: the oldest one started here (it runs first). */
+  readonly #current = $derived(this.#queue[0] ?? null);
+  /** Drawings started here waiting behind the current one. */
+  readonly waiting = $derived(Math.max(0, this.#queue.length - 1));
+  readonly cancelling = $derived(this.#current !== null && this.#cancelling.has(this.#current));
   /** The first concept's class word: views are phrased for it. */
   readonly firstClassWord = $derived(this.#chips[0] ? this.conceptOf(this.#chips[0])?.classWord : undefined);
   /** The composition as the schema reads it (the seed as it will be drawn). */
@@ -141,32 +181,135 @@ export class ComposerState {
       );
   });
 
+  /** Everything the person set, as the draft keeps it. */
+  readonly #draft = $derived<ComposeDraft>({
+    prompt: this.prompt,
+    negative: this.negative,
+    view: this.view,
+    chips: this.#chips,
+    regions: this.#regions,
+    sampler: this.sampler,
+    karras: this.karras,
+    steps: this.steps,
+    guidance: this.guidance,
+    seedMode: this.seedMode,
+    seed: this.seed,
+    width: this.width,
+    height: this.height,
+    count: this.count,
+    modelId: this.modelId,
+    savedId: this.savedId,
+    savedName: this.savedName,
+    jobIds: this.#queue,
+    lastSeed: this.#lastSeed,
+  });
+  /** The form differs from what the library keeps (the saved composition opened, or nothing saved at all). */
+  readonly unsaved = $derived.by(() => {
+    const saved = this.#saved.find((x) => x.id === this.savedId);
+    if (!saved) return this.prompt.trim() !== '' || this.#chips.length > 0;
+    const parsed = compositionSchema.safeParse(this.composition);
+    if (!parsed.success || saved.modelRef !== this.modelId) return true;
+    // a random seed is drawn anew each time: it is no change
+    const seed = this.seedMode === 'random' ? saved.composition.seed : parsed.data.seed;
+    return JSON.stringify({ ...parsed.data, seed }) !== JSON.stringify(saved.composition);
+  });
+
   constructor() {
+    const draft = readDraft(DRAFT_KEY, composeDraft);
+    if (draft) this.#restore(draft.value, draft.savedAt);
     this.#stops.push(
       onEvent('generations', 'onProgress', (p) => {
-        if (p.jobId !== this.#jobId) return;
-        if (p.note) this.#notes = [...this.#notes, p.note];
-        if (p.preview) {
+        if (!this.#queue.includes(p.jobId)) return;
+        if (p.note && p.jobId === this.#current) this.#notes = [...this.#notes, p.note];
+        if (p.preview && p.jobId === this.#current) {
           this.#step = p.step;
           this.#total = p.total;
           this.#etaMs = p.etaMs;
           this.#preview = p.preview;
         }
-        if (p.generationIds) {
-          const ids = p.generationIds;
-          this.#jobId = null;
-          void api.generations.list({}).then((all) => (this.#results = all.filter((g) => ids.includes(g.id))));
-          notifications.push('success', `Drawn: ${ids.length} image${ids.length === 1 ? '' : 's'}, in the Gallery.`);
-        }
+        if (p.generationIds) this.#ended(p.jobId, p.generationIds);
       }),
+      // how it ended is said by the jobs' own messages; here the form lets go of it
       onEvent('jobs', 'onUpdate', (job: JobInfo) => {
-        if (job.id !== this.#jobId || (job.state !== 'failed' && job.state !== 'cancelled')) return;
-        this.#jobId = null;
-        if (job.state === 'failed') notifications.push('error', `The drawing failed: ${job.error?.message ?? 'unknown error'}`);
+        if (this.#queue.includes(job.id) && (job.state === 'failed' || job.state === 'cancelled')) this.#ended(job.id, []);
       }),
       onEvent('library', 'onChanged', () => void this.load()),
+      // every change is kept as the draft (a screen change or a reload finds it)
+      $effect.root(() => {
+        $effect(() => {
+          const kept = writeDraft(DRAFT_KEY, this.#draft);
+          this.#draftAt = new Date().toISOString();
+          this.#draftLocal = !kept.persisted;
+        });
+      }),
     );
-    void this.load();
+    void this.load().then(() => this.#reattach());
+  }
+
+  /** When the draft was last kept (null before any change), and whether a reload would lose it. */
+  get draft(): { keptAt: string | null; onlyThisPage: boolean } {
+    return { keptAt: this.#draftAt, onlyThisPage: this.#draftLocal };
+  }
+
+  #restore(d: ComposeDraft, savedAt: string): void {
+    if (d.prompt !== undefined) this.prompt = d.prompt;
+    if (d.negative !== undefined) this.negative = d.negative;
+    if (d.view !== undefined) this.view = d.view;
+    if (d.chips) this.#chips = d.chips;
+    if (d.regions) this.#regions = d.regions as Record<string, RegionShape>;
+    if (d.sampler) this.sampler = d.sampler;
+    if (d.karras !== undefined) this.karras = d.karras;
+    if (d.steps !== undefined) this.steps = d.steps;
+    if (d.guidance !== undefined) this.guidance = d.guidance;
+    if (d.seedMode) this.seedMode = d.seedMode;
+    if (d.seed !== undefined) this.seed = d.seed;
+    if (d.width !== undefined) this.width = d.width;
+    if (d.height !== undefined) this.height = d.height;
+    if (d.count !== undefined) this.count = d.count;
+    if (d.modelId !== undefined) this.modelId = d.modelId;
+    if (d.savedId !== undefined) this.savedId = d.savedId;
+    if (d.savedName !== undefined) this.savedName = d.savedName;
+    if (d.jobIds) this.#queue = d.jobIds;
+    if (d.lastSeed !== undefined) this.#lastSeed = d.lastSeed;
+    this.#draftAt = savedAt;
+  }
+
+  /** After a reload: the drawings the draft names run on (their progress comes back), or show the images they made. */
+  async #reattach(): Promise<void> {
+    if (this.#queue.length === 0) return;
+    try {
+      const jobs = await api.jobs.list({});
+      const byId = new Map(jobs.map((j) => [j.id, j]));
+      const finished = this.#queue.map((id) => byId.get(id)).filter((j): j is JobInfo => j?.state === 'succeeded');
+      this.#queue = this.#queue.filter((id) => ['running', 'queued'].includes(byId.get(id)?.state ?? ''));
+      const running = this.#current ? byId.get(this.#current) : undefined;
+      if (running) {
+        this.#step = running.done;
+        this.#total = running.total || this.steps;
+      }
+      const last = finished.at(-1);
+      if (last) await this.#showResults(last.outputs);
+    } catch (err) {
+      notifications.push('error', `The drawings started before the reload could not be found: ${errorMessage(err)}`);
+    }
+  }
+
+  #ended(jobId: string, generationIds: string[]): void {
+    const wasCurrent = jobId === this.#current;
+    this.#queue = this.#queue.filter((id) => id !== jobId);
+    this.#cancelling = new Set([...this.#cancelling].filter((id) => id !== jobId));
+    if (generationIds.length) void this.#showResults(generationIds);
+    if (wasCurrent) {
+      // the next drawing's progress starts from nothing
+      this.#step = 0;
+      this.#preview = null;
+      this.#notes = [];
+    }
+  }
+
+  async #showResults(ids: string[]): Promise<void> {
+    const all = await api.generations.list({});
+    this.#results = all.filter((g) => ids.includes(g.id));
   }
 
   get concepts(): ConceptRecord[] {
@@ -204,7 +347,10 @@ export class ComposerState {
       this.#concepts = concepts.filter((c) => c.status === 'ready');
       this.#models = models;
       this.#saved = saved;
+      if (this.modelId && !models.some((m) => m.id === this.modelId)) this.modelId = null;
       this.modelId ??= models.find((m) => m.family === 'sd1')?.id ?? null;
+      // a draft's concept that was deleted meanwhile leaves the form, its placeholder with it
+      for (const chip of this.#chips) if (!concepts.some((c) => c.id === chip.conceptId)) this.removeConcept(chip.placeholder);
     } catch (err) {
       notifications.push('error', errorMessage(err));
     } finally {
@@ -248,6 +394,13 @@ export class ComposerState {
     const trail = after && !/^\s/.test(after) ? ' ' : '';
     this.prompt = `${before}${lead}${words}${trail}${after}`;
     return (before + lead + words).length;
+  }
+
+  /** "Use in Compose" from a concept: it joins the prompt (unless the form has it already). */
+  useConcept(id: string): void {
+    const concept = this.#concepts.find((c) => c.id === id);
+    if (!concept) return notifications.push('error', 'That concept is not ready (or was deleted); pick one from the strip.');
+    if (!this.#chips.some((c) => c.conceptId === id)) this.addConcept(concept);
   }
 
   /** Takes the chip out, its placeholder out of the prompt (the class word stays) and its region off the canvas. */
@@ -332,31 +485,61 @@ export class ComposerState {
     this.seedMode = 'fixed';
   }
 
+  /** Starts a drawing, or queues it behind the ones already started (each keeps the settings it was given). */
   async generate(): Promise<void> {
-    if (this.problem || this.running) return;
+    if (this.problem) return;
     if (this.seedMode === 'random') this.seed = Math.floor(Math.random() * MAX_SEED);
     this.#lastSeed = this.seed;
     this.#remember(this.prompt.trim());
-    this.#preview = null;
-    this.#results = [];
-    this.#notes = [];
-    this.#step = 0;
-    this.#total = this.steps;
+    if (!this.running) {
+      this.#preview = null;
+      this.#results = [];
+      this.#notes = [];
+      this.#step = 0;
+      this.#total = this.steps;
+    }
     try {
       const { jobId } = await api.generations.start({ model: this.modelId!, composition: compositionSchema.parse(this.composition) });
-      this.#jobId = jobId;
+      this.#queue = [...this.#queue, jobId];
     } catch (err) {
       notifications.push('error', `The drawing could not start: ${errorMessage(err)}`);
     }
   }
 
+  /** Cancels the current drawing (the ones waiting behind it go on); the form says "Cancelling…" at once. */
   async cancel(): Promise<void> {
-    if (!this.#jobId) return;
+    const id = this.#current;
+    if (!id || this.#cancelling.has(id)) return;
+    this.#cancelling = new Set([...this.#cancelling, id]);
     try {
-      await api.jobs.cancel({ id: this.#jobId });
+      await api.jobs.cancel({ id });
     } catch (err) {
+      this.#cancelling = new Set([...this.#cancelling].filter((x) => x !== id));
       notifications.push('error', errorMessage(err));
     }
+  }
+
+  /** Takes the drawings still waiting out of the queue (they have not started: nothing is lost). */
+  async cancelWaiting(): Promise<void> {
+    for (const id of this.#queue.slice(1)) {
+      try {
+        await api.jobs.cancel({ id });
+      } catch {
+        // it started or ended meanwhile: its own end is said
+      }
+    }
+  }
+
+  /** Empties the form (the saved compositions stay); the draft goes with it. */
+  clearForm(): void {
+    this.prompt = '';
+    this.negative = '';
+    this.view = null;
+    this.#chips = [];
+    this.#regions = {};
+    this.savedId = null;
+    this.savedName = '';
+    this.drawing = null;
   }
 
   /** Every setting, concept and region of a composition (a saved one, or a generated image's). */

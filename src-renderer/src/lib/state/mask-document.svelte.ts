@@ -24,6 +24,8 @@ export class MaskDocument {
   #source = $state<MaskRecord['source']>('sam');
   #canUndo = $state(false);
   #canRedo = $state(false);
+  /** Counts the person's changes (each action, stroke, undo and redo): the editor compares it with the one saved. */
+  #revision = $state(0);
   readonly coverage = $derived(this.#mask ? coverage(this.#mask) : 0);
   readonly #history = new History<MaskState>();
   readonly #dirtyListeners = new Set<(rect: Box | null) => void>();
@@ -48,6 +50,9 @@ export class MaskDocument {
   }
   get canRedo(): boolean {
     return this.#canRedo;
+  }
+  get revision(): number {
+    return this.#revision;
   }
   get size() {
     return { width: this.#image?.width ?? 0, height: this.#image?.height ?? 0 };
@@ -81,6 +86,7 @@ export class MaskDocument {
   replace(state: MaskState): void {
     this.#record();
     this.#restore(state);
+    this.#revision++;
   }
 
   // Painting: beginStroke records one undo step; the stroke then edits the mask in place.
@@ -98,6 +104,7 @@ export class MaskDocument {
 
   endStroke(): void {
     if (this.#mask) this.#mask = Uint8Array.from(this.#mask);
+    this.#revision++;
   }
 
   apply(operation: MaskOperation, amount: number): void {
@@ -115,6 +122,7 @@ export class MaskDocument {
       feather: () => feather(mask, size, n),
     }[operation]();
     this.#source = 'manual';
+    this.#revision++;
   }
 
   clear(): void {
@@ -123,13 +131,19 @@ export class MaskDocument {
 
   undo(): void {
     const previous = this.#history.undo(this.#snapshot());
-    if (previous) this.#restore(previous);
+    if (previous) {
+      this.#restore(previous);
+      this.#revision++;
+    }
     this.#syncHistory();
   }
 
   redo(): void {
     const next = this.#history.redo(this.#snapshot());
-    if (next) this.#restore(next);
+    if (next) {
+      this.#restore(next);
+      this.#revision++;
+    }
     this.#syncHistory();
   }
 

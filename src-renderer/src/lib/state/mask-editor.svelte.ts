@@ -2,13 +2,28 @@
 // calls to the main side that change or keep it (SAM, the detector, saving and versions).
 import type { ImageRecord, MaskRecord } from '../../../../src-preload/contract/index.js';
 import type { Box, SamPoint } from '../../../../src-preload/contract/masks.js';
+import { z } from 'zod';
 import { api, errorMessage, fileUrl } from '../api.js';
+import { clearDraft, readDraft, writeDraft } from '../drafts.js';
 import { maskFromBase64Png, maskFromUrl, maskToBase64Png } from '../mask/png.js';
 import { MaskDocument, type MaskOperation } from './mask-document.svelte.js';
 import { MaskView } from './mask-view.svelte.js';
 import { notifications } from './notifications.svelte.js';
 
 export type { ToolId } from './mask-view.svelte.js';
+
+/** An unsaved mask as its photo's draft keeps it: the mask as a PNG, its class word, and the version it was made over. */
+const maskDraft = z.object({
+  png: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+  classWord: z.string(),
+  source: z.enum(['sam', 'auto', 'manual']),
+  baseVersion: z.string().nullable(),
+});
+const draftKey = (imageId: string) => `mask.${imageId}`;
+/** How long the editor waits after a change before keeping the draft (a stroke's many changes make one write). */
+const DRAFT_DELAY_MS = 300;
 
 export class MaskEditor {
   readonly doc = new MaskDocument();
@@ -21,6 +36,54 @@ export class MaskEditor {
   #versions = $state.raw<MaskRecord[]>([]);
   /** Clicks (and a box) made while SAM was not ready or still answering: shown at once, sent when it can take them. */
   #queued = $state.raw<{ points: SamPoint[]; box: Box | null }>({ points: [], box: null });
+  /** The document's revision that matches what the library keeps (the photo's latest version, or nothing). */
+  #cleanRevision = $state(0);
+  /** When the unsaved mask was last kept as a draft, and whether only this page holds it. */
+  #draft = $state.raw<{ keptAt: string; onlyThisPage: boolean } | null>(null);
+  #draftTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Save was asked for without a class word: the field says so (no message over the buttons). */
+  #classWordMissing = $state(false);
+  /** The version this editor saved last, for the next step ("Train this"). */
+  #lastSaved = $state.raw<MaskRecord | null>(null);
+  readonly #stopDrafts: () => void;
+
+  /** The mask has changes the library does not have. */
+  readonly unsaved = $derived(this.doc.image !== null && this.doc.revision !== this.#cleanRevision);
+
+  constructor() {
+    // each change to an unsaved mask is kept as its photo's draft, a moment later
+    this.#stopDrafts = $effect.root(() => {
+      $effect(() => {
+        const image = this.doc.image;
+        const mask = this.doc.mask;
+        const classWord = this.classWord;
+        const source = this.doc.source;
+        if (!image || !mask || !this.unsaved) return;
+        const baseVersion = this.#versions[0]?.id ?? null;
+        if (this.#draftTimer) clearTimeout(this.#draftTimer);
+        this.#draftTimer = setTimeout(() => {
+          this.#draftTimer = null;
+          void maskToBase64Png(mask, image.width, image.height).then((png) => {
+            const kept = writeDraft(draftKey(image.id), { png, width: image.width, height: image.height, classWord, source, baseVersion });
+            if (this.doc.image?.id === image.id) this.#draft = { keptAt: new Date().toISOString(), onlyThisPage: !kept.persisted };
+          });
+        }, DRAFT_DELAY_MS);
+      });
+    });
+  }
+
+  get draft(): { keptAt: string; onlyThisPage: boolean } | null {
+    return this.#draft;
+  }
+  /** What is wrong with the class word, in words (null when nothing is). */
+  get classWordProblem(): string | null {
+    return this.#classWordMissing && !this.classWord.trim()
+      ? 'Name the concept\u2019s class (face, hair, dog…) before saving: the mask is kept under it.'
+      : null;
+  }
+  get lastSaved(): MaskRecord | null {
+    return this.#lastSaved;
+  }
 
   /** What the editor is doing (a label to show), or null when it waits for the person. */
   get busy(): string | null {
@@ -42,6 +105,10 @@ export class MaskEditor {
 
   async open(image: ImageRecord): Promise<void> {
     this.doc.reset(image);
+    this.#cleanRevision = this.doc.revision;
+    this.#draft = null;
+    this.#classWordMissing = false;
+    this.#lastSaved = null;
     this.#ready = false;
     this.#queued = { points: [], box: null };
     // each photo has its own class word: the saved mask's, or none yet (not the last photo's)
@@ -60,11 +127,41 @@ export class MaskEditor {
         this.classWord = latest.classWord;
         this.doc.startFrom({ mask: saved, points: [], box: null, source: latest.source });
       }
+      this.#cleanRevision = this.doc.revision;
+      await this.#restoreDraft(image, latest ?? null);
     });
     await this.#run('Preparing the photo for clicks (a few seconds the first time); clicks made now are answered then…', async () => {
       await api.masks.prepare({ imageId: image.id });
       if (current()) this.#ready = true;
     });
+  }
+
+  /** The photo's unsaved mask from before (another screen, a reload) comes back over the saved one: Undo returns to that. */
+  async #restoreDraft(image: ImageRecord, latest: MaskRecord | null): Promise<void> {
+    const draft = readDraft(draftKey(image.id), maskDraft);
+    if (!draft || draft.value.width !== image.width || draft.value.height !== image.height) return;
+    const { mask } = await maskFromBase64Png(draft.value.png);
+    if (this.doc.image?.id !== image.id) return;
+    this.doc.replace({ mask, points: [], box: null, source: draft.value.source });
+    this.classWord = draft.value.classWord;
+    this.#draft = { keptAt: draft.savedAt, onlyThisPage: false };
+    const newer = latest && latest.id !== draft.value.baseVersion ? ` A newer version (v${latest.version}) was saved since; Undo shows it.` : '';
+    notifications.push('info', `Your unsaved mask of ${image.name} is back, as you left it.${newer}`);
+  }
+
+  /** Drops the unsaved changes: the photo's saved mask (or none) again. */
+  async discard(): Promise<void> {
+    const image = this.doc.image;
+    if (!image) return;
+    this.#forgetDraft(image.id);
+    await this.open(image);
+  }
+
+  #forgetDraft(imageId: string): void {
+    if (this.#draftTimer) clearTimeout(this.#draftTimer);
+    this.#draftTimer = null;
+    clearDraft(draftKey(imageId));
+    this.#draft = null;
   }
 
   // 1. SAM prompts
@@ -131,21 +228,31 @@ export class MaskEditor {
 
   // 3. Saving and versions
 
-  async save(): Promise<void> {
+  /** Saves the mask as a new version; true when it was saved. */
+  async save(): Promise<boolean> {
     const image = this.doc.image;
     const mask = this.doc.mask;
-    if (!image || !mask) return;
-    if (!this.classWord.trim()) return notifications.push('error', 'Name the concept\u2019s class (face, hair, dog…) before saving.');
+    if (!image || !mask) return false;
+    if (!this.classWord.trim()) {
+      this.#classWordMissing = true;
+      return false;
+    }
+    const revision = this.doc.revision;
+    let saved: MaskRecord | null = null;
     await this.#run('Saving…', async () => {
-      const saved = await api.masks.save({
+      saved = await api.masks.save({
         imageId: image.id,
         classWord: this.classWord,
         maskPng: await maskToBase64Png(mask, image.width, image.height),
         source: this.doc.source,
       });
       this.#versions = await api.masks.list({ imageId: image.id });
-      notifications.push('success', `Saved ${saved.classWord} mask, version ${saved.version}.`);
+      // changes made while it saved stay unsaved (and in the draft)
+      if (this.doc.revision === revision) this.#forgetDraft(image.id);
+      this.#cleanRevision = revision;
+      this.#lastSaved = saved;
     });
+    return saved !== null;
   }
 
   async loadVersion(version: MaskRecord): Promise<void> {
@@ -154,6 +261,10 @@ export class MaskEditor {
       this.doc.replace({ mask, points: [], box: null, source: version.source });
       this.classWord = version.classWord;
     });
+  }
+
+  destroy(): void {
+    this.#stopDrafts();
   }
 
   async #run(label: string, work: () => Promise<void>): Promise<void> {

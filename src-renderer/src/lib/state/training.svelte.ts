@@ -19,7 +19,9 @@ import {
   PROVIDER_LABELS,
   type ProviderInfo,
 } from '../../../../src-preload/contract/index.js';
+import { z } from 'zod';
 import { api, errorMessage, onEvent } from '../api.js';
+import { readDraft, writeDraft } from '../drafts.js';
 import { notifications } from './notifications.svelte.js';
 
 export type PresetChoice = LearnPreset | 'custom';
@@ -33,6 +35,8 @@ export class TrainingRunsState {
   #steps = $state.raw<RunStep[]>([]);
   #previews = $state.raw<RunPreview[]>([]);
   #loaded = $state(false);
+  /** Runs whose Cancel was asked for, until they stop: the screen says so at once. */
+  #cancelling = $state.raw<ReadonlySet<string>>(new Set());
   #stop: () => void;
 
   readonly selected = $derived(this.#runs.find((r) => r.id === this.#selectedId) ?? null);
@@ -42,6 +46,7 @@ export class TrainingRunsState {
   constructor() {
     this.#stop = onEvent('training', 'onProgress', ({ run, step, previews }) => {
       this.#runs = [run, ...this.#runs.filter((r) => r.id !== run.id)].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      if (!ACTIVE.includes(run.state) && this.#cancelling.has(run.id)) this.#cancelling = new Set([...this.#cancelling].filter((id) => id !== run.id));
       if (this.#selectedId === null && run.state === 'running') this.#selectedId = run.id;
       if (run.id !== this.#selectedId) return;
       if (step) this.#steps = [...this.#steps.filter((s) => s.step < step.step), step];
@@ -66,6 +71,9 @@ export class TrainingRunsState {
   }
   get loaded(): boolean {
     return this.#loaded;
+  }
+  isCancelling(id: string): boolean {
+    return this.#cancelling.has(id);
   }
 
   async refresh(): Promise<void> {
@@ -104,14 +112,13 @@ export class TrainingRunsState {
     }
   }
 
+  /** Asks the run to stop (how it ended is said when it has: see JobsState). */
   async cancel(run: TrainingRun): Promise<void> {
+    this.#cancelling = new Set([...this.#cancelling, run.id]);
     try {
       await api.training.cancel({ id: run.id });
-      notifications.push(
-        'info',
-        run.state === 'running' ? `${run.name} stops after its current step; it can be resumed.` : `${run.name} was taken out of the queue.`,
-      );
     } catch (err) {
+      this.#cancelling = new Set([...this.#cancelling].filter((id) => id !== run.id));
       notifications.push('error', errorMessage(err));
     }
   }
@@ -136,6 +143,21 @@ export class TrainingRunsState {
   }
 }
 
+const FORM_DRAFT_KEY = 'training-form';
+/** The form as its draft keeps it (loosely: the custom settings are checked as the form checks them). */
+const runFormDraft = z
+  .object({
+    imageId: z.string().nullable(),
+    maskId: z.string().nullable(),
+    modelId: z.string().nullable(),
+    name: z.string(),
+    preset: z.enum(['fast', 'faithful', 'custom']),
+    custom: z.record(z.string(), z.unknown()),
+    previewPrompts: z.array(z.string()),
+    previewEvery: z.number(),
+  })
+  .partial();
+
 /** The "New run" form: photo, mask version, class word, model, preset or custom settings. */
 export class RunFormState {
   #images = $state.raw<ImageRecord[]>([]);
@@ -155,6 +177,7 @@ export class RunFormState {
   previewPrompts = $state<string[]>([...DEFAULT_PREVIEW_PROMPTS]);
   previewEvery = $state(learnSettings.parse({}).previewEvery);
   #stop: () => void;
+  readonly #stopDraft: () => void;
 
   readonly sdModels = $derived(this.#models.filter((m) => m.family === 'sd1'));
   readonly clipModels = $derived(this.#models.filter((m) => m.family === 'clip'));
@@ -192,12 +215,46 @@ export class RunFormState {
   readonly canAddPrompt = $derived(this.previewPrompts.length < MAX_PREVIEW_PROMPTS);
 
   constructor() {
+    this.#restoreDraft();
     this.#stop = onEvent('library', 'onChanged', () => void this.load());
+    // the form is kept as it is filled in: another screen or a reload finds it so
+    this.#stopDraft = $effect.root(() => {
+      $effect(() => {
+        writeDraft(FORM_DRAFT_KEY, {
+          imageId: this.imageId,
+          maskId: this.maskId,
+          modelId: this.modelId,
+          name: this.name,
+          preset: this.preset,
+          custom: $state.snapshot(this.custom),
+          previewPrompts: $state.snapshot(this.previewPrompts),
+          previewEvery: this.previewEvery,
+        });
+      });
+    });
     void this.load();
     api.system
       .doctor({})
       .then((r) => (this.#providers = r.providers))
       .catch(() => {}); // every device stays offered; a run on one that cannot start says so
+  }
+
+  #restoreDraft(): void {
+    const d = readDraft(FORM_DRAFT_KEY, runFormDraft)?.value;
+    if (!d) return;
+    if (d.imageId !== undefined) this.imageId = d.imageId;
+    if (d.maskId !== undefined) this.maskId = d.maskId;
+    if (d.modelId !== undefined) this.modelId = d.modelId;
+    if (d.name !== undefined) this.name = d.name;
+    if (d.preset) this.preset = d.preset;
+    // a setting the schema no longer has is dropped; a value out of range stays, marked as the form marks it
+    if (d.custom) {
+      const known = learnSettings.parse({});
+      for (const [k, v] of Object.entries(d.custom))
+        if (k in known && typeof v === typeof known[k as keyof typeof known]) Object.assign(this.custom, { [k]: v });
+    }
+    if (d.previewPrompts) this.previewPrompts = d.previewPrompts.slice(0, MAX_PREVIEW_PROMPTS);
+    if (d.previewEvery !== undefined) this.previewEvery = d.previewEvery;
   }
 
   get providers(): ProviderInfo[] | null {
@@ -218,9 +275,11 @@ export class RunFormState {
       const [{ images }, models] = await Promise.all([api.library.list({}), api.models.list({})]);
       this.#images = images;
       this.#models = models;
+      if (this.modelId && !models.some((m) => m.id === this.modelId)) this.modelId = null;
       this.modelId ??= models.find((m) => m.family === 'sd1')?.id ?? null;
       if (this.imageId && !images.some((i) => i.id === this.imageId)) this.imageId = null;
-      this.imageId ??= images[0]?.id ?? null;
+      // a photo that can be trained on (one with a saved mask) first
+      this.imageId ??= images.find((i) => i.maskedAs.length > 0)?.id ?? images[0]?.id ?? null;
       await this.loadMasks();
     } catch (err) {
       notifications.push('error', errorMessage(err));
@@ -283,6 +342,7 @@ export class RunFormState {
 
   destroy(): void {
     this.#stop();
+    this.#stopDraft();
   }
 }
 
