@@ -176,6 +176,7 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
         return { jobId };
       },
       setFavorite: ({ id, favorite }) => library.generations.setFavorite(id, favorite),
+      setBoards: ({ id, boards }) => library.generations.setBoards(id, boards),
       remove: ({ id }) => library.generations.delete(id),
     },
     compositions: {

@@ -4,6 +4,7 @@ import { defaultDataDir } from '../common/data-dir.js';
 import { type CliIo, type Command, helpText, parseCommandArgs, UsageError } from './command.js';
 import { doctorCommand } from './commands/doctor.js';
 import { exportCommand, importConceptCommand } from './commands/exchange.js';
+import { galleryCommand } from './commands/gallery.js';
 import { generateCommand } from './commands/generate.js';
 import { importCommand } from './commands/import.js';
 import { libraryCommand } from './commands/library.js';
@@ -23,6 +24,7 @@ export const rootCommand: Command = {
     learnCommand,
     runsCommand,
     generateCommand,
+    galleryCommand,
     exportCommand,
     importConceptCommand,
     modelsCommand,

@@ -76,6 +76,26 @@ export class Generations {
     return this.get(id);
   }
 
+  /** Puts an image on exactly these boards (names trimmed, each once). */
+  setBoards(id: string, boards: readonly string[]): GenerationRecord {
+    this.get(id);
+    const names = [...new Set(boards.map((b) => b.trim()).filter(Boolean))];
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM generation_boards WHERE generation_id = ?').run(id);
+      const add = this.db.prepare('INSERT INTO generation_boards (generation_id, board) VALUES (?, ?)');
+      for (const b of names) add.run(id, b);
+    })();
+    return this.get(id);
+  }
+
+  /** Every board with how many images it holds, by name. */
+  boards(): Array<{ name: string; count: number }> {
+    return this.db.prepare('SELECT board AS name, COUNT(*) AS count FROM generation_boards GROUP BY board ORDER BY board').all() as Array<{
+      name: string;
+      count: number;
+    }>;
+  }
+
   /** The concepts an image used, in placeholder order. */
   concepts(id: string): GenerationRecord['concepts'] {
     return this.db
@@ -98,6 +118,9 @@ export class Generations {
       modelLabel: settings.model ?? null,
       composition: parsed?.success ? parsed.data : null,
       concepts: this.concepts(r.id),
+      boards: (this.db.prepare('SELECT board FROM generation_boards WHERE generation_id = ? ORDER BY board').all(r.id) as Array<{ board: string }>).map(
+        (b) => b.board,
+      ),
     };
   }
 }

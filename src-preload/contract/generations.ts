@@ -19,8 +19,43 @@ export const generationRecord = z.object({
   /** The composition that draws this image again (its seed, one image); null for images from before compositions. */
   composition: composition.nullable(),
   concepts: z.array(z.object({ conceptId, placeholder: z.string(), scale: z.number() })),
+  /** The boards it is on, by name, in name order. */
+  boards: z.array(z.string()),
 });
 export type GenerationRecord = z.infer<typeof generationRecord>;
+
+/** A board's name: a few words the person chose. */
+export const boardName = z.string().trim().min(1, 'a board needs a name').max(40, 'a board name is at most 40 characters');
+
+export const GALLERY_SORTS = ['newest', 'oldest', 'favourites'] as const;
+export type GallerySort = (typeof GALLERY_SORTS)[number];
+
+/** What the Gallery (and `singleinsert gallery list`) shows: the one filter and order both use. */
+export interface GalleryQuery {
+  /** Words the prompt, the negative prompt, a concept's name or the seed must contain (all of them, any case). */
+  search: string;
+  board: string | null;
+  favoritesOnly: boolean;
+  sort: GallerySort;
+}
+
+export function queryGallery(items: readonly GenerationRecord[], q: GalleryQuery, conceptNames: Readonly<Record<string, string>> = {}): GenerationRecord[] {
+  const words = q.search.toLowerCase().split(/\s+/).filter(Boolean);
+  const text = (g: GenerationRecord) =>
+    [g.prompt, g.negative, ...g.concepts.map((c) => conceptNames[c.conceptId] ?? ''), g.composition ? `seed ${g.composition.seed}` : '', ...g.boards]
+      .join('\n')
+      .toLowerCase();
+  const shown = items.filter(
+    (g) => (!q.favoritesOnly || g.favorite) && (q.board === null || g.boards.includes(q.board)) && words.every((w) => text(g).includes(w)),
+  );
+  const newest = (a: GenerationRecord, b: GenerationRecord) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id);
+  const order = {
+    newest,
+    oldest: (a: GenerationRecord, b: GenerationRecord) => -newest(a, b),
+    favourites: (a: GenerationRecord, b: GenerationRecord) => Number(b.favorite) - Number(a.favorite) || newest(a, b),
+  }[q.sort];
+  return [...shown].sort(order);
+}
 
 export const generationsService = service(
   {
@@ -28,6 +63,8 @@ export const generationsService = service(
     /** Queues the drawing as a job (one at a time) and returns at once; steps and previews come as onProgress. */
     start: method(z.object({ model: z.string().trim().min(1).max(4096), composition, provider: providerChoice.default('auto') }).strict(), z.object({ jobId })),
     setFavorite: method(z.object({ id: generationId, favorite: z.boolean() }).strict(), generationRecord),
+    /** Puts the image on exactly these boards (a new name makes a new board; an empty list takes it off all). */
+    setBoards: method(z.object({ id: generationId, boards: z.array(boardName).max(20) }).strict(), generationRecord),
     remove: method(z.object({ id: generationId }).strict(), z.object({ removedFiles: z.number().int() })),
   },
   {

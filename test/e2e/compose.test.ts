@@ -9,6 +9,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Library } from '../../src-main/library/library.js';
 import { installFromPath } from '../../src-main/model-manager/install.js';
+import { readPngText } from '../../src-main/pipeline/sample/png-metadata.js';
 import { writeRandomConcept } from '../helpers/random-concept.js';
 import { writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
 import { type AppSession, openApp } from './app-session.js';
@@ -262,6 +263,60 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
       .waitFor();
     await expect(page.getByTestId('generate').textContent()).resolves.toBe('Generate');
     await page.screenshot({ path: join(ARTIFACTS, 'compose-cancelled.png') });
+  });
+
+  it('finds images in the Gallery by search and board, moves between them by keyboard, and downloads one with its provenance', async () => {
+    await page.getByRole('link', { name: 'Gallery', exact: true }).click();
+    const cards = page.getByTestId('gallery-card');
+    await cards.nth(2).waitFor();
+    const total = await cards.count();
+    // the whole prompt and settings on hover
+    await expect(cards.first().getAttribute('title')).resolves.toMatch(
+      /^a photo of \* dog wearing a \*2 hat\nddim 80 steps · guidance 7\.5 · seed 5 · 64×64 · tiny-sd[\s\S]*\* Rex ×1, \*2 Straw hat ×1$/,
+    );
+    await page.getByRole('searchbox', { name: 'Search images' }).fill('marble statue');
+    await page.getByTestId('gallery-no-match').waitFor();
+    await page.getByTestId('gallery-no-match').getByRole('button', { name: 'Show every image' }).click();
+    await expect(cards.count()).resolves.toBe(total);
+    await page.getByRole('searchbox', { name: 'Search images' }).fill('rex 80');
+    await expect(cards.count()).resolves.toBe(0); // "80" is no seed here: the step count is not searched
+    await page.getByRole('searchbox', { name: 'Search images' }).fill('straw seed 5');
+    await expect(cards.count()).resolves.toBe(total);
+    await page.getByRole('searchbox', { name: 'Search images' }).fill('');
+
+    // keyboard: the arrows move between thumbnails; in the viewer, between images
+    await cards.first().locator('.thumb').focus();
+    await page.keyboard.press('ArrowRight');
+    await expect(page.evaluate(() => document.activeElement === document.querySelectorAll('[data-testid=gallery-grid] .thumb')[1])).resolves.toBe(true);
+    await page.keyboard.press('Enter');
+    const viewer = page.getByRole('dialog');
+    const shownSrc = () => viewer.getByTestId('viewer-image').locator('img').getAttribute('src');
+    const second = await shownSrc();
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(shownSrc).not.toBe(second);
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(shownSrc).toBe(second);
+
+    // a board, from the viewer; the Gallery then filters by it
+    await viewer.getByRole('combobox', { name: 'Add to a board' }).fill('keepers');
+    await viewer.getByRole('button', { name: 'Add', exact: true }).click();
+    await viewer.getByTestId('viewer-boards').getByText('keepers').waitFor();
+    // the PNG comes to the browser as a download, with the concepts, strengths and regions written inside
+    const [download] = await Promise.all([page.waitForEvent('download'), viewer.getByRole('link', { name: 'Export PNG' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^gen_[0-9a-z]+\.png$/);
+    const saved = join(root, 'downloaded.png');
+    await download.saveAs(saved);
+    const text = readPngText(readFileSync(saved));
+    expect(text.parameters).toMatch(/SingleInsert concepts: "\* Rex \(dog\) x1; \*2 Straw hat \(hat\) x1", Regions: "\* box [\d. ]+; \*2 painted"/);
+    await page.keyboard.press('Escape');
+    await page.getByRole('combobox', { name: 'Board' }).selectOption('keepers');
+    await expect(cards.count()).resolves.toBe(1);
+    await expect(cards.first().textContent()).resolves.toContain('▸ keepers');
+    await page.screenshot({ path: join(ARTIFACTS, 'gallery-board.png') });
+    const library = Library.open(dataDir, { reconcile: false });
+    expect(library.generations.boards()).toEqual([{ name: 'keepers', count: 1 }]);
+    library.close();
+    await page.getByRole('combobox', { name: 'Board' }).selectOption({ label: 'Every board' });
   });
 
   it('logged no script errors or CSP violations', () => {

@@ -168,6 +168,22 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
     expect(await runCli(flags, io, {}), err.join('\n')).toBe(0);
     const first = readFileSync(out.at(-1)!);
     expect(readPngText(first).parameters).toMatch(/^a \* dog wearing a \*2 hat, side view, full body in profile\nNegative prompt: /); // the side view as a dog is described
+    // the PNG says what made it beyond the settings: each concept by name with its strength, the regions, the view
+    const text = readPngText(first);
+    expect(text.parameters).toMatch(
+      /, SingleInsert concepts: "\* dog \(dog\) x1; \*2 hat \(hat\) x1", Regions: "\* box 0 0 0\.5 1; \*2 box 16 0 32 32", View: side$/,
+    );
+    const own = JSON.parse(text.singleinsert!) as { concepts: unknown; regions: unknown; view: string; composition: { seed: number; concepts: unknown[] } };
+    expect(own.concepts).toEqual([
+      { placeholder: '*', conceptId: dog, name: 'dog', classWord: 'dog', scale: 1, useToken: true },
+      { placeholder: '*2', conceptId: hat, name: 'hat', classWord: 'hat', scale: 1, useToken: true },
+    ]);
+    expect(own.regions).toEqual([
+      { placeholder: '*', box: [0, 0, 0.5, 1] },
+      { placeholder: '*2', box: [16, 0, 32, 32] }, // in pixels, as the flag gave it
+    ]);
+    expect(own.view).toBe('side');
+    expect(own.composition).toMatchObject({ seed: 9, prompt: 'a * dog wearing a *2 hat', view: 'side' });
 
     const file = join(root, 'composition.json');
     writeFileSync(
@@ -186,7 +202,11 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
       }),
     );
     expect(await runCli(['generate', ...common, '--composition', file, '--out', join(root, 'b')], io, {}), err.join('\n')).toBe(0);
-    expect(readFileSync(out.at(-1)!).equals(first)).toBe(true);
+    // the same pixels (the PNG's text differs only where it writes the boxes as they were given: in pixels, in fractions)
+    const second = readFileSync(out.at(-1)!);
+    const pixels = async (png: Buffer) => sharp(png).raw().toBuffer();
+    expect((await pixels(second)).equals(await pixels(first))).toBe(true);
+    expect(readPngText(second).parameters).toBe(readPngText(first).parameters!.replace('*2 box 16 0 32 32', '*2 box 0.5 0 1 1'));
 
     const lib = Library.open(dataDir);
     const [latest] = lib.generations.list();
@@ -216,7 +236,8 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
     expect(await runCli(['generate', ...common, '--composition', painted, '--out', join(root, 'p')], io, {}), err.join('\n')).toBe(0);
     const byPaint = readFileSync(out.at(-1)!);
     expect(await runCli(['generate', ...common, '--composition', file, '--out', join(root, 'q')], io, {}), err.join('\n')).toBe(0);
-    expect(readFileSync(out.at(-1)!).equals(byPaint)).toBe(true);
+    expect((await pixels(readFileSync(out.at(-1)!))).equals(await pixels(byPaint))).toBe(true);
+    expect(readPngText(byPaint).parameters).toMatch(/Regions: "\* painted"$/);
 
     // strengths, a concept without its token, Karras sigmas
     const tuned = [

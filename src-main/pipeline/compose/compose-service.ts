@@ -74,6 +74,15 @@ export async function composeImages(library: Library, request: ComposeRequest, h
   hooks.onNote?.(describeDevice(device));
   const { images, fallback, notes } = await generateImages(model, settings, {
     concepts,
+    provenance: {
+      concepts: c.concepts.map((x) => {
+        const record = library.concepts.get(x.conceptId);
+        return { placeholder: x.placeholder, conceptId: x.conceptId, name: record.name, classWord: record.classWord, scale: x.scale, useToken: x.useToken };
+      }),
+      regions: c.regions.map((r) => ({ placeholder: r.placeholder, box: 'box' in r ? r.box : null })),
+      view: c.view,
+      composition: c,
+    },
     regions: await Promise.all(
       c.regions.map(async (r) =>
         'box' in r

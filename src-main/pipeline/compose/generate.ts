@@ -65,6 +65,8 @@ export async function generateImages(
      * own copy, and take LoRA values as inputs (a LoRA under training changes, its graph does not).
      */
     weights?: WeightPool;
+    /** Where the image came from (the concepts by name, their strengths, the regions, the view), written into each PNG. */
+    provenance?: Provenance;
   } = {},
 ): Promise<{ images: GeneratedImage[]; fallback: string | null; notes: string[] }> {
   const provider = options.provider ?? 'cpu';
@@ -148,13 +150,43 @@ export async function generateImages(
 
   // 4. Decode, each PNG carrying its settings
   const pngs = await decodeImages(model, latents, { count: n, channels, h, w, width: settings.width, height: settings.height }, load, dtype, (i) =>
-    pngParameters(settings, settings.seed + i, model.label),
+    pngParameters(settings, settings.seed + i, model.label, options.provenance),
   );
   return { images: pngs.map((png, i) => ({ png, seed: settings.seed + i })), fallback, notes };
 }
 
-/** A1111's "parameters" text, which other tools read, plus our own JSON. */
-function pngParameters(s: GenerateSettings, seed: number, model: string): Record<string, string> {
-  const a1111 = `${s.prompt}\nNegative prompt: ${s.negative}\nSteps: ${s.steps}, Sampler: ${s.sampler}${s.karras ? ', Schedule type: Karras' : ''}, CFG scale: ${s.guidance}, Seed: ${seed}, Size: ${s.width}x${s.height}, Model: ${model}`;
-  return { parameters: a1111, singleinsert: JSON.stringify({ ...s, seed, count: 1, model }) };
+/** What made an image beyond its settings: each concept as the person named it, with its strength, and where it went. */
+export interface Provenance {
+  concepts: ReadonlyArray<{ placeholder: string; conceptId: string; name: string; classWord: string; scale: number; useToken: boolean }>;
+  regions: ReadonlyArray<{ placeholder: string; box: readonly [number, number, number, number] | null }>;
+  view: string | null;
+  /** The composition that draws the image again (its own seed), for Compose to reopen. */
+  composition?: unknown;
+}
+
+/** JSON with every character past ASCII escaped: a tEXt chunk is Latin-1, and the escapes keep names exact. */
+const asciiJson = (value: unknown) => JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/** A1111's "parameters" text, which other tools read (with the concepts and regions as extra fields), plus our own JSON. */
+function pngParameters(s: GenerateSettings, seed: number, model: string, provenance?: Provenance): Record<string, string> {
+  const extra: string[] = [];
+  if (provenance?.concepts.length)
+    extra.push(
+      `SingleInsert concepts: "${provenance.concepts.map((c) => `${c.placeholder} ${c.name} (${c.classWord}) x${c.scale}${c.useToken ? '' : ', LoRA only'}`).join('; ')}"`,
+    );
+  if (provenance?.regions.length)
+    extra.push(`Regions: "${provenance.regions.map((r) => `${r.placeholder} ${r.box ? `box ${r.box.join(' ')}` : 'painted'}`).join('; ')}"`);
+  if (provenance?.view) extra.push(`View: ${provenance.view}`);
+  const a1111 = `${s.prompt}\nNegative prompt: ${s.negative}\nSteps: ${s.steps}, Sampler: ${s.sampler}${s.karras ? ', Schedule type: Karras' : ''}, CFG scale: ${s.guidance}, Seed: ${seed}, Size: ${s.width}x${s.height}, Model: ${model}${extra.map((e) => `, ${e}`).join('')}`;
+  const composition = provenance?.composition && typeof provenance.composition === 'object' ? { ...provenance.composition, seed, count: 1 } : undefined;
+  return {
+    parameters: a1111,
+    singleinsert: asciiJson({
+      ...s,
+      seed,
+      count: 1,
+      model,
+      ...(provenance ? { concepts: provenance.concepts, regions: provenance.regions, view: provenance.view, composition } : {}),
+    }),
+  };
 }

@@ -1,5 +1,7 @@
-// The Gallery: generated images newest first, favourites, one open with its settings, two side by side.
-import type { GenerationRecord } from '../../../../src-preload/contract/index.js';
+// The Gallery: generated images found (search, board, favourites) and ordered as the person asks (the same
+// query as `singleinsert gallery list`), one open with its settings and provenance, two side by side, boards.
+import type { GallerySort, GenerationRecord } from '../../../../src-preload/contract/index.js';
+import { boardName, queryGallery } from '../../../../src-preload/contract/index.js';
 import { api, errorMessage, onEvent } from '../api.js';
 import { notifications } from './notifications.svelte.js';
 
@@ -10,10 +12,18 @@ export class GalleryState {
   #openId = $state<string | null>(null);
   #compareIds = $state<string[]>([]);
   favoritesOnly = $state(false);
+  search = $state('');
+  board = $state<string | null>(null);
+  sort = $state<GallerySort>('newest');
   pendingDelete = $state.raw<GenerationRecord | null>(null);
   #stop: () => void;
 
-  readonly shown = $derived(this.favoritesOnly ? this.#items.filter((g) => g.favorite) : this.#items);
+  readonly shown = $derived(
+    queryGallery(this.#items, { search: this.search, board: this.board, favoritesOnly: this.favoritesOnly, sort: this.sort }, this.#conceptNames),
+  );
+  /** Every board in use, by name. */
+  readonly boards = $derived([...new Set(this.#items.flatMap((g) => g.boards))].sort());
+  readonly filtered = $derived(this.search.trim() !== '' || this.board !== null || this.favoritesOnly);
   readonly open = $derived(this.#items.find((g) => g.id === this.#openId) ?? null);
   readonly compared = $derived(this.#compareIds.map((id) => this.#items.find((g) => g.id === id)).filter((g): g is GenerationRecord => !!g));
 
@@ -49,6 +59,47 @@ export class GalleryState {
 
   show(id: string | null): void {
     this.#openId = id;
+  }
+
+  /** The image before or after the open one, in the order shown (the viewer's arrow keys). */
+  step(by: -1 | 1): void {
+    const i = this.shown.findIndex((g) => g.id === this.#openId);
+    const next = this.shown[i + by];
+    if (i >= 0 && next) this.#openId = next.id;
+  }
+
+  clearFilters(): void {
+    this.search = '';
+    this.board = null;
+    this.favoritesOnly = false;
+  }
+
+  /** Puts the image on a board (a new name makes one); false, with the reason said, when the name will not do. */
+  async addToBoard(item: GenerationRecord, name: string): Promise<boolean> {
+    const checked = boardName.safeParse(name);
+    if (!checked.success) {
+      notifications.push('error', `That board name will not do: ${checked.error.issues[0]!.message}.`);
+      return false;
+    }
+    return this.#setBoards(item, [...item.boards, checked.data]);
+  }
+
+  async removeFromBoard(item: GenerationRecord, name: string): Promise<void> {
+    await this.#setBoards(
+      item,
+      item.boards.filter((b) => b !== name),
+    );
+  }
+
+  async #setBoards(item: GenerationRecord, boards: string[]): Promise<boolean> {
+    try {
+      const updated = await api.generations.setBoards({ id: item.id, boards });
+      this.#items = this.#items.map((g) => (g.id === updated.id ? updated : g));
+      return true;
+    } catch (err) {
+      notifications.push('error', errorMessage(err));
+      return false;
+    }
   }
 
   /** Marks an image for the side-by-side view (two at most: a third replaces the older one). */
