@@ -1,5 +1,6 @@
 // What both transports serve besides the API: the built renderer and files from the store.
-import { readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
+import { EXPORTS_FOLDER } from '../../src-preload/contract/index.js';
 import { extname, join, normalize, sep } from 'node:path';
 import { AppError } from '../common/app-error.js';
 import { PROJECT_ROOT } from '../common/project-root.js';
@@ -71,4 +72,18 @@ export async function readStoreFile(library: Library, sha256: string): Promise<{
   const row = library.db.prepare('SELECT mime FROM blobs WHERE sha256 = ?').get(sha256) as { mime: string } | undefined;
   if (!row) throw new AppError('not-found', 'Not found');
   return { body: await library.store.read(sha256), mime: row.mime };
+}
+
+/** A file the person exported into the library's exports folder (web mode's downloads): `name.safetensors`, or one folder down. */
+export async function readExportFile(library: Library, relative: string): Promise<{ body: Buffer; name: string }> {
+  // bare names only (no dot-dot, no hidden files), at most one folder deep; a link is never followed out of the folder
+  const parts = relative.split('/');
+  if (parts.length > 2 || !parts.every((p) => /^[A-Za-z0-9][A-Za-z0-9._ -]{0,200}$/.test(p) && !p.includes('..'))) throw new AppError('not-found', 'Not found');
+  let path = join(library.dataDir, EXPORTS_FOLDER);
+  for (const [i, part] of parts.entries()) {
+    path = join(path, part);
+    const stat = await lstat(path).catch(() => null);
+    if (!stat || stat.isSymbolicLink() || (i < parts.length - 1 ? !stat.isDirectory() : !stat.isFile())) throw new AppError('not-found', 'Not found');
+  }
+  return { body: await readFile(path), name: parts.at(-1)! };
 }

@@ -5,7 +5,7 @@ import { WebSocketServer } from 'ws';
 import { AppError, toApiError } from '../common/app-error.js';
 import type { Backend } from '../api/backend.js';
 import { DEFAULT_INGEST_LIMITS } from '../pipeline/ingest/normalize-photo.js';
-import { contentSecurityPolicy, readRendererAsset, readStoreFile, RENDERER_DIR } from './content.js';
+import { contentSecurityPolicy, readExportFile, readRendererAsset, readStoreFile, RENDERER_DIR } from './content.js';
 
 export const TOKEN_HEADER = 'x-singleinsert-token';
 // masks travel as base64 PNGs inside calls
@@ -49,6 +49,7 @@ export async function startWebServer(
     { path: '/api/invoke', methods: ['POST'], token: 'header', handle: invoke },
     { path: '/api/upload', methods: ['POST'], token: 'header', handle: upload },
     { prefix: '/files/', methods: ['GET', 'HEAD'], token: 'query', handle: storeFile },
+    { prefix: '/exports/', methods: ['GET', 'HEAD'], token: 'query', handle: exportFile },
     // the renderer's files: public, like any web page's scripts (they hold no data)
     { prefix: '/', methods: ['GET', 'HEAD'], token: 'none', handle: rendererAsset },
   ];
@@ -87,6 +88,14 @@ export async function startWebServer(
     const file = await readStoreFile(backend.library, url.pathname.slice('/files/'.length));
     res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
     return send(res, 200, file.mime, file.body);
+  }
+
+  /** An exported concept file, as a download the browser saves (web mode has no folder of its own to write to). */
+  async function exportFile(_req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const file = await readExportFile(backend.library, url.pathname.slice('/exports/'.length).split('/').map(decodeURIComponent).join('/'));
+    res.setHeader('Content-Disposition', `attachment; filename="${file.name}"`);
+    res.setHeader('Cache-Control', 'no-store');
+    return send(res, 200, 'application/octet-stream', file.body);
   }
 
   async function rendererAsset(_req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

@@ -31,6 +31,7 @@ export type ApiHandlers = { [S in ServiceName]: ServiceHandler<Contract[S]> };
 export * from './common.js';
 export * from './bridge.js';
 export type { ImageRecord, ConceptRecord } from './library.js';
+export { EXPORTS_FOLDER } from './library.js';
 export type { ImportResult } from './images.js';
 export type { ImportSource } from './common.js';
 export type { JobInfo } from './jobs.js';

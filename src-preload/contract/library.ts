@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { conceptId, imageId, importSource, isoDate, sha256Hex } from './common.js';
 import { method, service } from './define.js';
 
+/** The library's folder that exports go to unless the person names another (web mode offers them as downloads). */
+export const EXPORTS_FOLDER = 'exports';
+
 export const imageRecord = z.object({
   id: imageId,
   /** sha256 of the stored, normalized image (oriented, bounded, sRGB PNG). */

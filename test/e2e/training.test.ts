@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -212,6 +212,14 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     await exporter.getByRole('button', { name: 'Export' }).click();
     await expect(exporter.getByTestId('export-prompt').textContent()).resolves.toMatch(/^rex-the-corgi dog, <lora:rex-the-corgi-lora:1>/);
     await expect(exporter.textContent()).resolves.toMatch(/exports\/rex-the-corgi\.safetensors[\s\S]*exports\/rex-the-corgi-lora\.safetensors/);
+    // web mode: the files come to the browser as downloads, the same bytes the export wrote
+    const downloads = exporter.getByTestId('export-downloads');
+    await downloads.getByRole('link', { name: 'rex-the-corgi-lora.safetensors' }).waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), downloads.getByRole('link', { name: 'rex-the-corgi-lora.safetensors' }).click()]);
+    expect(download.suggestedFilename()).toBe('rex-the-corgi-lora.safetensors');
+    const saved = join(root, 'downloaded-lora.safetensors');
+    await download.saveAs(saved);
+    expect(readFileSync(saved).equals(readFileSync(join(dataDir, 'exports', 'rex-the-corgi-lora.safetensors')))).toBe(true);
   });
 
   it('asks before stopping a running run, says "stopping" at once, and then gives one step count everywhere', async () => {

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -69,6 +69,29 @@ describe('web mode server', () => {
       body: '{nope',
     });
     expect(JSON.parse(notJson.body)).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
+  });
+
+  it("offers exported files as downloads with the token, from the exports folder only, never through a link or '..'", async () => {
+    const exports = join(backend.dataDir, 'exports');
+    mkdirSync(join(exports, 'rex-diffusers'), { recursive: true });
+    writeFileSync(join(exports, 'rex.safetensors'), 'embedding bytes');
+    writeFileSync(join(exports, 'rex-diffusers', 'learned_embeds.safetensors'), 'diffusers bytes');
+    writeFileSync(join(backend.dataDir, 'secret.txt'), 'not for download');
+    symlinkSync(join(backend.dataDir, 'secret.txt'), join(exports, 'link.safetensors'));
+    const got = await raw(server, `/exports/rex.safetensors?token=${server.token}`);
+    expect([got.status, got.body, got.headers['content-disposition']]).toEqual([200, 'embedding bytes', 'attachment; filename="rex.safetensors"']);
+    const nested = await raw(server, `/exports/rex-diffusers/learned_embeds.safetensors?token=${server.token}`);
+    expect([nested.status, nested.body]).toEqual([200, 'diffusers bytes']);
+    expect((await raw(server, '/exports/rex.safetensors')).status).toBe(401);
+    for (const path of [
+      '/exports/..%2Fsecret.txt',
+      '/exports/%2E%2E/secret.txt',
+      '/exports/link.safetensors',
+      '/exports/rex-diffusers',
+      '/exports/a/b/c',
+      '/exports/.hidden',
+    ])
+      expect((await raw(server, `${path}?token=${server.token}`)).status, path).toBe(404);
   });
 
   it('imports an uploaded photo, serves its thumbnail with the token, and pushes events over the socket', async () => {

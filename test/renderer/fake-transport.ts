@@ -48,6 +48,10 @@ export class FakeTransport implements Transport {
     return `/files/${sha256}`;
   }
 
+  exportUrl(name: string): string {
+    return `/exports/${name}`;
+  }
+
   async toImportSources(files: File[]) {
     return files.map((f) => ({ kind: 'upload' as const, uploadId: `up_${f.name}`, name: f.name }));
   }

@@ -17,6 +17,8 @@ export interface Transport {
   onEvent(listener: (message: EventMessage) => void): () => void;
   /** URL of a file in the library store, usable in <img src>. */
   fileUrl(sha256: string): string;
+  /** A download of a file in the library's exports folder ("a.safetensors", "a-diffusers/b.safetensors"), where the page cannot write to a folder itself (web mode); null in Electron. */
+  exportUrl(name: string): string | null;
   /** false when this page has no access token (web mode): the app shows only how to get back in. */
   readonly hasToken: boolean;
   /** Turns picked or dropped files into import sources (paths in Electron, uploads in web mode). */
@@ -32,6 +34,7 @@ function electronTransport(): Transport | undefined {
     invoke: (s, m, i) => bridge.invoke(s, m, i),
     onEvent: (l) => bridge.onEvent(l),
     fileUrl: (sha) => `/files/${sha}`,
+    exportUrl: () => null,
     toImportSources: async (files) => files.map((f) => ({ kind: 'path' as const, path: bridge.pathForFile(f) })),
   };
 }
@@ -82,6 +85,7 @@ function webTransport(): Transport {
       return () => listeners.delete(l);
     },
     fileUrl: (sha) => `/files/${sha}?token=${encodeURIComponent(token)}`,
+    exportUrl: (name) => `/exports/${name.split('/').map(encodeURIComponent).join('/')}?token=${encodeURIComponent(token)}`,
     toImportSources: (files) =>
       Promise.all(
         files.map(async (file) => {
@@ -148,6 +152,7 @@ export function onEvent<S extends ServiceName, E extends keyof Contract[S]['even
 }
 
 export const fileUrl = (sha256: string) => current().fileUrl(sha256);
+export const exportUrl = (name: string) => current().exportUrl(name);
 export const toImportSources = (files: File[]) => current().toImportSources(files);
 
 export function errorMessage(err: unknown): string {

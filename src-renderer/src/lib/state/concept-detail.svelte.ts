@@ -1,7 +1,8 @@
 // One concept's detail view: what it was learned from (photo, mask, model, settings, losses, previews) and what
 // the person adds (name, notes, tags).
 import type { ConceptRecord, MaskRecord, ModelRecord, RunPreview, RunStep, TrainingRun } from '../../../../src-preload/contract/index.js';
-import { api, errorMessage } from '../api.js';
+import { EXPORTS_FOLDER } from '../../../../src-preload/contract/index.js';
+import { api, errorMessage, exportUrl } from '../api.js';
 import { notifications } from './notifications.svelte.js';
 
 export class ConceptDetailState {
@@ -88,9 +89,24 @@ export class ConceptDetailState {
     return this.#exported;
   }
 
+  /** The exported files the browser can download (web mode, the library's exports folder): a name and its link. */
+  readonly downloads = $derived.by(() => {
+    const exported = this.#exported;
+    if (!exported || !this.#exportsRoot) return [];
+    const root = `${this.#exportsRoot}/`;
+    return exported.files.flatMap((f) => {
+      const rel = f.replace(/\\/g, '/');
+      const url = rel.startsWith(root) ? exportUrl(rel.slice(root.length)) : null;
+      return url ? [{ name: rel.slice(root.length), url }] : [];
+    });
+  });
+  #exportsRoot = $state<string | null>(null);
+
   async export(): Promise<void> {
     try {
-      if (!this.exportDir.trim()) this.exportDir = `${(await api.library.stats({})).dataDir}/exports`;
+      const root = `${(await api.library.stats({})).dataDir.replace(/\\/g, '/')}/${EXPORTS_FOLDER}`;
+      this.#exportsRoot = root;
+      if (!this.exportDir.trim()) this.exportDir = root;
       this.#exported = await api.library.exportConcept({ id: this.concept.id, format: this.exportFormat, dir: this.exportDir.trim() });
       notifications.push('success', `Exported ${this.concept.name} (${this.#exported.files.length} files).`);
     } catch (err) {
