@@ -203,6 +203,11 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
         return library.runs.get(run.id);
       },
       cancel: ({ id }) => training.cancel(id),
+      move: ({ id, to }) => {
+        const queue = library.runs.moveQueued(id, to);
+        for (const run of queue) events.emit('training', 'onProgress', { run, step: null, previews: [] });
+        return queue;
+      },
       resume: ({ id }) => {
         resumeRun(library, id);
         training.pump();

@@ -10,6 +10,7 @@ import {
   type RunStep,
   type TrainingRun,
 } from '../../src-preload/contract/training.js';
+import type { QueueMove } from '../../src-preload/contract/training.js';
 import { AppError } from '../common/app-error.js';
 import { newId } from '../common/ids.js';
 import { processAlive } from '../common/process-alive.js';
@@ -34,6 +35,7 @@ interface RunRow {
   log_json: string;
   error: string | null;
   concept_id: string | null;
+  queue_order: number;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
@@ -281,6 +283,27 @@ export class TrainingRuns {
     return row?.cancel_requested === 1;
   }
 
+  /**
+   * Moves a waiting run in the queue: one place up or down, or to its front or end. The running run is not
+   * in the queue; the order is the one the queue takes runs in (its next run is the first).
+   */
+  moveQueued(id: string, to: QueueMove): TrainingRun[] {
+    const run = this.get(id);
+    if (run.state !== 'queued') throw new AppError('conflict', `Run ${run.name} is ${run.state}, not waiting in the queue: only waiting runs move.`);
+    this.db.transaction(() => {
+      const order = this.queued().map((r) => r.id);
+      const from = order.indexOf(id);
+      const target = { up: from - 1, down: from + 1, first: 0, last: order.length - 1 }[to];
+      order.splice(from, 1);
+      order.splice(Math.min(order.length, Math.max(0, target)), 0, id);
+      // the queue's positions are rewritten in order (below any new run's, which goes last)
+      const set = this.db.prepare('UPDATE training_runs SET queue_order = ? WHERE id = ?');
+      const base = this.nextInQueue();
+      order.forEach((rid, i) => set.run(base + i, rid));
+    })();
+    return this.queued();
+  }
+
   /** The queue position after every run's: new and requeued runs go last. */
   private nextInQueue(): number {
     return (this.db.prepare('SELECT COALESCE(MAX(queue_order), 0) + 1 AS n FROM training_runs').get() as { n: number }).n;
@@ -317,6 +340,7 @@ function toRun(r: RunRow): TrainingRun {
     error: r.error,
     conceptId: r.concept_id,
     log: JSON.parse(r.log_json) as string[],
+    queueOrder: r.queue_order,
     createdAt: r.created_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,

@@ -41,7 +41,7 @@ export type { GalleryQuery, GallerySort, GenerationRecord, SavedComposition } fr
 export { boardName, GALLERY_SORTS, queryGallery } from './generations.js';
 export type { AdapterReport, DeviceChoice, DoctorReport, FolderListing, GpuAdapter, GpuReport, Preferences, ProviderInfo } from './system.js';
 export { preferences as preferencesSchema } from './system.js';
-export type { LearnSettings, LearnSettingsInput, LearnPreset, NewRun, RunDetail, RunPreview, RunState, RunStep, TrainingRun } from './training.js';
+export type { LearnSettings, LearnSettingsInput, LearnPreset, NewRun, QueueMove, RunDetail, RunPreview, RunState, RunStep, TrainingRun } from './training.js';
 export {
   DEFAULT_PREVIEW_PROMPTS,
   describeSettingIssue,

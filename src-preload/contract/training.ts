@@ -164,6 +164,10 @@ export const runStep = z.object({
 });
 export type RunStep = z.infer<typeof runStep>;
 
+/** Where a waiting run can go in the queue: a place up or down, or to its front or end. */
+export const QUEUE_MOVES = ['up', 'down', 'first', 'last'] as const;
+export type QueueMove = (typeof QUEUE_MOVES)[number];
+
 export const trainingRun = z.object({
   id: runId,
   name: z.string(),
@@ -182,6 +186,8 @@ export const trainingRun = z.object({
   conceptId: conceptId.nullable(),
   /** Lines for the run's log: memory plans, resumes, the reason it stopped. */
   log: z.array(z.string()),
+  /** Its place in the queue (lower runs first); meaningful while it waits. */
+  queueOrder: z.number().int(),
   createdAt: isoDate,
   startedAt: isoDate.nullable(),
   finishedAt: isoDate.nullable(),
@@ -231,6 +237,8 @@ export const trainingService = service(
     cancel: method(z.object({ id: runId }).strict(), trainingRun),
     /** Queues an interrupted, failed or cancelled run again; it goes on from its last checkpoint. */
     resume: method(z.object({ id: runId }).strict(), trainingRun),
+    /** Moves a waiting run in the queue; answers the queue in its new order (the next run first). */
+    move: method(z.object({ id: runId, to: z.enum(QUEUE_MOVES) }).strict(), z.array(trainingRun)),
     /** Deletes a run that is not running: its steps, previews and checkpoint (its concept stays). */
     delete: method(z.object({ id: runId }).strict(), z.object({ removedFiles: z.number().int() })),
   },

@@ -127,12 +127,34 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     await page.getByTestId('start-run').click();
     await page.getByTestId('run-detail').getByRole('heading', { name: 'Second' }).waitFor();
     await expect(page.getByTestId('run-state').textContent()).resolves.toBe('Waiting in the queue');
+    // a third one waits behind it; moved up, it is the next to run
+    await page.getByRole('textbox', { name: /Name/ }).fill('Third');
+    await page.getByTestId('start-run').click();
+    await page.getByTestId('run-detail').getByRole('heading', { name: 'Third' }).waitFor();
+    const table = page.getByTestId('runs-table');
+    const stateOf = (name: string) => table.locator('tr', { hasText: name }).locator('.state').textContent();
+    await expect.poll(() => stateOf('Second')).toBe('queued #1');
+    await expect(stateOf('Third')).resolves.toBe('queued #2');
+    await table.getByRole('button', { name: 'Move Third up the queue' }).click();
+    await expect.poll(() => stateOf('Third')).toBe('queued #1');
+    await expect(stateOf('Second')).resolves.toBe('queued #2');
+    await expect(table.getByRole('button', { name: 'Move Third up the queue' }).isDisabled()).resolves.toBe(true);
+    const queuedNow = Library.open(dataDir, { reconcile: false });
+    expect(queuedNow.runs.queued().map((r) => r.name)).toEqual(['Third', 'Second']);
+    queuedNow.close();
+    // a waiting run is cancelled without a question: nothing of it is lost
+    await page.getByTestId('cancel-run').click();
+    await page.getByTestId('run-state').getByText('Cancelled').waitFor();
+    await table.getByRole('button', { name: 'Second' }).click();
+    await page.getByTestId('run-detail').getByRole('heading', { name: 'Second' }).waitFor();
     await page.getByTestId('cancel-run').click();
     await page.getByTestId('run-state').getByText('Cancelled').waitFor();
     // back to the first run, which finishes
     await page.getByTestId('runs-table').getByRole('button', { name: 'Rex' }).click();
     await page.getByTestId('run-state').getByText('Finished').waitFor({ timeout: 120_000 });
-    await expect(page.getByTestId('runs-table').textContent()).resolves.toMatch(/Second\s*cancelled\s*0\/3[\s\S]*Rex\s*done\s*18\/18/);
+    await expect(page.getByTestId('runs-table').textContent()).resolves.toMatch(
+      /Third\s*cancelled\s*0\/3[\s\S]*Second\s*cancelled\s*0\/3[\s\S]*Rex\s*done\s*18\/18/,
+    );
     // the finished concept's previews close the strip; one opens larger
     await page.getByTestId('previews').getByText('finished (step 18)').first().waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'training-finished.png'), fullPage: true });
@@ -198,6 +220,7 @@ describe('Training screen in Chromium (tiny SD, tiny CLIP encoder)', { timeout: 
     const library = Library.open(dataDir, { reconcile: false });
     expect(library.concepts.list()).toMatchObject([{ name: 'Rex the corgi', tags: ['pets', 'summer'], notes: 'From the garden photo.' }]);
     expect(library.runs.list().map((r) => [r.name, r.state])).toEqual([
+      ['Third', 'cancelled'],
       ['Second', 'cancelled'],
       ['Rex', 'succeeded'],
     ]);

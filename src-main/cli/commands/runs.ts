@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { formatDuration, formatMemory, memoryOf, smoothed } from '../../../src-preload/contract/run-progress.js';
-import type { TrainingRun } from '../../../src-preload/contract/training.js';
+import { QUEUE_MOVES, type QueueMove, type TrainingRun } from '../../../src-preload/contract/training.js';
 import { resumeRun } from '../../pipeline/learn/learning-service.js';
 import type { Command } from '../command.js';
 import { JSON_OPTION, UsageError, withLibrary } from '../command.js';
@@ -104,6 +104,23 @@ const cancel: Command = {
   },
 };
 
+const move: Command = {
+  name: 'move',
+  summary: 'Move a waiting run in the queue: up or down a place, or to its front (next to run) or end.',
+  usage: `runs move <run-id> <${QUEUE_MOVES.join('|')}>`,
+  examples: ['singleinsert runs move run_1a2b3c4d first'],
+  run: async ({ positionals, global, io }) => {
+    const id = needId(positionals, 'move');
+    const to = positionals[1] as QueueMove | undefined;
+    if (!to || !QUEUE_MOVES.includes(to)) throw new UsageError(`runs move needs where: one of ${QUEUE_MOVES.join(', ')}.`);
+    return withLibrary(global, async (library) => {
+      const queue = library.runs.moveQueued(id, to);
+      io.out(queue.map((r, i) => `${i + 1}. ${r.id}\t${r.name}`).join('\n'));
+      return 0;
+    });
+  },
+};
+
 const previews: Command = {
   name: 'previews',
   summary: "Write a run's preview images (its test prompts drawn as it learned) to a folder, as step-<step>-p<prompt>.png.",
@@ -154,5 +171,5 @@ export const runsCommand: Command = {
   name: 'runs',
   summary: 'Training runs: list, show, previews, resume, cancel, delete.',
   usage: 'runs <list|show|previews|resume|cancel|delete> [options]',
-  children: [list, show, previews, resume, cancel, remove],
+  children: [list, show, previews, resume, cancel, move, remove],
 };

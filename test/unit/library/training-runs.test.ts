@@ -45,6 +45,31 @@ describe('training runs (repository)', () => {
     library.close();
   });
 
+  it('moves a waiting run up, down, to the front and the end of the queue; the running run does not move', () => {
+    const { library, create } = libraryWithPhoto();
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(create);
+    const names = () => library.runs.queued().map((r) => r.name);
+    expect(library.runs.moveQueued(c!.id, 'up').map((r) => r.name)).toEqual(['a', 'c', 'b', 'd']);
+    library.runs.moveQueued(d!.id, 'first');
+    expect(names()).toEqual(['d', 'a', 'c', 'b']);
+    library.runs.moveQueued(d!.id, 'down');
+    expect(names()).toEqual(['a', 'd', 'c', 'b']);
+    library.runs.moveQueued(a!.id, 'last');
+    expect(names()).toEqual(['d', 'c', 'b', 'a']);
+    // past either end it stays there
+    library.runs.moveQueued(d!.id, 'up');
+    library.runs.moveQueued(a!.id, 'down');
+    expect(names()).toEqual(['d', 'c', 'b', 'a']);
+    // a run queued afterwards goes last; the order is the order the queue takes them in
+    create('e');
+    expect(names()).toEqual(['d', 'c', 'b', 'a', 'e']);
+    expect(library.runs.claim(d!.id, process.pid)).toBe(true);
+    expect(() => library.runs.moveQueued(d!.id, 'last')).toThrow(/is running, not waiting in the queue: only waiting runs move/);
+    expect(library.runs.queued()[0]!.id).toBe(c!.id);
+    void b;
+    library.close();
+  });
+
   it('marks runs of dead processes interrupted, requeues them behind the others, and refuses what cannot be done', () => {
     const { library, create } = libraryWithPhoto();
     const a = create('a');

@@ -1,6 +1,7 @@
 // The Training screen's state: the runs (kept current from training.onProgress), the selected run's
 // steps for the chart and its previews, and the form that starts a new run.
 import type {
+  QueueMove,
   ImageRecord,
   LearnPreset,
   LearnSettingsInput,
@@ -40,7 +41,18 @@ export class TrainingRunsState {
   #stop: () => void;
 
   readonly selected = $derived(this.#runs.find((r) => r.id === this.#selectedId) ?? null);
-  readonly queue = $derived(this.#runs.filter((r) => ACTIVE.includes(r.state)).sort((a, b) => (a.state === 'running' ? -1 : b.state === 'running' ? 1 : 0)));
+  /** The running run, then the waiting ones in the order the queue takes them. */
+  readonly queue = $derived(
+    this.#runs
+      .filter((r) => ACTIVE.includes(r.state))
+      .sort((a, b) => (a.state === 'running' || b.state === 'running' ? (a.state === 'running' ? -1 : 1) : a.queueOrder - b.queueOrder)),
+  );
+  /** A waiting run's place in the queue: 1 is the next to run. */
+  queuePosition(id: string): number | null {
+    const waiting = this.queue.filter((r) => r.state === 'queued');
+    const i = waiting.findIndex((r) => r.id === id);
+    return i < 0 ? null : i + 1;
+  }
   readonly running = $derived(this.#runs.find((r) => r.state === 'running') ?? null);
 
   constructor() {
@@ -119,6 +131,16 @@ export class TrainingRunsState {
       await api.training.cancel({ id: run.id });
     } catch (err) {
       this.#cancelling = new Set([...this.#cancelling].filter((id) => id !== run.id));
+      notifications.push('error', errorMessage(err));
+    }
+  }
+
+  /** Moves a waiting run in the queue (the queue's new order comes back with it). */
+  async move(run: TrainingRun, to: QueueMove): Promise<void> {
+    try {
+      const queue = await api.training.move({ id: run.id, to });
+      this.#runs = this.#runs.map((r) => queue.find((q) => q.id === r.id) ?? r);
+    } catch (err) {
       notifications.push('error', errorMessage(err));
     }
   }
