@@ -2,7 +2,7 @@
 """Writes the reference goldens the engine's models and samplers are tested against.
 
 A tiny Stable Diffusion 1.x pipeline with seeded random weights is built in PyTorch with HF diffusers
-(UNet2DConditionModel, AutoencoderKL, DDIM/Euler/DPM-Solver++ schedulers) and a CLIP text transformer,
+(UNet2DConditionModel, AutoencoderKL, DDIM/Euler/Euler ancestral/DPM-Solver++ schedulers) and a CLIP text transformer,
 saved as a diffusers folder, and run on fixed inputs. Inputs and outputs go to one safetensors file:
 
   test/fixtures/reference/tiny-sd/          the model, as a diffusers folder (weights in float16, so both
@@ -21,7 +21,9 @@ Run (Debian 12: python3-torch python3-numpy, plus the diffusers source shipped i
   mkdir -p /tmp/diffusers && tar -xzf ../shared/peer-bench/diffusers-v0.31.0-src.tar.gz -C /tmp/diffusers
   python3 scripts/reference/make_goldens.py --diffusers-src /tmp/diffusers/src
 
-Reproducible: the same torch and diffusers versions write byte-identical files (the metadata records them).
+Reproducible: the same torch, diffusers and BLAS build write byte-identical files (the metadata records the
+first two); another BLAS build moves the last bits of the computed goldens (relative 1e-6, far inside the 1e-4
+the tests allow), never the inputs or the model.
 """
 import argparse
 import json
@@ -71,7 +73,15 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 import diffusers  # noqa: E402
-from diffusers import AutoencoderKL, DDIMScheduler, DPMSolverMultistepScheduler, EulerDiscreteScheduler, UNet2DConditionModel  # noqa: E402
+from diffusers import (  # noqa: E402
+    AutoencoderKL,
+    DDIMScheduler,
+    DPMSolverMultistepScheduler,
+    EulerAncestralDiscreteScheduler,
+    EulerDiscreteScheduler,
+    UNet2DConditionModel,
+)
+import diffusers.schedulers.scheduling_euler_ancestral_discrete as euler_ancestral_module  # noqa: E402
 
 torch.manual_seed(SEED)
 torch.set_num_threads(1)  # one thread: the same sums in the same order on every run
@@ -205,6 +215,18 @@ def run_sampler(name, scheduler, steps, x_T, model):
     return scheduler.timesteps.to(torch.float32), torch.stack(xs)
 
 
+def run_ancestral(steps, x_T, model, step_noise):
+    """Euler ancestral with its fresh noise given (step_noise[i] at step i, in place of diffusers' randn_tensor),
+    so the engine, fed the same noise, must land on the same x after every step."""
+    drawn = iter(step_noise)
+    original = euler_ancestral_module.randn_tensor
+    euler_ancestral_module.randn_tensor = lambda shape, **_: next(drawn).reshape(shape)
+    try:
+        return run_sampler("euler_a", EulerAncestralDiscreteScheduler(**SCHEDULE, timestep_spacing="linspace"), steps, x_T, model)
+    finally:
+        euler_ancestral_module.randn_tensor = original
+
+
 def toy_eps(x_in, t):
     """An imperfect, nonlinear ε-model: a perfect one would hide DPM-Solver++'s correction and DDIM's ᾱ."""
     return torch.tanh(0.7 * x_in) + 0.1 * math.cos(float(t) / 100)
@@ -264,6 +286,13 @@ def main():
         if name != "ddim":
             karras = type(scheduler).from_config(scheduler.config, use_karras_sigmas=True)
             g[f"toy.{name}.karras.timesteps"], g[f"toy.{name}.karras.x"] = run_sampler(name, karras, 10, toy_noise, toy_eps)
+
+    # 7. Euler ancestral (added last: the draws above, and so every golden before it, stay as they were), its
+    #    step noise drawn here: 10 toy steps, and 3 with the real UNet and guidance
+    g["toy.euler_a.step_noise"] = toy_step_noise = torch.randn(10, 1, 4, 2, 2)
+    g["toy.euler_a.timesteps"], g["toy.euler_a.x"] = run_ancestral(10, toy_noise, toy_eps, toy_step_noise)
+    g["euler_a.step_noise"] = unet_step_noise = torch.randn(STEPS, 1, 4, 8, 8)
+    g["euler_a.timesteps"], g["euler_a.x"] = run_ancestral(STEPS, noise, guided_unet, unet_step_noise)
 
     g = {k: v.to(torch.float32) for k, v in g.items()}  # ids too: exact below 2^24, and one reader for all
     meta = {"torch": torch.__version__, "diffusers": diffusers.__version__, "seed": str(SEED), "steps": str(STEPS), "guidance": str(GUIDANCE)}

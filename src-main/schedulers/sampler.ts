@@ -1,12 +1,13 @@
-import type { SamplerName } from '../../src-preload/contract/compose.js';
+import { KARRAS_SAMPLERS, SAMPLER_LABELS, type SamplerName } from '../../src-preload/contract/compose.js';
 import { type NoiseSchedule, scaledLinearSchedule, TRAIN_TIMESTEPS } from './ddpm-schedule.js';
 
 export type { SamplerName };
 
 /**
- * One step of a sampler as numbers: every sampler here is linear in x, the guided ε̂ and the previous step's
- * x̂0, so one rule serves the host loop and the device graph (compose/sampler-step.ts):
- *   x_next = x·x + eps·ε̂ + prev·x̂0_prev,   and this step's x̂0 = x0x·x + x0eps·ε̂ (the next step's x̂0_prev).
+ * One step of a sampler as numbers: every sampler here is linear in x, the guided ε̂, the previous step's
+ * x̂0 and (ancestral samplers) fresh standard-normal noise z, so one rule serves the host loop and the device
+ * graph (compose/sampler-step.ts):
+ *   x_next = x·x + eps·ε̂ + prev·x̂0_prev + noise·z,   and this step's x̂0 = x0x·x + x0eps·ε̂ (the next step's x̂0_prev).
  */
 export interface StepCoefficients {
   x: number;
@@ -14,6 +15,8 @@ export interface StepCoefficients {
   prev: number;
   x0x: number;
   x0eps: number;
+  /** The weight of the step's fresh noise (0 for the deterministic samplers). */
+  noise: number;
 }
 
 /**
@@ -23,14 +26,16 @@ export interface StepCoefficients {
  */
 export interface Sampler {
   readonly name: SamplerName;
+  /** Whether its steps add fresh noise (then each step is given some: see `step`). */
+  readonly stochastic: boolean;
   readonly timesteps: readonly number[];
   readonly initNoiseSigma: number;
   /** The factor on x of the UNet's input at step i. */
   inputScale(i: number): number;
   coefficients(i: number): StepCoefficients;
   scaleModelInput(x: Float32Array, i: number): Float32Array;
-  /** The host form of the step (it keeps x̂0 for the next step); the device runs the same coefficients. */
-  step(eps: Float32Array, i: number, x: Float32Array): Float32Array;
+  /** The host form of the step (it keeps x̂0 for the next step); the device runs the same coefficients. `noise`: step i's z. */
+  step(eps: Float32Array, i: number, x: Float32Array, noise?: Float32Array): Float32Array;
 }
 
 export interface SamplerOptions {
@@ -42,11 +47,13 @@ type SamplerRule = Pick<Sampler, 'name' | 'timesteps' | 'initNoiseSigma' | 'inpu
 
 export function createSampler(name: SamplerName, steps: number, schedule: NoiseSchedule = scaledLinearSchedule(), options: SamplerOptions = {}): Sampler {
   if (!Number.isInteger(steps) || steps < 1 || steps > TRAIN_TIMESTEPS) throw new RangeError(`steps must be 1…${TRAIN_TIMESTEPS}, got ${steps}`);
+  if (options.karras && !KARRAS_SAMPLERS.includes(name))
+    throw new RangeError(`Karras sigmas go with the Euler and DPM-Solver++(2M) samplers, not ${SAMPLER_LABELS[name]}`);
   switch (name) {
     case 'ddim':
-      if (options.karras) throw new RangeError('Karras sigmas go with the Euler and DPM-Solver++(2M) samplers, not DDIM');
       return onHost(ddim(steps, schedule));
     case 'euler':
+    case 'euler_a':
     case 'dpmpp2m':
       return onHost(sigmaSampler(name, steps, schedule, options.karras === true));
   }
@@ -57,15 +64,17 @@ function onHost(rule: SamplerRule): Sampler {
   let previousX0: Float32Array | null = null;
   return {
     ...rule,
+    stochastic: rule.name === 'euler_a',
     scaleModelInput: (x, i) => {
       const c = rule.inputScale(i);
       return x.map((v) => v * c);
     },
-    step: (eps, i, x) => {
+    step: (eps, i, x, noise) => {
       const k = rule.coefficients(i);
+      if (k.noise && noise?.length !== x.length) throw new RangeError(`${rule.name} step ${i} needs ${x.length} values of fresh noise`);
       const prev = previousX0;
       previousX0 = x.map((xi, j) => k.x0x * xi + k.x0eps * eps[j]!);
-      return x.map((xi, j) => k.x * xi + k.eps * eps[j]! + (k.prev && prev ? k.prev * prev[j]! : 0));
+      return x.map((xi, j) => k.x * xi + k.eps * eps[j]! + (k.prev && prev ? k.prev * prev[j]! : 0) + (k.noise ? k.noise * noise![j]! : 0));
     },
   };
 }
@@ -86,7 +95,7 @@ function ddim(steps: number, { alphasCumprod }: NoiseSchedule): SamplerRule {
       const aPrev = prev >= 0 ? alphasCumprod[prev]! : alphasCumprod[0]!; // SD: final ᾱ is ᾱ_0, not 1
       const [sa, s1, sp, s1p] = [Math.sqrt(at), Math.sqrt(1 - at), Math.sqrt(aPrev), Math.sqrt(1 - aPrev)];
       // x̂0 = (x − √(1−ᾱ)·ε̂)/√ᾱ, x_prev = √ᾱ_prev·x̂0 + √(1−ᾱ_prev)·ε̂
-      return { x: sp / sa, eps: s1p - (sp * s1) / sa, prev: 0, x0x: 1 / sa, x0eps: -s1 / sa };
+      return { x: sp / sa, eps: s1p - (sp * s1) / sa, prev: 0, x0x: 1 / sa, x0eps: -s1 / sa, noise: 0 };
     },
   };
 }
@@ -95,7 +104,7 @@ function ddim(steps: number, { alphasCumprod }: NoiseSchedule): SamplerRule {
  * Samplers in σ-space (x = x0 + σ·ε, σ = √((1−ᾱ)/ᾱ)) with "linspace" timesteps,
  * σ interpolated at fractional timesteps, as diffusers' Euler and DPM-Solver++ do.
  */
-function sigmaSampler(name: 'euler' | 'dpmpp2m', steps: number, { alphasCumprod }: NoiseSchedule, karras: boolean): SamplerRule {
+function sigmaSampler(name: 'euler' | 'euler_a' | 'dpmpp2m', steps: number, { alphasCumprod }: NoiseSchedule, karras: boolean): SamplerRule {
   const trained = Array.from(alphasCumprod, (a) => Math.sqrt((1 - a) / a));
   const sigmaAt = (t: number) => {
     const lo = Math.floor(t);
@@ -103,22 +112,29 @@ function sigmaSampler(name: 'euler' | 'dpmpp2m', steps: number, { alphasCumprod 
     const f = t - lo;
     return (1 - f) * trained[lo]! + f * trained[hi]!;
   };
-  const even = name === 'euler' ? eulerTimesteps(steps) : dpmTimesteps(steps);
+  const euler = name !== 'dpmpp2m';
+  const even = euler ? eulerTimesteps(steps) : dpmTimesteps(steps);
   const spaced = karras ? karrasSigmas(trained[0]!, trained[TRAIN_TIMESTEPS - 1]!, steps) : even.map(sigmaAt);
   // the model is told the timestep of each σ (diffusers: fractional for Euler, rounded for DPM-Solver++)
-  const timesteps = karras ? spaced.map((sigma) => (name === 'euler' ? timestepOf(sigma, trained) : Math.round(timestepOf(sigma, trained)))) : even;
+  const timesteps = karras ? spaced.map((sigma) => (euler ? timestepOf(sigma, trained) : Math.round(timestepOf(sigma, trained)))) : even;
   const sigmas = [...spaced, 0];
   return {
     name,
     timesteps,
     // diffusers starts DPM-Solver++ from pure noise in its variance-preserving x, which is noise·√(σ²+1) here
-    initNoiseSigma: name === 'euler' ? sigmas[0]! : Math.sqrt(sigmas[0]! ** 2 + 1),
+    initNoiseSigma: euler ? sigmas[0]! : Math.sqrt(sigmas[0]! ** 2 + 1),
     inputScale: (i) => 1 / Math.sqrt(sigmas[i]! ** 2 + 1),
     coefficients: (i) => {
       const sigma = sigmas[i]!;
       const next = sigmas[i + 1]!;
       // x̂0 = x − σ·ε̂ in every case
-      const x0 = { x0x: 1, x0eps: -sigma };
+      const x0 = { x0x: 1, x0eps: -sigma, noise: 0 };
+      if (name === 'euler_a') {
+        // Euler ancestral: down to σ_down along ε̂, then noise back up by σ_up (σ_down² + σ_up² = σ_next²)
+        const up = Math.sqrt((next ** 2 * (sigma ** 2 - next ** 2)) / sigma ** 2);
+        const down = Math.sqrt(next ** 2 - up ** 2);
+        return { x: 1, eps: down - sigma, prev: 0, ...x0, noise: up };
+      }
       if (name === 'euler' || next === 0) return { x: 1, eps: next - sigma, prev: 0, ...x0 };
       // DPM-Solver++(2M): D = (1 + 1/2r)·x̂0 − (1/2r)·x̂0_prev (first order, D = x̂0, at the first step);
       // x_next = (σ_next/σ)·x − expm1(−h)·D

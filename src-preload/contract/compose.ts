@@ -3,9 +3,15 @@
 import { z } from 'zod';
 import { conceptId, seed } from './common.js';
 
-/** The samplers a drawing may use: DDIM, Euler, DPM-Solver++(2M), as diffusers has them. */
-export const SAMPLERS = ['ddim', 'euler', 'dpmpp2m'] as const;
+/** The samplers a drawing may use, as diffusers has them: DDIM, Euler, Euler ancestral, DPM-Solver++(2M). */
+export const SAMPLERS = ['ddim', 'euler', 'euler_a', 'dpmpp2m'] as const;
 export type SamplerName = (typeof SAMPLERS)[number];
+
+/** How the screens and messages name each sampler (A1111's names). */
+export const SAMPLER_LABELS: Record<SamplerName, string> = { ddim: 'DDIM', euler: 'Euler', euler_a: 'Euler a', dpmpp2m: 'DPM++ 2M' };
+
+/** The samplers Karras σ spacing applies to (diffusers' use_karras_sigmas; its Euler ancestral has none). */
+export const KARRAS_SAMPLERS: readonly SamplerName[] = ['euler', 'dpmpp2m'];
 
 /** "*", "*2", "*3"…: the words concepts stand behind in a prompt. */
 export const placeholder = z.string().regex(/^\*\d*$/, 'a placeholder is * or *N (*2, *3…)');
@@ -100,8 +106,12 @@ export const composition = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (c.karras && c.sampler === 'ddim')
-      ctx.addIssue({ code: 'custom', path: ['karras'], message: 'Karras sigmas go with the Euler and DPM-Solver++(2M) samplers, not DDIM' });
+    if (c.karras && !KARRAS_SAMPLERS.includes(c.sampler))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['karras'],
+        message: `Karras sigmas go with the Euler and DPM-Solver++(2M) samplers, not ${SAMPLER_LABELS[c.sampler]}`,
+      });
     const placed = new Set(c.concepts.map((x) => x.placeholder));
     if (placed.size !== c.concepts.length)
       ctx.addIssue({ code: 'custom', path: ['concepts'], message: 'two concepts share a placeholder; give each its own (*, *2, *3…)' });

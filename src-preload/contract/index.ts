@@ -54,4 +54,4 @@ export {
 } from './training.js';
 export { formatDuration, formatMemory, formatSpeed, memoryOf, runPace, smoothed, stageBoundary } from './run-progress.js';
 export type { Composition, CompositionInput, NovelView, RegionBox } from './compose.js';
-export { boxInPixels, composition, NOVEL_VIEWS, SAMPLERS, promptWithView, viewPhrase } from './compose.js';
+export { boxInPixels, composition, KARRAS_SAMPLERS, NOVEL_VIEWS, SAMPLER_LABELS, SAMPLERS, promptWithView, viewPhrase } from './compose.js';

@@ -37,6 +37,8 @@ export interface DenoiseInput {
   adapters: readonly LoraAdapter[];
   /** Regional concepts (their adapter labels) and their feeds (regions.ts). */
   regions: { labels: string[]; feeds: Record<string, HostTensor> } | null;
+  /** An ancestral sampler's fresh noise, one call a step ([count, …latentShape] each; latents.ts stepNoise). */
+  stepNoise?: () => Float32Array;
 }
 
 export async function denoise(
@@ -82,7 +84,8 @@ export async function denoise(
   const declared = new Set(g.inputs.map((i) => i.tensor.name));
   const regionFeeds = Object.fromEntries(Object.entries(input.regions?.feeds ?? {}).filter(([name]) => declared.has(name)));
   const session = await load(g);
-  const stepper = await load(samplerStepGraph(n, input.latentShape));
+  if (sampler.stochastic && !input.stepNoise) throw new Error(`${sampler.name} adds noise at each step: give denoise its stepNoise`);
+  const stepper = await load(samplerStepGraph(n, input.latentShape, { noise: sampler.stochastic }));
   const steps = sampler.timesteps.length;
   const perLatent = channels * h * w;
   const one = [n, channels, h, w];
@@ -113,7 +116,8 @@ export async function denoise(
         encoder_hidden_states: ctx!,
         ...regionOnDevice,
       });
-      const out = await stepper.runTensors({ eps: eps!, x, prev, k: samplerStepK(sampler, s, input.guidance) });
+      const noise: Record<string, HostTensor> = sampler.stochastic ? { noise: { dtype: 'float32', shape: one, data: input.stepNoise!() } } : {};
+      const out = await stepper.runTensors({ eps: eps!, x, prev, k: samplerStepK(sampler, s, input.guidance), ...noise });
       for (const t of [eps!, x, prev, unetInput]) disposeTensor(t);
       [x, prev, unetInput] = [out.x_next!, out.x0!, out.next_input!];
       if (options.onProgress) {

@@ -9,7 +9,7 @@ import { createSampler, type SamplerName } from '../../schedulers/sampler.js';
 import type { StableDiffusionModel } from '../../weights/sd-model.js';
 import { decodeImages } from './decode.js';
 import { denoise, type DenoiseProgress } from './denoise.js';
-import { initialLatents } from './latents.js';
+import { initialLatents, stepNoise } from './latents.js';
 import { encodePrompt, type PromptConcept } from './prompt.js';
 import { type ConceptRegion, latentCoverage, overlapNote, regionFeeds } from './regions.js';
 import { sessionLoader } from './sessions.js';
@@ -131,7 +131,16 @@ export async function generateImages(
   const { latents, fallback } = await denoise(
     model,
     sampler,
-    { hidden: encoded.hidden, latents: start, count: n, latentShape: [channels, h, w], guidance: settings.guidance, adapters, regions: regional },
+    {
+      hidden: encoded.hidden,
+      latents: start,
+      count: n,
+      latentShape: [channels, h, w],
+      guidance: settings.guidance,
+      adapters,
+      regions: regional,
+      ...(sampler.stochastic ? { stepNoise: stepNoise(settings.seed, n, channels * h * w) } : {}),
+    },
     load,
     dtype,
     {

@@ -58,6 +58,25 @@ describe('samplers', () => {
     expect(() => createSampler('ddim', 10, schedule, { karras: true })).toThrow(/Karras sigmas go with the Euler and DPM-Solver\+\+\(2M\) samplers/);
   });
 
+  it("Euler ancestral follows diffusers step by step for 10 steps, given diffusers' step noise", () => {
+    const sampler = createSampler('euler_a', 10, schedule);
+    expect(sampler.stochastic).toBe(true);
+    expectCloseToGolden(sampler.timesteps, 'toy.euler_a.timesteps');
+    const noise = golden('toy.euler_a.step_noise');
+    const per = golden('toy.noise').length;
+    let x: Float32Array = golden('toy.noise').map((v) => v * sampler.initNoiseSigma);
+    const trajectory: number[] = [];
+    sampler.timesteps.forEach((t, i) => {
+      x = sampler.step(toyEps(sampler.scaleModelInput(x, i), t), i, x, noise.subarray(i * per, (i + 1) * per));
+      trajectory.push(...x);
+    });
+    expectCloseToGolden(trajectory, 'toy.euler_a.x');
+    // the last step lands on σ = 0: no noise is added there
+    expect(sampler.coefficients(9).noise).toBe(0);
+    expect(() => createSampler('euler_a', 3).step(new Float32Array(4), 0, new Float32Array(4))).toThrow(/needs 4 values of fresh noise/);
+    expect(() => createSampler('euler_a', 10, schedule, { karras: true })).toThrow(/not Euler a/);
+  });
+
   // diffusers' schedulers driven by an imperfect, nonlinear ε-model (scripts/reference/make_goldens.py, toy_eps):
   // a perfect ε-oracle would land on x0 whatever DPM-Solver++'s correction or DDIM's intermediate ᾱ were
   const toyEps = (x: Float32Array, t: number) => x.map((v) => Math.tanh(0.7 * v) + 0.1 * Math.cos(t / 100));

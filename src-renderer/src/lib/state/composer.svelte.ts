@@ -12,7 +12,7 @@ import type {
   RegionBox,
   SavedComposition,
 } from '../../../../src-preload/contract/index.js';
-import { composition as compositionSchema, MAX_SEED, NOVEL_VIEWS, SAMPLERS } from '../../../../src-preload/contract/index.js';
+import { composition as compositionSchema, KARRAS_SAMPLERS, MAX_SEED, NOVEL_VIEWS, SAMPLERS } from '../../../../src-preload/contract/index.js';
 import { z } from 'zod';
 import { api, errorMessage, onEvent } from '../api.js';
 import { readDraft, writeDraft } from '../drafts.js';
@@ -145,7 +145,7 @@ export class ComposerState {
     concepts: this.#chips.map((c) => ({ placeholder: c.placeholder, conceptId: c.conceptId, scale: c.scale, useToken: c.useToken })),
     regions: Object.entries(this.#regions).map(([placeholder, shape]) => ({ placeholder, ...shape })),
     sampler: this.sampler,
-    karras: this.karras && this.sampler !== 'ddim',
+    karras: this.karras && KARRAS_SAMPLERS.includes(this.sampler),
     steps: this.steps,
     guidance: this.guidance,
     seed: this.seed,
