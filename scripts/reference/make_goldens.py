@@ -2,7 +2,7 @@
 """Writes the reference goldens the engine's models and samplers are tested against.
 
 A tiny Stable Diffusion 1.x pipeline with seeded random weights is built in PyTorch with HF diffusers
-(UNet2DConditionModel, AutoencoderKL, DDIM/Euler/Euler ancestral/DPM-Solver++ schedulers) and a CLIP text transformer,
+(UNet2DConditionModel, AutoencoderKL, DDIM/Euler/Euler ancestral/DPM-Solver++ (2M and 2M SDE) schedulers) and a CLIP text transformer,
 saved as a diffusers folder, and run on fixed inputs. Inputs and outputs go to one safetensors file:
 
   test/fixtures/reference/tiny-sd/          the model, as a diffusers folder (weights in float16, so both
@@ -81,6 +81,7 @@ from diffusers import (  # noqa: E402
     EulerDiscreteScheduler,
     UNet2DConditionModel,
 )
+import diffusers.schedulers.scheduling_dpmsolver_multistep as dpmsolver_module  # noqa: E402
 import diffusers.schedulers.scheduling_euler_ancestral_discrete as euler_ancestral_module  # noqa: E402
 
 torch.manual_seed(SEED)
@@ -215,16 +216,27 @@ def run_sampler(name, scheduler, steps, x_T, model):
     return scheduler.timesteps.to(torch.float32), torch.stack(xs)
 
 
-def run_ancestral(steps, x_T, model, step_noise):
-    """Euler ancestral with its fresh noise given (step_noise[i] at step i, in place of diffusers' randn_tensor),
-    so the engine, fed the same noise, must land on the same x after every step."""
+STOCHASTIC = {
+    "euler_a": (euler_ancestral_module, lambda **kw: EulerAncestralDiscreteScheduler(**SCHEDULE, timestep_spacing="linspace", **kw)),
+    "dpmpp2m_sde": (
+        dpmsolver_module,
+        lambda **kw: DPMSolverMultistepScheduler(**SCHEDULE, algorithm_type="sde-dpmsolver++", solver_order=2, timestep_spacing="linspace", **kw),
+    ),
+}
+
+
+def run_stochastic(name, steps, x_T, model, step_noise, **config):
+    """A sampler that adds noise at each step, its noise given (step_noise[i] at step i, in place of diffusers'
+    randn_tensor), so the engine, fed the same noise, must land on the same x after every step."""
+    module, make = STOCHASTIC[name]
     drawn = iter(step_noise)
-    original = euler_ancestral_module.randn_tensor
-    euler_ancestral_module.randn_tensor = lambda shape, **_: next(drawn).reshape(shape)
+    original = module.randn_tensor
+    module.randn_tensor = lambda shape, **_: next(drawn).reshape(shape)
     try:
-        return run_sampler("euler_a", EulerAncestralDiscreteScheduler(**SCHEDULE, timestep_spacing="linspace"), steps, x_T, model)
+        # the app keeps x in sigma-space for both (x = x0 + sigma*eps): dpmpp2m_sde's VP x is rescaled as dpmpp2m's
+        return run_sampler("dpmpp2m" if name == "dpmpp2m_sde" else name, make(**config), steps, x_T, model)
     finally:
-        euler_ancestral_module.randn_tensor = original
+        module.randn_tensor = original
 
 
 def toy_eps(x_in, t):
@@ -290,9 +302,18 @@ def main():
     # 7. Euler ancestral (added last: the draws above, and so every golden before it, stay as they were), its
     #    step noise drawn here: 10 toy steps, and 3 with the real UNet and guidance
     g["toy.euler_a.step_noise"] = toy_step_noise = torch.randn(10, 1, 4, 2, 2)
-    g["toy.euler_a.timesteps"], g["toy.euler_a.x"] = run_ancestral(10, toy_noise, toy_eps, toy_step_noise)
+    g["toy.euler_a.timesteps"], g["toy.euler_a.x"] = run_stochastic("euler_a", 10, toy_noise, toy_eps, toy_step_noise)
     g["euler_a.step_noise"] = unet_step_noise = torch.randn(STEPS, 1, 4, 8, 8)
-    g["euler_a.timesteps"], g["euler_a.x"] = run_ancestral(STEPS, noise, guided_unet, unet_step_noise)
+    g["euler_a.timesteps"], g["euler_a.x"] = run_stochastic("euler_a", STEPS, noise, guided_unet, unet_step_noise)
+
+    # 8. DPM-Solver++(2M) SDE, the same way (after Euler ancestral's draws), Karras sigmas too
+    g["toy.dpmpp2m_sde.step_noise"] = sde_noise = torch.randn(10, 1, 4, 2, 2)
+    g["toy.dpmpp2m_sde.timesteps"], g["toy.dpmpp2m_sde.x"] = run_stochastic("dpmpp2m_sde", 10, toy_noise, toy_eps, sde_noise)
+    g["toy.dpmpp2m_sde.karras.timesteps"], g["toy.dpmpp2m_sde.karras.x"] = run_stochastic(
+        "dpmpp2m_sde", 10, toy_noise, toy_eps, sde_noise, use_karras_sigmas=True
+    )
+    g["dpmpp2m_sde.step_noise"] = unet_sde_noise = torch.randn(STEPS, 1, 4, 8, 8)
+    g["dpmpp2m_sde.timesteps"], g["dpmpp2m_sde.x"] = run_stochastic("dpmpp2m_sde", STEPS, noise, guided_unet, unet_sde_noise)
 
     g = {k: v.to(torch.float32) for k, v in g.items()}  # ids too: exact below 2^24, and one reader for all
     meta = {"torch": torch.__version__, "diffusers": diffusers.__version__, "seed": str(SEED), "steps": str(STEPS), "guidance": str(GUIDANCE)}

@@ -1,4 +1,4 @@
-import { KARRAS_SAMPLERS, SAMPLER_LABELS, type SamplerName } from '../../src-preload/contract/compose.js';
+import { KARRAS_SAMPLERS, SAMPLER_LABELS, type SamplerName, STOCHASTIC_SAMPLERS } from '../../src-preload/contract/compose.js';
 import { type NoiseSchedule, scaledLinearSchedule, TRAIN_TIMESTEPS } from './ddpm-schedule.js';
 
 export type { SamplerName };
@@ -55,6 +55,7 @@ export function createSampler(name: SamplerName, steps: number, schedule: NoiseS
     case 'euler':
     case 'euler_a':
     case 'dpmpp2m':
+    case 'dpmpp2m_sde':
       return onHost(sigmaSampler(name, steps, schedule, options.karras === true));
   }
 }
@@ -64,7 +65,7 @@ function onHost(rule: SamplerRule): Sampler {
   let previousX0: Float32Array | null = null;
   return {
     ...rule,
-    stochastic: rule.name === 'euler_a',
+    stochastic: STOCHASTIC_SAMPLERS.includes(rule.name),
     scaleModelInput: (x, i) => {
       const c = rule.inputScale(i);
       return x.map((v) => v * c);
@@ -104,7 +105,7 @@ function ddim(steps: number, { alphasCumprod }: NoiseSchedule): SamplerRule {
  * Samplers in σ-space (x = x0 + σ·ε, σ = √((1−ᾱ)/ᾱ)) with "linspace" timesteps,
  * σ interpolated at fractional timesteps, as diffusers' Euler and DPM-Solver++ do.
  */
-function sigmaSampler(name: 'euler' | 'euler_a' | 'dpmpp2m', steps: number, { alphasCumprod }: NoiseSchedule, karras: boolean): SamplerRule {
+function sigmaSampler(name: Exclude<SamplerName, 'ddim'>, steps: number, { alphasCumprod }: NoiseSchedule, karras: boolean): SamplerRule {
   const trained = Array.from(alphasCumprod, (a) => Math.sqrt((1 - a) / a));
   const sigmaAt = (t: number) => {
     const lo = Math.floor(t);
@@ -112,7 +113,7 @@ function sigmaSampler(name: 'euler' | 'euler_a' | 'dpmpp2m', steps: number, { al
     const f = t - lo;
     return (1 - f) * trained[lo]! + f * trained[hi]!;
   };
-  const euler = name !== 'dpmpp2m';
+  const euler = name === 'euler' || name === 'euler_a';
   const even = euler ? eulerTimesteps(steps) : dpmTimesteps(steps);
   const spaced = karras ? karrasSigmas(trained[0]!, trained[TRAIN_TIMESTEPS - 1]!, steps) : even.map(sigmaAt);
   // the model is told the timestep of each σ (diffusers: fractional for Euler, rounded for DPM-Solver++)
@@ -136,12 +137,20 @@ function sigmaSampler(name: 'euler' | 'euler_a' | 'dpmpp2m', steps: number, { al
         return { x: 1, eps: down - sigma, prev: 0, ...x0, noise: up };
       }
       if (name === 'euler' || next === 0) return { x: 1, eps: next - sigma, prev: 0, ...x0 };
+      const [c1, c2] =
+        i > 0 ? ((r) => [1 + 1 / (2 * r), -1 / (2 * r)])((Math.log(sigmas[i - 1]!) - Math.log(sigma)) / (Math.log(sigma) - Math.log(next))) : [1, 0];
+      if (name === 'dpmpp2m_sde') {
+        // DPM-Solver++(2M) SDE (midpoint), diffusers' sde-dpmsolver++ in σ-space: with q = σ_next/σ and E = 1 − q²,
+        // x_next = q²·x + E·D + σ_next·√E·z, D as in the 2M rule below
+        const q2 = (next / sigma) ** 2;
+        const e = 1 - q2;
+        return { x: q2 + e * c1, eps: -e * c1 * sigma, prev: e * c2, ...x0, noise: next * Math.sqrt(e) };
+      }
       // DPM-Solver++(2M): D = (1 + 1/2r)·x̂0 − (1/2r)·x̂0_prev (first order, D = x̂0, at the first step);
       // x_next = (σ_next/σ)·x − expm1(−h)·D
       const h = -Math.log(next) + Math.log(sigma);
       const ratio = next / sigma;
       const coeff = Math.expm1(-h);
-      const [c1, c2] = i > 0 ? ((r) => [1 + 1 / (2 * r), -1 / (2 * r)])((Math.log(sigmas[i - 1]!) - Math.log(sigma)) / h) : [1, 0];
       return { x: ratio - coeff * c1, eps: coeff * c1 * sigma, prev: -coeff * c2, ...x0 };
     },
   };

@@ -3,15 +3,24 @@
 import { z } from 'zod';
 import { conceptId, seed } from './common.js';
 
-/** The samplers a drawing may use, as diffusers has them: DDIM, Euler, Euler ancestral, DPM-Solver++(2M). */
-export const SAMPLERS = ['ddim', 'euler', 'euler_a', 'dpmpp2m'] as const;
+/** The samplers a drawing may use, as diffusers has them: DDIM, Euler, Euler ancestral, DPM-Solver++(2M) and its SDE form. */
+export const SAMPLERS = ['ddim', 'euler', 'euler_a', 'dpmpp2m', 'dpmpp2m_sde'] as const;
 export type SamplerName = (typeof SAMPLERS)[number];
 
 /** How the screens and messages name each sampler (A1111's names). */
-export const SAMPLER_LABELS: Record<SamplerName, string> = { ddim: 'DDIM', euler: 'Euler', euler_a: 'Euler a', dpmpp2m: 'DPM++ 2M' };
+export const SAMPLER_LABELS: Record<SamplerName, string> = {
+  ddim: 'DDIM',
+  euler: 'Euler',
+  euler_a: 'Euler a',
+  dpmpp2m: 'DPM++ 2M',
+  dpmpp2m_sde: 'DPM++ 2M SDE',
+};
 
 /** The samplers Karras σ spacing applies to (diffusers' use_karras_sigmas; its Euler ancestral has none). */
-export const KARRAS_SAMPLERS: readonly SamplerName[] = ['euler', 'dpmpp2m'];
+export const KARRAS_SAMPLERS: readonly SamplerName[] = ['euler', 'dpmpp2m', 'dpmpp2m_sde'];
+
+/** The samplers that add fresh noise at each step (each image's from its own seed). */
+export const STOCHASTIC_SAMPLERS: readonly SamplerName[] = ['euler_a', 'dpmpp2m_sde'];
 
 /** "*", "*2", "*3"…: the words concepts stand behind in a prompt. */
 export const placeholder = z.string().regex(/^\*\d*$/, 'a placeholder is * or *N (*2, *3…)');

@@ -7,7 +7,7 @@ import { samplerStepGraph, samplerStepK } from '../../../src-main/pipeline/compo
 import { createSampler, guide, type SamplerName } from '../../../src-main/schedulers/sampler.js';
 
 describe('sampler step graph', () => {
-  it.each(['euler_a', 'dpmpp2m', 'ddim'] as SamplerName[])('%s: the graph takes the host loop’s steps (6 steps, 2 images)', async (name) => {
+  it.each(['euler_a', 'dpmpp2m_sde', 'dpmpp2m', 'ddim'] as SamplerName[])('%s: the graph takes the host loop’s steps (6 steps, 2 images)', async (name) => {
     const [count, shape] = [2, [4, 2, 3] as [number, number, number]];
     const n = count * 24;
     const host = createSampler(name, 6);

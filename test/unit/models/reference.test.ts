@@ -134,7 +134,7 @@ describe('models and samplers against diffusers (tiny SD 1.x, seeded random weig
     });
     afterAll(() => unetSession.release());
 
-    it.each(['ddim', 'euler', 'euler_a', 'dpmpp2m'] as SamplerName[])('%s: timesteps and every step’s latents', async (name) => {
+    it.each(['ddim', 'euler', 'euler_a', 'dpmpp2m', 'dpmpp2m_sde'] as SamplerName[])('%s: timesteps and every step’s latents', async (name) => {
       const steps = shapeOf(`${name}.x`)[0]!;
       const sampler = createSampler(name, steps);
       expectClose(sampler.timesteps, `${name}.timesteps`);
@@ -159,7 +159,7 @@ describe('models and samplers against diffusers (tiny SD 1.x, seeded random weig
           context: { dtype: 'float32', shape: shapeOf('text.hidden'), data: context },
         });
         const eps = out.eps!.data as Float32Array;
-        // Euler ancestral's fresh noise: the one diffusers drew at that step
+        // an ancestral or SDE sampler's fresh noise: the one diffusers drew at that step
         const noise = sampler.stochastic ? golden(`${name}.step_noise`).subarray(i * n, (i + 1) * n) : undefined;
         x = sampler.step(guide(eps.subarray(n), eps.subarray(0, n), 7.5), i, x, noise);
         trajectory.set(x, i * n);

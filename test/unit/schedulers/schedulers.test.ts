@@ -58,11 +58,16 @@ describe('samplers', () => {
     expect(() => createSampler('ddim', 10, schedule, { karras: true })).toThrow(/Karras sigmas go with the Euler and DPM-Solver\+\+\(2M\) samplers/);
   });
 
-  it("Euler ancestral follows diffusers step by step for 10 steps, given diffusers' step noise", () => {
-    const sampler = createSampler('euler_a', 10, schedule);
+  it.each([
+    ['euler_a', false],
+    ['dpmpp2m_sde', false],
+    ['dpmpp2m_sde', true],
+  ] as Array<[SamplerName, boolean]>)("%s (Karras σ: %s) follows diffusers step by step for 10 steps, given diffusers' step noise", (name, karras) => {
+    const key = `toy.${name}${karras ? '.karras' : ''}`;
+    const sampler = createSampler(name, 10, schedule, { karras });
     expect(sampler.stochastic).toBe(true);
-    expectCloseToGolden(sampler.timesteps, 'toy.euler_a.timesteps');
-    const noise = golden('toy.euler_a.step_noise');
+    expectCloseToGolden(sampler.timesteps, `${key}.timesteps`);
+    const noise = golden(`toy.${name}.step_noise`);
     const per = golden('toy.noise').length;
     let x: Float32Array = golden('toy.noise').map((v) => v * sampler.initNoiseSigma);
     const trajectory: number[] = [];
@@ -70,11 +75,16 @@ describe('samplers', () => {
       x = sampler.step(toyEps(sampler.scaleModelInput(x, i), t), i, x, noise.subarray(i * per, (i + 1) * per));
       trajectory.push(...x);
     });
-    expectCloseToGolden(trajectory, 'toy.euler_a.x');
+    expectCloseToGolden(trajectory, `${key}.x`);
     // the last step lands on σ = 0: no noise is added there
     expect(sampler.coefficients(9).noise).toBe(0);
-    expect(() => createSampler('euler_a', 3).step(new Float32Array(4), 0, new Float32Array(4))).toThrow(/needs 4 values of fresh noise/);
+    expect(() => createSampler(name, 3).step(new Float32Array(4), 0, new Float32Array(4))).toThrow(/needs 4 values of fresh noise/);
+  });
+
+  it('offers Karras σ where diffusers has it, and says which samplers when it has not', () => {
     expect(() => createSampler('euler_a', 10, schedule, { karras: true })).toThrow(/not Euler a/);
+    expect(() => createSampler('ddim', 10, schedule, { karras: true })).toThrow(/not DDIM/);
+    expect(createSampler('dpmpp2m_sde', 10, schedule, { karras: true }).timesteps).toEqual([999, 916, 815, 687, 523, 327, 146, 41, 7, 0]);
   });
 
   // diffusers' schedulers driven by an imperfect, nonlinear ε-model (scripts/reference/make_goldens.py, toy_eps):
