@@ -2,7 +2,7 @@
 """Writes the reference goldens the engine's models and samplers are tested against.
 
 A tiny Stable Diffusion 1.x pipeline with seeded random weights is built in PyTorch with HF diffusers
-(UNet2DConditionModel, AutoencoderKL, DDIM/Euler/Euler ancestral/DPM-Solver++ (2M and 2M SDE) schedulers) and a CLIP text transformer,
+(UNet2DConditionModel, AutoencoderKL, DDIM/Euler/Euler ancestral/DPM-Solver++ (2M and 2M SDE)/UniPC schedulers) and a CLIP text transformer,
 saved as a diffusers folder, and run on fixed inputs. Inputs and outputs go to one safetensors file:
 
   test/fixtures/reference/tiny-sd/          the model, as a diffusers folder (weights in float16, so both
@@ -80,6 +80,7 @@ from diffusers import (  # noqa: E402
     EulerAncestralDiscreteScheduler,
     EulerDiscreteScheduler,
     UNet2DConditionModel,
+    UniPCMultistepScheduler,
 )
 import diffusers.schedulers.scheduling_dpmsolver_multistep as dpmsolver_module  # noqa: E402
 import diffusers.schedulers.scheduling_euler_ancestral_discrete as euler_ancestral_module  # noqa: E402
@@ -198,11 +199,13 @@ def schedulers():
         "ddim": DDIMScheduler(**SCHEDULE, clip_sample=False, set_alpha_to_one=False, steps_offset=1, timestep_spacing="leading"),
         "euler": EulerDiscreteScheduler(**SCHEDULE, timestep_spacing="linspace"),
         "dpmpp2m": DPMSolverMultistepScheduler(**SCHEDULE, algorithm_type="dpmsolver++", solver_order=2, timestep_spacing="linspace"),
+        # its defaults: order 2, x0 prediction, bh2, lower order at the end (deterministic: no draws, so the goldens after it stay)
+        "unipc": UniPCMultistepScheduler(**SCHEDULE, timestep_spacing="linspace"),
     }
 
 
 def run_sampler(name, scheduler, steps, x_T, model):
-    """x after each step; diffusers' DPM-Solver++ keeps x variance-preserving (x = a*x0 + s*eps, noise at the
+    """x after each step; diffusers' DPM-Solver++ and UniPC keep x variance-preserving (x = a*x0 + s*eps, noise at the
     start), the app keeps its sigma-space samplers at x = x0 + sigma*eps, so its x is stored as x / a."""
     scheduler.set_timesteps(steps)
     x = x_T * scheduler.init_noise_sigma
@@ -211,7 +214,7 @@ def run_sampler(name, scheduler, steps, x_T, model):
         for t in scheduler.timesteps:
             x = scheduler.step(model(scheduler.scale_model_input(x, t), t), t, x).prev_sample
             xs.append(x)
-    if name == "dpmpp2m":
+    if name in ("dpmpp2m", "unipc"):
         xs = [x * math.sqrt(float(sigma) ** 2 + 1) for x, sigma in zip(xs, scheduler.sigmas[1:])]
     return scheduler.timesteps.to(torch.float32), torch.stack(xs)
 

@@ -4,10 +4,12 @@ import { type NoiseSchedule, scaledLinearSchedule, TRAIN_TIMESTEPS } from './ddp
 export type { SamplerName };
 
 /**
- * One step of a sampler as numbers: every sampler here is linear in x, the guided ε̂, the previous step's
- * x̂0 and (ancestral samplers) fresh standard-normal noise z, so one rule serves the host loop and the device
- * graph (compose/sampler-step.ts):
- *   x_next = x·x + eps·ε̂ + prev·x̂0_prev + noise·z,   and this step's x̂0 = x0x·x + x0eps·ε̂ (the next step's x̂0_prev).
+ * One step of a sampler as numbers: every sampler here is linear in x, the guided ε̂, the last two steps'
+ * x̂0, the last step's corrected x (UniPC) and fresh standard-normal noise z (ancestral and SDE samplers), so
+ * one rule serves the host loop and the device graph (compose/sampler-step.ts):
+ *   x_next = x·x + eps·ε̂ + prev·x̂0_prev + prev2·x̂0_prev2 + last·x_last + noise·z,
+ *   this step's x̂0 = x0x·x + x0eps·ε̂ (the next step's x̂0_prev), and, for a corrector, this step's corrected
+ *   x = corrected·(x, ε̂, x̂0_prev, x̂0_prev2, x_last) (the next step's x_last).
  */
 export interface StepCoefficients {
   x: number;
@@ -17,6 +19,10 @@ export interface StepCoefficients {
   x0eps: number;
   /** The weight of the step's fresh noise (0 for the deterministic samplers). */
   noise: number;
+  /** Multistep predictor-corrector samplers (UniPC) only: the x̂0 before last, and the last step's corrected x. */
+  prev2?: number;
+  last?: number;
+  corrected?: Readonly<{ x: number; eps: number; prev: number; prev2: number; last: number }>;
 }
 
 /**
@@ -28,6 +34,8 @@ export interface Sampler {
   readonly name: SamplerName;
   /** Whether its steps add fresh noise (then each step is given some: see `step`). */
   readonly stochastic: boolean;
+  /** Whether it corrects each x after the UNet has seen it (UniPC): the step then keeps two x̂0 and the corrected x. */
+  readonly corrector: boolean;
   readonly timesteps: readonly number[];
   readonly initNoiseSigma: number;
   /** The factor on x of the UNet's input at step i. */
@@ -57,15 +65,20 @@ export function createSampler(name: SamplerName, steps: number, schedule: NoiseS
     case 'dpmpp2m':
     case 'dpmpp2m_sde':
       return onHost(sigmaSampler(name, steps, schedule, options.karras === true));
+    case 'unipc':
+      return onHost(unipc(steps, schedule, options.karras === true));
   }
 }
 
 /** The rule's host loop: x·scale in, and each step from its coefficients, keeping x̂0 for the next. */
 function onHost(rule: SamplerRule): Sampler {
   let previousX0: Float32Array | null = null;
+  let previous2X0: Float32Array | null = null;
+  let last: Float32Array | null = null;
   return {
     ...rule,
     stochastic: STOCHASTIC_SAMPLERS.includes(rule.name),
+    corrector: rule.name === 'unipc',
     scaleModelInput: (x, i) => {
       const c = rule.inputScale(i);
       return x.map((v) => v * c);
@@ -73,9 +86,21 @@ function onHost(rule: SamplerRule): Sampler {
     step: (eps, i, x, noise) => {
       const k = rule.coefficients(i);
       if (k.noise && noise?.length !== x.length) throw new RangeError(`${rule.name} step ${i} needs ${x.length} values of fresh noise`);
-      const prev = previousX0;
+      const [prev, prev2, lastX] = [previousX0, previous2X0, last];
+      const at = (v: Float32Array | null, j: number) => (v ? v[j]! : 0);
+      const c = k.corrected;
+      if (c) last = x.map((xi, j) => c.x * xi + c.eps * eps[j]! + c.prev * at(prev, j) + c.prev2 * at(prev2, j) + c.last * at(lastX, j));
+      previous2X0 = prev;
       previousX0 = x.map((xi, j) => k.x0x * xi + k.x0eps * eps[j]!);
-      return x.map((xi, j) => k.x * xi + k.eps * eps[j]! + (k.prev && prev ? k.prev * prev[j]! : 0) + (k.noise ? k.noise * noise![j]! : 0));
+      return x.map(
+        (xi, j) =>
+          k.x * xi +
+          k.eps * eps[j]! +
+          (k.prev ? k.prev * at(prev, j) : 0) +
+          (k.prev2 ? k.prev2 * at(prev2, j) : 0) +
+          (k.last ? k.last * at(lastX, j) : 0) +
+          (k.noise ? k.noise * noise![j]! : 0),
+      );
     },
   };
 }
@@ -152,6 +177,84 @@ function sigmaSampler(name: Exclude<SamplerName, 'ddim'>, steps: number, { alpha
       const ratio = next / sigma;
       const coeff = Math.expm1(-h);
       return { x: ratio - coeff * c1, eps: coeff * c1 * sigma, prev: -coeff * c2, ...x0 };
+    },
+  };
+}
+
+/**
+ * UniPC (Zhao et al. 2023) as diffusers has it for SD: order 2, x̂0 prediction, B(h) = e^h − 1 ("bh2"), lower order at
+ * the ends, in σ-space. Each step first corrects the x the UNet just saw (UniC, with this x̂0), then predicts the next
+ * (UniP) from the corrected x; x̂0 itself comes from the x before its correction, as diffusers computes it.
+ */
+function unipc(steps: number, { alphasCumprod }: NoiseSchedule, karras: boolean): SamplerRule {
+  const trained = Array.from(alphasCumprod, (a) => Math.sqrt((1 - a) / a));
+  const sigmaAt = (t: number) => {
+    const lo = Math.floor(t);
+    const hi = Math.min(lo + 1, TRAIN_TIMESTEPS - 1);
+    return (1 - (t - lo)) * trained[lo]! + (t - lo) * trained[hi]!;
+  };
+  const even = dpmTimesteps(steps);
+  const spaced = karras ? karrasSigmas(trained[0]!, trained[TRAIN_TIMESTEPS - 1]!, steps) : even.map(sigmaAt);
+  const timesteps = karras ? spaced.map((sigma) => Math.round(timestepOf(sigma, trained))) : even;
+  const sigmas = [...spaced, 0];
+  const lambda = (i: number) => -Math.log(sigmas[i]!); // log α − log σ in VP terms
+  // the predictor's order at step i: 1 first (no history), 1 last (lower_order_final), else 2
+  const order = (i: number) => Math.min(2, steps - i, i + 1);
+  return {
+    name: 'unipc',
+    timesteps,
+    initNoiseSigma: Math.sqrt(sigmas[0]! ** 2 + 1),
+    inputScale: (i) => 1 / Math.sqrt(sigmas[i]! ** 2 + 1),
+    coefficients: (i) => {
+      const sigma = sigmas[i]!;
+      // 1. UniC: x_c = (σ_i/σ_{i−1})·x_last − E·m_prev − E·(ρ0·D1 + ρ1·(m − m_prev)), E = e^(−h) − 1, D1 = (m_prev2 − m_prev)/r
+      //    (m = x − σ·ε̂ is this step's x̂0); the first step has nothing to correct
+      let corrected = { x: 1, eps: 0, prev: 0, prev2: 0, last: 0 };
+      if (i > 0) {
+        const h = lambda(i) - lambda(i - 1);
+        const e = Math.expm1(-h);
+        let [rho0, rho1, r] = [0, 0.5, 1];
+        if (order(i - 1) === 2) {
+          r = (lambda(i - 2) - lambda(i - 1)) / h;
+          // R·ρ = b with R = [[1, 1], [r, 1]], b_k from h·φ_k(h) / B(h)
+          const hh = -h;
+          const phi1 = Math.expm1(hh);
+          const k1 = phi1 / hh - 1;
+          const b1 = k1 / phi1;
+          const b2 = ((k1 / hh - 1 / 2) * 2) / phi1;
+          rho0 = (b1 - b2) / (1 - r);
+          rho1 = b1 - rho0;
+        }
+        const m = -e * rho1; // on this step's x̂0
+        corrected = {
+          x: m,
+          eps: -m * sigma,
+          prev: -e + e * rho1 + (e * rho0) / r,
+          prev2: (-e * rho0) / r,
+          last: sigma / sigmas[i - 1]!,
+        };
+      }
+      // 2. UniP: x_next = (σ_next/σ)·x_c − F·m − F·ρ_p·(m_prev − m)/r_p (order 2, ρ_p = ½), F = e^(−h) − 1
+      const next = sigmas[i + 1]!;
+      const x0 = { x0x: 1, x0eps: -sigma, noise: 0 };
+      if (next === 0) return { x: 1, eps: -sigma, prev: 0, ...x0, prev2: 0, last: 0, corrected }; // x̂0 itself
+      const h = Math.log(sigma) - Math.log(next);
+      const f = Math.expm1(-h);
+      const p = next / sigma;
+      let [onM, onPrev] = [-f, 0];
+      if (order(i) === 2) {
+        const rp = (lambda(i - 1) - lambda(i)) / h;
+        [onM, onPrev] = [-f + (0.5 * f) / rp, (-0.5 * f) / rp];
+      }
+      return {
+        x: p * corrected.x + onM,
+        eps: p * corrected.eps - onM * sigma,
+        prev: p * corrected.prev + onPrev,
+        prev2: p * corrected.prev2,
+        last: p * corrected.last,
+        ...x0,
+        corrected,
+      };
     },
   };
 }

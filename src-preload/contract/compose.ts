@@ -3,8 +3,8 @@
 import { z } from 'zod';
 import { conceptId, seed } from './common.js';
 
-/** The samplers a drawing may use, as diffusers has them: DDIM, Euler, Euler ancestral, DPM-Solver++(2M) and its SDE form. */
-export const SAMPLERS = ['ddim', 'euler', 'euler_a', 'dpmpp2m', 'dpmpp2m_sde'] as const;
+/** The samplers a drawing may use, as diffusers has them: DDIM, Euler, Euler ancestral, DPM-Solver++(2M) and its SDE form, UniPC. */
+export const SAMPLERS = ['ddim', 'euler', 'euler_a', 'dpmpp2m', 'dpmpp2m_sde', 'unipc'] as const;
 export type SamplerName = (typeof SAMPLERS)[number];
 
 /** How the screens and messages name each sampler (A1111's names). */
@@ -14,10 +14,11 @@ export const SAMPLER_LABELS: Record<SamplerName, string> = {
   euler_a: 'Euler a',
   dpmpp2m: 'DPM++ 2M',
   dpmpp2m_sde: 'DPM++ 2M SDE',
+  unipc: 'UniPC',
 };
 
 /** The samplers Karras σ spacing applies to (diffusers' use_karras_sigmas; its Euler ancestral has none). */
-export const KARRAS_SAMPLERS: readonly SamplerName[] = ['euler', 'dpmpp2m', 'dpmpp2m_sde'];
+export const KARRAS_SAMPLERS: readonly SamplerName[] = ['euler', 'dpmpp2m', 'dpmpp2m_sde', 'unipc'];
 
 /** The samplers that add fresh noise at each step (each image's from its own seed). */
 export const STOCHASTIC_SAMPLERS: readonly SamplerName[] = ['euler_a', 'dpmpp2m_sde'];

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transfersSince, transferTotals, type TransferCounts } from '../../src-main/graph/runtime/transfers.js';
 import { WeightPool } from '../../src-main/graph/runtime/weight-pool.js';
 import { generateImages, vaeFactor } from '../../src-main/pipeline/compose/generate.js';
+import { SAMPLER_STEP_NUMBERS } from '../../src-main/pipeline/compose/sampler-step.js';
 import { openStableDiffusion } from '../../src-main/weights/sd-loader.js';
 import type { StableDiffusionModel } from '../../src-main/weights/sd-model.js';
 import { writeTinyDiffusers } from '../helpers/tiny-checkpoint.js';
@@ -62,10 +63,10 @@ describe('sampling on WebGPU', () => {
     expect(worst).toBeLessThanOrEqual(1);
     console.log(`sampling on WebGPU, host↔device per step (with the preview's latents): ${JSON.stringify(steps)}`);
     expect(steps).toHaveLength(5);
-    // up: the timestep and the step's 7 numbers; back: the latents, for the preview, and nothing else
+    // up: the timestep (2 images' worth) and the step's numbers; back: the latents, for the preview, and nothing else
     const factor = vaeFactor(model);
     const latentBytes = 4 * model.unet.config.inChannels * (SETTINGS.width / factor) * (SETTINGS.height / factor);
-    for (const s of steps.slice(1)) expect(s).toEqual({ uploadBytes: 4 * (2 + 7), readbackBytes: latentBytes, uploads: 2, readbacks: 1 });
+    for (const s of steps.slice(1)) expect(s).toEqual({ uploadBytes: 4 * (2 + SAMPLER_STEP_NUMBERS), readbackBytes: latentBytes, uploads: 2, readbacks: 1 });
   });
 
   it('float16 (the GPU default) draws the CPU float32 image: mean difference within 2/255, none over 16/255', async () => {

@@ -85,7 +85,7 @@ export async function denoise(
   const regionFeeds = Object.fromEntries(Object.entries(input.regions?.feeds ?? {}).filter(([name]) => declared.has(name)));
   const session = await load(g);
   if (sampler.stochastic && !input.stepNoise) throw new Error(`${sampler.name} adds noise at each step: give denoise its stepNoise`);
-  const stepper = await load(samplerStepGraph(n, input.latentShape, { noise: sampler.stochastic }));
+  const stepper = await load(samplerStepGraph(n, input.latentShape, { noise: sampler.stochastic, corrector: sampler.corrector }));
   const steps = sampler.timesteps.length;
   const perLatent = channels * h * w;
   const one = [n, channels, h, w];
@@ -97,15 +97,21 @@ export async function denoise(
   doubled.set(scaled, 0);
   doubled.set(scaled, n * perLatent);
   const regionNames = Object.keys(regionFeeds);
-  const [ctx, x0, prev0, in0, ...regionTensors] = await tensorsFor(session, [
+  const zeros = (): HostTensor => ({ dtype: 'float32', shape: one, data: new Float32Array(n * perLatent) });
+  // a corrector (UniPC) also carries the x̂0 before last and the last corrected x: two more latents on the device
+  const [ctx, x0, prev0, in0, ...rest] = await tensorsFor(session, [
     { dtype: 'float32', shape: [2 * n, TOKENS, d], data: context },
     { dtype: 'float32', shape: one, data: input.latents },
-    { dtype: 'float32', shape: one, data: new Float32Array(n * perLatent) },
+    zeros(),
     { dtype: 'float32', shape: [2 * n, channels, h, w], data: doubled },
+    ...(sampler.corrector ? [zeros(), zeros()] : []),
     ...regionNames.map((r) => regionFeeds[r]!),
   ]);
+  const carried = sampler.corrector ? rest.splice(0, 2) : [];
+  const regionTensors = rest;
   const regionOnDevice = Object.fromEntries(regionNames.map((r, i) => [r, regionTensors[i]!]));
   let [x, prev, unetInput] = [x0!, prev0!, in0!];
+  let [prev2, last] = carried;
   try {
     // 2. Each step: the UNet, then the sampler's update on its output; only the timestep and the step's numbers go up
     for (let s = 0; s < steps; s++) {
@@ -117,8 +123,13 @@ export async function denoise(
         ...regionOnDevice,
       });
       const noise: Record<string, HostTensor> = sampler.stochastic ? { noise: { dtype: 'float32', shape: one, data: input.stepNoise!() } } : {};
-      const out = await stepper.runTensors({ eps: eps!, x, prev, k: samplerStepK(sampler, s, input.guidance), ...noise });
-      for (const t of [eps!, x, prev, unetInput]) disposeTensor(t);
+      const history = prev2 && last ? { prev2, last } : ({} as Record<string, never>);
+      const out = await stepper.runTensors({ eps: eps!, x, prev, k: samplerStepK(sampler, s, input.guidance), ...noise, ...history });
+      if (prev2 && last) {
+        // this step's x̂0_prev becomes the next one's x̂0_prev2; its corrected x the next one's x_last
+        for (const t of [eps!, x, prev2, last, unetInput]) disposeTensor(t);
+        [prev2, last] = [prev, out.corrected!];
+      } else for (const t of [eps!, x, prev, unetInput]) disposeTensor(t);
       [x, prev, unetInput] = [out.x_next!, out.x0!, out.next_input!];
       if (options.onProgress) {
         const elapsed = performance.now() - started;
@@ -129,7 +140,7 @@ export async function denoise(
     // 3. The final latents, the one readback that is not a preview
     return { latents: Float32Array.from((await hostValues(stepper, x)).data as Float32Array), fallback: session.fallback };
   } finally {
-    for (const t of [x, prev, unetInput, ctx!, ...regionTensors]) disposeTensor(t);
+    for (const t of [x, prev, unetInput, ctx!, ...(prev2 && last ? [prev2, last] : []), ...regionTensors]) disposeTensor(t);
     await stepper.release();
     await session.release();
   }

@@ -7,14 +7,17 @@ import type { Sampler } from '../../schedulers/sampler.js';
 import type { HostTensor } from '../../graph/runtime/session.js';
 
 /** Order of the numbers in the step's `k` input. */
-const K = ['guidance', 'x', 'eps', 'prev', 'x0x', 'x0eps', 'nextScale', 'noise'] as const;
+const K = ['guidance', 'x', 'eps', 'prev', 'x0x', 'x0eps', 'nextScale', 'noise', 'prev2', 'last', 'cx', 'ceps', 'cprev', 'cprev2', 'clast'] as const;
+
+/** How many numbers a step sends up besides its timestep (the `k` input). */
+export const SAMPLER_STEP_NUMBERS = K.length;
 
 /**
- * eps [2n, …] (unconditional half first), x and prev [n, …], k (and, for an ancestral sampler, the step's
- * fresh noise [n, …]) → x_next, x0, next_input [2n, …].
+ * eps [2n, …] (unconditional half first), x and prev [n, …], k (and, for an ancestral or SDE sampler, the step's
+ * fresh noise [n, …]; for a corrector, prev2 and last [n, …]) → x_next, x0, next_input [2n, …] (and corrected).
  */
-export function samplerStepGraph(count: number, latentShape: readonly [number, number, number], options: { noise?: boolean } = {}): Graph {
-  const g = new Graph(options.noise ? 'sampler_step_noise' : 'sampler_step');
+export function samplerStepGraph(count: number, latentShape: readonly [number, number, number], options: { noise?: boolean; corrector?: boolean } = {}): Graph {
+  const g = new Graph(['sampler_step', options.noise ? 'noise' : '', options.corrector ? 'corrector' : ''].filter(Boolean).join('_'));
   const one = [count, ...latentShape];
   const eps = g.input('eps', 'float32', [2 * count, ...latentShape]);
   const x = g.input('x', 'float32', one);
@@ -25,8 +28,18 @@ export function samplerStepGraph(count: number, latentShape: readonly [number, n
   const uncond = op.slice(eps, 0, 0, count);
   const guided = op.add(uncond, op.mul(k('guidance'), op.sub(op.slice(eps, 0, count, 2 * count), uncond)));
   // 2. The step and this step's x̂0
-  const deterministic = op.add(op.add(op.mul(k('x'), x), op.mul(k('eps'), guided)), op.mul(k('prev'), prev));
-  const next = options.noise ? op.add(deterministic, op.mul(k('noise'), g.input('noise', 'float32', one))) : deterministic;
+  let next = op.add(op.add(op.mul(k('x'), x), op.mul(k('eps'), guided)), op.mul(k('prev'), prev));
+  if (options.corrector) {
+    // UniPC: the x̂0 before last and the last corrected x join the step, and this step's corrected x is kept
+    const prev2 = g.input('prev2', 'float32', one);
+    const last = g.input('last', 'float32', one);
+    next = op.add(next, op.add(op.mul(k('prev2'), prev2), op.mul(k('last'), last)));
+    const corrected = [op.mul(k('cx'), x), op.mul(k('ceps'), guided), op.mul(k('cprev'), prev), op.mul(k('cprev2'), prev2), op.mul(k('clast'), last)].reduce(
+      (a, b) => op.add(a, b),
+    );
+    g.output(corrected, 'corrected');
+  }
+  if (options.noise) next = op.add(next, op.mul(k('noise'), g.input('noise', 'float32', one)));
   g.output(next, 'x_next');
   g.output(op.add(op.mul(k('x0x'), x), op.mul(k('x0eps'), guided)), 'x0');
   // 3. The next UNet input: both halves of the guidance batch
@@ -39,6 +52,23 @@ export function samplerStepGraph(count: number, latentShape: readonly [number, n
 export function samplerStepK(sampler: Sampler, i: number, guidance: number): HostTensor {
   const c = sampler.coefficients(i);
   const nextScale = i + 1 < sampler.timesteps.length ? sampler.inputScale(i + 1) : 1;
-  const values: Record<(typeof K)[number], number> = { guidance, x: c.x, eps: c.eps, prev: c.prev, x0x: c.x0x, x0eps: c.x0eps, nextScale, noise: c.noise };
+  const r = c.corrected ?? { x: 1, eps: 0, prev: 0, prev2: 0, last: 0 };
+  const values: Record<(typeof K)[number], number> = {
+    guidance,
+    x: c.x,
+    eps: c.eps,
+    prev: c.prev,
+    x0x: c.x0x,
+    x0eps: c.x0eps,
+    nextScale,
+    noise: c.noise,
+    prev2: c.prev2 ?? 0,
+    last: c.last ?? 0,
+    cx: r.x,
+    ceps: r.eps,
+    cprev: r.prev,
+    cprev2: r.prev2,
+    clast: r.last,
+  };
   return { dtype: 'float32', shape: [K.length], data: Float32Array.from(K.map((n) => values[n])) };
 }

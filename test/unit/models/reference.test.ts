@@ -17,6 +17,8 @@ import type { Tensor } from '../../../src-main/graph/ir.js';
 import { unet } from '../../../src-main/models/unet.js';
 import { vaeDecode, vaeLatentDistribution } from '../../../src-main/models/vae.js';
 import { createSampler, guide, type SamplerName } from '../../../src-main/schedulers/sampler.js';
+import { denoise } from '../../../src-main/pipeline/compose/denoise.js';
+import { sessionLoader } from '../../../src-main/pipeline/compose/sessions.js';
 import { openStableDiffusion } from '../../../src-main/weights/sd-loader.js';
 import type { StableDiffusionModel } from '../../../src-main/weights/sd-model.js';
 import { testProvider } from '../../helpers/test-provider.js';
@@ -134,7 +136,7 @@ describe('models and samplers against diffusers (tiny SD 1.x, seeded random weig
     });
     afterAll(() => unetSession.release());
 
-    it.each(['ddim', 'euler', 'euler_a', 'dpmpp2m', 'dpmpp2m_sde'] as SamplerName[])('%s: timesteps and every step’s latents', async (name) => {
+    it.each(['ddim', 'euler', 'euler_a', 'dpmpp2m', 'dpmpp2m_sde', 'unipc'] as SamplerName[])('%s: timesteps and every step’s latents', async (name) => {
       const steps = shapeOf(`${name}.x`)[0]!;
       const sampler = createSampler(name, steps);
       expectClose(sampler.timesteps, `${name}.timesteps`);
@@ -165,6 +167,36 @@ describe('models and samplers against diffusers (tiny SD 1.x, seeded random weig
         trajectory.set(x, i * n);
       }
       expectClose(trajectory, `${name}.x`);
+    });
+
+    // the app's own sampling loop (denoise.ts: the step graph, the latents kept where the sessions compute, the
+    // multistep samplers' history carried from step to step) lands where diffusers does
+    it.each(['ddim', 'euler_a', 'dpmpp2m', 'dpmpp2m_sde', 'unipc'] as SamplerName[])('%s: the sampling loop’s last latents', async (name) => {
+      const steps = shapeOf(`${name}.x`)[0]!;
+      const sampler = createSampler(name, steps);
+      const n = golden('sample.noise').length;
+      let step = 0;
+      const noise = sampler.stochastic ? golden(`${name}.step_noise`) : null;
+      const { latents } = await denoise(
+        model,
+        sampler,
+        {
+          hidden: golden('text.hidden'), // row 0 the unconditional prompt, row 1 the prompt, as the goldens guide
+          latents: golden('sample.noise').map((v) => v * sampler.initNoiseSigma),
+          count: 1,
+          latentShape: shapeOf('sample.noise').slice(1) as [number, number, number],
+          guidance: 7.5,
+          adapters: [],
+          regions: null,
+          ...(noise ? { stepNoise: () => noise.slice(step * n, ++step * n) } : {}),
+        },
+        sessionLoader({ provider: testProvider(), cacheDir }),
+        'float32',
+      );
+      const all = golden(`${name}.x`);
+      const lastStep = all.slice((steps - 1) * n);
+      const scale = Math.max(...lastStep.map(Math.abs));
+      latents.forEach((v, i) => expect(Math.abs(v - lastStep[i]!), `${name} at ${i}`).toBeLessThanOrEqual(1e-4 * scale));
     });
   });
 });

@@ -96,6 +96,8 @@ describe('samplers', () => {
     ['euler', true],
     ['dpmpp2m', false],
     ['dpmpp2m', true],
+    ['unipc', false],
+    ['unipc', true],
   ] as Array<[SamplerName, boolean]>)('%s (Karras σ: %s) follows diffusers step by step for 10 steps', (name, karras) => {
     const key = `toy.${name}${karras ? '.karras' : ''}`;
     const sampler = createSampler(name, 10, schedule, { karras });

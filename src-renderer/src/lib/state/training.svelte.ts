@@ -300,6 +300,9 @@ export class RunFormState {
       if (this.modelId && !models.some((m) => m.id === this.modelId)) this.modelId = null;
       this.modelId ??= models.find((m) => m.family === 'sd1')?.id ?? null;
       if (this.imageId && !images.some((i) => i.id === this.imageId)) this.imageId = null;
+      // a photo without a mask cannot be trained on: once another has one (just masked, say), that one is taken
+      const current = images.find((i) => i.id === this.imageId);
+      if (current && current.maskedAs.length === 0 && images.some((i) => i.maskedAs.length > 0)) this.imageId = null;
       // a photo that can be trained on (one with a saved mask) first
       this.imageId ??= images.find((i) => i.maskedAs.length > 0)?.id ?? images[0]?.id ?? null;
       await this.loadMasks();
