@@ -1,4 +1,4 @@
-import { KARRAS_SAMPLERS, SAMPLER_LABELS, type SamplerName, STOCHASTIC_SAMPLERS } from '../../src-preload/contract/compose.js';
+import { KARRAS_SAMPLERS, karrasRefusal, type SamplerName, STOCHASTIC_SAMPLERS } from '../../src-preload/contract/compose.js';
 import { type NoiseSchedule, scaledLinearSchedule, TRAIN_TIMESTEPS } from './ddpm-schedule.js';
 
 export type { SamplerName };
@@ -55,8 +55,7 @@ type SamplerRule = Pick<Sampler, 'name' | 'timesteps' | 'initNoiseSigma' | 'inpu
 
 export function createSampler(name: SamplerName, steps: number, schedule: NoiseSchedule = scaledLinearSchedule(), options: SamplerOptions = {}): Sampler {
   if (!Number.isInteger(steps) || steps < 1 || steps > TRAIN_TIMESTEPS) throw new RangeError(`steps must be 1…${TRAIN_TIMESTEPS}, got ${steps}`);
-  if (options.karras && !KARRAS_SAMPLERS.includes(name))
-    throw new RangeError(`Karras sigmas go with the Euler and DPM-Solver++(2M) samplers, not ${SAMPLER_LABELS[name]}`);
+  if (options.karras && !KARRAS_SAMPLERS.includes(name)) throw new RangeError(`Karras sigmas: ${karrasRefusal(name)}`);
   switch (name) {
     case 'ddim':
       return onHost(ddim(steps, schedule));

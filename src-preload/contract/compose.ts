@@ -2,6 +2,7 @@
 // sampling settings. One schema for the CLI's --composition files, the Compose screen and the library.
 import { z } from 'zod';
 import { conceptId, seed } from './common.js';
+import { describeIssue } from './field-issues.js';
 
 /** The samplers a drawing may use, as diffusers has them: DDIM, Euler, Euler ancestral, DPM-Solver++(2M) and its SDE form, UniPC. */
 export const SAMPLERS = ['ddim', 'euler', 'euler_a', 'dpmpp2m', 'dpmpp2m_sde', 'unipc'] as const;
@@ -19,6 +20,10 @@ export const SAMPLER_LABELS: Record<SamplerName, string> = {
 
 /** The samplers Karras σ spacing applies to (diffusers' use_karras_sigmas; its Euler ancestral has none). */
 export const KARRAS_SAMPLERS: readonly SamplerName[] = ['euler', 'dpmpp2m', 'dpmpp2m_sde', 'unipc'];
+
+/** Why Karras σ cannot go with a sampler, in the words every surface uses. */
+export const karrasRefusal = (sampler: SamplerName) =>
+  `only ${KARRAS_SAMPLERS.map((s) => SAMPLER_LABELS[s]).join(', ')} take Karras sigmas, not ${SAMPLER_LABELS[sampler]}`;
 
 /** The samplers that add fresh noise at each step (each image's from its own seed). */
 export const STOCHASTIC_SAMPLERS: readonly SamplerName[] = ['euler_a', 'dpmpp2m_sde'];
@@ -120,7 +125,7 @@ export const composition = z
       ctx.addIssue({
         code: 'custom',
         path: ['karras'],
-        message: `Karras sigmas go with the Euler and DPM-Solver++(2M) samplers, not ${SAMPLER_LABELS[c.sampler]}`,
+        message: karrasRefusal(c.sampler),
       });
     const placed = new Set(c.concepts.map((x) => x.placeholder));
     if (placed.size !== c.concepts.length)
@@ -132,3 +137,27 @@ export const composition = z
   });
 export type Composition = z.output<typeof composition>;
 export type CompositionInput = z.input<typeof composition>;
+
+/** How the Compose form labels each field: its messages name them so. */
+export const COMPOSITION_LABELS = {
+  prompt: 'The prompt',
+  negative: 'The negative prompt',
+  view: 'View',
+  concepts: 'Concepts',
+  regions: 'Regions',
+  sampler: 'Sampler',
+  karras: 'Karras sigmas',
+  steps: 'Steps',
+  guidance: 'Guidance',
+  seed: 'Seed',
+  count: 'Images',
+  width: 'Width',
+  height: 'Height',
+} as const satisfies Record<keyof Composition, string>;
+
+/** A composition check's first complaint in plain words, and the field the form marks. */
+export function describeCompositionIssue(issue: z.core.$ZodIssue): { field: keyof Composition | null; message: string } {
+  const [key] = issue.path;
+  const field = typeof key === 'string' && key in COMPOSITION_LABELS ? (key as keyof Composition) : null;
+  return { field, message: describeIssue(issue, field ? COMPOSITION_LABELS[field] : 'A setting') };
+}

@@ -54,4 +54,15 @@ export {
 } from './training.js';
 export { formatDuration, formatMemory, formatSpeed, memoryOf, runPace, smoothed, stageBoundary } from './run-progress.js';
 export type { Composition, CompositionInput, NovelView, RegionBox } from './compose.js';
-export { boxInPixels, composition, KARRAS_SAMPLERS, NOVEL_VIEWS, SAMPLER_LABELS, SAMPLERS, promptWithView, viewPhrase } from './compose.js';
+export {
+  boxInPixels,
+  COMPOSITION_LABELS,
+  composition,
+  describeCompositionIssue,
+  KARRAS_SAMPLERS,
+  NOVEL_VIEWS,
+  SAMPLER_LABELS,
+  SAMPLERS,
+  promptWithView,
+  viewPhrase,
+} from './compose.js';

@@ -1,6 +1,7 @@
 // Learning a concept: the settings a run takes (one schema for the API, the CLI and the stored
 // run), the presets, and the run as the library keeps it.
 import { z } from 'zod';
+import { describeIssue } from './field-issues.js';
 import { conceptId, imageId, isoDate, providerChoice, seed } from './common.js';
 import { method, service } from './define.js';
 
@@ -114,28 +115,7 @@ export function describeSettingIssue(issue: z.core.$ZodIssue): { field: keyof Le
   const [key, index] = issue.path;
   const field = typeof key === 'string' && key in LEARN_SETTING_LABELS ? (key as keyof LearnSettings) : null;
   const label = field ? (field === 'previewPrompts' && typeof index === 'number' ? `Test prompt ${index + 1}` : LEARN_SETTING_LABELS[field]) : 'A setting';
-  const i = issue as z.core.$ZodIssue & { minimum?: number | bigint; maximum?: number | bigint; expected?: string; inclusive?: boolean; origin?: string };
-  const words =
-    issue.code === 'too_big'
-      ? i.origin === 'string'
-        ? `is too long (at most ${i.maximum} characters)`
-        : i.origin === 'array'
-          ? `: at most ${i.maximum}`
-          : `must be at most ${i.maximum}`
-      : issue.code === 'too_small'
-        ? i.origin === 'string'
-          ? 'must not be empty'
-          : i.origin === 'number' && i.inclusive === false
-            ? `must be more than ${i.minimum}`
-            : `must be at least ${i.minimum}`
-        : issue.code === 'invalid_type'
-          ? i.expected === 'int'
-            ? 'must be a whole number'
-            : i.expected === 'number'
-              ? 'must be a number'
-              : `must be a ${i.expected}`
-          : `: ${issue.message.toLowerCase()}`;
-  return { field, message: `${label}${words.startsWith(':') ? '' : ' '}${words}.` };
+  return { field, message: describeIssue(issue, label) };
 }
 
 /** Presets the Training screen and `learn --preset` offer; custom is whatever the user sets. */

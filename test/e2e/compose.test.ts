@@ -88,7 +88,17 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
     await page.getByTestId('compose-problem').getByText('Width and height must be multiples of 64 (now 100×512).').waitFor();
     await page.getByRole('spinbutton', { name: 'Width' }).fill('64');
     await page.getByRole('spinbutton', { name: 'Height' }).fill('64');
+    // a number out of range: said in plain words naming the field, the field marked, Generate held
+    await page.getByLabel('Steps').fill('99999');
+    await page.getByRole('alert').getByText('Steps must be at most 1000.', { exact: true }).waitFor();
+    await expect(page.getByLabel('Steps').getAttribute('aria-invalid')).resolves.toBe('true');
+    await expect(page.getByTestId('generate').isDisabled()).resolves.toBe(true);
+    await page.getByRole('spinbutton', { name: 'Images' }).fill('2.5');
     await page.getByLabel('Steps').fill('25');
+    await page.getByRole('alert').getByText('Images must be a whole number.', { exact: true }).waitFor();
+    await expect(page.getByLabel('Steps').getAttribute('aria-invalid')).resolves.toBe(null);
+    await page.getByRole('spinbutton', { name: 'Images' }).fill('1');
+    await page.getByTestId('compose-problem').waitFor({ state: 'detached' });
     await page.getByRole('combobox', { name: 'Seed mode' }).selectOption('fixed');
     await page.getByRole('spinbutton', { name: 'Seed' }).fill('5');
     // count the distinct previews the canvas shows while it draws

@@ -55,7 +55,9 @@ describe('samplers', () => {
     const one = new Float32Array([1]);
     sigmas.forEach((sigma, i) => expect(1 / euler.scaleModelInput(one, i)[0]! ** 2 - 1).toBeCloseTo(sigma ** 2, 2));
     expect(createSampler('dpmpp2m', 10, schedule, { karras: true }).timesteps).toEqual([999, 916, 815, 687, 523, 327, 146, 41, 7, 0]);
-    expect(() => createSampler('ddim', 10, schedule, { karras: true })).toThrow(/Karras sigmas go with the Euler and DPM-Solver\+\+\(2M\) samplers/);
+    expect(() => createSampler('ddim', 10, schedule, { karras: true })).toThrow(
+      /^Karras sigmas: only Euler, DPM\+\+ 2M, DPM\+\+ 2M SDE, UniPC take Karras sigmas, not DDIM$/,
+    );
   });
 
   it.each([

@@ -12,7 +12,14 @@ import type {
   RegionBox,
   SavedComposition,
 } from '../../../../src-preload/contract/index.js';
-import { composition as compositionSchema, KARRAS_SAMPLERS, MAX_SEED, NOVEL_VIEWS, SAMPLERS } from '../../../../src-preload/contract/index.js';
+import {
+  composition as compositionSchema,
+  describeCompositionIssue,
+  KARRAS_SAMPLERS,
+  MAX_SEED,
+  NOVEL_VIEWS,
+  SAMPLERS,
+} from '../../../../src-preload/contract/index.js';
 import { z } from 'zod';
 import { api, errorMessage, onEvent } from '../api.js';
 import { readDraft, writeDraft } from '../drafts.js';
@@ -153,22 +160,26 @@ export class ComposerState {
     width: this.width,
     height: this.height,
   });
-  /** What stops a drawing, in the words the screen shows (null when it can start). */
-  readonly problem = $derived.by(() => {
-    if (!this.modelId) return 'Choose a Stable Diffusion 1.x model (install one in Settings › Models).';
-    if (!this.prompt.trim()) return 'Write a prompt: what the image shows.';
-    if (this.width % 64 || this.height % 64) return `Width and height must be multiples of 64 (now ${this.width}×${this.height}).`;
+  /** What stops a drawing, in the words the screen shows, and the field it is about (null when it can start). */
+  readonly #problem = $derived.by((): { field: keyof Composition | 'model' | null; message: string } | null => {
+    if (!this.modelId) return { field: 'model', message: 'Choose a Stable Diffusion 1.x model (install one in Settings › Models).' };
+    if (!this.prompt.trim()) return { field: 'prompt', message: 'Write a prompt: what the image shows.' };
+    if (this.width % 64) return { field: 'width', message: `Width and height must be multiples of 64 (now ${this.width}×${this.height}).` };
+    if (this.height % 64) return { field: 'height', message: `Width and height must be multiples of 64 (now ${this.width}×${this.height}).` };
     // a style (a LoRA without a token) acts on the whole picture and needs no placeholder
     const missing = this.#chips.find((c) => this.conceptOf(c)?.kind !== 'style' && !usesPlaceholder(this.prompt, c.placeholder));
     if (missing)
-      return `The prompt does not use ${missing.placeholder} (${this.conceptOf(missing)?.name ?? 'its concept'}); put it where the concept goes, or remove its chip.`;
+      return {
+        field: 'prompt',
+        message: `The prompt does not use ${missing.placeholder} (${this.conceptOf(missing)?.name ?? 'its concept'}); put it where the concept goes, or remove its chip.`,
+      };
     const parsed = compositionSchema.safeParse(this.composition);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      return `${issue.path.join(' ')}: ${issue.message}`;
-    }
+    if (!parsed.success) return describeCompositionIssue(parsed.error.issues[0]!);
     return null;
   });
+  readonly problem = $derived(this.#problem?.message ?? null);
+  /** The field the form marks as wrong. */
+  readonly invalidField = $derived(this.#problem?.field ?? null);
   /** Concepts learned on another model than the chosen one: a warning, not a stop. */
   readonly warnings = $derived.by(() => {
     const model = this.#models.find((m) => m.id === this.modelId);
