@@ -66,6 +66,22 @@ describe('Settings (models) and Gallery in Chromium', { timeout: 60_000 }, () =>
     await page.getByText(/No file or folder at/).waitFor();
   });
 
+  it('says a wrong sha256 or address at its field, in words, before anything is sent', async () => {
+    await page.getByTestId('model-source').fill('https://models.example/sd15.safetensors');
+    await page.getByRole('textbox', { name: 'sha256' }).fill('abc123');
+    const alert = page.getByRole('alert');
+    await alert.getByText('The sha256 has 6 characters; it is 64 hexadecimal ones (0–9, a–f). Leave it empty to skip the check.').waitFor();
+    await expect(page.getByRole('textbox', { name: 'sha256' }).getAttribute('aria-invalid')).resolves.toBe('true');
+    await expect(page.getByRole('button', { name: 'Add model' }).isDisabled()).resolves.toBe(true);
+    await page.screenshot({ path: join(ARTIFACTS, 'settings-model-invalid.png') });
+    await page.getByRole('textbox', { name: 'sha256' }).fill('');
+    await page.getByTestId('model-source').fill('https://');
+    await alert.getByText('The address is not a whole URL (https://host/path/model.safetensors).').waitFor();
+    await expect(page.getByTestId('model-source').getAttribute('aria-invalid')).resolves.toBe('true');
+    await page.getByTestId('model-source').fill('');
+    await alert.waitFor({ state: 'detached' });
+  });
+
   it('scans an A1111 folder and makes a style concept of a LoRA found there ("Use as concept")', async () => {
     const loras = join(root, 'webui', 'models', 'Lora');
     mkdirSync(loras, { recursive: true });

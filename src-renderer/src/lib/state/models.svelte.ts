@@ -13,6 +13,17 @@ export class ModelsState {
   /** What the person types: a path or URL to add, its sha256, whether to copy it; a folder to scan. */
   source = $state('');
   sha256 = $state('');
+  /** What is wrong with the form's fields before anything is sent, naming the field (null when nothing is). */
+  readonly problem = $derived.by((): { field: 'source' | 'sha256'; message: string } | null => {
+    const source = this.source.trim();
+    if (/^https?:\/\//.test(source)) {
+      if (!URL.canParse(source)) return { field: 'source', message: 'The address is not a whole URL (https://host/path/model.safetensors).' };
+      const sha = this.sha256.trim();
+      if (sha && !/^[0-9a-fA-F]{64}$/.test(sha))
+        return { field: 'sha256', message: `The sha256 has ${sha.length} characters; it is 64 hexadecimal ones (0–9, a–f). Leave it empty to skip the check.` };
+    }
+    return null;
+  });
   copy = $state(false);
   scanFolder = $state('');
 
@@ -49,7 +60,7 @@ export class ModelsState {
 
   async add(): Promise<void> {
     const source = this.source.trim();
-    if (!source) return;
+    if (!source || this.problem) return;
     this.#adding = true;
     try {
       const model = /^https?:\/\//.test(source)
