@@ -86,6 +86,7 @@ const boards: Command = {
   summary: 'List the boards, with how many images each holds.',
   usage: 'gallery boards [--json]',
   options: { json: JSON_OPTION },
+  examples: ['singleinsert gallery boards', 'singleinsert gallery boards --json'],
   run: async ({ values, global, io }) =>
     withLibrary(global, async (library) => {
       const all = library.generations.boards();
