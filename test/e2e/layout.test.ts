@@ -61,6 +61,8 @@ async function expectNothingCut(page: Page, where: string): Promise<void> {
           out.push(`${el.tagName.toLowerCase()} "${(el.textContent ?? '').trim().slice(0, 40)}" is cut by ${a.className || a.tagName}`);
         break;
       }
+      // a button whose words do not fit inside it
+      if (el.tagName === 'BUTTON' && el.scrollWidth > el.clientWidth + 1) out.push(`the button "${(el.textContent ?? '').trim().slice(0, 40)}" is cut`);
       // text cut with an ellipsis (a name that no longer tells things apart)
       if (el.classList.contains('chip-name') && el.scrollWidth > el.clientWidth + 1) out.push(`the chip name "${el.textContent}" is cut`);
     }
