@@ -2,7 +2,7 @@
 """Writes the reference goldens the engine's models and samplers are tested against.
 
 A tiny Stable Diffusion 1.x pipeline with seeded random weights is built in PyTorch with HF diffusers
-(UNet2DConditionModel, AutoencoderKL, DDIM/Euler/Euler ancestral/DPM-Solver++ (2M and 2M SDE)/UniPC schedulers) and a CLIP text transformer,
+(UNet2DConditionModel, AutoencoderKL, DDIM/Euler/Euler ancestral/DPM-Solver++ (2M, 2M SDE, SDE)/UniPC schedulers) and a CLIP text transformer,
 saved as a diffusers folder, and run on fixed inputs. Inputs and outputs go to one safetensors file:
 
   test/fixtures/reference/tiny-sd/          the model, as a diffusers folder (weights in float16, so both
@@ -67,7 +67,7 @@ def parse_args():
 
 
 args = parse_args()
-sys.path[:0] = [args.diffusers_src, os.path.join(ROOT, "..", "shared", "peer-bench", "stubs")]
+sys.path[:0] = [args.diffusers_src, os.path.join(ROOT, "..", "shared", "peer-bench", "stubs"), os.path.join(HERE, "stubs")]
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -83,6 +83,7 @@ from diffusers import (  # noqa: E402
     UniPCMultistepScheduler,
 )
 import diffusers.schedulers.scheduling_dpmsolver_multistep as dpmsolver_module  # noqa: E402
+import diffusers.schedulers.scheduling_dpmsolver_sde as dpmsolver_sde_module  # noqa: E402  (torchsde: stubs/)
 import diffusers.schedulers.scheduling_euler_ancestral_discrete as euler_ancestral_module  # noqa: E402
 
 torch.manual_seed(SEED)
@@ -242,6 +243,32 @@ def run_stochastic(name, steps, x_T, model, step_noise, **config):
         module.randn_tensor = original
 
 
+def run_dpmpp_sde(steps, x_T, model, fresh, **config):
+    """DPM++ SDE (DPMSolverSDEScheduler): two model calls a step, its noise given. Its Brownian tree is replaced by
+    the same path the engine draws: z over sigma->sigma_mid is fresh[k]; z over sigma->sigma_next shares it,
+    z = sqrt(d_m/d)*z_mid + sqrt(1 - d_m/d)*fresh[k] (d: the interval's length in sigma)."""
+    scheduler = dpmsolver_sde_module.DPMSolverSDEScheduler(**SCHEDULE, timestep_spacing="linspace", **config)
+    scheduler.set_timesteps(steps)
+    first = {}
+
+    def noise_sampler(sigma, sigma_to):
+        k = scheduler.step_index
+        if scheduler.state_in_first_order:
+            first.update(sigma=float(sigma), mid=float(sigma_to), z=fresh[k])
+            return fresh[k]
+        c = math.sqrt((first["sigma"] - first["mid"]) / (first["sigma"] - float(sigma_to)))
+        return c * first["z"] + math.sqrt(1 - c * c) * fresh[k]
+
+    scheduler.noise_sampler = noise_sampler
+    x = x_T * scheduler.init_noise_sigma
+    xs = []
+    with torch.no_grad():
+        for t in scheduler.timesteps:
+            x = scheduler.step(model(scheduler.scale_model_input(x, t), t), t, x).prev_sample
+            xs.append(x)
+    return scheduler.timesteps.to(torch.float32), torch.stack(xs)
+
+
 def toy_eps(x_in, t):
     """An imperfect, nonlinear ε-model: a perfect one would hide DPM-Solver++'s correction and DDIM's ᾱ."""
     return torch.tanh(0.7 * x_in) + 0.1 * math.cos(float(t) / 100)
@@ -317,6 +344,13 @@ def main():
     )
     g["dpmpp2m_sde.step_noise"] = unet_sde_noise = torch.randn(STEPS, 1, 4, 8, 8)
     g["dpmpp2m_sde.timesteps"], g["dpmpp2m_sde.x"] = run_stochastic("dpmpp2m_sde", STEPS, noise, guided_unet, unet_sde_noise)
+
+    # 9. DPM++ SDE (DPMSolverSDEScheduler), after all the draws above; 2n - 1 model calls for n steps
+    g["toy.dpmpp_sde.step_noise"] = toy_sde_fresh = torch.randn(19, 1, 4, 2, 2)
+    g["toy.dpmpp_sde.timesteps"], g["toy.dpmpp_sde.x"] = run_dpmpp_sde(10, toy_noise, toy_eps, toy_sde_fresh)
+    g["toy.dpmpp_sde.karras.timesteps"], g["toy.dpmpp_sde.karras.x"] = run_dpmpp_sde(10, toy_noise, toy_eps, toy_sde_fresh, use_karras_sigmas=True)
+    g["dpmpp_sde.step_noise"] = unet_sde_fresh = torch.randn(2 * STEPS - 1, 1, 4, 8, 8)
+    g["dpmpp_sde.timesteps"], g["dpmpp_sde.x"] = run_dpmpp_sde(STEPS, noise, guided_unet, unet_sde_fresh)
 
     g = {k: v.to(torch.float32) for k, v in g.items()}  # ids too: exact below 2^24, and one reader for all
     meta = {"torch": torch.__version__, "diffusers": diffusers.__version__, "seed": str(SEED), "steps": str(STEPS), "guidance": str(GUIDANCE)}

@@ -17,8 +17,13 @@ export interface StepCoefficients {
   prev: number;
   x0x: number;
   x0eps: number;
-  /** The weight of the step's fresh noise (0 for the deterministic samplers). */
+  /** The weight of the step's noise z (0 for the deterministic samplers). */
   noise: number;
+  /**
+   * How z is made of a fresh standard normal n and the last step's z: z = √(1−c²)·n + c·z_prev, c = `noiseCarry`
+   * (0 by default: fresh). DPM++ SDE's two half-steps share one Brownian path, so its second z carries the first.
+   */
+  noiseCarry?: number;
   /** Multistep predictor-corrector samplers (UniPC) only: the x̂0 before last, and the last step's corrected x. */
   prev2?: number;
   last?: number;
@@ -66,6 +71,8 @@ export function createSampler(name: SamplerName, steps: number, schedule: NoiseS
       return onHost(sigmaSampler(name, steps, schedule, options.karras === true));
     case 'unipc':
       return onHost(unipc(steps, schedule, options.karras === true));
+    case 'dpmpp_sde':
+      return onHost(dpmppSde(steps, schedule, options.karras === true));
   }
 }
 
@@ -74,17 +81,20 @@ function onHost(rule: SamplerRule): Sampler {
   let previousX0: Float32Array | null = null;
   let previous2X0: Float32Array | null = null;
   let last: Float32Array | null = null;
+  let lastNoise: Float32Array | null = null;
   return {
     ...rule,
     stochastic: STOCHASTIC_SAMPLERS.includes(rule.name),
-    corrector: rule.name === 'unipc',
+    corrector: rule.name === 'unipc' || rule.name === 'dpmpp_sde',
     scaleModelInput: (x, i) => {
       const c = rule.inputScale(i);
       return x.map((v) => v * c);
     },
-    step: (eps, i, x, noise) => {
+    step: (eps, i, x, fresh) => {
       const k = rule.coefficients(i);
-      if (k.noise && noise?.length !== x.length) throw new RangeError(`${rule.name} step ${i} needs ${x.length} values of fresh noise`);
+      if (k.noise && fresh?.length !== x.length) throw new RangeError(`${rule.name} step ${i} needs ${x.length} values of fresh noise`);
+      const noise = fresh ? stepNoiseOf(k, fresh, lastNoise) : undefined;
+      lastNoise = noise ?? null;
       const [prev, prev2, lastX] = [previousX0, previous2X0, last];
       const at = (v: Float32Array | null, j: number) => (v ? v[j]! : 0);
       const c = k.corrected;
@@ -253,6 +263,76 @@ function unipc(steps: number, { alphasCumprod }: NoiseSchedule, karras: boolean)
         last: p * corrected.last,
         ...x0,
         corrected,
+      };
+    },
+  };
+}
+
+/** Step i's noise z from a fresh normal and the last step's z (see `noiseCarry`): one rule for the host loop and denoise.ts. */
+export function stepNoiseOf(k: StepCoefficients, fresh: Float32Array, previous: Float32Array | null): Float32Array {
+  const c = k.noiseCarry ?? 0;
+  if (!c || !previous) return fresh;
+  const f = Math.sqrt(1 - c * c);
+  return fresh.map((v, j) => f * v + c * previous[j]!);
+}
+
+/**
+ * DPM++ SDE (DPM-Solver++ stochastic, second order, single step; A1111's "DPM++ SDE", diffusers'
+ * DPMSolverSDEScheduler): each step is two UNet calls, at σ and at the geometric midpoint σ_m = √(σ·σ_next). The
+ * first half goes to σ_m ancestrally; the second starts again from the step's x with the midpoint's x̂0, its noise
+ * on the same Brownian path (z over σ→σ_next carries z over σ→σ_m). The last step is Euler's, to σ = 0.
+ */
+function dpmppSde(steps: number, { alphasCumprod }: NoiseSchedule, karras: boolean): SamplerRule {
+  const trained = Array.from(alphasCumprod, (a) => Math.sqrt((1 - a) / a));
+  const sigmaAt = (t: number) => {
+    const lo = Math.floor(t);
+    const hi = Math.min(lo + 1, TRAIN_TIMESTEPS - 1);
+    return (1 - (t - lo)) * trained[lo]! + (t - lo) * trained[hi]!;
+  };
+  const even = eulerTimesteps(steps);
+  const base = karras ? karrasSigmas(trained[0]!, trained[TRAIN_TIMESTEPS - 1]!, steps) : even.map(sigmaAt);
+  const baseT = karras ? base.map((sigma) => timestepOf(sigma, trained)) : even;
+  const sigmas = [...base, 0];
+  const mid = (j: number) => Math.sqrt(sigmas[j]! * sigmas[j + 1]!);
+  // calls: σ_0, σ_m0, σ_1, σ_m1, …, σ_{n−1} (2n − 1 of them)
+  const calls = Array.from({ length: 2 * steps - 1 }, (_, k) => (k % 2 === 0 ? { j: k / 2, half: 1 as const } : { j: (k - 1) / 2, half: 2 as const }));
+  const sigmaOf = (k: number) => (calls[k]!.half === 1 ? sigmas[calls[k]!.j]! : mid(calls[k]!.j));
+  /** Down and up of an ancestral move from σ to σ_to (σ_up at most σ_to, as diffusers clamps). */
+  const split = (from: number, to: number) => {
+    const up = Math.min(to, Math.sqrt((to ** 2 * (from ** 2 - to ** 2)) / from ** 2));
+    return { up, down: Math.sqrt(to ** 2 - up ** 2) };
+  };
+  return {
+    name: 'dpmpp_sde',
+    timesteps: calls.map(({ j, half }) => (half === 1 ? baseT[j]! : timestepOf(mid(j), trained))),
+    initNoiseSigma: sigmas[0]!,
+    inputScale: (k) => 1 / Math.sqrt(sigmaOf(k) ** 2 + 1),
+    coefficients: (k) => {
+      const { j, half } = calls[k]!;
+      const [sigma, next] = [sigmas[j]!, sigmas[j + 1]!];
+      const here = sigmaOf(k);
+      const x0 = { x0x: 1, x0eps: -here };
+      const none = { prev: 0, prev2: 0, noise: 0 };
+      if (next === 0) return { x: 1, eps: -sigma, ...none, last: 0, ...x0 }; // the last step: x̂0
+      if (half === 1) {
+        // to σ_m: x' = (σ_down/σ)·x − (σ_down/σ − 1)·x̂0 + σ_up·z, and this x kept for the second half
+        const { up, down } = split(sigma, mid(j));
+        return { x: 1, eps: down - sigma, ...none, last: 0, ...x0, noise: up, corrected: { x: 1, eps: 0, prev: 0, prev2: 0, last: 0 } };
+      }
+      // from the kept x to σ_next with the midpoint's x̂0: x_next = (σ_down/σ)·x_kept − (σ_down/σ − 1)·x̂0_m + σ_up·z
+      const { up, down } = split(sigma, next);
+      const e = down / sigma - 1;
+      // the path's increment over σ→σ_next contains the one over σ→σ_m: z = √(Δ_m/Δ)·z_prev + √(1 − Δ_m/Δ)·n
+      const carry = Math.sqrt((sigma - mid(j)) / (sigma - next));
+      return {
+        x: -e,
+        eps: e * here,
+        ...none,
+        last: down / sigma,
+        ...x0,
+        noise: up,
+        noiseCarry: carry,
+        corrected: { x: 0, eps: 0, prev: 0, prev2: 0, last: 1 },
       };
     },
   };

@@ -5,7 +5,7 @@ import { conceptId, seed } from './common.js';
 import { describeIssue } from './field-issues.js';
 
 /** The samplers a drawing may use, as diffusers has them: DDIM, Euler, Euler ancestral, DPM-Solver++(2M) and its SDE form, UniPC. */
-export const SAMPLERS = ['ddim', 'euler', 'euler_a', 'dpmpp2m', 'dpmpp2m_sde', 'unipc'] as const;
+export const SAMPLERS = ['ddim', 'euler', 'euler_a', 'dpmpp2m', 'dpmpp2m_sde', 'dpmpp_sde', 'unipc'] as const;
 export type SamplerName = (typeof SAMPLERS)[number];
 
 /** How the screens and messages name each sampler (A1111's names). */
@@ -15,18 +15,19 @@ export const SAMPLER_LABELS: Record<SamplerName, string> = {
   euler_a: 'Euler a',
   dpmpp2m: 'DPM++ 2M',
   dpmpp2m_sde: 'DPM++ 2M SDE',
+  dpmpp_sde: 'DPM++ SDE',
   unipc: 'UniPC',
 };
 
 /** The samplers Karras σ spacing applies to (diffusers' use_karras_sigmas; its Euler ancestral has none). */
-export const KARRAS_SAMPLERS: readonly SamplerName[] = ['euler', 'dpmpp2m', 'dpmpp2m_sde', 'unipc'];
+export const KARRAS_SAMPLERS: readonly SamplerName[] = ['euler', 'dpmpp2m', 'dpmpp2m_sde', 'dpmpp_sde', 'unipc'];
 
 /** Why Karras σ cannot go with a sampler, in the words every surface uses. */
 export const karrasRefusal = (sampler: SamplerName) =>
   `only ${KARRAS_SAMPLERS.map((s) => SAMPLER_LABELS[s]).join(', ')} take Karras sigmas, not ${SAMPLER_LABELS[sampler]}`;
 
 /** The samplers that add fresh noise at each step (each image's from its own seed). */
-export const STOCHASTIC_SAMPLERS: readonly SamplerName[] = ['euler_a', 'dpmpp2m_sde'];
+export const STOCHASTIC_SAMPLERS: readonly SamplerName[] = ['euler_a', 'dpmpp2m_sde', 'dpmpp_sde'];
 
 /** "*", "*2", "*3"…: the words concepts stand behind in a prompt. */
 export const placeholder = z.string().regex(/^\*\d*$/, 'a placeholder is * or *N (*2, *3…)');

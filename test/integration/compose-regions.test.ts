@@ -267,7 +267,7 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
     expect(tunedRecord!.composition!.concepts[1]).toMatchObject({ useToken: false, scale: 0.5 });
     lib2.close();
     expect(await runCli(['generate', ...common, '--prompt', 'a dog', '--karras'], io, {})).toBe(2);
-    expect(err.at(-1)).toMatch(/karras: only Euler, DPM\+\+ 2M, DPM\+\+ 2M SDE, UniPC take Karras sigmas, not DDIM/);
+    expect(err.at(-1)).toMatch(/karras: only Euler, DPM\+\+ 2M, DPM\+\+ 2M SDE, DPM\+\+ SDE, UniPC take Karras sigmas, not DDIM/);
 
     // wrong regions and views are usage errors that say what is wrong
     expect(await runCli(['generate', ...common, '--prompt', 'a * dog', '--concept', dog, '--region', '*2=0,0,1,1'], io, {})).toBe(2);

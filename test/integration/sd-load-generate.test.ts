@@ -124,20 +124,23 @@ describe('Stable Diffusion 1.x loading and generation (tiny model, both file for
     expect(again.images[0]!.png.equals(images[0]!.png)).toBe(true);
   });
 
-  it('Euler a adds each image its own seeded step noise: drawn alone from seed + i, image i comes out the same', async () => {
-    const model = openStableDiffusion(diffusers);
-    const settings = defaultSettings(model, { prompt: 'a photo of an astronaut riding a horse', steps: 4, seed: 42, count: 2, sampler: 'euler_a' });
-    const pixels = (png: Buffer) => sharp(png).raw().toBuffer();
-    const { images } = await generateImages(model, settings, { cacheDir: cacheRoot });
-    expect(readPngText(images[0]!.png).parameters).toMatch(/Steps: 4, Sampler: euler_a, CFG scale: 7\.5, Seed: 42/);
-    const second = await generateImages(model, { ...settings, seed: 43, count: 1 }, { cacheDir: cacheRoot });
-    expect((await pixels(second.images[0]!.png)).equals(await pixels(images[1]!.png))).toBe(true);
-    const again = await generateImages(model, { ...settings, count: 1 }, { cacheDir: cacheRoot });
-    expect(again.images[0]!.png.equals(images[0]!.png)).toBe(true);
-    // the noise is what makes it ancestral: plain Euler from the same start draws something else
-    const euler = await generateImages(model, { ...settings, count: 1, sampler: 'euler' }, { cacheDir: cacheRoot });
-    expect((await pixels(euler.images[0]!.png)).equals(await pixels(images[0]!.png))).toBe(false);
-  });
+  it.each(['euler_a', 'dpmpp_sde'] as const)(
+    '%s adds each image its own seeded step noise: drawn alone from seed + i, image i comes out the same',
+    async (sampler) => {
+      const model = openStableDiffusion(diffusers);
+      const settings = defaultSettings(model, { prompt: 'a photo of an astronaut riding a horse', steps: 4, seed: 42, count: 2, sampler });
+      const pixels = (png: Buffer) => sharp(png).raw().toBuffer();
+      const { images } = await generateImages(model, settings, { cacheDir: cacheRoot });
+      expect(readPngText(images[0]!.png).parameters).toMatch(new RegExp(`Steps: 4, Sampler: ${sampler}, CFG scale: 7\\.5, Seed: 42`));
+      const second = await generateImages(model, { ...settings, seed: 43, count: 1 }, { cacheDir: cacheRoot });
+      expect((await pixels(second.images[0]!.png)).equals(await pixels(images[1]!.png))).toBe(true);
+      const again = await generateImages(model, { ...settings, count: 1 }, { cacheDir: cacheRoot });
+      expect(again.images[0]!.png.equals(images[0]!.png)).toBe(true);
+      // the noise is what makes it ancestral: plain Euler from the same start draws something else
+      const euler = await generateImages(model, { ...settings, count: 1, sampler: 'euler' }, { cacheDir: cacheRoot });
+      expect((await pixels(euler.images[0]!.png)).equals(await pixels(images[0]!.png))).toBe(false);
+    },
+  );
 
   it('builds and runs the float16 graphs GPU providers get', async () => {
     const model = openStableDiffusion(single);

@@ -10,7 +10,7 @@ import type { LoraAdapter } from '../../models/lora.js';
 import { weightsFrom } from '../../models/params.js';
 import { Regions } from '../../models/regional.js';
 import { unet } from '../../models/unet.js';
-import type { Sampler } from '../../schedulers/sampler.js';
+import { type Sampler, stepNoiseOf } from '../../schedulers/sampler.js';
 import { disposeTensor } from '../../graph/runtime/device-tensors.js';
 import { hostValues, tensorsFor } from '../../graph/runtime/pooled-session.js';
 import { samplerStepGraph, samplerStepK } from './sampler-step.js';
@@ -112,6 +112,7 @@ export async function denoise(
   const regionOnDevice = Object.fromEntries(regionNames.map((r, i) => [r, regionTensors[i]!]));
   let [x, prev, unetInput] = [x0!, prev0!, in0!];
   let [prev2, last] = carried;
+  let lastNoise: Float32Array | null = null;
   try {
     // 2. Each step: the UNet, then the sampler's update on its output; only the timestep and the step's numbers go up
     for (let s = 0; s < steps; s++) {
@@ -122,7 +123,9 @@ export async function denoise(
         encoder_hidden_states: ctx!,
         ...regionOnDevice,
       });
-      const noise: Record<string, HostTensor> = sampler.stochastic ? { noise: { dtype: 'float32', shape: one, data: input.stepNoise!() } } : {};
+      // the step's noise: fresh, or carrying the last step's where the sampler's path asks (stepNoiseOf)
+      if (sampler.stochastic) lastNoise = stepNoiseOf(sampler.coefficients(s), input.stepNoise!(), lastNoise);
+      const noise: Record<string, HostTensor> = lastNoise ? { noise: { dtype: 'float32', shape: one, data: lastNoise } } : {};
       const history = prev2 && last ? { prev2, last } : ({} as Record<string, never>);
       const out = await stepper.runTensors({ eps: eps!, x, prev, k: samplerStepK(sampler, s, input.guidance), ...noise, ...history });
       if (prev2 && last) {

@@ -18,7 +18,7 @@ describe('describeCompositionIssue', () => {
     expect(said({ width: 100 })).toEqual({ field: 'width', message: 'Width: sizes are multiples of 8 (64 for SD 1.x).' });
     expect(said({ sampler: 'euler_a', karras: true })).toEqual({
       field: 'karras',
-      message: 'Karras sigmas: only Euler, DPM++ 2M, DPM++ 2M SDE, UniPC take Karras sigmas, not Euler a.',
+      message: 'Karras sigmas: only Euler, DPM++ 2M, DPM++ 2M SDE, DPM++ SDE, UniPC take Karras sigmas, not Euler a.',
     });
     expect(said({ steps: 30 })).toBeNull();
   });

@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../../src-main/graph/random.js';
 import { sessionForGraph } from '../../../src-main/graph/runtime/session.js';
 import { samplerStepGraph, samplerStepK } from '../../../src-main/pipeline/compose/sampler-step.js';
-import { createSampler, guide, type SamplerName } from '../../../src-main/schedulers/sampler.js';
+import { createSampler, guide, type SamplerName, stepNoiseOf } from '../../../src-main/schedulers/sampler.js';
 
 describe('sampler step graph', () => {
-  it.each(['euler_a', 'dpmpp2m_sde', 'dpmpp2m', 'ddim', 'unipc'] as SamplerName[])(
+  it.each(['euler_a', 'dpmpp2m_sde', 'dpmpp_sde', 'dpmpp2m', 'ddim', 'unipc'] as SamplerName[])(
     '%s: the graph takes the host loop’s steps (6 steps, 2 images)',
     async (name) => {
       const [count, shape] = [2, [4, 2, 3] as [number, number, number]];
@@ -19,13 +19,16 @@ describe('sampler step graph', () => {
       let hx: Float32Array = r.normalArray(n).map((v) => v * host.initNoiseSigma);
       let dx: Float32Array = Float32Array.from(hx);
       let prev: Float32Array = new Float32Array(n);
+      let lastNoise: Float32Array | null = null;
       let prev2: Float32Array = new Float32Array(n);
       let last: Float32Array = new Float32Array(n);
       try {
         for (let i = 0; i < 6; i++) {
           const eps = r.normalArray(2 * n); // unconditional half first
-          const noise = r.normalArray(n);
-          hx = host.step(guide(eps.subarray(0, n), eps.subarray(n), 7.5), i, hx, noise);
+          const fresh = r.normalArray(n);
+          hx = host.step(guide(eps.subarray(0, n), eps.subarray(n), 7.5), i, hx, fresh);
+          // the device gets the step's noise made as denoise.ts makes it (fresh, or carrying the last step's)
+          const noise = (lastNoise = stepNoiseOf(device.coefficients(i), fresh, lastNoise));
           const out = await session.run({
             eps: { dtype: 'float32', shape: [2 * count, ...shape], data: eps },
             x: { dtype: 'float32', shape: [count, ...shape], data: dx },
@@ -45,7 +48,7 @@ describe('sampler step graph', () => {
           dx.forEach((v, j) => expect(Math.abs(v - hx[j]!), `${name} step ${i} at ${j}`).toBeLessThanOrEqual(1e-5 * scale));
           // the next UNet input: both halves, scaled for the next step
           const next = out.next_input!.data as Float32Array;
-          const k = i + 1 < 6 ? device.inputScale(i + 1) : 1;
+          const k = i + 1 < device.timesteps.length ? device.inputScale(i + 1) : 1;
           expect(Math.abs(next[n + 3]! - dx[3]! * k)).toBeLessThan(1e-5 * scale);
         }
       } finally {

@@ -120,6 +120,8 @@ describe('models and samplers against diffusers (tiny SD 1.x, seeded random weig
   });
 
   describe('3-step sampling with guidance 7.5, the real UNet predicting ε', () => {
+    // the goldens hold x after every UNet call: DPM++ SDE makes two a step (but one the last)
+    const stepsOf = (name: SamplerName) => ((calls: number) => (name === 'dpmpp_sde' ? (calls + 1) / 2 : calls))(shapeOf(`${name}.x`)[0]!);
     let unetSession: GraphSession;
     beforeAll(async () => {
       const g = new Graph('unet-step');
@@ -136,43 +138,47 @@ describe('models and samplers against diffusers (tiny SD 1.x, seeded random weig
     });
     afterAll(() => unetSession.release());
 
-    it.each(['ddim', 'euler', 'euler_a', 'dpmpp2m', 'dpmpp2m_sde', 'unipc'] as SamplerName[])('%s: timesteps and every step’s latents', async (name) => {
-      const steps = shapeOf(`${name}.x`)[0]!;
-      const sampler = createSampler(name, steps);
-      expectClose(sampler.timesteps, `${name}.timesteps`);
-      // the goldens condition row 0 on prompt 1 and row 1 (unconditional) on prompt 0
-      const hidden = golden('text.hidden');
-      const row = hidden.length / 2;
-      const context = new Float32Array(hidden.length);
-      context.set(hidden.subarray(row), 0);
-      context.set(hidden.subarray(0, row), row);
-      const n = golden('sample.noise').length;
-      let x: Float32Array = golden('sample.noise').map((v) => v * sampler.initNoiseSigma);
-      const trajectory = new Float32Array(steps * n);
-      for (let i = 0; i < steps; i++) {
-        const input = sampler.scaleModelInput(x, i);
-        const both = new Float32Array(2 * n);
-        both.set(input, 0);
-        both.set(input, n);
-        const t = sampler.timesteps[i]!;
-        const out = await unetSession.run({
-          sample: { dtype: 'float32', shape: [2, ...shapeOf('sample.noise').slice(1)], data: both },
-          t: { dtype: 'float32', shape: [2], data: Float32Array.of(t, t) },
-          context: { dtype: 'float32', shape: shapeOf('text.hidden'), data: context },
-        });
-        const eps = out.eps!.data as Float32Array;
-        // an ancestral or SDE sampler's fresh noise: the one diffusers drew at that step
-        const noise = sampler.stochastic ? golden(`${name}.step_noise`).subarray(i * n, (i + 1) * n) : undefined;
-        x = sampler.step(guide(eps.subarray(n), eps.subarray(0, n), 7.5), i, x, noise);
-        trajectory.set(x, i * n);
-      }
-      expectClose(trajectory, `${name}.x`);
-    });
+    it.each(['ddim', 'euler', 'euler_a', 'dpmpp2m', 'dpmpp2m_sde', 'dpmpp_sde', 'unipc'] as SamplerName[])(
+      '%s: timesteps and every step’s latents',
+      async (name) => {
+        const steps = stepsOf(name);
+        const sampler = createSampler(name, steps);
+        expectClose(sampler.timesteps, `${name}.timesteps`);
+        // the goldens condition row 0 on prompt 1 and row 1 (unconditional) on prompt 0
+        const hidden = golden('text.hidden');
+        const row = hidden.length / 2;
+        const context = new Float32Array(hidden.length);
+        context.set(hidden.subarray(row), 0);
+        context.set(hidden.subarray(0, row), row);
+        const n = golden('sample.noise').length;
+        let x: Float32Array = golden('sample.noise').map((v) => v * sampler.initNoiseSigma);
+        const calls = sampler.timesteps.length;
+        const trajectory = new Float32Array(calls * n);
+        for (let i = 0; i < calls; i++) {
+          const input = sampler.scaleModelInput(x, i);
+          const both = new Float32Array(2 * n);
+          both.set(input, 0);
+          both.set(input, n);
+          const t = sampler.timesteps[i]!;
+          const out = await unetSession.run({
+            sample: { dtype: 'float32', shape: [2, ...shapeOf('sample.noise').slice(1)], data: both },
+            t: { dtype: 'float32', shape: [2], data: Float32Array.of(t, t) },
+            context: { dtype: 'float32', shape: shapeOf('text.hidden'), data: context },
+          });
+          const eps = out.eps!.data as Float32Array;
+          // an ancestral or SDE sampler's fresh noise: the one diffusers drew at that step
+          const noise = sampler.stochastic ? golden(`${name}.step_noise`).subarray(i * n, (i + 1) * n) : undefined;
+          x = sampler.step(guide(eps.subarray(n), eps.subarray(0, n), 7.5), i, x, noise);
+          trajectory.set(x, i * n);
+        }
+        expectClose(trajectory, `${name}.x`);
+      },
+    );
 
     // the app's own sampling loop (denoise.ts: the step graph, the latents kept where the sessions compute, the
     // multistep samplers' history carried from step to step) lands where diffusers does
-    it.each(['ddim', 'euler_a', 'dpmpp2m', 'dpmpp2m_sde', 'unipc'] as SamplerName[])('%s: the sampling loop’s last latents', async (name) => {
-      const steps = shapeOf(`${name}.x`)[0]!;
+    it.each(['ddim', 'euler_a', 'dpmpp2m', 'dpmpp2m_sde', 'dpmpp_sde', 'unipc'] as SamplerName[])('%s: the sampling loop’s last latents', async (name) => {
+      const steps = stepsOf(name);
       const sampler = createSampler(name, steps);
       const n = golden('sample.noise').length;
       let step = 0;
@@ -194,7 +200,7 @@ describe('models and samplers against diffusers (tiny SD 1.x, seeded random weig
         'float32',
       );
       const all = golden(`${name}.x`);
-      const lastStep = all.slice((steps - 1) * n);
+      const lastStep = all.slice((sampler.timesteps.length - 1) * n);
       const scale = Math.max(...lastStep.map(Math.abs));
       latents.forEach((v, i) => expect(Math.abs(v - lastStep[i]!), `${name} at ${i}`).toBeLessThanOrEqual(1e-4 * scale));
     });

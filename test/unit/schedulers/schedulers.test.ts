@@ -56,7 +56,7 @@ describe('samplers', () => {
     sigmas.forEach((sigma, i) => expect(1 / euler.scaleModelInput(one, i)[0]! ** 2 - 1).toBeCloseTo(sigma ** 2, 2));
     expect(createSampler('dpmpp2m', 10, schedule, { karras: true }).timesteps).toEqual([999, 916, 815, 687, 523, 327, 146, 41, 7, 0]);
     expect(() => createSampler('ddim', 10, schedule, { karras: true })).toThrow(
-      /^Karras sigmas: only Euler, DPM\+\+ 2M, DPM\+\+ 2M SDE, UniPC take Karras sigmas, not DDIM$/,
+      /^Karras sigmas: only Euler, DPM\+\+ 2M, DPM\+\+ 2M SDE, DPM\+\+ SDE, UniPC take Karras sigmas, not DDIM$/,
     );
   });
 
@@ -64,6 +64,8 @@ describe('samplers', () => {
     ['euler_a', false],
     ['dpmpp2m_sde', false],
     ['dpmpp2m_sde', true],
+    ['dpmpp_sde', false],
+    ['dpmpp_sde', true],
   ] as Array<[SamplerName, boolean]>)("%s (Karras σ: %s) follows diffusers step by step for 10 steps, given diffusers' step noise", (name, karras) => {
     const key = `toy.${name}${karras ? '.karras' : ''}`;
     const sampler = createSampler(name, 10, schedule, { karras });
@@ -79,7 +81,7 @@ describe('samplers', () => {
     });
     expectCloseToGolden(trajectory, `${key}.x`);
     // the last step lands on σ = 0: no noise is added there
-    expect(sampler.coefficients(9).noise).toBe(0);
+    expect(sampler.coefficients(sampler.timesteps.length - 1).noise).toBe(0);
     expect(() => createSampler(name, 3).step(new Float32Array(4), 0, new Float32Array(4))).toThrow(/needs 4 values of fresh noise/);
   });
 
