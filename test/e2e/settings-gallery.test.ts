@@ -64,6 +64,20 @@ describe('Settings (models) and Gallery in Chromium', { timeout: 60_000 }, () =>
     await page.getByTestId('model-source').fill(join(root, 'nothing-here'));
     await page.getByRole('button', { name: 'Add model' }).click();
     await page.getByText(/No file or folder at/).waitFor();
+    // the message sits in the sidebar (over nothing of the screen), belongs to Settings, and stays in the list
+    const toast = page.getByTestId('toast').filter({ hasText: 'No file or folder at' });
+    const box = (await toast.boundingBox())!;
+    const content = (await page.locator('.content').boundingBox())!;
+    expect(box.x + box.width).toBeLessThanOrEqual(content.x);
+    await page.getByRole('link', { name: 'Library', exact: true }).click();
+    await toast.waitFor({ state: 'detached' });
+    await page.getByTestId('notifications-button').click();
+    await page
+      .getByTestId('notification-list')
+      .getByText(/No file or folder at/)
+      .waitFor();
+    await page.getByRole('button', { name: 'Close the list' }).click();
+    await page.getByRole('link', { name: 'Settings', exact: true }).click();
   });
 
   it('says a wrong sha256 or address at its field, in words, before anything is sent', async () => {
