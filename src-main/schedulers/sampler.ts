@@ -139,20 +139,9 @@ function ddim(steps: number, { alphasCumprod }: NoiseSchedule): SamplerRule {
  * Samplers in σ-space (x = x0 + σ·ε, σ = √((1−ᾱ)/ᾱ)) with "linspace" timesteps,
  * σ interpolated at fractional timesteps, as diffusers' Euler and DPM-Solver++ do.
  */
-function sigmaSampler(name: Exclude<SamplerName, 'ddim'>, steps: number, { alphasCumprod }: NoiseSchedule, karras: boolean): SamplerRule {
-  const trained = Array.from(alphasCumprod, (a) => Math.sqrt((1 - a) / a));
-  const sigmaAt = (t: number) => {
-    const lo = Math.floor(t);
-    const hi = Math.min(lo + 1, TRAIN_TIMESTEPS - 1);
-    const f = t - lo;
-    return (1 - f) * trained[lo]! + f * trained[hi]!;
-  };
+function sigmaSampler(name: Exclude<SamplerName, 'ddim'>, steps: number, schedule: NoiseSchedule, karras: boolean): SamplerRule {
   const euler = name === 'euler' || name === 'euler_a';
-  const even = euler ? eulerTimesteps(steps) : dpmTimesteps(steps);
-  const spaced = karras ? karrasSigmas(trained[0]!, trained[TRAIN_TIMESTEPS - 1]!, steps) : even.map(sigmaAt);
-  // the model is told the timestep of each σ (diffusers: fractional for Euler, rounded for DPM-Solver++)
-  const timesteps = karras ? spaced.map((sigma) => (euler ? timestepOf(sigma, trained) : Math.round(timestepOf(sigma, trained)))) : even;
-  const sigmas = [...spaced, 0];
+  const { timesteps, sigmas } = sigmaSpacing(steps, schedule, { karras, spacing: euler ? 'euler' : 'dpm' });
   return {
     name,
     timesteps,
@@ -195,17 +184,8 @@ function sigmaSampler(name: Exclude<SamplerName, 'ddim'>, steps: number, { alpha
  * the ends, in σ-space. Each step first corrects the x the UNet just saw (UniC, with this x̂0), then predicts the next
  * (UniP) from the corrected x; x̂0 itself comes from the x before its correction, as diffusers computes it.
  */
-function unipc(steps: number, { alphasCumprod }: NoiseSchedule, karras: boolean): SamplerRule {
-  const trained = Array.from(alphasCumprod, (a) => Math.sqrt((1 - a) / a));
-  const sigmaAt = (t: number) => {
-    const lo = Math.floor(t);
-    const hi = Math.min(lo + 1, TRAIN_TIMESTEPS - 1);
-    return (1 - (t - lo)) * trained[lo]! + (t - lo) * trained[hi]!;
-  };
-  const even = dpmTimesteps(steps);
-  const spaced = karras ? karrasSigmas(trained[0]!, trained[TRAIN_TIMESTEPS - 1]!, steps) : even.map(sigmaAt);
-  const timesteps = karras ? spaced.map((sigma) => Math.round(timestepOf(sigma, trained))) : even;
-  const sigmas = [...spaced, 0];
+function unipc(steps: number, schedule: NoiseSchedule, karras: boolean): SamplerRule {
+  const { timesteps, sigmas } = sigmaSpacing(steps, schedule, { karras, spacing: 'dpm' });
   const lambda = (i: number) => -Math.log(sigmas[i]!); // log α − log σ in VP terms
   // the predictor's order at step i: 1 first (no history), 1 last (lower_order_final), else 2
   const order = (i: number) => Math.min(2, steps - i, i + 1);
@@ -268,6 +248,29 @@ function unipc(steps: number, { alphasCumprod }: NoiseSchedule, karras: boolean)
   };
 }
 
+/**
+ * The σ-space samplers' σ at each step (then 0) and the timestep the UNet is told, as diffusers spaces them:
+ * "linspace" timesteps (Euler's fractional, DPM-Solver++'s and UniPC's rounded), σ interpolated at them, or
+ * Karras σ with each one's (fractional or rounded) timestep.
+ */
+function sigmaSpacing(
+  steps: number,
+  { alphasCumprod }: NoiseSchedule,
+  options: { karras: boolean; spacing: 'euler' | 'dpm' },
+): { timesteps: number[]; sigmas: number[]; trained: number[] } {
+  const trained = Array.from(alphasCumprod, (a) => Math.sqrt((1 - a) / a));
+  const sigmaAt = (t: number) => {
+    const lo = Math.floor(t);
+    const hi = Math.min(lo + 1, TRAIN_TIMESTEPS - 1);
+    return (1 - (t - lo)) * trained[lo]! + (t - lo) * trained[hi]!;
+  };
+  const euler = options.spacing === 'euler';
+  const even = euler ? eulerTimesteps(steps) : dpmTimesteps(steps);
+  const spaced = options.karras ? karrasSigmas(trained[0]!, trained[TRAIN_TIMESTEPS - 1]!, steps) : even.map(sigmaAt);
+  const timesteps = options.karras ? spaced.map((sigma) => (euler ? timestepOf(sigma, trained) : Math.round(timestepOf(sigma, trained)))) : even;
+  return { timesteps, sigmas: [...spaced, 0], trained };
+}
+
 /** Step i's noise z from a fresh normal and the last step's z (see `noiseCarry`): one rule for the host loop and denoise.ts. */
 export function stepNoiseOf(k: StepCoefficients, fresh: Float32Array, previous: Float32Array | null): Float32Array {
   const c = k.noiseCarry ?? 0;
@@ -282,17 +285,8 @@ export function stepNoiseOf(k: StepCoefficients, fresh: Float32Array, previous: 
  * first half goes to σ_m ancestrally; the second starts again from the step's x with the midpoint's x̂0, its noise
  * on the same Brownian path (z over σ→σ_next carries z over σ→σ_m). The last step is Euler's, to σ = 0.
  */
-function dpmppSde(steps: number, { alphasCumprod }: NoiseSchedule, karras: boolean): SamplerRule {
-  const trained = Array.from(alphasCumprod, (a) => Math.sqrt((1 - a) / a));
-  const sigmaAt = (t: number) => {
-    const lo = Math.floor(t);
-    const hi = Math.min(lo + 1, TRAIN_TIMESTEPS - 1);
-    return (1 - (t - lo)) * trained[lo]! + (t - lo) * trained[hi]!;
-  };
-  const even = eulerTimesteps(steps);
-  const base = karras ? karrasSigmas(trained[0]!, trained[TRAIN_TIMESTEPS - 1]!, steps) : even.map(sigmaAt);
-  const baseT = karras ? base.map((sigma) => timestepOf(sigma, trained)) : even;
-  const sigmas = [...base, 0];
+function dpmppSde(steps: number, schedule: NoiseSchedule, karras: boolean): SamplerRule {
+  const { timesteps: baseT, sigmas, trained } = sigmaSpacing(steps, schedule, { karras, spacing: 'euler' });
   const mid = (j: number) => Math.sqrt(sigmas[j]! * sigmas[j + 1]!);
   // calls: σ_0, σ_m0, σ_1, σ_m1, …, σ_{n−1} (2n − 1 of them)
   const calls = Array.from({ length: 2 * steps - 1 }, (_, k) => (k % 2 === 0 ? { j: k / 2, half: 1 as const } : { j: (k - 1) / 2, half: 2 as const }));

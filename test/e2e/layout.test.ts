@@ -7,13 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Locator, Page } from 'playwright-core';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Library } from '../../src-main/library/library.js';
 import { installFromPath } from '../../src-main/model-manager/install.js';
 import { importPhotos, photoFromPath } from '../../src-main/pipeline/ingest/import-photos.js';
 import { createRun, runInThisProcess } from '../../src-main/pipeline/learn/learning-service.js';
 import { fixtureImage } from '../helpers/fixtures.js';
+import { discMaskPng } from '../helpers/masks.js';
 import { writeRandomConcept } from '../helpers/random-concept.js';
 import { writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
 import { TINY_VISION } from '../helpers/tiny-singleinsert.js';
@@ -97,12 +97,7 @@ describe('Every screen at 1280×800 and 1024×700', { timeout: 300_000 }, () => 
     if (dog?.status !== 'imported') throw new Error('fixture import failed');
     imageId = dog.image.id;
     const { width, height } = dog.image;
-    const mask = await sharp({ create: { width, height, channels: 3, background: '#000' } })
-      .composite([
-        { input: Buffer.from(`<svg width="${width}" height="${height}"><circle cx="${width / 2}" cy="${height / 2}" r="${width / 3}" fill="#fff"/></svg>`) },
-      ])
-      .png()
-      .toBuffer();
+    const mask = await discMaskPng(width, height);
     await library.masks.save({ imageId, classWord: 'dog', png: mask, source: 'manual' });
     const model = await installFromPath(library, writeTinySingleFile(join(root, 'tiny-sd.safetensors')), { name: 'tiny SD' });
     // a learned concept, with its run: losses and two rows of previews (the strips that once ran off sideways)

@@ -5,14 +5,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
 import type { LearnSettingsInput, TrainingRun } from '../../src-preload/contract/training.js';
 import { Library } from '../../src-main/library/library.js';
 import { checkpointPath, loadCheckpoint } from '../../src-main/pipeline/learn/checkpoint.js';
 import { createRun, resumeRun, runInThisProcess } from '../../src-main/pipeline/learn/learning-service.js';
 import { importPhotos, photoFromPath } from '../../src-main/pipeline/ingest/import-photos.js';
 import { fixtureImage } from '../helpers/fixtures.js';
+import { discMaskPng } from '../helpers/masks.js';
 import { writeTinyClipVision, writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
 import { TINY_VISION } from '../helpers/tiny-singleinsert.js';
 import { readConceptFile } from '../../src-main/pipeline/compose/concept-file.js';
@@ -50,12 +51,7 @@ describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
     if (result?.status !== 'imported') throw new Error('the fixture did not import');
     imageId = result.image.id;
     const { width, height } = library.images.get(imageId);
-    const mask = await sharp({ create: { width, height, channels: 3, background: '#000' } })
-      .composite([
-        { input: Buffer.from(`<svg width="${width}" height="${height}"><circle cx="${width / 2}" cy="${height / 2}" r="${width / 3}" fill="#fff"/></svg>`) },
-      ])
-      .png()
-      .toBuffer();
+    const mask = await discMaskPng(width, height);
     await library.masks.save({ imageId, classWord: 'dog', png: mask, source: 'manual' });
   });
   afterAll(() => {
