@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
 import type { DType, HostArray } from '../dtype.js';
 import type { Graph } from '../graph.js';
@@ -66,8 +67,9 @@ export class GraphSession {
       executionProviders: [provider],
       graphOptimizationLevel: 'all',
       ...(options.keepOnDevice && keepsTensorsOnDevice(provider) ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
-      // where each node ran, from onnxruntime's own profile of the session's first run (the GPU tests read it)
-      ...(placementDir ? { enableProfiling: true, profileFilePrefix: join(placementDir, `${provider}-${process.pid}`) } : {}),
+      // where each node ran, from onnxruntime's own profile of the session's first run (the GPU tests read it);
+      // onnxruntime stamps the file name to the second only, so each session's prefix is its own
+      ...(placementDir ? { enableProfiling: true, profileFilePrefix: join(placementDir, `${provider}-${process.pid}-${threadId}-${++profiledSessions}`) } : {}),
       ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
       // many sessions of one step: a per-session arena would keep each one's peak for good
       ...(options.manySessions ? { enableCpuMemArena: false, enableMemPattern: false, extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
@@ -159,6 +161,8 @@ export function toOrtTensor(t: HostTensor): Ort.Tensor {
 
 /** Set to a folder: every session writes onnxruntime's profile of its first run there (node placement). */
 export const PLACEMENT_ENV = 'SINGLEINSERT_PLACEMENT_DIR';
+/** Sessions profiled so far by this thread (names each one's profile). */
+let profiledSessions = 0;
 /** Set: a provider that cannot start is an error, not a CPU fallback (the GPU tests). */
 export const REQUIRE_PROVIDER_ENV = 'SINGLEINSERT_REQUIRE_PROVIDER';
 
