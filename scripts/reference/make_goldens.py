@@ -57,6 +57,17 @@ SCHEDULE = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, be
 STEPS = 3
 GUIDANCE = 7.5
 
+# The report card's networks (issue 25), small: a CLIP model (both towers and their projections), a DINO v1
+# ViT (transformers' ViTModel, as facebook/dino-vits16 is stored) and LPIPS on an AlexNet-shaped trunk
+# (torchvision's layer indices and kernels, narrower channels).
+CLIP_TEXT = dict(TEXT, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, eos_token_id=999)
+CLIP_VISION = dict(image_size=32, patch_size=8, hidden_size=40, intermediate_size=80, num_hidden_layers=2, num_attention_heads=5,
+                   layer_norm_eps=1e-5, hidden_act="quick_gelu")
+CLIP_PROJECTION = 24
+DINO = dict(model_type="vit", image_size=32, patch_size=8, num_channels=3, hidden_size=24, intermediate_size=48, num_hidden_layers=2,
+            num_attention_heads=3, layer_norm_eps=1e-6, hidden_act="gelu", qkv_bias=True)
+LPIPS_CHANNELS = [16, 24, 32, 24, 24]  # AlexNet's are 64, 192, 384, 256, 256
+
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -137,6 +148,201 @@ class ClipText(nn.Module):
         for layer in m.encoder.layers:
             x = layer(x, mask)
         return m.final_layer_norm(x)
+
+
+class ClipVision(nn.Module):
+    """transformers' CLIPVisionTransformer: patches (no bias) + class token + positions, pre-LayerNorm ("pre_layrnorm"),
+    the CLIP blocks without a mask, and post_layernorm on the class token."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.vision_model = m = nn.Module()
+        d, grid = c["hidden_size"], c["image_size"] // c["patch_size"]
+        m.embeddings = nn.Module()
+        m.embeddings.patch_embedding = nn.Conv2d(3, d, c["patch_size"], stride=c["patch_size"], bias=False)
+        m.embeddings.class_embedding = nn.Parameter(torch.zeros(d))
+        m.embeddings.position_embedding = nn.Embedding(grid * grid + 1, d)
+        m.pre_layrnorm = nn.LayerNorm(d, eps=c["layer_norm_eps"])
+        m.encoder = nn.Module()
+        m.encoder.layers = nn.ModuleList([ClipTextLayer(c) for _ in range(c["num_hidden_layers"])])
+        m.post_layernorm = nn.LayerNorm(d, eps=c["layer_norm_eps"])
+
+    def forward(self, pixels):
+        m = self.vision_model
+        x = m.embeddings.patch_embedding(pixels).flatten(2).transpose(1, 2)
+        x = torch.cat([m.embeddings.class_embedding.expand(x.shape[0], 1, -1), x], 1) + m.embeddings.position_embedding.weight
+        x = m.pre_layrnorm(x)
+        for layer in m.encoder.layers:
+            x = layer(x, 0.0)
+        return m.post_layernorm(x[:, 0])
+
+
+class ClipModel(nn.Module):
+    """transformers' CLIPModel's embeddings: image_embeds = visual_projection(pooled image), text_embeds =
+    text_projection(the final states at the first end-of-text token); both without bias."""
+
+    def __init__(self, text_c, vision_c, dim):
+        super().__init__()
+        self.text, self.vision = ClipText(text_c), ClipVision(vision_c)
+        self.eos = text_c["eos_token_id"]
+        self.visual_projection = nn.Linear(vision_c["hidden_size"], dim, bias=False)
+        self.text_projection = nn.Linear(text_c["hidden_size"], dim, bias=False)
+
+    def image_embeds(self, pixels):
+        return self.visual_projection(self.vision(pixels))
+
+    def text_embeds(self, ids):
+        states = self.text(ids)
+        first_eos = (ids == self.eos).int().argmax(-1)
+        return self.text_projection(states[torch.arange(ids.shape[0]), first_eos])
+
+    def state(self):
+        return {**self.text.state_dict(), **self.vision.state_dict(), "visual_projection.weight": self.visual_projection.weight,
+                "text_projection.weight": self.text_projection.weight, "logit_scale": torch.tensor(math.log(1 / 0.07))}
+
+
+class DinoLayer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        d = c["hidden_size"]
+        self.heads = c["num_attention_heads"]
+        self.attention = nn.Module()
+        self.attention.attention = nn.Module()
+        for name in ("query", "key", "value"):
+            setattr(self.attention.attention, name, nn.Linear(d, d))
+        self.attention.output = nn.Module()
+        self.attention.output.dense = nn.Linear(d, d)
+        self.intermediate = nn.Module()
+        self.intermediate.dense = nn.Linear(d, c["intermediate_size"])
+        self.output = nn.Module()
+        self.output.dense = nn.Linear(c["intermediate_size"], d)
+        self.layernorm_before = nn.LayerNorm(d, eps=c["layer_norm_eps"])
+        self.layernorm_after = nn.LayerNorm(d, eps=c["layer_norm_eps"])
+
+    def forward(self, x):
+        b, n, d = x.shape
+        a = self.attention.attention
+        h = self.layernorm_before(x)
+        split = lambda t: t.view(b, n, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
+        q, k, v = split(a.query(h)), split(a.key(h)), split(a.value(h))
+        w = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d // self.heads), dim=-1)
+        x = x + self.attention.output.dense((w @ v).transpose(1, 2).reshape(b, n, d))
+        return x + self.output.dense(nn.functional.gelu(self.intermediate.dense(self.layernorm_after(x))))
+
+
+class Dino(nn.Module):
+    """transformers' ViTModel (DINO v1 checkpoints): patches with bias + cls_token + position_embeddings, pre-norm blocks with
+    exact GELU, a final layernorm; the embedding is the class token of the last hidden state."""
+
+    def __init__(self, c):
+        super().__init__()
+        d, grid = c["hidden_size"], c["image_size"] // c["patch_size"]
+        self.embeddings = nn.Module()
+        self.embeddings.cls_token = nn.Parameter(torch.zeros(1, 1, d))
+        self.embeddings.position_embeddings = nn.Parameter(torch.zeros(1, grid * grid + 1, d))
+        self.embeddings.patch_embeddings = nn.Module()
+        self.embeddings.patch_embeddings.projection = nn.Conv2d(3, d, c["patch_size"], stride=c["patch_size"])
+        self.encoder = nn.Module()
+        self.encoder.layer = nn.ModuleList([DinoLayer(c) for _ in range(c["num_hidden_layers"])])
+        self.layernorm = nn.LayerNorm(d, eps=c["layer_norm_eps"])
+
+    def forward(self, pixels):
+        e = self.embeddings
+        x = e.patch_embeddings.projection(pixels).flatten(2).transpose(1, 2)
+        x = torch.cat([e.cls_token.expand(x.shape[0], 1, -1), x], 1) + e.position_embeddings
+        for layer in self.encoder.layer:
+            x = layer(x)
+        return self.layernorm(x)[:, 0]
+
+
+class Lpips(nn.Module):
+    """lpips' LPIPS(net="alex") at its defaults (inputs in [-1, 1], the scaling layer, unit-normalised ReLU features of five
+    slices, squared differences weighted by 1x1 convs without bias, spatial means summed), on an AlexNet-shaped trunk stored
+    with lpips' own names: net.sliceK.<torchvision features index>, linK.model.1."""
+
+    SLICES = {1: [0], 2: [3], 3: [6], 4: [8], 5: [10]}
+
+    def __init__(self, ch):
+        super().__init__()
+        self.register_buffer("shift", torch.tensor([-0.030, -0.088, -0.188]).view(1, 3, 1, 1))
+        self.register_buffer("scale", torch.tensor([0.458, 0.448, 0.450]).view(1, 3, 1, 1))
+        c = [3] + ch
+        convs = {0: nn.Conv2d(c[0], c[1], 11, stride=4, padding=2), 3: nn.Conv2d(c[1], c[2], 5, padding=2),
+                 6: nn.Conv2d(c[2], c[3], 3, padding=1), 8: nn.Conv2d(c[3], c[4], 3, padding=1), 10: nn.Conv2d(c[4], c[5], 3, padding=1)}
+        self.net = nn.Module()
+        for k, idx in self.SLICES.items():
+            s = nn.Module()
+            setattr(s, str(idx[0]), convs[idx[0]])
+            setattr(self.net, f"slice{k}", s)
+        for k in range(5):
+            lin = nn.Module()
+            lin.model = nn.Sequential(nn.Dropout(), nn.Conv2d(ch[k], 1, 1, bias=False))
+            setattr(self, f"lin{k}", lin)
+
+    def features(self, x):
+        out = []
+        for k, idx in self.SLICES.items():
+            if k in (2, 3):
+                x = nn.functional.max_pool2d(x, 3, 2)
+            x = torch.relu(getattr(getattr(self.net, f"slice{k}"), str(idx[0]))(x))
+            out.append(x)
+        return out
+
+    def forward(self, a, b):
+        fa, fb = self.features((a - self.shift) / self.scale), self.features((b - self.shift) / self.scale)
+        unit = lambda t: t / (torch.sqrt((t * t).sum(1, keepdim=True)) + 1e-10)  # noqa: E731
+        return sum(getattr(self, f"lin{k}").model((unit(x) - unit(y)) ** 2).mean((2, 3), keepdim=True) for k, (x, y) in enumerate(zip(fa, fb)))
+
+
+def eval_preprocess(image, mask, shortest, crop, mean, std):
+    """The report card's view of an image for an embedding network: the masked part (image x mask; the rest black), resized
+    so its shortest side is `shortest` (bicubic, antialiased as PIL does), centre-cropped to `crop`, then normalised."""
+    x = image * mask
+    h, w = x.shape[-2:]
+    size = (shortest, int(w * shortest / h)) if h <= w else (int(h * shortest / w), shortest)
+    x = nn.functional.interpolate(x, size=size, mode="bicubic", antialias=True, align_corners=False)
+    top, left = (size[0] - crop) // 2, (size[1] - crop) // 2
+    x = x[..., top:top + crop, left:left + crop]
+    return (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+
+
+def metric_networks(g):
+    """10. The report card's networks on random weights, saved as the folders a user would install."""
+    clip = randomize(ClipModel(CLIP_TEXT, CLIP_VISION, CLIP_PROJECTION))
+    root = os.path.join(args.out, "tiny-clip")
+    write_json(os.path.join(root, "config.json"), {"model_type": "clip", "projection_dim": CLIP_PROJECTION,
+                                                   "text_config": {**CLIP_TEXT, "projection_dim": CLIP_PROJECTION},
+                                                   "vision_config": {**CLIP_VISION, "projection_dim": CLIP_PROJECTION}})
+    write_safetensors(os.path.join(root, "model.safetensors"), clip.state(), dtype_of=lambda name, t: torch.float16)
+    dino = randomize(Dino(DINO))
+    write_json(os.path.join(args.out, "tiny-dino", "config.json"), DINO)
+    write_safetensors(os.path.join(args.out, "tiny-dino", "model.safetensors"), dino.state_dict(), dtype_of=lambda name, t: torch.float16)
+    lpips = randomize(Lpips(LPIPS_CHANNELS))
+    lpips_state = {k: v for k, v in lpips.state_dict().items() if k not in ("shift", "scale")}
+    write_safetensors(os.path.join(args.out, "tiny-lpips", "lpips_alex.safetensors"), lpips_state, dtype_of=lambda name, t: torch.float16)
+
+    # the protocol's views: an odd-sized photo and a soft mask, foreground and background, for CLIP (resize = crop) and DINO (resize > crop)
+    photo = torch.rand(2, 3, 40, 56)
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, 40), torch.linspace(-1, 1, 56), indexing="ij")
+    mask = torch.clamp(1.5 - 2 * (xx * xx + yy * yy), 0, 1).expand(2, 1, 40, 56).contiguous()
+    g["eval.photo"], g["eval.mask"] = photo, mask
+    clip_mean, clip_std = [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
+    imagenet_mean, imagenet_std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+    g["eval.clip_fg"] = clip_fg = eval_preprocess(photo, mask, 32, 32, clip_mean, clip_std)
+    g["eval.clip_bg"] = eval_preprocess(photo, 1 - mask, 32, 32, clip_mean, clip_std)
+    g["eval.dino_fg"] = dino_fg = eval_preprocess(photo, mask, 36, 32, imagenet_mean, imagenet_std)
+    g["eval.upsized"] = eval_preprocess(photo[:, :, :20, :24], mask[:, :, :20, :24], 32, 32, clip_mean, clip_std)
+
+    ids = torch.randint(0, CLIP_TEXT["vocab_size"] - 1, (2, 77))
+    ids[0, 9:], ids[1, 30:] = CLIP_TEXT["eos_token_id"], CLIP_TEXT["eos_token_id"]  # padded with end-of-text, as CLIP's tokenizer does
+    g["clip.ids"] = ids
+    with torch.no_grad():
+        g["clip.image_embeds"] = clip.image_embeds(clip_fg)
+        g["clip.text_embeds"] = clip.text_embeds(ids)
+        g["dino.cls"] = dino(dino_fg)
+        a, b = torch.rand(2, 3, 64, 64) * 2 - 1, torch.rand(2, 3, 64, 64) * 2 - 1
+        g["lpips.a"], g["lpips.b"] = a, b
+        g["lpips.distance"] = lpips(a, b).flatten()
 
 
 def randomize(module):
@@ -351,6 +557,9 @@ def main():
     g["toy.dpmpp_sde.karras.timesteps"], g["toy.dpmpp_sde.karras.x"] = run_dpmpp_sde(10, toy_noise, toy_eps, toy_sde_fresh, use_karras_sigmas=True)
     g["dpmpp_sde.step_noise"] = unet_sde_fresh = torch.randn(2 * STEPS - 1, 1, 4, 8, 8)
     g["dpmpp_sde.timesteps"], g["dpmpp_sde.x"] = run_dpmpp_sde(STEPS, noise, guided_unet, unet_sde_fresh)
+
+    # 10. The report card's networks and views (after every draw above)
+    metric_networks(g)
 
     g = {k: v.to(torch.float32) for k, v in g.items()}  # ids too: exact below 2^24, and one reader for all
     meta = {"torch": torch.__version__, "diffusers": diffusers.__version__, "seed": str(SEED), "steps": str(STEPS), "guidance": str(GUIDANCE)}

@@ -6,7 +6,7 @@ import type { ClipTextConfig } from './clip-text.js';
 import type { ClipEncoderConfig } from './layers.js';
 import type { UNetConfig } from './unet.js';
 import type { VaeConfig } from './vae.js';
-import type { VisionConfig } from './vision.js';
+import type { VisionConfig, VisionTowerConfig } from './vision.js';
 
 type Problem = string | false;
 
@@ -58,10 +58,16 @@ export function checkClipTextConfig(cfg: ClipTextConfig): void {
   fail('text encoder config', [...positiveInts(cfg, ['vocabSize', 'maxPositions']), ...clipEncoderProblems(cfg)]);
 }
 
+const visionTowerProblems = (cfg: VisionTowerConfig): Problem[] => [
+  ...positiveInts(cfg, ['imageSize', 'patchSize']),
+  ...clipEncoderProblems(cfg),
+  cfg.imageSize % cfg.patchSize !== 0 && `imageSize = ${cfg.imageSize} is not a multiple of patchSize = ${cfg.patchSize}`,
+];
+
+export function checkVisionTowerConfig(cfg: VisionTowerConfig, model = 'vision tower config'): void {
+  fail(model, visionTowerProblems(cfg));
+}
+
 export function checkVisionConfig(cfg: VisionConfig): void {
-  fail('image encoder config', [
-    ...positiveInts(cfg, ['imageSize', 'patchSize', 'tokenDim']),
-    ...clipEncoderProblems(cfg),
-    cfg.imageSize % cfg.patchSize !== 0 && `imageSize = ${cfg.imageSize} is not a multiple of patchSize = ${cfg.patchSize}`,
-  ]);
+  fail('image encoder config', [...positiveInts(cfg, ['tokenDim']), ...visionTowerProblems(cfg)]);
 }

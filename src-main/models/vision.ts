@@ -2,13 +2,17 @@
 // output to one token embedding, the concept's `*`.
 import type { Tensor } from '../graph/ir.js';
 import * as op from '../graph/ops/index.js';
-import { checkVisionConfig } from './config-check.js';
+import { checkVisionConfig, checkVisionTowerConfig } from './config-check.js';
 import { type ClipEncoderConfig, clipEncoder, layerNormLayer, linearLayer } from './layers.js';
 import type { ParamFactory } from './params.js';
 
-export interface VisionConfig extends ClipEncoderConfig {
+/** A ViT's shape: the transformer stack, the image it takes and its patches (CLIP's and DINO's towers alike). */
+export interface VisionTowerConfig extends ClipEncoderConfig {
   imageSize: number;
   patchSize: number;
+}
+
+export interface VisionConfig extends VisionTowerConfig {
   /** Width of the token embedding the encoder produces (SD 1.x's text width). */
   tokenDim: number;
   /**
@@ -34,8 +38,8 @@ export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073];
 export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711];
 
 /** The vision tower's pooled output: the class token after post_layernorm, [B, hidden]. */
-export function clipVisionPooled(p: ParamFactory, cfg: VisionConfig, pixels: Tensor): Tensor {
-  checkVisionConfig(cfg);
+export function clipVisionPooled(p: ParamFactory, cfg: VisionTowerConfig, pixels: Tensor): Tensor {
+  checkVisionTowerConfig(cfg);
   const g = pixels.graph;
   const b = pixels.shape[0]!;
   const d = cfg.hiddenSize;
@@ -71,6 +75,7 @@ export function clipVisionPooled(p: ParamFactory, cfg: VisionConfig, pixels: Ten
  * SingleInsert's code, so the gradient norm that clipping sees is the official one.
  */
 export function imageEncoder(vision: ParamFactory, mapper: ParamFactory, cfg: VisionConfig, pixels: Tensor): Tensor {
+  checkVisionConfig(cfg);
   const pooled = clipVisionPooled(vision, cfg, pixels);
   const token = pixels.graph.scope('mapper', () => linearLayer(mapper, 'proj', pooled, cfg.hiddenSize, cfg.tokenDim, cfg.projectionBias ?? false));
   return op.reshape(token, [pixels.shape[0]!, 1, cfg.tokenDim]);

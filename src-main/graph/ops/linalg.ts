@@ -60,3 +60,17 @@ export function upsampleNearest2x(x: Tensor): Tensor {
   const attrs = { mode: { string: 'nearest' }, coordinate_transformation_mode: { string: 'asymmetric' }, nearest_mode: { string: 'floor' } };
   return x.graph.addNode('Resize', [x, null, scales], attrs, [{ dtype: x.dtype, shape: [n, c, 2 * h, 2 * w] }])[0]!;
 }
+
+/**
+ * Max pooling, NCHW, square kernel, no padding (AlexNet's trunk in LPIPS). Forward only: it has no gradient
+ * rule, so differentiating through it fails loudly rather than silently giving zero.
+ */
+export function maxPool2d(x: Tensor, kernel: number, stride: number): Tensor {
+  if (x.shape.length !== 4) throw new GraphError('MaxPool', `needs NCHW input, got ${fmt(x.shape)}`);
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const ho = Math.floor((h - kernel) / stride) + 1;
+  const wo = Math.floor((w - kernel) / stride) + 1;
+  if (ho <= 0 || wo <= 0) throw new GraphError('MaxPool', `kernel ${kernel} does not fit input ${h}×${w}`);
+  const attrs = { kernel_shape: { ints: [kernel, kernel] }, strides: { ints: [stride, stride] } };
+  return x.graph.addNode('MaxPool', [x], attrs, [{ dtype: x.dtype, shape: [n, c, ho, wo] }])[0]!;
+}

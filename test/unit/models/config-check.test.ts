@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { dinoClassToken } from '../../../src-main/models/dino-vit.js';
 import { Graph } from '../../../src-main/graph/graph.js';
 import { clipTextEncoder } from '../../../src-main/models/clip-text.js';
 import { weightsFrom } from '../../../src-main/models/params.js';
@@ -46,7 +47,10 @@ describe('model config checks', () => {
       'VAE config: blockOutChannels[0] = 32 is not a multiple of normGroups = 24',
     );
     expect(() => clipVisionPooled(weightsFrom(g, src), { ...TINY_VISION, patchSize: 7 }, g.input('px', 'float32', [1, 3, 32, 32]))).toThrow(
-      'image encoder config: imageSize = 32 is not a multiple of patchSize = 7',
+      'vision tower config: imageSize = 32 is not a multiple of patchSize = 7',
+    );
+    expect(() => dinoClassToken(weightsFrom(g, src), { ...TINY_VISION, heads: 5 }, g.input('px2', 'float32', [1, 3, 32, 32]))).toThrow(
+      'DINO config: hiddenSize = 48 is not a multiple of heads = 5',
     );
     expect(g.nodes).toHaveLength(0);
   });

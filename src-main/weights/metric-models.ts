@@ -1,0 +1,215 @@
+// Opens the report card's metric networks from the folders and files users install: a Hugging Face CLIPModel
+// folder, a DINO v1 ViTModel folder, and LPIPS weights (lpips' names, or torchvision AlexNet + lpips' lin
+// layers). Only safetensors are read; pickles are refused with how to convert them.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { AppError } from '../common/app-error.js';
+import { readSmallFileSync } from '../common/regular-file.js';
+import type { ClipModelConfig } from '../models/clip-embeddings.js';
+import { SD15_CLIP_TEXT } from '../models/clip-text.js';
+import { LPIPS_ALEX_LAYERS, type LpipsConfig } from '../models/lpips.js';
+import type { WeightSource } from '../models/params.js';
+import { CLIP_VIT_B32, type VisionTowerConfig } from '../models/vision.js';
+import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
+import { readSafetensorsHeader } from './safetensors.js';
+import { BUNDLED_MERGES, refusePickle } from './sd-model.js';
+import { SafetensorsSource } from './sources.js';
+
+interface HfTowerConfig {
+  model_type?: string;
+  image_size?: number;
+  patch_size?: number;
+  hidden_size?: number;
+  intermediate_size?: number;
+  num_hidden_layers?: number;
+  num_attention_heads?: number;
+  layer_norm_eps?: number;
+  hidden_act?: string;
+  vocab_size?: number;
+  max_position_embeddings?: number;
+  eos_token_id?: number;
+  qkv_bias?: boolean;
+}
+
+/** The .safetensors under `path` (a folder or one file), pickles refused. */
+function safetensorsFiles(path: string, what: string): string[] {
+  if (!existsSync(path)) throw new AppError('not-found', `No ${what} at ${path}.`);
+  if (!statSync(path).isDirectory()) {
+    if (!path.endsWith('.safetensors')) refusePickle(path);
+    return [path];
+  }
+  const entries = readdirSync(path);
+  const files = entries.filter((f) => f.endsWith('.safetensors')).map((f) => join(path, f));
+  if (files.length === 0) {
+    const pickled = entries.find((f) => /\.(bin|pth|pt|ckpt)$/.test(f));
+    if (pickled) refusePickle(join(path, pickled));
+    throw new AppError('not-found', `${path} has no .safetensors weights for ${what}.`);
+  }
+  return files;
+}
+
+function readConfig(folder: string): (HfTowerConfig & Record<string, unknown>) | undefined {
+  const file = join(folder, 'config.json');
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readSmallFileSync(file, 4 << 20, 'a JSON config').toString('utf8')) as HfTowerConfig & Record<string, unknown>;
+}
+
+function towerConfig(hf: HfTowerConfig, defaults: VisionTowerConfig): VisionTowerConfig {
+  return {
+    imageSize: hf.image_size ?? defaults.imageSize,
+    patchSize: hf.patch_size ?? defaults.patchSize,
+    hiddenSize: hf.hidden_size ?? defaults.hiddenSize,
+    intermediateSize: hf.intermediate_size ?? defaults.intermediateSize,
+    layers: hf.num_hidden_layers ?? defaults.layers,
+    heads: hf.num_attention_heads ?? defaults.heads,
+    eps: hf.layer_norm_eps ?? defaults.eps,
+  };
+}
+
+function refuseActivation(hf: HfTowerConfig, expected: string, what: string, path: string): void {
+  if (hf.hidden_act !== undefined && hf.hidden_act !== expected) {
+    throw new AppError('unsupported-model', `${basename(path)}: the ${what} uses hidden_act "${hf.hidden_act}"; only "${expected}" models are supported.`);
+  }
+}
+
+export interface ClipModel {
+  config: ClipModelConfig;
+  source: WeightSource;
+  tokenizer: ClipTokenizer;
+  label: string;
+}
+
+/** A Hugging Face CLIPModel folder (config.json with text_config and vision_config, model.safetensors). */
+export function openClipModel(path: string): ClipModel {
+  const files = safetensorsFiles(path, 'a CLIP model');
+  const folder = statSync(path).isDirectory() ? path : undefined;
+  const raw = (folder && readConfig(folder)) || {};
+  const textHf = (raw.text_config ?? {}) as HfTowerConfig;
+  const visionHf = (raw.vision_config ?? {}) as HfTowerConfig;
+  const source = new SafetensorsSource(basename(path), files.map(readSafetensorsHeader));
+  const needs = [
+    'vision_model.embeddings.patch_embedding.weight',
+    'text_model.embeddings.token_embedding.weight',
+    'visual_projection.weight',
+    'text_projection.weight',
+  ];
+  const missing = needs.filter((k) => !source.has(k));
+  if (missing.length > 0) {
+    throw new AppError(
+      'unsupported-model',
+      `${basename(path)} is not a full CLIP model (missing ${missing.join(', ')}); the report card needs both towers and their projections, as in openai/clip-vit-base-patch32.`,
+    );
+  }
+  refuseActivation(textHf, 'quick_gelu', 'text tower', path);
+  refuseActivation(visionHf, 'quick_gelu', 'vision tower', path);
+  const vision = towerConfig(visionHf, CLIP_VIT_B32);
+  const tokenEmbedding = source.shapeOf('text_model.embeddings.token_embedding.weight')!;
+  const text = {
+    vocabSize: textHf.vocab_size ?? tokenEmbedding[0]!,
+    hiddenSize: textHf.hidden_size ?? tokenEmbedding[1]!,
+    intermediateSize: textHf.intermediate_size ?? 2048,
+    layers: textHf.num_hidden_layers ?? 12,
+    heads: textHf.num_attention_heads ?? 8,
+    maxPositions: textHf.max_position_embeddings ?? SD15_CLIP_TEXT.maxPositions,
+    eps: textHf.layer_norm_eps ?? SD15_CLIP_TEXT.eps,
+  };
+  const projectionDim = (raw.projection_dim as number | undefined) ?? source.shapeOf('visual_projection.weight')![0]!;
+  const tokenizer =
+    folder && existsSync(join(folder, 'vocab.json')) && existsSync(join(folder, 'merges.txt'))
+      ? ClipTokenizer.fromVocabAndMerges(
+          readSmallFileSync(join(folder, 'vocab.json'), 16 << 20, 'a tokenizer vocabulary').toString('utf8'),
+          readSmallFileSync(join(folder, 'merges.txt'), 16 << 20, 'a BPE merges file').toString('utf8'),
+        )
+      : ClipTokenizer.fromMergesFile(BUNDLED_MERGES);
+  // CLIP's checkpoints say eos_token_id 2 in their configs but pool at the tokenizer's end token (49407): trust the tokenizer.
+  const eosTokenId = text.vocabSize === tokenizer.vocabSize ? tokenizer.endId : (textHf.eos_token_id ?? tokenizer.endId);
+  return { config: { vision, text, projectionDim, eosTokenId }, source, tokenizer, label: basename(path) };
+}
+
+export interface DinoModel {
+  config: VisionTowerConfig;
+  source: WeightSource;
+  /** What the report states: "DINO v1 ViT-S/16" and the like. */
+  description: string;
+}
+
+/** A DINO v1 folder as transformers stores it (config.json model_type "vit", ViTModel weights). */
+export function openDino(path: string): DinoModel {
+  const files = safetensorsFiles(path, 'a DINO model');
+  const hf = (statSync(path).isDirectory() && readConfig(path)) || {};
+  if (hf.model_type === 'dinov2') {
+    throw new AppError(
+      'unsupported-model',
+      `${basename(path)} is DINOv2; the report card computes DINO-f/-b with DINO v1 (as the paper does). Install facebook/dino-vits16 (safetensors) instead.`,
+    );
+  }
+  if (hf.qkv_bias === false) throw new AppError('unsupported-model', `${basename(path)}: ViTs without query/key/value biases are not supported.`);
+  refuseActivation(hf, 'gelu', 'DINO ViT', path);
+  const raw = new SafetensorsSource(basename(path), files.map(readSafetensorsHeader));
+  // ViTModel checkpoints are stored bare or under "vit." (ViTForImageClassification); read both.
+  const source = raw.has('embeddings.cls_token') ? raw : new SafetensorsSource(basename(path), files.map(readSafetensorsHeader), (n) => `vit.${n}`);
+  if (!source.has('embeddings.cls_token') || !source.has('embeddings.patch_embeddings.projection.weight')) {
+    throw new AppError('unsupported-model', `${basename(path)} has no ViT weights (embeddings.cls_token, embeddings.patch_embeddings.*).`);
+  }
+  const patch = source.shapeOf('embeddings.patch_embeddings.projection.weight')!;
+  const positions = source.shapeOf('embeddings.position_embeddings')!;
+  const patchSize = hf.patch_size ?? patch[2]!;
+  const grid = Math.round(Math.sqrt(positions[1]! - 1));
+  const config: VisionTowerConfig = {
+    imageSize: hf.image_size ?? grid * patchSize,
+    patchSize,
+    hiddenSize: hf.hidden_size ?? patch[0]!,
+    intermediateSize: hf.intermediate_size ?? 4 * patch[0]!,
+    layers: hf.num_hidden_layers ?? 12,
+    heads: hf.num_attention_heads ?? 6,
+    eps: hf.layer_norm_eps ?? 1e-12,
+  };
+  const size = config.hiddenSize === 384 ? 'S' : config.hiddenSize === 768 ? 'B' : `${config.hiddenSize}-wide`;
+  return { config, source, description: `DINO v1 ViT-${size}/${config.patchSize}` };
+}
+
+export interface LpipsModel {
+  config: LpipsConfig;
+  source: WeightSource;
+  description: string;
+}
+
+/**
+ * LPIPS (AlexNet): a .safetensors (or a folder of them) holding lin0…lin4 and the trunk, either under lpips' own
+ * names (net.sliceK.N.*) or torchvision's (features.N.*, e.g. alexnet's weights saved beside lpips' alex.pth).
+ */
+export function openLpips(path: string): LpipsModel {
+  const files = safetensorsFiles(path, 'LPIPS weights').map(readSafetensorsHeader);
+  const lpipsName = (k: number) => `net.slice${k + 1}.${LPIPS_ALEX_LAYERS[k]!.index}`;
+  const probe = new SafetensorsSource(basename(path), files);
+  const torchvision = !probe.has(`${lpipsName(0)}.weight`) && probe.has('features.0.weight');
+  const keyOf = (name: string): string => {
+    if (!torchvision) return name;
+    const m = /^net\.slice(\d)\.(\d+)\.(weight|bias)$/.exec(name);
+    return m ? `features.${m[2]}.${m[3]}` : name;
+  };
+  const source = new SafetensorsSource(basename(path), files, keyOf);
+  const missing = [...LPIPS_ALEX_LAYERS.map((_, k) => `${lpipsName(k)}.weight`), ...LPIPS_ALEX_LAYERS.map((_, k) => `lin${k}.model.1.weight`)].filter(
+    (k) => !source.has(k),
+  );
+  if (missing.length > 0) {
+    const hint = probe.has('features.0.weight') || probe.has(`${lpipsName(0)}.weight`) ? '' : ' (is it a VGG or SqueezeNet LPIPS? only AlexNet is supported)';
+    throw new AppError(
+      'unsupported-model',
+      `${basename(path)} is not LPIPS-AlexNet weights: missing ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? '…' : ''}${hint}. ` +
+        'Convert lpips’ alex.pth and torchvision’s alexnet weights to one .safetensors (lpips’ names, or features.N + linK.model.1).',
+    );
+  }
+  const channels = LPIPS_ALEX_LAYERS.map((_, k) => source.shapeOf(`${lpipsName(k)}.weight`)![0]!) as unknown as LpipsConfig['channels'];
+  return { config: { channels }, source, description: 'LPIPS (AlexNet, lpips v0.1 formula)' };
+}
+
+/** Whether `path` holds LPIPS weights (for the model manager's family detection). */
+export function looksLikeLpips(path: string): boolean {
+  try {
+    const files = safetensorsFiles(path, 'LPIPS weights').map(readSafetensorsHeader);
+    return new SafetensorsSource(basename(path), files).has('lin0.model.1.weight');
+  } catch {
+    return false;
+  }
+}
