@@ -1,6 +1,8 @@
 import type { ApiHandlers } from '../../src-preload/contract/index.js';
 import { AppError } from '../common/app-error.js';
+import { evaluateOnWorker } from '../jobs/evaluation-runner.js';
 import { drawOnWorker } from '../jobs/generation-runner.js';
+import { exportReport } from '../pipeline/evaluate/report-export.js';
 import type { JobManager } from '../jobs/job-manager.js';
 import type { TrainingQueue } from '../jobs/training-queue.js';
 import { createRun, resumeRun } from '../pipeline/learn/learning-service.js';
@@ -217,6 +219,35 @@ export function createHandlers({ library, masks, jobs, uploads, events, training
         // the queue's run may not have claimed its row yet
         if (training.runningId === id) throw new AppError('conflict', `Run ${id} is starting; cancel it first, then delete it.`);
         return library.runs.delete(id);
+      },
+    },
+    evaluations: {
+      list: ({ conceptId }) => library.evaluations.list(conceptId),
+      get: ({ id }) => library.evaluations.get(id),
+      start: ({ conceptId, model, set, label, provider }) => {
+        // what can be checked now is refused now, before anything is queued
+        resolveModelPath(library.dataDir, model);
+        const concept = library.concepts.get(conceptId);
+        library.concepts.filePath(conceptId);
+        const request = { conceptId, model, set, provider, ...(label ? { label } : {}) };
+        const started = jobs.start<string>(
+          'evaluate',
+          `Report card for "${concept.name}"${label ? ` (${label})` : ''}`,
+          (ctx) => evaluateOnWorker(library.dataDir, request, ctx),
+          { lane: 'gpu', outputs: (id) => [id, conceptId] },
+        );
+        void started.done.then(
+          () => events.emit('evaluations', 'onChanged', { conceptId }),
+          () => undefined,
+        );
+        return { jobId: started.jobId };
+      },
+      exportReport: ({ id, format }) => exportReport(library.evaluations.get(id), format),
+      remove: async ({ id }) => {
+        const { conceptId } = library.evaluations.get(id);
+        const result = await library.evaluations.delete(id);
+        events.emit('evaluations', 'onChanged', { conceptId });
+        return result;
       },
     },
   };

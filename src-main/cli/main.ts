@@ -3,6 +3,7 @@ import { toApiError } from '../common/app-error.js';
 import { defaultDataDir } from '../common/data-dir.js';
 import { type CliIo, type Command, helpText, parseCommandArgs, UsageError } from './command.js';
 import { doctorCommand } from './commands/doctor.js';
+import { evaluateCommand, evaluationsCommand } from './commands/evaluate.js';
 import { exportCommand, importConceptCommand } from './commands/exchange.js';
 import { galleryCommand } from './commands/gallery.js';
 import { generateCommand } from './commands/generate.js';
@@ -25,6 +26,8 @@ export const rootCommand: Command = {
     runsCommand,
     generateCommand,
     galleryCommand,
+    evaluateCommand,
+    evaluationsCommand,
     exportCommand,
     importConceptCommand,
     modelsCommand,

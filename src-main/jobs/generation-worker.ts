@@ -4,6 +4,7 @@
 import { toApiError } from '../common/app-error.js';
 import { Library } from '../library/library.js';
 import { type ComposeRequest, composeImages } from '../pipeline/compose/compose-service.js';
+import type { WorkerEnd } from './worker-job.js';
 import { workerPort } from './worker-port.js';
 
 export interface GenerationWorkerInput {
@@ -12,9 +13,7 @@ export interface GenerationWorkerInput {
 }
 
 export type GenerationWorkerMessage =
-  | { type: 'progress'; step: number; total: number; etaMs: number; preview: string }
-  | { type: 'note'; text: string }
-  | { type: 'end'; generationIds: string[]; error: ReturnType<typeof toApiError> | null };
+  { type: 'progress'; step: number; total: number; etaMs: number; preview: string } | { type: 'note'; text: string } | WorkerEnd<string[]>;
 
 const { input, signal, post, close } = workerPort<GenerationWorkerInput, GenerationWorkerMessage>();
 
@@ -29,9 +28,9 @@ try {
         .then((png) => post({ type: 'progress', step: p.step, total: p.total, etaMs: p.etaMs, preview: `data:image/png;base64,${png.toString('base64')}` }));
     },
   });
-  post({ type: 'end', generationIds: generations.map((g) => g.id), error: null });
+  post({ type: 'end', result: generations.map((g) => g.id), error: null });
 } catch (err) {
-  post({ type: 'end', generationIds: [], error: toApiError(err) });
+  post({ type: 'end', result: null, error: toApiError(err) });
 } finally {
   library.close();
   close();

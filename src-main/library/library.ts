@@ -9,6 +9,7 @@ import { Blobs } from './blobs.js';
 import { Concepts } from './concepts.js';
 import { openDatabase } from './database.js';
 import { FileStore } from './file-store.js';
+import { Evaluations } from './evaluations.js';
 import { Compositions, Generations } from './generations.js';
 import { Images } from './images.js';
 import { Masks } from './masks.js';
@@ -42,6 +43,7 @@ export class Library {
   readonly generations: Generations;
   readonly compositions: Compositions;
   readonly preferences: PreferencesRepo;
+  readonly evaluations: Evaluations;
 
   private constructor(readonly dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
@@ -56,6 +58,7 @@ export class Library {
     this.generations = new Generations(this.db, this.blobs);
     this.compositions = new Compositions(this.db);
     this.preferences = new PreferencesRepo(this.db);
+    this.evaluations = new Evaluations(this.db, this.blobs);
   }
 
   /** Where compiled model graphs are cached (they are rebuilt when missing). */

@@ -3,14 +3,18 @@ import { join } from 'node:path';
 import { AppError } from '../common/app-error.js';
 import { refuseNonFiniteWeights } from '../weights/check-architecture.js';
 import { openStableDiffusion } from '../weights/sd-loader.js';
+import { looksLikeLpips } from '../weights/metric-models.js';
+import { MODEL_FAMILIES, type ModelFamily } from '../../src-preload/contract/models.js';
 import { readSmallFileSync, regularFileSync } from '../common/regular-file.js';
 
-export type InstalledFamily = 'sd1' | 'grounding-dino' | 'clip' | 'dino';
-export const FAMILIES: InstalledFamily[] = ['sd1', 'grounding-dino', 'clip', 'dino'];
+export type InstalledFamily = ModelFamily;
+export const FAMILIES: readonly InstalledFamily[] = MODEL_FAMILIES;
 
 /** What kind of model a path holds, checked as far as its files allow; throws with the reason otherwise. */
 export function detectFamily(path: string): { family: InstalledFamily; format: string } {
   if (!statSync(path).isDirectory()) regularFileSync(path, 'a model file or folder');
+  // LPIPS weights: lin layers and an AlexNet trunk, one file or a folder of them (no config.json)
+  if (!existsSync(join(path, 'config.json')) && looksLikeLpips(path)) return { family: 'lpips', format: 'safetensors' };
   if (statSync(path).isDirectory()) {
     if (existsSync(join(path, 'model_index.json'))) {
       refuseNonFiniteWeights(openStableDiffusion(path));
@@ -30,7 +34,7 @@ export function detectFamily(path: string): { family: InstalledFamily; format: s
       if (config.model_type === 'dinov2' || config.model_type === 'vit') return { family: 'dino', format };
       throw new AppError(
         'unsupported-model',
-        `${path} holds a "${config.model_type ?? 'unknown'}" model; SingleInsert Studio uses SD 1.x, GroundingDINO, CLIP and DINO.`,
+        `${path} holds a "${config.model_type ?? 'unknown'}" model; SingleInsert Studio uses SD 1.x, GroundingDINO, CLIP, DINO and LPIPS.`,
       );
     }
     throw new AppError('unsupported-model', `${path} is neither a diffusers folder (model_index.json) nor a model folder with config.json.`);

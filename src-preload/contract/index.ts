@@ -1,6 +1,7 @@
 // The whole API between the renderer and the main side. Each transport serves
 // exactly this object; a test checks every method has a handler.
 import type { ServiceClient, ServiceDef, ServiceHandler } from './define.js';
+import { evaluationsService } from './evaluations.js';
 import { imagesService } from './images.js';
 import { jobsService } from './jobs.js';
 import { libraryService } from './library.js';
@@ -20,6 +21,7 @@ export const contract = {
   compositions: compositionsService,
   system: systemService,
   training: trainingService,
+  evaluations: evaluationsService,
 } satisfies Record<string, ServiceDef>;
 
 export type Contract = typeof contract;
@@ -37,6 +39,7 @@ export type { ImportSource } from './common.js';
 export type { JobInfo } from './jobs.js';
 export type { MaskRecord, MaskResultWire } from './masks.js';
 export type { ModelRecord } from './models.js';
+export type { EvaluationReport, EvaluationSummary, MetricKey } from './evaluations.js';
 export type { GalleryQuery, GallerySort, GenerationRecord, SavedComposition } from './generations.js';
 export { boardName, GALLERY_SORTS, queryGallery } from './generations.js';
 export type { AdapterReport, DeviceChoice, DoctorReport, FolderListing, GpuAdapter, GpuReport, Preferences, ProviderInfo } from './system.js';

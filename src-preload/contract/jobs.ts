@@ -6,7 +6,7 @@ export const jobState = z.enum(['queued', 'running', 'succeeded', 'failed', 'can
 
 export const jobInfo = z.object({
   id: jobId,
-  kind: z.enum(['import', 'segment', 'install', 'generate']),
+  kind: z.enum(['import', 'segment', 'install', 'generate', 'evaluate']),
   title: z.string(),
   state: jobState,
   /** Units of work done and in all (files, steps); total 0 means not known yet. */
@@ -16,7 +16,7 @@ export const jobInfo = z.object({
   startedAt: z.string(),
   finishedAt: z.string().nullable(),
   error: apiError.nullable(),
-  /** The ids of what a finished job made (a drawing's generations), so a page that was away can show them. */
+  /** The ids of what a finished job made (a drawing's generations; a report card and its concept), so a page that was away can show them. */
   outputs: z.array(z.string()),
 });
 export type JobInfo = z.infer<typeof jobInfo>;

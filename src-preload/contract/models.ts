@@ -16,7 +16,10 @@ export const modelRecord = z.object({
 });
 export type ModelRecord = z.infer<typeof modelRecord>;
 
-const family = z.enum(['sd1', 'grounding-dino', 'clip', 'dino']);
+/** The kinds of model the app uses: SD 1.x to draw, GroundingDINO to find subjects, CLIP, DINO and LPIPS to measure concepts. */
+export const MODEL_FAMILIES = ['sd1', 'grounding-dino', 'clip', 'dino', 'lpips'] as const;
+export type ModelFamily = (typeof MODEL_FAMILIES)[number];
+const family = z.enum(MODEL_FAMILIES);
 
 export const modelsService = service(
   {

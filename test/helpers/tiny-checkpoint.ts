@@ -10,6 +10,8 @@ import {
   writeSingleFileCheckpoint,
 } from '../../src-main/weights/random-checkpoint.js';
 import { RandomSource } from '../../src-main/weights/sources.js';
+import type { ClipModelConfig } from '../../src-main/models/clip-embeddings.js';
+import { writeClipModelFolder, writeDinoFolder, writeLpipsFile } from '../../src-main/weights/random-metric-models.js';
 
 const random = new RandomSource(3);
 /** RandomSource's values; biases and norm offsets get small values too, so a wrong mapping cannot hide behind zeros. */
@@ -34,3 +36,15 @@ export const writeTinyClipVision = (dir: string): string =>
     { imageSize: 32, patchSize: 8, hiddenSize: 48, intermediateSize: 96, layers: 1, heads: 12, eps: 1e-5, tokenDim: TINY_CLIP_TEXT.hiddenSize },
     fill,
   );
+
+/** The report card's metric networks, small and random: a CLIP model with CLIP's whole vocabulary, DINO v1, LPIPS-AlexNet. */
+export const TINY_METRIC_CLIP: ClipModelConfig = {
+  vision: { imageSize: 32, patchSize: 8, hiddenSize: 32, intermediateSize: 64, layers: 1, heads: 4, eps: 1e-5 },
+  text: { ...TINY_CLIP_TEXT, hiddenSize: 32, intermediateSize: 64, layers: 1, heads: 4 },
+  projectionDim: 16,
+  eosTokenId: 49407,
+};
+export const writeTinyClipModel = (dir: string) => writeClipModelFolder(dir, TINY_METRIC_CLIP, fill);
+export const writeTinyDino = (dir: string) =>
+  writeDinoFolder(dir, { imageSize: 32, patchSize: 8, hiddenSize: 24, intermediateSize: 48, layers: 1, heads: 3, eps: 1e-6 }, fill);
+export const writeTinyLpips = (path: string) => writeLpipsFile(path, { channels: [8, 12, 16, 12, 12] }, fill);

@@ -35,12 +35,12 @@ const list: Command = {
 const add: Command = {
   name: 'add',
   summary: 'Install a model from a local path (referenced in place unless --copy) or an http(s) URL of a .safetensors file (resumable download).',
-  usage: 'models add <path|url> [--name N] [--family sd1|grounding-dino|clip|dino] [--copy] [--sha256 HEX]',
+  usage: `models add <path|url> [--name N] [--family ${FAMILIES.join('|')}] [--copy] [--sha256 HEX]`,
   options: {
     name: { type: 'string', value: '<name>', description: 'The name to refer to the model by.', default: "the file or folder's name" },
     family: {
       type: 'string',
-      value: 'sd1|grounding-dino|clip|dino',
+      value: FAMILIES.join('|'),
       description: 'What kind of model it is, when it cannot be told from its files.',
       default: 'read from the files',
     },

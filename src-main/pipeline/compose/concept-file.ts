@@ -47,6 +47,9 @@ function conceptHeader(path: string): SafetensorsFile {
   return file;
 }
 
+/** Whether the concept carries a LoRA (learned through Stage II, or a style): which of the paper's rows it compares with. */
+export const conceptHasLora = (path: string): boolean => [...conceptHeader(path).tensors.keys()].some(isLoraKey);
+
 /** A concept's tensors as values: its token, and each adapted module's A [rank, in] and B [out, rank]. */
 export interface ConceptTensors {
   /** null for a style concept. */

@@ -1,5 +1,6 @@
 // `npm run bench:sd`: one UNet step (batch 2, as with guidance) and one VAE decode on the CPU EP,
-// for the tiny test configuration and for SD 1.5's real shapes with random weights. Prints JSON.
+// for the tiny test configuration and for SD 1.5's real shapes with random weights; then the report card's
+// default set at SD 1.5 scale (evaluate-bench.ts). Prints JSON.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import { SD15_CLIP_TEXT } from '../../models/clip-text.js';
 import { SD15_UNET, unet, type UNetConfig } from '../../models/unet.js';
 import { SD15_VAE, vaeDecode, type VaeConfig } from '../../models/vae.js';
 import { RandomSource } from '../../weights/sources.js';
+import { benchEvaluate } from '../evaluate/evaluate-bench.js';
 
 interface Target {
   unet: UNetConfig;
@@ -93,7 +95,10 @@ async function measure(targetName: string, part: 'unet' | 'vae', provider: Execu
 }
 
 const [, , target, part, provider = 'cpu', runs] = process.argv;
-if (target) {
+if (target === 'evaluate') {
+  // the report card's default set at SD 1.5 scale (tens of minutes on a 2-core CPU)
+  process.stdout.write(JSON.stringify(await benchEvaluate(process.env.SINGLEINSERT_BENCH_DIR ?? join(tmpdir(), 'singleinsert-bench'))));
+} else if (target) {
   process.stdout.write(JSON.stringify(await measure(target, part as 'unet' | 'vae', provider as ExecutionProvider, Number(runs ?? 3))));
 } else {
   const self = fileURLToPath(import.meta.url);
@@ -107,5 +112,8 @@ if (target) {
   const results = plan.map(([t, p, r]) =>
     JSON.parse(execFileSync(process.execPath, [self, t, p, wanted, String(r)], { encoding: 'utf8', maxBuffer: 1 << 24 })),
   );
+  // BENCH_EVALUATE=0 leaves out the report card's case (the longest)
+  if (process.env.BENCH_EVALUATE !== '0')
+    results.push(JSON.parse(execFileSync(process.execPath, [self, 'evaluate'], { encoding: 'utf8', maxBuffer: 1 << 24 })));
   console.log(JSON.stringify({ bench: 'sd', date: new Date().toISOString(), node: process.versions.node, results }, null, 2));
 }

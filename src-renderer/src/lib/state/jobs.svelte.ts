@@ -28,6 +28,12 @@ function readWatching(): Watching {
 export function jobEnding(job: JobInfo): { kind: ToastKind; text: string; options: PushOptions } | null {
   const options: PushOptions = { screen: null };
   if (job.state === 'succeeded') {
+    if (job.kind === 'evaluate')
+      return {
+        kind: 'success',
+        text: `${job.title}: ready.`,
+        options: { ...options, action: { label: 'Open the report', href: `#/library/${job.outputs[1] ?? ''}` } },
+      };
     if (job.kind !== 'generate') return { kind: 'success', text: `${job.title}: done.`, options };
     const n = job.outputs.length;
     return {
@@ -122,8 +128,8 @@ export class JobsState {
     if (!this.#watching.jobs.includes(job.id)) return;
     this.#unwatch('jobs', job.id);
     this.#cancelling = without(this.#cancelling, job.id);
-    // an import's or a download's caller says its own result; a drawing's and an orphan's are said here
-    if (job.kind !== 'generate' && !this.#orphans.has(job.id)) return;
+    // an import's or a download's caller says its own result; a drawing's, a report card's and an orphan's are said here
+    if (job.kind !== 'generate' && job.kind !== 'evaluate' && !this.#orphans.has(job.id)) return;
     const ending = jobEnding(job);
     if (ending) notifications.push(ending.kind, ending.text, ending.options);
   }
