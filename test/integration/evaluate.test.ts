@@ -15,6 +15,7 @@ import { openClipModel, openLpips } from '../../src-main/weights/metric-models.j
 import { fixtureImage } from '../helpers/fixtures.js';
 import { discMaskPng } from '../helpers/masks.js';
 import { writeRandomConcept } from '../helpers/random-concept.js';
+import { writeTestDetector } from '../helpers/test-detector.js';
 import { writeTinyClipModel, writeTinyDino, writeTinyLpips, writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
 
 describe('singleinsert evaluate (tiny SD, tiny metric networks)', { timeout: 300_000 }, () => {
@@ -134,5 +135,18 @@ describe('singleinsert evaluate (tiny SD, tiny metric networks)', { timeout: 300
     const missing = await cli('evaluations', 'show', bare.id);
     expect(missing.code).toBe(1);
     expect(missing.err.join('\n')).toMatch(/No evaluation/);
+  });
+
+  it('finds the subject in each image with GroundingDINO + SAM when a detector is installed, and says so', async () => {
+    expect((await cli('models', 'add', writeTestDetector(join(root, 'detector'), { wordQuery: 2.2, periodQuery: -1 }))).code).toBe(0);
+    const run = await cli('evaluate', conceptId, '--model', 'tiny', '--prompts', '1', '--seeds', '2', '--steps', '2', '--provider', 'cpu', '--json');
+    expect(run.code, run.err.join('\n')).toBe(0);
+    const withDetector = JSON.parse(run.out[0]!) as EvaluationReport;
+    expect(withDetector.models.segmentation).toMatch(/^GroundingDINO \(detector\) \+ SAM on “dog”/);
+    expect(withDetector.images.map((i) => i.maskSource)).toEqual(['detector', 'detector']);
+    // the same images as before, measured through other masks
+    expect(withDetector.images.map((i) => i.sha256)).toEqual(full.images.slice(0, 2).map((i) => i.sha256));
+    expect(withDetector.images[0]!.scores.clipIF).not.toBeCloseTo(full.images[0]!.scores.clipIF!, 6);
+    expect(withDetector.images[0]!.scores.clipT).toBeCloseTo(full.images[0]!.scores.clipT!, 6);
   });
 });

@@ -1,6 +1,7 @@
 // The report card's networks and views against PyTorch (scripts/reference/make_goldens.py, section 10): a
 // CLIP model, a DINO v1 ViT and LPIPS-AlexNet on seeded random weights, opened from the folders a user installs,
-// and the masked, resized, cropped views the protocol feeds them (max |error| ≤ 1e-4 × max |value|).
+// and the masked, resized, cropped views the protocol feeds them (max |error| ≤ 1e-4 × max |value|). The GPU project
+// runs this file again on WebGPU, every node on the device.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
