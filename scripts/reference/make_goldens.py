@@ -67,6 +67,8 @@ CLIP_PROJECTION = 24
 DINO = dict(model_type="vit", image_size=32, patch_size=8, num_channels=3, hidden_size=24, intermediate_size=48, num_hidden_layers=2,
             num_attention_heads=3, layer_norm_eps=1e-6, hidden_act="gelu", qkv_bias=True)
 LPIPS_CHANNELS = [16, 24, 32, 24, 24]  # AlexNet's are 64, 192, 384, 256, 256
+DINOV2 = dict(model_type="dinov2", image_size=32, patch_size=8, num_channels=3, hidden_size=24, mlp_ratio=2, num_hidden_layers=2,
+              num_attention_heads=3, layer_norm_eps=1e-6, hidden_act="gelu", qkv_bias=True, layerscale_value=1.0, use_swiglu_ffn=False)
 
 
 def parse_args():
@@ -255,6 +257,42 @@ class Dino(nn.Module):
         return self.layernorm(x)[:, 0]
 
 
+class Dinov2Layer(DinoLayer):
+    """transformers' Dinov2Layer: DINO v1's attention under other names (norm1, norm2, mlp.fc1/fc2) and a learned scale on
+    each residual branch (layer_scale1/2.lambda1)."""
+
+    def __init__(self, c):
+        super().__init__({**c, "intermediate_size": c["hidden_size"] * c["mlp_ratio"]})
+        d = c["hidden_size"]
+        del self.intermediate, self.output, self.layernorm_before, self.layernorm_after
+        self.norm1, self.norm2 = nn.LayerNorm(d, eps=c["layer_norm_eps"]), nn.LayerNorm(d, eps=c["layer_norm_eps"])
+        self.mlp = nn.Module()
+        self.mlp.fc1, self.mlp.fc2 = nn.Linear(d, d * c["mlp_ratio"]), nn.Linear(d * c["mlp_ratio"], d)
+        self.layer_scale1, self.layer_scale2 = nn.Module(), nn.Module()
+        self.layer_scale1.lambda1 = nn.Parameter(torch.ones(d))
+        self.layer_scale2.lambda1 = nn.Parameter(torch.ones(d))
+
+    def forward(self, x):
+        b, n, d = x.shape
+        a = self.attention.attention
+        h = self.norm1(x)
+        split = lambda t: t.view(b, n, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
+        q, k, v = split(a.query(h)), split(a.key(h)), split(a.value(h))
+        w = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d // self.heads), dim=-1)
+        x = x + self.layer_scale1.lambda1 * self.attention.output.dense((w @ v).transpose(1, 2).reshape(b, n, d))
+        return x + self.layer_scale2.lambda1 * self.mlp.fc2(nn.functional.gelu(self.mlp.fc1(self.norm2(x))))
+
+
+class Dinov2(Dino):
+    """transformers' Dinov2Model at its stored size (the position embeddings need no interpolation there): DINO v1's
+    embeddings (plus an unused mask_token), Dinov2Layer blocks, the class token after the final layernorm."""
+
+    def __init__(self, c):
+        super().__init__({**c, "intermediate_size": c["hidden_size"] * c["mlp_ratio"]})
+        self.embeddings.mask_token = nn.Parameter(torch.zeros(1, c["hidden_size"]))
+        self.encoder.layer = nn.ModuleList([Dinov2Layer(c) for _ in range(c["num_hidden_layers"])])
+
+
 class Lpips(nn.Module):
     """lpips' LPIPS(net="alex") at its defaults (inputs in [-1, 1], the scaling layer, unit-normalised ReLU features of five
     slices, squared differences weighted by 1x1 convs without bias, spatial means summed), on an AlexNet-shaped trunk stored
@@ -343,6 +381,17 @@ def metric_networks(g):
         a, b = torch.rand(2, 3, 64, 64) * 2 - 1, torch.rand(2, 3, 64, 64) * 2 - 1
         g["lpips.a"], g["lpips.b"] = a, b
         g["lpips.distance"] = lpips(a, b).flatten()
+
+    # DINOv2 (drawn last, so everything above keeps its values); layer scales away from 1 and from 0
+    dinov2 = randomize(Dinov2(DINOV2))
+    with torch.no_grad():
+        for name, p in dinov2.named_parameters():
+            if name.endswith("lambda1"):
+                p.copy_((0.6 + 0.2 * torch.randn_like(p)).half().float())
+    write_json(os.path.join(args.out, "tiny-dinov2", "config.json"), DINOV2)
+    write_safetensors(os.path.join(args.out, "tiny-dinov2", "model.safetensors"), dinov2.state_dict(), dtype_of=lambda name, t: torch.float16)
+    with torch.no_grad():
+        g["dinov2.cls"] = dinov2(g["eval.dino_fg"])
 
 
 def randomize(module):

@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import { AppError } from '../common/app-error.js';
 import { readSmallFileSync } from '../common/regular-file.js';
 import type { ClipModelConfig } from '../models/clip-embeddings.js';
+import type { DinoVersion } from '../models/dino-vit.js';
 import { SD15_CLIP_TEXT } from '../models/clip-text.js';
 import { LPIPS_ALEX_LAYERS, type LpipsConfig } from '../models/lpips.js';
 import type { WeightSource } from '../models/params.js';
@@ -128,26 +129,35 @@ export function openClipModel(path: string): ClipModel {
 
 export interface DinoModel {
   config: VisionTowerConfig;
+  version: DinoVersion;
   source: WeightSource;
-  /** What the report states: "DINO v1 ViT-S/16" and the like. */
+  /** What the report states: "DINO v1 ViT-S/16", "DINOv2 ViT-S/14 at 518²". */
   description: string;
 }
 
-/** A DINO v1 folder as transformers stores it (config.json model_type "vit", ViTModel weights). */
+/**
+ * A DINO folder as transformers stores it: v1 (config.json model_type "vit", ViTModel weights) or v2 (model_type
+ * "dinov2", Dinov2Model weights; run at its stored image size, so its position embeddings are used as trained).
+ */
 export function openDino(path: string): DinoModel {
   const files = safetensorsFiles(path, 'a DINO model');
-  const hf = (statSync(path).isDirectory() && readConfig(path)) || {};
-  if (hf.model_type === 'dinov2') {
-    throw new AppError(
-      'unsupported-model',
-      `${basename(path)} is DINOv2; the report card computes DINO-f/-b with DINO v1 (as the paper does). Install facebook/dino-vits16 (safetensors) instead.`,
-    );
+  const hf = ((statSync(path).isDirectory() && readConfig(path)) || {}) as HfTowerConfig & {
+    use_swiglu_ffn?: boolean;
+    num_register_tokens?: number;
+    mlp_ratio?: number;
+  };
+  const version: DinoVersion = hf.model_type === 'dinov2' || hf.model_type === 'dinov2_with_registers' ? 2 : 1;
+  if (hf.use_swiglu_ffn)
+    throw new AppError('unsupported-model', `${basename(path)} is DINOv2 with a SwiGLU MLP (ViT-g); use dinov2-small, -base or -large, or DINO v1.`);
+  if (hf.model_type === 'dinov2_with_registers' || (hf.num_register_tokens ?? 0) > 0) {
+    throw new AppError('unsupported-model', `${basename(path)} is DINOv2 with registers; use facebook/dinov2-small (or DINO v1, facebook/dino-vits16).`);
   }
   if (hf.qkv_bias === false) throw new AppError('unsupported-model', `${basename(path)}: ViTs without query/key/value biases are not supported.`);
   refuseActivation(hf, 'gelu', 'DINO ViT', path);
   const raw = new SafetensorsSource(basename(path), files.map(readSafetensorsHeader));
-  // ViTModel checkpoints are stored bare or under "vit." (ViTForImageClassification); read both.
-  const source = raw.has('embeddings.cls_token') ? raw : new SafetensorsSource(basename(path), files.map(readSafetensorsHeader), (n) => `vit.${n}`);
+  // checkpoints are stored bare or under the model's prefix (ViTForImageClassification's "vit.", "dinov2.")
+  const prefix = raw.has('embeddings.cls_token') ? '' : version === 2 ? 'dinov2.' : 'vit.';
+  const source = prefix ? new SafetensorsSource(basename(path), files.map(readSafetensorsHeader), (n) => `${prefix}${n}`) : raw;
   if (!source.has('embeddings.cls_token') || !source.has('embeddings.patch_embeddings.projection.weight')) {
     throw new AppError('unsupported-model', `${basename(path)} has no ViT weights (embeddings.cls_token, embeddings.patch_embeddings.*).`);
   }
@@ -155,17 +165,20 @@ export function openDino(path: string): DinoModel {
   const positions = source.shapeOf('embeddings.position_embeddings')!;
   const patchSize = hf.patch_size ?? patch[2]!;
   const grid = Math.round(Math.sqrt(positions[1]! - 1));
+  const hidden = hf.hidden_size ?? patch[0]!;
   const config: VisionTowerConfig = {
-    imageSize: hf.image_size ?? grid * patchSize,
+    // v2 is stored for 518² but its processor crops 224 and interpolates positions; running at the stored grid keeps them exact
+    imageSize: version === 2 ? grid * patchSize : (hf.image_size ?? grid * patchSize),
     patchSize,
-    hiddenSize: hf.hidden_size ?? patch[0]!,
-    intermediateSize: hf.intermediate_size ?? 4 * patch[0]!,
+    hiddenSize: hidden,
+    intermediateSize: version === 2 ? hidden * (hf.mlp_ratio ?? 4) : (hf.intermediate_size ?? 4 * hidden),
     layers: hf.num_hidden_layers ?? 12,
     heads: hf.num_attention_heads ?? 6,
-    eps: hf.layer_norm_eps ?? 1e-12,
+    eps: hf.layer_norm_eps ?? (version === 2 ? 1e-6 : 1e-12),
   };
-  const size = config.hiddenSize === 384 ? 'S' : config.hiddenSize === 768 ? 'B' : `${config.hiddenSize}-wide`;
-  return { config, source, description: `DINO v1 ViT-${size}/${config.patchSize}` };
+  const size = ({ 384: 'S', 768: 'B', 1024: 'L' } as Record<number, string>)[hidden] ?? `${hidden}-wide`;
+  const description = version === 1 ? `DINO v1 ViT-${size}/${patchSize}` : `DINOv2 ViT-${size}/${patchSize} at ${config.imageSize}²`;
+  return { config, version, source, description };
 }
 
 export interface LpipsModel {

@@ -46,7 +46,7 @@ export const METRICS: Record<MetricKey, MetricInfo> = {
 /** Where a person adds each metric model (shown when one is missing). */
 export const METRIC_MODEL_HINTS: Record<MetricModel, string> = {
   clip: 'a CLIP model folder (e.g. openai/clip-vit-base-patch32: config.json + model.safetensors)',
-  dino: 'a DINO v1 folder (facebook/dino-vits16: config.json + model.safetensors)',
+  dino: 'a DINO folder (facebook/dino-vits16 as in the paper, or facebook/dinov2-small: config.json + model.safetensors)',
   lpips: 'LPIPS-AlexNet weights as one .safetensors (lpips’ alex.pth lin layers + torchvision’s alexnet features, converted)',
 };
 

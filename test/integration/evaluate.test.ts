@@ -58,7 +58,7 @@ describe('singleinsert evaluate (tiny SD, tiny metric networks)', { timeout: 300
     expect(bare.set.prompts.map((p) => p.prompt)).toEqual(['* dog on the beach', '* dog wearing a red scarf']);
     for (const k of METRIC_KEYS) expect(bare.metrics[k].value, k).toBeNull();
     expect(bare.metrics.clipT.missing).toMatch(/CLIP model folder.*singleinsert models add/);
-    expect(bare.metrics.dinoF.missing).toMatch(/DINO v1/);
+    expect(bare.metrics.dinoF.missing).toMatch(/DINO folder \(facebook\/dino-vits16/);
     expect(bare.metrics.div.missing).toMatch(/LPIPS/);
     expect(run.err.join('\n')).toMatch(/Without CLIP, DINO, LPIPS: CLIP-I-f, CLIP-I-b, DINO-f, DINO-b, CLIP-T, DIV, ESR will not be measured/);
     expect(bare.stage).toBe(2);

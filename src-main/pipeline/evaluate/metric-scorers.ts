@@ -81,7 +81,7 @@ export class DinoScorer {
   static async open(model: DinoModel, options: SessionOptions): Promise<DinoScorer> {
     const s = model.config.imageSize;
     const g = new Graph('metric-dino');
-    g.output(dinoClassToken(weightsFrom(g, model.source), model.config, g.input('pixels', 'float32', [1, 3, s, s])), 'cls');
+    g.output(dinoClassToken(weightsFrom(g, model.source), model.config, g.input('pixels', 'float32', [1, 3, s, s]), model.version), 'cls');
     // DINO's evaluation transform: resize the shortest side to 256/224 of the crop, then centre-crop
     return new DinoScorer(await sessionForGraph(g, options), { shortest: Math.round((s * 256) / 224), crop: s, mean: IMAGENET_MEAN, std: IMAGENET_STD });
   }

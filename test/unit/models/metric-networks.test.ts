@@ -1,5 +1,5 @@
 // The report card's networks and views against PyTorch (scripts/reference/make_goldens.py, section 10): a
-// CLIP model, a DINO v1 ViT and LPIPS-AlexNet on seeded random weights, opened from the folders a user installs,
+// CLIP model, DINO v1 and v2 ViTs and LPIPS-AlexNet on seeded random weights, opened from the folders a user installs,
 // and the masked, resized, cropped views the protocol feeds them (max |error| ≤ 1e-4 × max |value|). The GPU project
 // runs this file again on WebGPU, every node on the device.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -93,6 +93,14 @@ describe('the report card’s networks against PyTorch (random weights)', () => 
     const g = new Graph('dino');
     g.output(dinoClassToken(weightsFrom(g, dino.source), dino.config, g.input('pixels', 'float32', [2, 3, 32, 32])), 'cls');
     expectCloseToGolden((await run(g, { pixels: golden('eval.dino_fg') })).cls!, 'dino.cls');
+  });
+
+  it('DINOv2 (transformers’ Dinov2Model): renamed blocks with layer scales, at its stored size', async () => {
+    const dino = openDino(join(REFERENCE_DIR, 'tiny-dinov2'));
+    expect(dino).toMatchObject({ version: 2, description: 'DINOv2 ViT-24-wide/8 at 32²', config: { imageSize: 32, intermediateSize: 48, eps: 1e-6 } });
+    const g = new Graph('dinov2');
+    g.output(dinoClassToken(weightsFrom(g, dino.source), dino.config, g.input('pixels', 'float32', [2, 3, 32, 32]), 2), 'cls');
+    expectCloseToGolden((await run(g, { pixels: golden('eval.dino_fg') })).cls!, 'dinov2.cls');
   });
 
   it('LPIPS-AlexNet: the distance of two pairs, widths read from the weights', async () => {
