@@ -122,6 +122,9 @@ describe('singleinsert evaluate (tiny SD, tiny metric networks)', { timeout: 300
   });
 
   it('shows, compares, exports and removes report cards from the command line', async () => {
+    const unknown = await cli('evaluate', 'Fido', '--model', 'tiny');
+    expect(unknown.code).toBe(2);
+    expect(unknown.err.join('\n')).toMatch(/No concept is called "Fido"/);
     const shown = await cli('evaluations', 'show', full.id);
     expect(shown.out.join('\n')).toMatch(/CLIP-I-f\s+\d\.\d{3}\s+0\.857/);
     expect(shown.out.join('\n')).toMatch(/judge\s+An edit succeeds when/);
@@ -139,7 +142,7 @@ describe('singleinsert evaluate (tiny SD, tiny metric networks)', { timeout: 300
 
   it('finds the subject in each image with GroundingDINO + SAM when a detector is installed, and says so', async () => {
     expect((await cli('models', 'add', writeTestDetector(join(root, 'detector'), { wordQuery: 2.2, periodQuery: -1 }))).code).toBe(0);
-    const run = await cli('evaluate', conceptId, '--model', 'tiny', '--prompts', '1', '--seeds', '2', '--steps', '2', '--provider', 'cpu', '--json');
+    const run = await cli('evaluate', 'Rex', '--model', 'tiny', '--prompts', '1', '--seeds', '2', '--steps', '2', '--provider', 'cpu', '--json');
     expect(run.code, run.err.join('\n')).toBe(0);
     const withDetector = JSON.parse(run.out[0]!) as EvaluationReport;
     expect(withDetector.models.segmentation).toMatch(/^GroundingDINO \(detector\) \+ SAM on “dog”/);

@@ -9,6 +9,14 @@ import { exportReport } from '../../pipeline/evaluate/report-export.js';
 import type { Command } from '../command.js';
 import { intOption, JSON_OPTION, UsageError, withLibrary } from '../command.js';
 
+/** A concept named on the command line: its id, or its exact name when no other concept has it. */
+function conceptByName(concepts: ReadonlyArray<{ id: string; name: string }>, name: string): string {
+  const found = concepts.filter((c) => c.name === name);
+  if (found.length === 1) return found[0]!.id;
+  if (found.length === 0) throw new UsageError(`No concept is called "${name}"; give its id (see \`singleinsert library list\`)`);
+  throw new UsageError(`${found.length} concepts are called "${name}" (${found.map((c) => c.id).join(', ')}); give one's id`);
+}
+
 const num = (v: number | null) => (v === null ? '—' : v.toFixed(3));
 
 /** The report card as text: each metric beside the paper's, what is weak, how it was measured and what it cost. */
@@ -18,7 +26,7 @@ export function reportText(r: EvaluationReport): string[] {
     `${r.id}  ${r.conceptName}${r.label !== r.conceptName ? ` (${r.label})` : ''}: Stage ${r.stage === 1 ? 'I' : 'II'} concept, ${s.name} set`,
     `set       ${s.prompts.length} prompts × ${s.seeds} seeds (prompt file v${s.promptFileVersion}, list "${s.list}"), ${s.sampler} ${s.steps} steps, guidance ${s.guidance}, ${s.width}×${s.height}`,
     '',
-    `metric    value   paper   ${''.padEnd(4)}`,
+    'metric    value   paper   what it says',
   ];
   for (const k of METRIC_KEYS) {
     const m = r.metrics[k];
@@ -28,13 +36,14 @@ export function reportText(r: EvaluationReport): string[] {
     );
   }
   lines.push('');
-  lines.push(r.weak.length ? `weak      ${r.weak.join('; ')}` : 'weak      nothing worse than the paper by more than its slack');
+  if (r.weak.length === 0) lines.push('weak      nothing is worse than the paper by more than its slack');
+  r.weak.forEach((w, i) => lines.push(`${i === 0 ? 'weak' : ''.padEnd(4)}      ${w}`));
   lines.push(`judge     ${r.judge.rule}`);
   lines.push(
     `models    SD ${r.models.sd}; CLIP ${r.models.clip ?? 'none'}; DINO ${r.models.dino ?? 'none'}; LPIPS ${r.models.lpips ?? 'none'}; subject masks from ${r.models.segmentation}`,
   );
   lines.push(
-    `cost      ${r.cost.seconds.toFixed(0)} s for ${r.cost.images} images on ${r.cost.provider}, peak memory ${(r.cost.peakRssBytes / 2 ** 30).toFixed(2)} GiB`,
+    `cost      ${r.cost.seconds.toFixed(0)} s for ${r.cost.images} images on ${r.cost.provider}, the process's peak memory ${(r.cost.peakRssBytes / 2 ** 30).toFixed(2)} GiB`,
   );
   return lines;
 }
@@ -59,7 +68,7 @@ export const evaluateCommand: Command = {
   summary:
     "Measure a concept with the SingleInsert paper's metrics (CLIP-I-f/-b, DINO-f/-b, CLIP-T, DIV, ESR) on a fixed, seeded set of editing prompts, " +
     'beside the paper’s Table 1; the report is kept in the library (`singleinsert evaluations`).',
-  usage: `evaluate <concept-id> --model <sd-model> [--set ${EVALUATION_SETS.join('|')}] [--full] [--label "…"] [--prompts N] [--seeds N] [--steps N] [--provider …] [--json] [--csv file]`,
+  usage: `evaluate <concept-id|name> --model <sd-model> [--set ${EVALUATION_SETS.join('|')}] [--full] [--label "…"] [--prompts N] [--seeds N] [--steps N] [--provider …] [--json] [--csv file]`,
   options: {
     model: { type: 'string', value: '<dir|file|model>', description: 'The SD 1.x model to draw with (the one the concept was learned on).' },
     set: {
@@ -84,8 +93,8 @@ export const evaluateCommand: Command = {
   },
   examples: ['singleinsert evaluate con_1a2b3c4d --model sd15', 'singleinsert evaluate con_1a2b3c4d --model sd15 --full --label Faithful --json'],
   run: async ({ positionals, values, global, io }) => {
-    const conceptId = positionals[0];
-    if (!conceptId) throw new UsageError('evaluate needs a concept id (see `singleinsert library list`)');
+    const conceptArg = positionals[0];
+    if (!conceptArg) throw new UsageError('evaluate needs a concept id or name (see `singleinsert library list`)');
     if (!values.model) throw new UsageError('evaluate needs --model (the SD 1.x model to draw with)');
     const set = (values.full ? 'full' : (values.set ?? 'default')) as EvaluationSetName;
     if (!(EVALUATION_SETS as readonly string[]).includes(set)) throw new UsageError(`--set must be one of ${EVALUATION_SETS.join(', ')}`);
@@ -97,6 +106,7 @@ export const evaluateCommand: Command = {
       ...(values.steps !== undefined ? { steps: intOption(values, 'steps', 1, 1000)! } : {}),
     };
     return withLibrary(global, async (library) => {
+      const conceptId = conceptArg.startsWith('con_') ? conceptArg : conceptByName(library.concepts.list(), conceptArg);
       let shown = '';
       const report = await evaluateConcept(
         library,
