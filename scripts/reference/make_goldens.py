@@ -8,6 +8,7 @@ saved as a diffusers folder, and run on fixed inputs. Inputs and outputs go to o
   test/fixtures/reference/tiny-sd/          the model, as a diffusers folder (weights in float16, so both
                                             sides compute in float32 from exactly the same values)
   test/fixtures/reference/goldens.safetensors
+  test/fixtures/reference/tiny-{clip,dino,dinov2,lpips}/  the report card's networks (LPIPS also as torch.onnx.export writes it)
 
 test/unit/models/reference.test.ts opens the folder with the app's own loader and compares every output
 (max abs error <= 1e-4 x max abs value). CI uses the committed files; torch is needed only to rewrite them.
@@ -381,6 +382,10 @@ def metric_networks(g):
         a, b = torch.rand(2, 3, 64, 64) * 2 - 1, torch.rand(2, 3, 64, 64) * 2 - 1
         g["lpips.a"], g["lpips.b"] = a, b
         g["lpips.distance"] = lpips(a, b).flatten()
+    # the same network as PyTorch's ONNX exporter writes it (how people ship LPIPS as ONNX): any batch and size
+    torch.onnx.export(lpips.eval(), (a, b), os.path.join(args.out, "tiny-lpips", "lpips_alex.onnx"), input_names=["in0", "in1"],
+                      output_names=["distance"], opset_version=17,
+                      dynamic_axes={"in0": {0: "n", 2: "h", 3: "w"}, "in1": {0: "n", 2: "h", 3: "w"}, "distance": {0: "n"}})
 
     # DINOv2 (drawn last, so everything above keeps its values); layer scales away from 1 and from 0
     dinov2 = randomize(Dinov2(DINOV2))

@@ -3,16 +3,26 @@ import { join } from 'node:path';
 import { AppError } from '../common/app-error.js';
 import { refuseNonFiniteWeights } from '../weights/check-architecture.js';
 import { openStableDiffusion } from '../weights/sd-loader.js';
-import { looksLikeLpips } from '../weights/metric-models.js';
+import { isLpipsOnnx, looksLikeLpips } from '../weights/metric-models.js';
 import { MODEL_FAMILIES, type ModelFamily } from '../../src-preload/contract/models.js';
 import { readSmallFileSync, regularFileSync } from '../common/regular-file.js';
 
 export type InstalledFamily = ModelFamily;
 export const FAMILIES: readonly InstalledFamily[] = MODEL_FAMILIES;
 
-/** What kind of model a path holds, checked as far as its files allow; throws with the reason otherwise. */
-export function detectFamily(path: string): { family: InstalledFamily; format: string } {
+/**
+ * What kind of model a path holds, checked as far as its files allow; throws with the reason otherwise.
+ * `claimed` is the family the person named: an ONNX file says little about itself, so `lpips` is taken on their word.
+ */
+export function detectFamily(path: string, claimed?: InstalledFamily): { family: InstalledFamily; format: string } {
   if (!statSync(path).isDirectory()) regularFileSync(path, 'a model file or folder');
+  if (path.endsWith('.onnx')) {
+    if (isLpipsOnnx(path) || claimed === 'lpips') return { family: 'lpips', format: 'onnx' };
+    throw new AppError(
+      'unsupported-model',
+      `${path}: a single .onnx file is read as an LPIPS export when its name says so (e.g. lpips_alex.onnx) or when added with --family lpips; other models come as folders or .safetensors.`,
+    );
+  }
   // LPIPS weights: lin layers and an AlexNet trunk, one file or a folder of them (no config.json)
   if (!existsSync(join(path, 'config.json')) && looksLikeLpips(path)) return { family: 'lpips', format: 'safetensors' };
   if (statSync(path).isDirectory()) {

@@ -30,7 +30,7 @@ export async function hashPath(path: string): Promise<{ sha256: string; bytes: n
 }
 
 function checkFamily(path: string, expected?: InstalledFamily) {
-  const detected = detectFamily(path);
+  const detected = detectFamily(path, expected);
   if (expected && detected.family !== expected) {
     throw new AppError('unsupported-model', `${basename(path)} is a ${detected.family} model, not ${expected}.`);
   }

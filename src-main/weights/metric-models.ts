@@ -181,17 +181,24 @@ export function openDino(path: string): DinoModel {
   return { config, version, source, description };
 }
 
-export interface LpipsModel {
-  config: LpipsConfig;
-  source: WeightSource;
-  description: string;
-}
+export type LpipsModel =
+  | { format: 'safetensors'; config: LpipsConfig; source: WeightSource; description: string }
+  /** An LPIPS network exported to ONNX (lpips' model through torch.onnx.export): two [N, 3, H, W] images in [−1, 1] → the distance. */
+  | { format: 'onnx'; path: string; description: string };
+
+/** An ONNX file the model manager reads as LPIPS without being told: its name says so. */
+export const isLpipsOnnx = (path: string) => path.endsWith('.onnx') && /lpips/i.test(basename(path));
 
 /**
- * LPIPS (AlexNet): a .safetensors (or a folder of them) holding lin0…lin4 and the trunk, either under lpips' own
- * names (net.sliceK.N.*) or torchvision's (features.N.*, e.g. alexnet's weights saved beside lpips' alex.pth).
+ * LPIPS: a .safetensors (or a folder of them) holding lin0…lin4 and an AlexNet trunk, under lpips' own names
+ * (net.sliceK.N.*) or torchvision's (features.N.*, e.g. alexnet's weights saved beside lpips' alex.pth); or an
+ * ONNX export of the whole network.
  */
 export function openLpips(path: string): LpipsModel {
+  if (path.endsWith('.onnx')) {
+    if (!existsSync(path)) throw new AppError('not-found', `No LPIPS model at ${path}.`);
+    return { format: 'onnx', path, description: `LPIPS (ONNX export ${basename(path)})` };
+  }
   const files = safetensorsFiles(path, 'LPIPS weights').map(readSafetensorsHeader);
   const lpipsName = (k: number) => `net.slice${k + 1}.${LPIPS_ALEX_LAYERS[k]!.index}`;
   const probe = new SafetensorsSource(basename(path), files);
@@ -214,7 +221,7 @@ export function openLpips(path: string): LpipsModel {
     );
   }
   const channels = LPIPS_ALEX_LAYERS.map((_, k) => source.shapeOf(`${lpipsName(k)}.weight`)![0]!) as unknown as LpipsConfig['channels'];
-  return { config: { channels }, source, description: 'LPIPS (AlexNet, lpips v0.1 formula)' };
+  return { format: 'safetensors', config: { channels }, source, description: 'LPIPS (AlexNet, lpips v0.1 formula)' };
 }
 
 /** Whether `path` holds LPIPS weights (for the model manager's family detection). */

@@ -47,7 +47,8 @@ export const METRICS: Record<MetricKey, MetricInfo> = {
 export const METRIC_MODEL_HINTS: Record<MetricModel, string> = {
   clip: 'a CLIP model folder (e.g. openai/clip-vit-base-patch32: config.json + model.safetensors)',
   dino: 'a DINO folder (facebook/dino-vits16 as in the paper, or facebook/dinov2-small: config.json + model.safetensors)',
-  lpips: 'LPIPS-AlexNet weights as one .safetensors (lpips’ alex.pth lin layers + torchvision’s alexnet features, converted)',
+  lpips:
+    'LPIPS-AlexNet weights as one .safetensors (lpips’ alex.pth lin layers + torchvision’s alexnet features, converted), or the LPIPS network exported to ONNX (e.g. lpips_alex.onnx; any other name with --family lpips)',
 };
 
 export const EVALUATION_SETS = ['default', 'full'] as const;

@@ -146,6 +146,7 @@ export const evaluationsCommand: Command = {
       name: 'list',
       summary: 'Report cards, newest first (of one concept when given).',
       usage: 'evaluations list [concept-id] [--json]',
+      examples: ['singleinsert evaluations list', 'singleinsert evaluations list con_1a2b3c4d --json'],
       options: { json: JSON_OPTION },
       run: async ({ positionals, values, global, io }) =>
         withLibrary(global, (library) => {
@@ -162,6 +163,7 @@ export const evaluationsCommand: Command = {
       name: 'show',
       summary: 'One report card.',
       usage: 'evaluations show <evaluation-id> [--json]',
+      examples: ['singleinsert evaluations show evl_1a2b3c4d', 'singleinsert evaluations show evl_1a2b3c4d --json'],
       options: { json: JSON_OPTION },
       run: async ({ positionals, values, global, io }) =>
         withLibrary(global, (library) => {
@@ -175,6 +177,7 @@ export const evaluationsCommand: Command = {
       name: 'compare',
       summary: 'Two or more report cards side by side (Fast against Faithful, two masks, two concepts).',
       usage: 'evaluations compare <evaluation-id> <evaluation-id>… [--json]',
+      examples: ['singleinsert evaluations compare evl_1a2b3c4d evl_5e6f7a8b'],
       options: { json: JSON_OPTION },
       run: async ({ positionals, values, global, io }) =>
         withLibrary(global, (library) => {
@@ -188,6 +191,7 @@ export const evaluationsCommand: Command = {
       name: 'export',
       summary: 'Write a report card as JSON or CSV.',
       usage: 'evaluations export <evaluation-id> --format json|csv [--out file]',
+      examples: ['singleinsert evaluations export evl_1a2b3c4d --format csv --out report.csv'],
       options: {
         format: { type: 'string', value: 'json|csv', description: 'The file format.', default: 'json' },
         out: { type: 'string', value: '<file>', description: 'Where to write it.', default: 'stdout' },

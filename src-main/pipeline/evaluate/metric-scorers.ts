@@ -3,7 +3,7 @@
 import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
 import { AppError } from '../../common/app-error.js';
 import { Graph } from '../../graph/graph.js';
-import { type GraphSession, sessionForGraph } from '../../graph/runtime/session.js';
+import { GraphSession, sessionForGraph } from '../../graph/runtime/session.js';
 import { clipImageEmbeds, clipTextEmbeds } from '../../models/clip-embeddings.js';
 import { dinoClassToken } from '../../models/dino-vit.js';
 import { LPIPS_MIN_SIZE, lpipsDistance } from '../../models/lpips.js';
@@ -103,13 +103,29 @@ export class LpipsScorer {
   private constructor(
     private readonly session: GraphSession,
     private readonly size: number,
+    /** The session's two image inputs and its distance output (ours: a, b → d; an ONNX export's own names). */
+    private readonly names: { a: string; b: string; d: string },
   ) {}
 
   static async open(model: LpipsModel, options: SessionOptions, size = LPIPS_SIZE): Promise<LpipsScorer> {
+    const side = Math.max(size, LPIPS_MIN_SIZE);
+    if (model.format === 'onnx') {
+      const session = await GraphSession.load(model.path, { provider: options.provider });
+      const [a, b] = session.inputNames;
+      const d = session.outputNames[0];
+      if (session.inputNames.length !== 2 || !a || !b || !d) {
+        await session.release();
+        throw new AppError(
+          'unsupported-model',
+          `${model.path}: an LPIPS ONNX model takes two images and gives their distance; this one has inputs ${session.inputNames.join(', ')}.`,
+        );
+      }
+      return new LpipsScorer(session, side, { a, b, d });
+    }
     const g = new Graph('metric-lpips');
-    const shape = [1, 3, Math.max(size, LPIPS_MIN_SIZE), Math.max(size, LPIPS_MIN_SIZE)];
+    const shape = [1, 3, side, side];
     g.output(lpipsDistance(weightsFrom(g, model.source), model.config, g.input('a', 'float32', shape), g.input('b', 'float32', shape)), 'd');
-    return new LpipsScorer(await sessionForGraph(g, options), shape[2]!);
+    return new LpipsScorer(await sessionForGraph(g, options), side, { a: 'a', b: 'b', d: 'd' });
   }
 
   /** An image [0, 1] as LPIPS takes it: resized square to the scorer's size, in [−1, 1]. */
@@ -120,7 +136,16 @@ export class LpipsScorer {
 
   async distance(a: Float32Array, b: Float32Array): Promise<number> {
     const shape = [1, 3, this.size, this.size];
-    return (await this.session.run({ a: float(a, shape), b: float(b, shape) })).d!.data[0] as number;
+    try {
+      const out = await this.session.run({ [this.names.a]: float(a, shape), [this.names.b]: float(b, shape) });
+      return out[this.names.d]!.data[0] as number;
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      throw new AppError(
+        'unsupported-model',
+        `LPIPS could not compare two ${this.size}×${this.size} images (${(err as Error).message.split('\n')[0]}); an ONNX export must take [N, 3, H, W] of any size, or ${this.size}².`,
+      );
+    }
   }
 
   release(): Promise<void> {

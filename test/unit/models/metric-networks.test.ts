@@ -2,16 +2,18 @@
 // CLIP model, DINO v1 and v2 ViTs and LPIPS-AlexNet on seeded random weights, opened from the folders a user installs,
 // and the masked, resized, cropped views the protocol feeds them (max |error| ≤ 1e-4 × max |value|). The GPU project
 // runs this file again on WebGPU, every node on the device.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Graph } from '../../../src-main/graph/graph.js';
 import { clipImageEmbeds, clipTextEmbeds } from '../../../src-main/models/clip-embeddings.js';
 import { dinoClassToken } from '../../../src-main/models/dino-vit.js';
+import { detectFamily } from '../../../src-main/model-manager/detect-family.js';
 import { lpipsDistance } from '../../../src-main/models/lpips.js';
 import { weightsFrom } from '../../../src-main/models/params.js';
 import { CLIP_MEAN, CLIP_STD } from '../../../src-main/models/vision.js';
+import { LpipsScorer } from '../../../src-main/pipeline/evaluate/metric-scorers.js';
 import { IMAGENET_MEAN, IMAGENET_STD, metricView, type PlanarImage } from '../../../src-main/pipeline/evaluate/preprocess.js';
 import { openClipModel, openDino, openLpips } from '../../../src-main/weights/metric-models.js';
 import { expectCloseToGolden, golden, goldenShape, REFERENCE_DIR, runGraph } from '../../helpers/reference-goldens.js';
@@ -105,10 +107,31 @@ describe('the report card’s networks against PyTorch (random weights)', () => 
 
   it('LPIPS-AlexNet: the distance of two pairs, widths read from the weights', async () => {
     const lpips = openLpips(join(REFERENCE_DIR, 'tiny-lpips', 'lpips_alex.safetensors'));
+    if (lpips.format !== 'safetensors') throw new Error('read as ONNX');
     expect(lpips.config.channels).toEqual([16, 24, 32, 24, 24]);
     const g = new Graph('lpips');
     const shape = [2, 3, 64, 64];
     g.output(lpipsDistance(weightsFrom(g, lpips.source), lpips.config, g.input('a', 'float32', shape), g.input('b', 'float32', shape)), 'd');
     expectCloseToGolden((await run(g, { a: golden('lpips.a'), b: golden('lpips.b') })).d!, 'lpips.distance');
+  });
+
+  it('LPIPS as PyTorch’s ONNX exporter wrote it: the same distances through the scorer, and the model manager knows it', async () => {
+    const path = join(REFERENCE_DIR, 'tiny-lpips', 'lpips_alex.onnx');
+    expect(detectFamily(path)).toEqual({ family: 'lpips', format: 'onnx' });
+    const model = openLpips(path);
+    expect(model).toMatchObject({ format: 'onnx', description: 'LPIPS (ONNX export lpips_alex.onnx)' });
+    const scorer = await LpipsScorer.open(model, { provider: testProvider(), cacheDir }, 64);
+    try {
+      const image = (name: string, i: number) => golden(name).slice(i * 3 * 64 * 64, (i + 1) * 3 * 64 * 64);
+      const distances = [await scorer.distance(image('lpips.a', 0), image('lpips.b', 0)), await scorer.distance(image('lpips.a', 1), image('lpips.b', 1))];
+      expectCloseToGolden(Float32Array.from(distances), 'lpips.distance');
+    } finally {
+      await scorer.release();
+    }
+    // an ONNX file that does not say it is LPIPS is refused, not guessed at
+    const other = join(cacheDir, 'detector.onnx');
+    copyFileSync(path, other);
+    expect(() => detectFamily(other)).toThrow(/read as an LPIPS export when its name says so/);
+    expect(detectFamily(other, 'lpips')).toEqual({ family: 'lpips', format: 'onnx' });
   });
 });
