@@ -14,7 +14,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'gpu',
-          include: ['test/gpu/**/*.test.ts', 'test/unit/models/reference.test.ts', 'test/unit/models/metric-networks.test.ts'],
+          include: [
+            'test/gpu/**/*.test.ts',
+            'test/unit/models/reference.test.ts',
+            'test/unit/models/metric-networks.test.ts',
+            'test/unit/models/lora-reference.test.ts',
+          ],
           globalSetup: ['test/gpu/global-setup.ts'],
           setupFiles: ['test/gpu/setup.ts'],
           testTimeout: 300_000,

@@ -9,6 +9,7 @@ saved as a diffusers folder, and run on fixed inputs. Inputs and outputs go to o
                                             sides compute in float32 from exactly the same values)
   test/fixtures/reference/goldens.safetensors
   test/fixtures/reference/tiny-{clip,dino,dinov2,lpips}/  the report card's networks (LPIPS also as torch.onnx.export writes it)
+  test/fixtures/reference/tiny-lora/        a LoRA over every layer kind, in kohya's and PEFT's naming
 
 test/unit/models/reference.test.ts opens the folder with the app's own loader and compares every output
 (max abs error <= 1e-4 x max abs value). CI uses the committed files; torch is needed only to rewrite them.
@@ -399,6 +400,69 @@ def metric_networks(g):
         g["dinov2.cls"] = dinov2(g["eval.dino_fg"])
 
 
+LORA_RANK, LORA_ALPHA = 4, 2.0  # linear and 1x1 layers: alpha != rank, so a reader that ignores alpha cannot pass
+LOCON_RANK, LOCON_ALPHA = 3, 4.0  # k x k convolutions (LyCORIS LoCon's conv_dim, conv_alpha): a k x k down, a 1x1 up
+
+
+def lora_factors(name, module):
+    """Random factors for one layer, shaped as kohya's networks/lora.py and LyCORIS's LoCon make them: a Linear's down
+    [r, in] and up [out, r]; a Conv2d's down a conv of its own kernel, stride and padding [r, in, k, k], its up 1x1."""
+    conv = isinstance(module, nn.Conv2d)
+    k = module.kernel_size[0] if conv else 1
+    rank, alpha = (LOCON_RANK, LOCON_ALPHA) if k > 1 else (LORA_RANK, LORA_ALPHA)
+    fan_in, fan_out = (module.in_channels, module.out_channels) if conv else (module.in_features, module.out_features)
+    down = (torch.randn(rank, fan_in, k, k) if conv else torch.randn(rank, fan_in)) / math.sqrt(fan_in * k * k)
+    up = (torch.randn(fan_out, rank, 1, 1) if conv else torch.randn(fan_out, rank)) * 0.5
+    return down.half().float(), up.half().float(), torch.tensor(alpha)
+
+
+def merged_delta(down, up, alpha):
+    """kohya's merge (networks/lora.py merge_to, A1111's lora weight calc): W += alpha/r * up . down, as a conv for k x k."""
+    scale = float(alpha) / down.shape[0]
+    if down.dim() == 2:
+        return scale * (up @ down)
+    if down.shape[2:] == (1, 1):
+        return scale * (up.flatten(1) @ down.flatten(1)).unsqueeze(2).unsqueeze(3)
+    return scale * torch.einsum("or,rikl->oikl", up.flatten(1), down)
+
+
+def lora_cases(g, unet, text, vae, ids, sample, timestep, context, noise):
+    """11. A random LoRA on every Linear and Conv2d of the UNet (attention, proj_in/out as 1x1 convs, feed-forward,
+    ResNet conv1/conv2/conv_shortcut, time_emb_proj, down/upsamplers, conv_in/conv_out, the time embedding) and of the
+    text encoder (attention and MLP), written in kohya's naming (lora_down/lora_up/alpha) and in PEFT's (lora_A/lora_B,
+    alpha folded into B, as diffusers' converter does), merged into copies of the models; their outputs and a 4-step
+    DDIM image with guidance are the goldens."""
+    import copy
+    kohya, peft = {}, {}
+    merged = {"unet": copy.deepcopy(unet), "text": copy.deepcopy(text)}
+    for part, model, kohya_prefix, peft_prefix in (("unet", unet, "lora_unet_", "unet."), ("text", text, "lora_te_", "text_encoder.")):
+        targets = dict(merged[part].named_modules())
+        for name, module in model.named_modules():
+            if not isinstance(module, (nn.Linear, nn.Conv2d)):
+                continue
+            down, up, alpha = lora_factors(name, module)
+            kname = kohya_prefix + name.replace(".", "_")
+            kohya[f"{kname}.lora_down.weight"], kohya[f"{kname}.lora_up.weight"], kohya[f"{kname}.alpha"] = down, up, alpha
+            peft[f"{peft_prefix}{name}.lora_A.weight"], peft[f"{peft_prefix}{name}.lora_B.weight"] = down, up * (float(alpha) / down.shape[0])
+            with torch.no_grad():
+                targets[name].weight += merged_delta(down, up, alpha).view_as(targets[name].weight)
+    root = os.path.join(args.out, "tiny-lora")
+    write_safetensors(os.path.join(root, "kohya-locon.safetensors"), kohya, dtype_of=lambda name, t: torch.float16, metadata=
+                      {"ss_network_module": "lycoris.kohya", "ss_network_dim": str(LORA_RANK), "ss_network_alpha": str(LORA_ALPHA)})
+    write_safetensors(os.path.join(root, "pytorch_lora_weights.safetensors"), peft)
+    with torch.no_grad():
+        g["lora.text_hidden"] = lora_context = merged["text"](ids)
+        g["lora.unet_eps"] = merged["unet"](sample, timestep, encoder_hidden_states=context).sample
+
+    def guided(x_in, t):
+        cond, uncond = merged["unet"](torch.cat([x_in, x_in]), t, encoder_hidden_states=lora_context.flip(0)).sample.chunk(2)
+        return uncond + GUIDANCE * (cond - uncond)
+
+    _, g["lora.x"] = run_sampler("ddim", schedulers()["ddim"], 4, noise, guided)
+    with torch.no_grad():
+        g["lora.image"] = vae.decode(g["lora.x"][-1] / VAE["scaling_factor"]).sample
+
+
 def randomize(module):
     """Seeded weights everywhere, none of them zero or one: a wrong mapping cannot hide behind a default
     (norm scales 1 + noise, every bias and norm offset noise); then rounded to float16 for storage."""
@@ -614,6 +678,9 @@ def main():
 
     # 10. The report card's networks and views (after every draw above)
     metric_networks(g)
+
+    # 11. A LoRA over every layer kind (after every draw above), merged as kohya's and A1111's code merge it
+    lora_cases(g, unet, text, vae, ids, sample, timestep, context, noise)
 
     g = {k: v.to(torch.float32) for k, v in g.items()}  # ids too: exact below 2^24, and one reader for all
     meta = {"torch": torch.__version__, "diffusers": diffusers.__version__, "seed": str(SEED), "steps": str(STEPS), "guidance": str(GUIDANCE)}

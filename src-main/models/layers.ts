@@ -2,7 +2,7 @@
 import type { Tensor } from '../graph/ir.js';
 import { accumulated, attention, groupNorm, layerNorm, linear, quickGelu, silu } from '../graph/nn.js';
 import * as op from '../graph/ops/index.js';
-import { type LoraAdapter, loraDelta } from './lora.js';
+import { type LoraAdapter, loraConvDelta, loraDelta } from './lora.js';
 import { type ParamFactory, withAdapters } from './params.js';
 import { type Regions, regionalAttention } from './regional.js';
 
@@ -23,9 +23,12 @@ export function conv(
   kernel: number,
   options: { stride?: number; padding?: number } = {},
 ): Tensor {
-  return x.graph.scope(name, () =>
+  const g = x.graph;
+  const y = g.scope(name, () =>
     accumulated(x, (x, [w, b]) => op.conv2d(x, w!, b!, options), [p.weight('weight', [outCh, inCh, kernel, kernel]), p.weight('bias', [outCh])]),
   );
+  const delta = p.adapters?.length ? loraConvDelta(p.adapters, g.scopedName(name), op.cast(x, 'float32'), inCh, outCh, kernel, options) : null;
+  return delta ? op.add(y, op.cast(delta, y.dtype)) : y;
 }
 
 export function groupNormLayer(p: ParamFactory, name: string, x: Tensor, groups: number, eps: number): Tensor {
@@ -92,7 +95,7 @@ const bare = (a: LoraAdapter): LoraAdapter => ({
   label: a.label,
   scale: a.scale,
   targets: (m) => a.targets(m),
-  weights: (gr, m, i, o) => a.weights(gr, m, i, o),
+  weights: (gr, m, i, o, k) => a.weights(gr, m, i, o, k),
 });
 
 /** diffusers' ResnetBlock2D; `temb` is optional (the VAE has none). */
@@ -101,14 +104,45 @@ export function resnetBlock(p: ParamFactory, name: string, x: Tensor, temb: Tens
   const inCh = x.shape[1]!;
   return g.scope(name, () => {
     let h = conv(p, 'conv1', silu(groupNormLayer(p, 'norm1', x, groups, eps)), inCh, outCh, 3, { padding: 1 });
-    if (temb) {
-      const t = linearLayer(p, 'time_emb_proj', silu(temb), temb.shape[1]!, outCh);
-      h = op.add(h, op.reshape(t, [t.shape[0]!, outCh, 1, 1]));
-    }
+    if (temb) h = op.add(h, timeProjection(p, silu(temb), h));
     h = conv(p, 'conv2', silu(groupNormLayer(p, 'norm2', h, groups, eps)), outCh, outCh, 3, { padding: 1 });
     const shortcut = inCh === outCh ? x : conv(p, 'conv_shortcut', x, inCh, outCh, 1);
     return op.add(shortcut, h);
   });
+}
+
+/**
+ * The time embedding projected to h's channels, [B, C, 1, 1]; a regional concept's delta on it is one vector
+ * for the whole image, so it is spread over its region instead ([B, C, H, W]).
+ */
+function timeProjection(p: ParamFactory, temb: Tensor, h: Tensor): Tensor {
+  const g = h.graph;
+  const [b, outCh] = h.shape as [number, number];
+  const inDim = temb.shape[1]!;
+  const adapters = p.adapters ?? [];
+  const regional = adapters.filter((a) => a.region !== undefined);
+  const base = linearLayer(
+    regional.length
+      ? withAdapters(
+          p,
+          adapters.filter((a) => a.region === undefined),
+        )
+      : p,
+    'time_emb_proj',
+    temb,
+    inDim,
+    outCh,
+  );
+  let t = op.reshape(base, [b, outCh, 1, 1]);
+  const module = g.scopedName('time_emb_proj');
+  for (const a of regional) {
+    const delta = loraDelta([bare(a)], module, op.cast(temb, 'float32'), inDim, outCh);
+    if (!delta) continue;
+    const gate = a.gate?.(module, h);
+    const spread = op.reshape(op.cast(delta, t.dtype), [b, outCh, 1, 1]);
+    t = op.add(t, gate ? op.mul(spread, op.cast(gate, t.dtype)) : spread);
+  }
+  return t;
 }
 
 /** CLIP's transformer stack (text and vision towers alike): pre-norm attention + quick-GELU MLP, `encoder.layers.N`. */

@@ -1,6 +1,6 @@
-// Which linear layers a concept's LoRA adapts, by their full names, for a UNet and text encoder
-// configuration: the graph is built once with an adapter that only records what it is asked for, so
-// the list is the models' own (no second list of layer names to keep in step).
+// Which layers a LoRA can adapt, by their full names, for a UNet and text encoder configuration: the graph
+// is built once with an adapter that only records what it is asked for, so the list is the models' own (no
+// second list of layer names to keep in step). SingleInsert trains the attention projections among them.
 import { Graph } from '../graph/graph.js';
 import { type ClipTextConfig, clipTextEncoder } from './clip-text.js';
 import { ATTENTION_PROJECTION, type LoraAdapter } from './lora.js';
@@ -12,20 +12,27 @@ export interface AdaptedLayer {
   module: string;
   inDim: number;
   outDim: number;
+  /** 0 for a linear layer, k for a k×k convolution. */
+  kernel: number;
 }
 
-export function adaptedLayers(unetConfig: UNetConfig, textConfig: ClipTextConfig): AdaptedLayer[] {
+/** The layers SingleInsert's Stage II adapts: the attention projections of the UNet and the text encoder. */
+export const adaptedLayers = (unetConfig: UNetConfig, textConfig: ClipTextConfig): AdaptedLayer[] =>
+  adaptableLayers(unetConfig, textConfig).filter((l) => ATTENTION_PROJECTION.test(l.module));
+
+/** Every linear and convolutional layer of the UNet and the text encoder (what kohya, LyCORIS and PEFT LoRAs adapt). */
+export function adaptableLayers(unetConfig: UNetConfig, textConfig: ClipTextConfig): AdaptedLayer[] {
   const layers = new Map<string, AdaptedLayer>();
+  const zeros = (graph: Graph, shape: number[]) => graph.constant('float32', shape, new Array<number>(shape.reduce((a, b) => a * b, 1)).fill(0));
   const recorder: LoraAdapter = {
     label: 'recorder',
     scale: 1,
-    targets: (module) => ATTENTION_PROJECTION.test(module),
-    weights: (graph, module, inDim, outDim) => {
-      layers.set(module, { module, inDim, outDim });
-      return {
-        down: graph.constant('float32', [1, inDim], new Array<number>(inDim).fill(0)),
-        up: graph.constant('float32', [outDim, 1], new Array<number>(outDim).fill(0)),
-      };
+    targets: () => true,
+    weights: (graph, module, inDim, outDim, kernel = 0) => {
+      layers.set(module, { module, inDim, outDim, kernel });
+      return kernel
+        ? { down: zeros(graph, [1, inDim, kernel, kernel]), up: zeros(graph, [outDim, 1, 1, 1]) }
+        : { down: zeros(graph, [1, inDim]), up: zeros(graph, [outDim, 1]) };
     },
   };
   const g = new Graph('layers');

@@ -1,4 +1,7 @@
-// Low-rank adapters on linear layers: y = W·x + scale·B·(A·x), A [rank, in], B [out, rank].
+// Low-rank adapters: on a linear layer y = W·x + scale·B·(A·x), A [rank, in], B [out, rank]; on a k×k
+// convolution (LyCORIS LoCon) A is a k×k conv [rank, in, k, k] with the layer's stride and padding, B a 1×1
+// conv [out, rank, 1, 1]. Every adapter is applied as a delta while the graph runs, never merged into the
+// weights: a strength, a region or a LoRA under training changes no base weight (docs/ARCHITECTURE.md).
 // A concept's LoRA is one adapter; several concepts' adapters add up, with no joint training.
 import type { Graph } from '../graph/graph.js';
 import type { Tensor } from '../graph/ir.js';
@@ -14,23 +17,48 @@ export interface LoraAdapter {
   readonly label: string;
   /** Whether this adapter has weights for the linear layer with this full (scoped) name. */
   targets(module: string): boolean;
-  /** A [rank, in] and B [out, rank] for that layer, as graph tensors. */
-  weights(graph: Graph, module: string, inDim: number, outDim: number): { down: Tensor; up: Tensor };
+  /**
+   * A and B for that layer, as graph tensors: [rank, in] and [out, rank] for a linear layer (kernel 0), [rank, in, k, k]
+   * and [out, rank, 1, 1] for a k×k convolution.
+   */
+  weights(graph: Graph, module: string, inDim: number, outDim: number, kernel?: number): { down: Tensor; up: Tensor };
   readonly scale: number;
   /** The concept's region, when it acts only in one (see models/regional.ts). */
   readonly region?: string;
-  /** Where the delta applies: a mask broadcast over the delta of input x, or null for everywhere. */
-  gate?(module: string, x: Tensor): Tensor | null;
+  /** Where the delta applies: a mask broadcast over `target` (the delta, or what it is added to), or null for everywhere. */
+  gate?(module: string, target: Tensor): Tensor | null;
 }
 
 /** The adapters' contribution to a linear layer's output, or null if none targets it. */
 export function loraDelta(adapters: readonly LoraAdapter[], module: string, x: Tensor, inDim: number, outDim: number): Tensor | null {
+  return sumDeltas(adapters, module, (a) => {
+    const { down, up } = a.weights(x.graph, module, inDim, outDim);
+    return linear(linear(x, down), up);
+  });
+}
+
+/** The adapters' contribution to a k×k convolution's output [B, out, H', W'], or null if none targets it. */
+export function loraConvDelta(
+  adapters: readonly LoraAdapter[],
+  module: string,
+  x: Tensor,
+  inCh: number,
+  outCh: number,
+  kernel: number,
+  options: { stride?: number; padding?: number },
+): Tensor | null {
+  return sumDeltas(adapters, module, (a) => {
+    const { down, up } = a.weights(x.graph, module, inCh, outCh, kernel);
+    return op.conv2d(op.conv2d(x, down, null, options), up);
+  });
+}
+
+function sumDeltas(adapters: readonly LoraAdapter[], module: string, compute: (a: LoraAdapter) => Tensor): Tensor | null {
   let delta: Tensor | null = null;
   for (const adapter of adapters) {
     if (!adapter.targets(module)) continue;
-    const { down, up } = adapter.weights(x.graph, module, inDim, outDim);
-    const d = op.mul(linear(linear(x, down), up), adapter.scale);
-    const gate = adapter.gate?.(module, x);
+    const d = op.mul(compute(adapter), adapter.scale);
+    const gate = adapter.gate?.(module, d);
     const gated = gate ? op.mul(d, gate) : d;
     delta = delta ? op.add(delta, gated) : gated;
   }
@@ -45,20 +73,25 @@ export const isLoraWeight = (name: string) => /\.lora_[AB]\.weight(#|$)/.test(na
 
 /** A learned adapter read from a concept's weights (any WeightSource holding loraKeys names). */
 export function frozenLora(label: string, source: WeightSource, scale = 1): LoraAdapter {
-  const made = new Map<string, { down: Tensor; up: Tensor }>();
+  const madeIn = new WeakMap<Graph, Map<string, { down: Tensor; up: Tensor }>>();
   return {
     label,
     scale,
     targets: (module) => source.shapeOf(loraKeys(module).down, []) !== undefined,
-    // a layer used twice (one model on two prompts) gets the same tensors
-    weights: (graph, module, inDim, outDim) => {
+    // a layer used twice in one graph (one model on two prompts) gets the same tensors; another graph its own
+    weights: (graph, module, inDim, outDim, kernel = 0) => {
+      const made = madeIn.get(graph) ?? new Map<string, { down: Tensor; up: Tensor }>();
+      madeIn.set(graph, made);
       const known = made.get(module);
       if (known) return known;
       const keys = loraKeys(module);
       const rank = source.shapeOf(keys.down, [])![0]!;
       const load = (key: string, shape: number[]) =>
         graph.unscoped(() => graph.weight(`${key}#${label}`, 'float32', shape, source.load(key, 'float32', shape)));
-      const pair = { down: load(keys.down, [rank, inDim]), up: load(keys.up, [outDim, rank]) };
+      // a 1×1 conv's factors may be stored as linear ones ([rank, in], [out, rank]): the same numbers
+      const pair = kernel
+        ? { down: load(keys.down, [rank, inDim, kernel, kernel]), up: load(keys.up, [outDim, rank, 1, 1]) }
+        : { down: load(keys.down, [rank, inDim]), up: load(keys.up, [outDim, rank]) };
       made.set(module, pair);
       return pair;
     },

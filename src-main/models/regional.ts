@@ -87,9 +87,16 @@ function regionalAdapter(a: LoraAdapter, regions: Regions): LoraAdapter {
     scale: a.scale,
     region: a.label,
     targets: (module) => a.targets(module),
-    weights: (graph, module, inDim, outDim) => a.weights(graph, module, inDim, outDim),
-    // x: [B, N, in] on the spatial stream; cross-attention's text side is handled in the attention
-    gate: (module, x) => (TEXT_SIDE_PROJECTION.test(module) ? null : regions.column(a.label, x.shape[1]!)),
+    weights: (graph, module, inDim, outDim, kernel) => a.weights(graph, module, inDim, outDim, kernel),
+    // target: tokens [B, N, C] or an image [B, C, H, W] on the spatial stream; cross-attention's text side is
+    // handled in the attention; the time embedding (one vector, [B, C]) acts everywhere: it has no pixels to gate
+    gate: (module, target) => {
+      if (TEXT_SIDE_PROJECTION.test(module)) return null;
+      if (target.shape.length === 3) return regions.column(a.label, target.shape[1]!);
+      if (target.shape.length !== 4) return null;
+      const [, , h, w] = target.shape as [number, number, number, number];
+      return op.reshape(regions.column(a.label, h * w), [1, 1, h, w]);
+    },
   };
 }
 

@@ -65,6 +65,9 @@ export const regionBox = z
   .refine(([x0, y0, x1, y1]) => x1 > x0 && y1 > y0, 'a region box is x0,y0,x1,y1 with x1 > x0 and y1 > y0');
 export type RegionBox = z.infer<typeof regionBox>;
 
+/** How far a LoRA's strength may go, as A1111 and ComfyUI allow: negative weights subtract a LoRA (a style taken away). */
+export const LORA_STRENGTH = { min: -2, max: 2 } as const;
+
 /** A box in pixels: fractions (every value within 0…1) scale by the canvas. */
 export function boxInPixels(box: RegionBox, width: number, height: number): RegionBox {
   const fractions = box.every((v) => v >= 0 && v <= 1);
@@ -82,8 +85,8 @@ export const composition = z
           .object({
             placeholder,
             conceptId,
-            /** LoRA strength: 1 as learned, 0 the token alone. */
-            scale: z.number().min(0).max(2).default(1),
+            /** LoRA strength: 1 as learned, 0 the token alone, below 0 the opposite (a style LoRA taken away). */
+            scale: z.number().min(LORA_STRENGTH.min).max(LORA_STRENGTH.max).default(1),
             /** false: the concept's token is left out (its placeholder dropped from the prompt); its LoRA alone acts. */
             useToken: z.boolean().default(true),
           })

@@ -63,6 +63,7 @@ export {
   composition,
   describeCompositionIssue,
   KARRAS_SAMPLERS,
+  LORA_STRENGTH,
   NOVEL_VIEWS,
   SAMPLER_LABELS,
   SAMPLERS,

@@ -22,6 +22,11 @@ const shownMask = (page: Page) =>
   });
 
 const idle = (page: Page) => page.waitForFunction(() => !document.querySelector('.busy'), null, { timeout: 60_000 });
+/** The studio has read this photo's saved mask and draft (before that the canvas may still hold the last photo's), and waits for the person. */
+const opened = async (page: Page, imageId: string) => {
+  await page.locator(`.mask-studio[data-loaded-photo="${imageId}"]`).waitFor({ timeout: 60_000 });
+  await idle(page);
+};
 
 describe('Mask studio in Chromium (web mode)', { timeout: 60_000 }, () => {
   let root: string;
@@ -89,8 +94,7 @@ describe('Mask studio in Chromium (web mode)', { timeout: 60_000 }, () => {
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await page.getByTestId('mask-saved').getByText('Saved the dog mask, version 1.').waitFor();
     await page.reload();
-    await page.getByTestId('mask-overlay').waitFor();
-    await idle(page);
+    await opened(page, imageId);
     await page.waitForFunction(() => !/covers 0\.0%/.test(document.querySelector('[data-testid=mask-coverage]')!.textContent!));
     expect(await shownMask(page)).toEqual(shown);
     await expect(page.getByTestId('class-word').inputValue()).resolves.toBe('dog');
@@ -147,13 +151,13 @@ describe('Mask studio in Chromium (web mode)', { timeout: 60_000 }, () => {
     const strip = page.getByRole('navigation', { name: 'Photos' });
     await strip.getByAltText('cat_00.jpg').click();
     await page.waitForFunction((id) => location.hash.includes(id), otherId);
-    await idle(page);
+    await opened(page, otherId);
     await expect(page.getByTestId('class-word').inputValue()).resolves.toBe('');
     // the strip marks which photos have a mask, and under which class word
     await expect(strip.getByRole('button', { name: /dog_00\.jpg/ }).getAttribute('title')).resolves.toBe('dog_00.jpg — masked as dog');
     await expect(strip.getByRole('button', { name: /cat_00\.jpg/ }).getAttribute('title')).resolves.toBe('cat_00.jpg — no mask yet');
     await strip.getByAltText('dog_00.jpg').click();
-    await idle(page);
+    await opened(page, imageId);
     await expect(page.getByTestId('class-word').inputValue()).resolves.toBe('dog');
   });
 
@@ -181,15 +185,13 @@ describe('Mask studio in Chromium (web mode)', { timeout: 60_000 }, () => {
     await ask.getByTestId('leave-keep-draft').click();
     await page.getByTestId('image-grid').waitFor();
     await page.getByRole('link', { name: 'Mask studio', exact: true }).click();
-    await page.getByTestId('mask-overlay').waitFor();
-    await idle(page);
+    await opened(page, imageId);
     await page.getByTestId('mask-unsaved').waitFor();
     expect(await shownMask(page)).toEqual(edited);
     await page.getByTestId('toast').getByText('Your unsaved mask of dog_00.jpg is back, as you left it.').waitFor();
     // a reload finds it too; Undo goes back to the saved version
     await page.reload();
-    await page.getByTestId('mask-overlay').waitFor();
-    await idle(page);
+    await opened(page, imageId);
     await page.getByTestId('mask-unsaved').waitFor();
     expect(await shownMask(page)).toEqual(edited);
     await page.keyboard.press('Control+z');
@@ -201,15 +203,14 @@ describe('Mask studio in Chromium (web mode)', { timeout: 60_000 }, () => {
     await page.getByTestId('mask-unsaved').waitFor({ state: 'detached' });
     expect(await shownMask(page)).toEqual(saved);
     await page.reload();
-    await page.getByTestId('mask-overlay').waitFor();
-    await idle(page);
+    await opened(page, imageId);
     expect(await shownMask(page)).toEqual(saved);
     await expect(page.getByTestId('mask-unsaved').count()).resolves.toBe(0);
   });
 
   it('says a missing class word at the field (no message over the buttons), then saving offers "Train this"', async () => {
     await page.getByRole('navigation', { name: 'Photos' }).getByAltText('cat_00.jpg').click();
-    await idle(page);
+    await opened(page, otherId);
     const box = (await page.getByTestId('mask-overlay').boundingBox())!;
     await page.keyboard.press('v');
     await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);

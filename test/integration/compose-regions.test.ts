@@ -239,7 +239,7 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
     expect((await pixels(readFileSync(out.at(-1)!))).equals(await pixels(byPaint))).toBe(true);
     expect(readPngText(byPaint).parameters).toMatch(/Regions: "\* painted"$/);
 
-    // strengths, a concept without its token, Karras sigmas
+    // strengths (a negative one subtracts the LoRA, as in A1111), a concept without its token, Karras sigmas
     const tuned = [
       'generate',
       ...common,
@@ -250,7 +250,7 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
       '--concept',
       `*2=${hat}`,
       '--strength',
-      '*2=0.5',
+      '*2=-0.5',
       '--no-token',
       '*2',
       '--sampler',
@@ -263,9 +263,17 @@ describe('composing concepts, with regions (tiny SD)', { timeout: 180_000 }, () 
     expect(readPngText(readFileSync(out.at(-1)!)).parameters).toMatch(/Sampler: euler, Schedule type: Karras/);
     const lib2 = Library.open(dataDir);
     const [tunedRecord] = lib2.generations.list();
-    expect(tunedRecord!.concepts[1]).toEqual({ conceptId: hat, placeholder: '*2', scale: 0.5 });
-    expect(tunedRecord!.composition!.concepts[1]).toMatchObject({ useToken: false, scale: 0.5 });
+    expect(tunedRecord!.concepts[1]).toEqual({ conceptId: hat, placeholder: '*2', scale: -0.5 });
+    expect(tunedRecord!.composition!.concepts[1]).toMatchObject({ useToken: false, scale: -0.5 });
     lib2.close();
+    expect(
+      await runCli(
+        tuned.map((a) => (a === '*2=-0.5' ? '*2=-2.5' : a)),
+        io,
+        {},
+      ),
+    ).toBe(2);
+    expect(err.at(-1)).toMatch(/concepts\.1\.scale: .*-2/);
     expect(await runCli(['generate', ...common, '--prompt', 'a dog', '--karras'], io, {})).toBe(2);
     expect(err.at(-1)).toMatch(/karras: only Euler, DPM\+\+ 2M, DPM\+\+ 2M SDE, DPM\+\+ SDE, UniPC take Karras sigmas, not DDIM/);
 

@@ -8,7 +8,7 @@ import { runCli } from '../../src-main/cli/main.js';
 import { SeededRandom } from '../../src-main/graph/random.js';
 import { Library } from '../../src-main/library/library.js';
 import { SD15_CLIP_TEXT } from '../../src-main/models/clip-text.js';
-import { adaptedLayers } from '../../src-main/models/lora-modules.js';
+import { adaptableLayers, adaptedLayers } from '../../src-main/models/lora-modules.js';
 import { SD15_UNET } from '../../src-main/models/unet.js';
 import { writeConceptFile } from '../../src-main/pipeline/compose/concept-file.js';
 import { kohyaName } from '../../src-main/pipeline/interop/lora-naming.js';
@@ -167,6 +167,98 @@ describe('concept exchange with A1111, ComfyUI and diffusers', { timeout: 120_00
     writeSafetensors(other, { a: { dtype: 'F32', shape: [2, 2], data: new Float32Array(4) }, b: { dtype: 'F32', shape: [2], data: new Float32Array(2) } });
     expect(await runCli(['import-concept', other, '--class', 'dog', '--data-dir', data], io, {})).toBe(1);
     expect(err.at(-1)).toMatch(/neither an embedding \(emb_params\) nor a LoRA/);
+  });
+
+  it('refuses LoHa, LoKr, DoRA, Tucker LoCon, SDXL and SD 2.x LoRAs and lying shapes by name, storing nothing', async () => {
+    const err: string[] = [];
+    const io = { out: () => undefined, err: (l: string) => err.push(l) };
+    const t = (...shape: number[]) => ({ dtype: 'F32' as const, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.01) });
+    const q = 'lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_q';
+    const k2 = 'lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k';
+    const conv = 'lora_unet_down_blocks_0_resnets_0_conv1';
+    const cases: Array<[string, Record<string, ReturnType<typeof t>>, RegExp]> = [
+      ['loha', { [`${q}.hada_w1_a`]: t(320, 4), [`${q}.hada_w1_b`]: t(4, 320), [`${q}.alpha`]: t() }, /is a LoHa/],
+      ['lokr', { [`${q}.lokr_w1`]: t(16, 16), [`${q}.lokr_w2`]: t(20, 20) }, /is a LoKr/],
+      ['dora', { [`${q}.lora_down.weight`]: t(4, 320), [`${q}.lora_up.weight`]: t(320, 4), [`${q}.dora_scale`]: t(1, 320) }, /is a DoRA/],
+      [
+        'tucker',
+        { [`${conv}.lora_down.weight`]: t(4, 320, 1, 1), [`${conv}.lora_mid.weight`]: t(4, 4, 3, 3), [`${conv}.lora_up.weight`]: t(320, 4, 1, 1) },
+        /Tucker/,
+      ],
+      [
+        'sdxl',
+        {
+          'lora_te1_text_model_encoder_layers_0_self_attn_q_proj.lora_down.weight': t(4, 768),
+          'lora_te1_text_model_encoder_layers_0_self_attn_q_proj.lora_up.weight': t(768, 4),
+        },
+        /for SDXL/,
+      ],
+      ['sd2', { [`${k2}.lora_down.weight`]: t(4, 1024), [`${k2}.lora_up.weight`]: t(320, 4) }, /seems made for SD 2\.x/],
+      [
+        'lying',
+        { [`${conv}.lora_down.weight`]: t(4, 320, 5, 5), [`${conv}.lora_up.weight`]: t(320, 4, 1, 1) },
+        /needs \[\d+, 320, 3, 3\] and \[320, \d+, 1, 1\]/,
+      ],
+      ['half', { [`${q}.lora_down.weight`]: t(4, 320) }, /only one of its two factors/],
+    ];
+    const library = Library.open(data);
+    const before = library.concepts.list().length;
+    library.close();
+    for (const [name, tensors, message] of cases) {
+      const file = join(root, `${name}.safetensors`);
+      writeSafetensors(file, tensors);
+      expect(await runCli(['import-concept', file, '--data-dir', data], io, {}), name).toBe(1);
+      expect(err.at(-1), name).toMatch(message);
+      expect(err.at(-1), name).toMatch(/[Nn]othing was imported/);
+    }
+    const after = Library.open(data);
+    expect(after.concepts.list()).toHaveLength(before);
+    after.close();
+  });
+
+  it('keeps every layer of a LoCon LoRA for SD 1.5: convolutions, proj_in/out, feed-forward, time embedding, text MLP', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+    const r = new SeededRandom(8);
+    const all = adaptableLayers(SD15_UNET, SD15_CLIP_TEXT);
+    // one layer of each kind, as LyCORIS names and shapes them (3×3 convs: a 3×3 down, a 1×1 up; rank 8, alpha 4)
+    const pick = [
+      'unet.down_blocks.1.resnets.0.conv1',
+      'unet.down_blocks.1.resnets.0.conv_shortcut',
+      'unet.down_blocks.1.resnets.0.time_emb_proj',
+      'unet.down_blocks.1.attentions.0.proj_in',
+      'unet.down_blocks.1.attentions.0.transformer_blocks.0.ff.net.0.proj',
+      'unet.down_blocks.1.downsamplers.0.conv',
+      'unet.up_blocks.1.upsamplers.0.conv',
+      'unet.conv_in',
+      'unet.time_embedding.linear_1',
+      'text_model.encoder.layers.3.mlp.fc2',
+    ].map((m) => all.find((l) => l.module === m)!);
+    const tensors: Parameters<typeof writeSafetensors>[1] = {};
+    for (const l of pick) {
+      const name = kohyaName(l.module);
+      const down = l.kernel ? [8, l.inDim, l.kernel, l.kernel] : [8, l.inDim];
+      const up = l.kernel ? [l.outDim, 8, 1, 1] : [l.outDim, 8];
+      tensors[`${name}.lora_down.weight`] = { dtype: 'F32', shape: down, data: r.normalArray(down.reduce((a, b) => a * b, 1)) };
+      tensors[`${name}.lora_up.weight`] = { dtype: 'F32', shape: up, data: r.normalArray(up.reduce((a, b) => a * b, 1)) };
+      tensors[`${name}.alpha`] = { dtype: 'F32', shape: [], data: Float32Array.of(4) };
+    }
+    const file = join(root, 'locon.safetensors');
+    writeSafetensors(file, tensors, { ss_network_module: 'lycoris.kohya' });
+    expect(await runCli(['import-concept', file, '--name', 'LoCon style', '--data-dir', data], io, {}), err.join('\n')).toBe(0);
+    expect(err.join('\n')).toMatch(/locon\.safetensors: 10 layers read \(4 linear, 6 convolutional\), rank up to 8, alpha folded in\./);
+    expect(err.join('\n')).not.toMatch(/left out/);
+    const library = Library.open(data);
+    try {
+      const stored = tensorsOf(library.concepts.filePath(out[0]!));
+      expect(Object.keys(stored)).toHaveLength(20);
+      const f = readSafetensorsHeader(library.concepts.filePath(out[0]!));
+      expect(f.tensors.get('unet.down_blocks.1.resnets.0.conv1.lora_A.weight')!.shape).toEqual([8, 320, 3, 3]);
+      expect(f.tensors.get('unet.down_blocks.1.resnets.0.conv1.lora_B.weight')!.shape).toEqual([640, 8, 1, 1]);
+    } finally {
+      library.close();
+    }
   });
 
   it('moves a concept between libraries as a .siconcept bundle (tensors, notes, tags), and refuses unsafe bundles changing nothing', async () => {

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { composition, type CompositionInput, NOVEL_VIEWS, regionBox, SAMPLERS } from '../../../src-preload/contract/compose.js';
+import { composition, type CompositionInput, LORA_STRENGTH, NOVEL_VIEWS, regionBox, SAMPLERS } from '../../../src-preload/contract/compose.js';
 import { MAX_SEED, PROVIDER_CHOICES, type ProviderChoice } from '../../../src-preload/contract/common.js';
 import { composeImages } from '../../pipeline/compose/compose-service.js';
 import type { Command } from '../command.js';
@@ -51,8 +51,8 @@ function compositionFrom(values: Record<string, unknown>) {
     return c;
   };
   for (const arg of (values.strength as string[] | undefined) ?? []) {
-    const m = /^(\*\d*)=([\d.]+)$/.exec(arg);
-    if (!m) throw new UsageError(`--strength takes "*N=0.8", got "${arg}"`);
+    const m = /^(\*\d*)=(-?[\d.]+)$/.exec(arg);
+    if (!m) throw new UsageError(`--strength takes "*N=0.8" (or "*N=-0.5" to subtract a LoRA), got "${arg}"`);
     at(m[1]!, '--strength').scale = Number(m[2]);
   }
   for (const placeholder of (values['no-token'] as string[] | undefined) ?? []) at(placeholder, '--no-token').useToken = false;
@@ -106,7 +106,13 @@ export const generateCommand: Command = {
     },
     concept: { type: 'string', multiple: true, value: '[*N=]con_id', description: 'A concept from the library for * (or *2, *3…).' },
     region: { type: 'string', multiple: true, value: '"*N=x0,y0,x1,y1"', description: 'Confine a concept to a box of the image, in fractions 0–1.' },
-    strength: { type: 'string', multiple: true, value: '"*N=0.8"', description: "How strongly a concept's LoRA acts (0–2).", default: '1' },
+    strength: {
+      type: 'string',
+      multiple: true,
+      value: '"*N=0.8"',
+      description: `How strongly a concept's LoRA acts (${LORA_STRENGTH.min} to ${LORA_STRENGTH.max}; 1 as learned, negative subtracts it).`,
+      default: '1',
+    },
     'no-token': { type: 'string', multiple: true, value: '*N', description: "Use a concept's LoRA without its token." },
     karras: { type: 'boolean', description: 'Karras σ spacing (Euler and DPM-Solver++(2M) only).' },
     view: { type: 'string', value: Object.keys(NOVEL_VIEWS).join('|'), description: 'Draw the subject seen from this side.' },

@@ -8,20 +8,19 @@ import { basename, join } from 'node:path';
 import { AppError } from '../../common/app-error.js';
 import type { Library } from '../../library/library.js';
 import { SD15_CLIP_TEXT } from '../../models/clip-text.js';
-import { type AdaptedLayer, adaptedLayers } from '../../models/lora-modules.js';
+import { type AdaptedLayer, adaptableLayers } from '../../models/lora-modules.js';
 import { SD15_UNET } from '../../models/unet.js';
 import { readSafetensorsHeader, readTensorAsFloat32, type SafetensorsFile, type TensorToWrite, writeSafetensors } from '../../weights/safetensors.js';
 import { CONCEPT_FORMAT, type ConceptMeta, type ConceptTensors, readConceptTensors, writeConceptFile } from '../compose/concept-file.js';
-import { kohyaIndex, kohyaName, peftIndex, peftName } from './lora-naming.js';
+import { readLoraFactors } from './lora-file.js';
+import { kohyaName, peftName } from './lora-naming.js';
 
 export const EXPORT_FORMATS = ['a1111', 'diffusers'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-const LORA_SUFFIX = /\.lora_([AB])\.weight$/;
-
-/** SD 1.x's adapted layers (the layers a concept's LoRA can hold). */
+/** SD 1.x's layers a LoRA can adapt (all linear and convolutional ones). */
 let sd1Layers: AdaptedLayer[] | undefined;
-const layersOfSd1 = () => (sd1Layers ??= adaptedLayers(SD15_UNET, SD15_CLIP_TEXT));
+const layersOfSd1 = () => (sd1Layers ??= adaptableLayers(SD15_UNET, SD15_CLIP_TEXT));
 
 /** A file name and prompt word from a concept's name: letters, digits and dashes. */
 export const slugOf = (name: string) =>
@@ -54,7 +53,7 @@ export function exportConcept(library: Library, conceptId: string, format: Expor
         const name = kohyaName(module);
         tensors[`${name}.lora_down.weight`] = f32(A!.shape, A!.data);
         tensors[`${name}.lora_up.weight`] = f32(B!.shape, B!.data);
-        tensors[`${name}.alpha`] = f32([], Float32Array.of(c.rank)); // alpha = rank: scale 1, as learned
+        tensors[`${name}.alpha`] = f32([], Float32Array.of(A!.shape[0]!)); // alpha = rank: scale 1, as learned
       }
       const lora = join(outDir, `${slug}-lora.safetensors`);
       writeSafetensors(lora, tensors, {
@@ -95,7 +94,11 @@ export function exportConcept(library: Library, conceptId: string, format: Expor
 }
 
 /** What one file holds, read from its keys. */
-function readForeign(file: SafetensorsFile, notes: string[]): { token?: Float32Array; lora?: ConceptTensors['lora']; rank?: number } {
+function readForeign(
+  file: SafetensorsFile,
+  layers: readonly AdaptedLayer[],
+  notes: string[],
+): { token?: Float32Array; lora?: ConceptTensors['lora']; rank?: number } {
   const keys = [...file.tensors.keys()];
   const name = basename(file.path);
   if (file.metadata.format === CONCEPT_FORMAT) {
@@ -111,48 +114,7 @@ function readForeign(file: SafetensorsFile, notes: string[]): { token?: Float32A
       throw new AppError('unsupported-model', `${name} holds ${emb.shape[0]} vectors; a concept's token is one vector (import embeddings of one vector).`);
     return { token: readTensorAsFloat32(file, emb.name) };
   }
-  const kohya = keys.some((k) => k.startsWith('lora_unet_') || k.startsWith('lora_te_'));
-  const peft = !kohya && keys.some((k) => (k.startsWith('unet.') || k.startsWith('text_encoder.')) && LORA_SUFFIX.test(k));
-  if (!kohya && !peft) throw new AppError('unsupported-model', `${name} is neither an embedding (emb_params) nor a LoRA in kohya or diffusers naming.`);
-  const index = kohya ? kohyaIndex(layersOfSd1()) : peftIndex(layersOfSd1());
-  const lora: ConceptTensors['lora'] = new Map();
-  const skipped = new Set<string>();
-  let rank = 0;
-  for (const key of keys) {
-    const m = kohya ? /^(.*)\.lora_(down|up)\.weight$/.exec(key) : /^(.*)\.lora_([AB])\.weight$/.exec(key);
-    if (!m) continue;
-    const layer = index.get(m[1]!);
-    if (!layer) {
-      skipped.add(m[1]!);
-      continue;
-    }
-    const which = m[2] === 'down' || m[2] === 'A' ? 'A' : 'B';
-    const entry = file.tensors.get(key)!;
-    const shape = [...entry.shape];
-    const expected = which === 'A' ? [shape[0]!, layer.inDim] : [layer.outDim, shape[1]!];
-    if (shape.length !== 2 || shape[0] !== expected[0] || shape[1] !== expected[1]) {
-      throw new AppError(
-        'unsupported-model',
-        `${name}: ${key} has shape [${shape.join(', ')}], SD 1.x's ${layer.module} needs [${expected.join(', ')}]; the LoRA is not for an SD 1.x model.`,
-      );
-    }
-    let data = readTensorAsFloat32(file, key);
-    if (which === 'A') rank = shape[0]!;
-    // kohya scales by alpha / rank: fold it into B, so the concept's scale 1 is the LoRA as trained
-    const alpha = kohya ? file.tensors.get(`${m[1]}.alpha`) : undefined;
-    if (alpha && which === 'B') {
-      const scale = readTensorAsFloat32(file, alpha.name)[0]! / shape[1]!;
-      data = data.map((v) => v * scale);
-    }
-    const pair = lora.get(layer.module) ?? {};
-    pair[which] = { shape, data };
-    lora.set(layer.module, pair);
-  }
-  if (skipped.size)
-    notes.push(
-      `${name}: ${skipped.size} layers outside the attention projections were left out (e.g. ${[...skipped][0]}); SingleInsert concepts adapt attention only.`,
-    );
-  return { lora, rank };
+  return readLoraFactors(file, name, layers, notes);
 }
 
 /**
@@ -162,14 +124,19 @@ function readForeign(file: SafetensorsFile, notes: string[]): { token?: Float32A
 export async function importConcept(
   library: Library,
   paths: readonly string[],
-  options: { classWord: string; name?: string },
+  options: {
+    classWord: string;
+    name?: string;
+    /** The layers the LoRA must fit: SD 1.x's by default (tests give a tiny model's). */
+    layers?: readonly AdaptedLayer[];
+  },
 ): Promise<{ conceptId: string; notes: string[] }> {
   const notes: string[] = [];
   let token: Float32Array | undefined;
   let lora: ConceptTensors['lora'] = new Map();
   let rank = 0;
   for (const path of paths) {
-    const part = readForeign(readSafetensorsHeader(path), notes);
+    const part = readForeign(readSafetensorsHeader(path), options.layers ?? layersOfSd1(), notes);
     if (part.token) {
       if (token) throw new AppError('invalid-input', 'Two embeddings were given; a concept has one token.');
       token = part.token;

@@ -13,12 +13,12 @@ import { RandomSource } from '../../../src-main/weights/sources.js';
 
 const f32 = (shape: number[], data: Float32Array): HostTensor => ({ dtype: 'float32', shape, data });
 
-/** A concept's LoRA on every UNet attention projection: random A and B (so it changes the output). */
-function randomLora(seed: number): WeightSource {
+/** A concept's LoRA on the UNet layers `layers` names (every attention projection by default): random A and B (so it changes the output). */
+function randomLora(seed: number, layers: RegExp = ATTENTION_PROJECTION): WeightSource {
   const values = new RandomSource(seed);
   return {
     label: `lora ${seed}`,
-    shapeOf: (name) => (isLoraWeight(name) && ATTENTION_PROJECTION.test(name.replace(/\.lora_[AB]\.weight$/, '')) ? [4] : undefined),
+    shapeOf: (name) => (isLoraWeight(name) && layers.test(name.replace(/\.lora_[AB]\.weight$/, '')) ? [4] : undefined),
     load: (name, dtype, shape) => values.load(name, dtype, shape),
   };
 }
@@ -65,10 +65,15 @@ describe('regional composition', () => {
   });
 
   /** The tiny UNet's ε for one latent, two concepts (their LoRAs), optionally confined to regions. */
-  async function tinyEps(regionsOf: ((n: number) => Float32Array) | null, concepts: number, ownTokens = true): Promise<Float32Array> {
+  async function tinyEps(
+    regionsOf: ((n: number) => Float32Array) | null,
+    concepts: number,
+    ownTokens = true,
+    layers: RegExp = ATTENTION_PROJECTION,
+  ): Promise<Float32Array> {
     const g = new Graph();
     const [h, w, b] = [8, 8, 2];
-    const adapters = [frozenLora('c1', randomLora(11), 0.7), frozenLora('c2', randomLora(12), 0.7)].slice(0, concepts);
+    const adapters = [frozenLora('c1', randomLora(11, layers), 0.7), frozenLora('c2', randomLora(12, layers), 0.7)].slice(0, concepts);
     const regions = regionsOf ? new Regions(g, ['c1', 'c2'], b) : undefined;
     const eps = unet(weightsFrom(g, new RandomSource(1), { prefix: 'unet.', adapters }), TINY_UNET, {
       sample: g.input('sample', 'float32', [b, 4, h, w]),
@@ -121,5 +126,21 @@ describe('regional composition', () => {
     // regions that cover nothing: neither LoRA acts anywhere (spatial projections and cross-attention alike)
     const nowhere = await tinyEps((n) => new Float32Array(n * 2), 2, false);
     expect(Math.max(...nowhere.map((x, i) => Math.abs(x - none[i]!)))).toBeLessThan(1e-6);
+  });
+
+  it('a LoRA on every layer kind (convolutions, feed-forward, time_emb_proj, samplers, conv_in/out) is gated the same way', async () => {
+    // every UNet layer but the time embedding, which is one vector for the whole image (it acts everywhere)
+    const spatial = /^unet\.(?!time_embedding\.)/;
+    const maxDiff = (a: Float32Array, b: Float32Array) => Math.max(...a.map((x, i) => Math.abs(x - b[i]!)));
+    const plain = await tinyEps(null, 2, true, spatial);
+    const full = await tinyEps((n) => new Float32Array(n * 2).fill(1), 2, true, spatial);
+    expect(maxDiff(plain, full)).toBeLessThan(1e-5 * Math.max(...plain.map(Math.abs)));
+    const none = await tinyEps(null, 0);
+    expect(maxDiff(plain, none)).toBeGreaterThan(1e-3);
+    const nowhere = await tinyEps((n) => new Float32Array(n * 2), 2, false, spatial);
+    expect(maxDiff(nowhere, none)).toBeLessThan(1e-5 * Math.max(...none.map(Math.abs))); // a delta × 0 added: the kernels' rounding only
+    // the time embedding's delta is not confined: regions that cover nothing still see it
+    const timeOnly = await tinyEps((n) => new Float32Array(n * 2), 2, false, /^unet\.time_embedding\./);
+    expect(maxDiff(timeOnly, none)).toBeGreaterThan(1e-4);
   });
 });

@@ -32,6 +32,8 @@ export class MaskEditor {
   classWord = $state('');
   #busy = $state<string | null>(null);
   #ready = $state(false);
+  /** The photo whose saved mask (and draft) have been read: until then the canvas may show the previous one's state. */
+  #loadedPhotoId = $state<string | null>(null);
   #detector = $state.raw<{ installed: boolean; hint: string }>({ installed: false, hint: '' });
   #versions = $state.raw<MaskRecord[]>([]);
   /** Clicks (and a box) made while SAM was not ready or still answering: shown at once, sent when it can take them. */
@@ -93,6 +95,9 @@ export class MaskEditor {
   get ready(): boolean {
     return this.#ready;
   }
+  get loadedPhotoId(): string | null {
+    return this.#loadedPhotoId;
+  }
   get detector(): { installed: boolean; hint: string } {
     return this.#detector;
   }
@@ -110,6 +115,7 @@ export class MaskEditor {
     this.#classWordMissing = false;
     this.#lastSaved = null;
     this.#ready = false;
+    this.#loadedPhotoId = null;
     this.#queued = { points: [], box: null };
     // each photo has its own class word: the saved mask's, or none yet (not the last photo's)
     this.classWord = '';
@@ -129,6 +135,7 @@ export class MaskEditor {
       }
       this.#cleanRevision = this.doc.revision;
       await this.#restoreDraft(image, latest ?? null);
+      if (current()) this.#loadedPhotoId = image.id;
     });
     await this.#run('Preparing the photo for clicks (a few seconds the first time); clicks made now are answered then…', async () => {
       await api.masks.prepare({ imageId: image.id });
