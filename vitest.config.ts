@@ -19,6 +19,7 @@ export default defineConfig({
             'test/unit/models/reference.test.ts',
             'test/unit/models/metric-networks.test.ts',
             'test/unit/models/lora-reference.test.ts',
+            'test/unit/models/taesd-reference.test.ts',
           ],
           globalSetup: ['test/gpu/global-setup.ts'],
           setupFiles: ['test/gpu/setup.ts'],

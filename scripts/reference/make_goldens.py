@@ -2,7 +2,7 @@
 """Writes the reference goldens the engine's models and samplers are tested against.
 
 A tiny Stable Diffusion 1.x pipeline with seeded random weights is built in PyTorch with HF diffusers
-(UNet2DConditionModel, AutoencoderKL, DDIM/Euler/Euler ancestral/DPM-Solver++ (2M, 2M SDE, SDE)/UniPC schedulers) and a CLIP text transformer,
+(UNet2DConditionModel, AutoencoderKL, DDIM/Euler/Euler ancestral/DPM-Solver++ (2M, 2M SDE, SDE)/UniPC/LCM/TCD schedulers) and a CLIP text transformer,
 saved as a diffusers folder, and run on fixed inputs. Inputs and outputs go to one safetensors file:
 
   test/fixtures/reference/tiny-sd/          the model, as a diffusers folder (weights in float16, so both
@@ -10,6 +10,7 @@ saved as a diffusers folder, and run on fixed inputs. Inputs and outputs go to o
   test/fixtures/reference/goldens.safetensors
   test/fixtures/reference/tiny-{clip,dino,dinov2,lpips}/  the report card's networks (LPIPS also as torch.onnx.export writes it)
   test/fixtures/reference/tiny-lora/        a LoRA over every layer kind, in kohya's and PEFT's naming
+  test/fixtures/reference/tiny-taesd/       TAESD (AutoencoderTiny) as a diffusers folder and as the original single files
 
 test/unit/models/reference.test.ts opens the folder with the app's own loader and compares every output
 (max abs error <= 1e-4 x max abs value). CI uses the committed files; torch is needed only to rewrite them.
@@ -25,7 +26,8 @@ Run (Debian 12: python3-torch python3-numpy, plus the diffusers source shipped i
 
 Reproducible: the same torch, diffusers and BLAS build write byte-identical files (the metadata records the
 first two); another BLAS build moves the last bits of the computed goldens (relative 1e-6, far inside the 1e-4
-the tests allow), never the inputs or the model.
+the tests allow), never the inputs or the model. `--keep-from FILE` keeps FILE's bytes for every golden it has
+(new sections added on another machine then leave the committed ones as they were).
 """
 import argparse
 import json
@@ -78,6 +80,7 @@ def parse_args():
     p.add_argument("--diffusers-src", default=os.environ.get("DIFFUSERS_SRC"), required=os.environ.get("DIFFUSERS_SRC") is None,
                    help="the unpacked src/ of diffusers v0.31.0")
     p.add_argument("--out", default=os.path.join(ROOT, "test", "fixtures", "reference"))
+    p.add_argument("--keep-from", help="an earlier goldens.safetensors whose values are kept for the names it has")
     return p.parse_args()
 
 
@@ -90,16 +93,21 @@ from torch import nn  # noqa: E402
 import diffusers  # noqa: E402
 from diffusers import (  # noqa: E402
     AutoencoderKL,
+    AutoencoderTiny,
     DDIMScheduler,
     DPMSolverMultistepScheduler,
     EulerAncestralDiscreteScheduler,
     EulerDiscreteScheduler,
+    LCMScheduler,
+    TCDScheduler,
     UNet2DConditionModel,
     UniPCMultistepScheduler,
 )
 import diffusers.schedulers.scheduling_dpmsolver_multistep as dpmsolver_module  # noqa: E402
 import diffusers.schedulers.scheduling_dpmsolver_sde as dpmsolver_sde_module  # noqa: E402  (torchsde: stubs/)
 import diffusers.schedulers.scheduling_euler_ancestral_discrete as euler_ancestral_module  # noqa: E402
+import diffusers.schedulers.scheduling_lcm as lcm_module  # noqa: E402
+import diffusers.schedulers.scheduling_tcd as tcd_module  # noqa: E402
 
 torch.manual_seed(SEED)
 torch.set_num_threads(1)  # one thread: the same sums in the same order on every run
@@ -463,6 +471,42 @@ def lora_cases(g, unet, text, vae, ids, sample, timestep, context, noise):
         g["lora.image"] = vae.decode(g["lora.x"][-1] / VAE["scaling_factor"]).sample
 
 
+# TAESD (diffusers' AutoencoderTiny) at SD 1.5's depth (blocks 1,3,3,3 / 3,3,3,1), narrower: 8 channels for 64
+TAESD = dict(in_channels=3, out_channels=3, latent_channels=4, encoder_block_out_channels=[8, 8, 8, 8], decoder_block_out_channels=[8, 8, 8, 8],
+             num_encoder_blocks=[1, 3, 3, 3], num_decoder_blocks=[3, 3, 3, 1], act_fn="relu", upsample_fn="nearest", upsampling_scaling_factor=2,
+             latent_magnitude=3, latent_shift=0.5, scaling_factor=1.0)
+
+
+def taesd_cases(g):
+    """13. TAESD on random weights, saved as a diffusers folder (tiny-taesd/) and as the original single decoder and
+    encoder files A1111 and ComfyUI read (taesd_decoder.safetensors: the decoder's Sequential with its leading Clamp,
+    so each index is one more than diffusers'; taesd_encoder.safetensors: the same indices). Its decoder on latents as
+    the UNet makes them, and its encoder on an image in [-1, 1], as diffusers' pipelines call them."""
+    taesd = randomize(AutoencoderTiny(**TAESD))
+    with torch.no_grad():  # ReLU nets at default init fade out over 30 convs: keep the signal alive through every layer
+        for name, p in taesd.named_parameters():
+            if p.ndim == 4:
+                p.copy_((p * 2.0).half().float())
+    root = os.path.join(args.out, "tiny-taesd")
+    write_json(os.path.join(root, "config.json"), {"_class_name": "AutoencoderTiny", "_diffusers_version": diffusers.__version__, **TAESD})
+    state = taesd.state_dict()
+    write_safetensors(os.path.join(root, "diffusion_pytorch_model.safetensors"), state, dtype_of=lambda name, t: torch.float16)
+    def renamed(prefix, shift):
+        out = {}
+        for k, v in state.items():
+            if k.startswith(prefix):
+                index, rest = k[len(prefix):].split(".", 1)
+                out[f"{int(index) + shift}.{rest}"] = v
+        return out
+    write_safetensors(os.path.join(root, "taesd_decoder.safetensors"), renamed("decoder.layers.", 1), dtype_of=lambda name, t: torch.float16)
+    write_safetensors(os.path.join(root, "taesd_encoder.safetensors"), renamed("encoder.layers.", 0), dtype_of=lambda name, t: torch.float16)
+    g["taesd.latents"] = latents = torch.randn(1, 4, 8, 8) * 2
+    g["taesd.image"] = image = torch.rand(1, 3, 64, 48) * 2 - 1
+    with torch.no_grad():
+        g["taesd.decoded"] = taesd.decode(latents / TAESD["scaling_factor"]).sample
+        g["taesd.encoded"] = taesd.encode(image).latents * TAESD["scaling_factor"]
+
+
 def randomize(module):
     """Seeded weights everywhere, none of them zero or one: a wrong mapping cannot hide behind a default
     (norm scales 1 + noise, every bias and norm offset noise); then rounded to float16 for storage."""
@@ -498,6 +542,21 @@ def write_safetensors(path, tensors, metadata=None, dtype_of=lambda name, t: t.d
         f.write(text)
         for raw in blobs:
             f.write(raw)
+
+
+def read_safetensors(path, only):
+    """The float32 tensors of a file write_safetensors wrote, for the names in `only` that it holds."""
+    with open(path, "rb") as f:
+        size = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(size))
+        data = f.read()
+    out = {}
+    for name, entry in header.items():
+        if name == "__metadata__" or name not in only or entry["dtype"] != "F32":
+            continue
+        start, end = entry["data_offsets"]
+        out[name] = torch.from_numpy(np.frombuffer(data[start:end], dtype="<f4").copy()).reshape(entry["shape"])
+    return out
 
 
 def write_json(path, value):
@@ -550,6 +609,10 @@ STOCHASTIC = {
         dpmsolver_module,
         lambda **kw: DPMSolverMultistepScheduler(**SCHEDULE, algorithm_type="sde-dpmsolver++", solver_order=2, timestep_spacing="linspace", **kw),
     ),
+    # the few-step samplers of LCM-LoRA and TCD-LoRA, as their model cards set them up: from SD 1.5's scheduler config
+    # (final alpha = alpha_0, steps_offset 1; both ignore the offset), 50 distillation steps, TCD's step at eta (gamma) 0.3
+    "lcm": (lcm_module, lambda **kw: LCMScheduler(**SCHEDULE, set_alpha_to_one=False, steps_offset=1, **kw)),
+    "tcd": (tcd_module, lambda **kw: TCDScheduler(**SCHEDULE, set_alpha_to_one=False, steps_offset=1, **kw)),
 }
 
 
@@ -682,8 +745,20 @@ def main():
     # 11. A LoRA over every layer kind (after every draw above), merged as kohya's and A1111's code merge it
     lora_cases(g, unet, text, vae, ids, sample, timestep, context, noise)
 
+    # 12. LCM and TCD (after every draw above), their step noise drawn here: 10 toy steps, and 3 with the UNet and guidance
+    for name in ("lcm", "tcd"):
+        g[f"toy.{name}.step_noise"] = few_noise = torch.randn(10, 1, 4, 2, 2)
+        g[f"toy.{name}.timesteps"], g[f"toy.{name}.x"] = run_stochastic(name, 10, toy_noise, toy_eps, few_noise)
+        g[f"{name}.step_noise"] = few_unet_noise = torch.randn(STEPS, 1, 4, 8, 8)
+        g[f"{name}.timesteps"], g[f"{name}.x"] = run_stochastic(name, STEPS, noise, guided_unet, few_unet_noise)
+
+    # 13. TAESD (after every draw above)
+    taesd_cases(g)
+
     g = {k: v.to(torch.float32) for k, v in g.items()}  # ids too: exact below 2^24, and one reader for all
     meta = {"torch": torch.__version__, "diffusers": diffusers.__version__, "seed": str(SEED), "steps": str(STEPS), "guidance": str(GUIDANCE)}
+    if args.keep_from:
+        g.update(read_safetensors(args.keep_from, only=g.keys()))
     write_safetensors(os.path.join(args.out, "goldens.safetensors"), g, meta)
     for k in sorted(g):
         v = g[k].to(torch.float64)

@@ -4,6 +4,7 @@ import { AppError } from '../common/app-error.js';
 import { refuseNonFiniteWeights } from '../weights/check-architecture.js';
 import { openStableDiffusion } from '../weights/sd-loader.js';
 import { isLpipsOnnx, looksLikeLpips } from '../weights/metric-models.js';
+import { openTaesd, taesdFormat } from '../weights/taesd-files.js';
 import { MODEL_FAMILIES, type ModelFamily } from '../../src-preload/contract/models.js';
 import { readSmallFileSync, regularFileSync } from '../common/regular-file.js';
 
@@ -25,6 +26,12 @@ export function detectFamily(path: string, claimed?: InstalledFamily): { family:
   }
   // LPIPS weights: lin layers and an AlexNet trunk, one file or a folder of them (no config.json)
   if (!existsSync(join(path, 'config.json')) && looksLikeLpips(path)) return { family: 'lpips', format: 'safetensors' };
+  // TAESD: an AutoencoderTiny folder, or its files (diffusers' names, or the original taesd_decoder/encoder)
+  const taesd = taesdFormat(path);
+  if (taesd) {
+    openTaesd(path); // refuses a TAESD for other latents, or files without its layers, saying why
+    return { family: 'taesd', format: taesd };
+  }
   if (statSync(path).isDirectory()) {
     if (existsSync(join(path, 'model_index.json'))) {
       refuseNonFiniteWeights(openStableDiffusion(path));
@@ -44,7 +51,7 @@ export function detectFamily(path: string, claimed?: InstalledFamily): { family:
       if (config.model_type === 'dinov2' || config.model_type === 'vit') return { family: 'dino', format };
       throw new AppError(
         'unsupported-model',
-        `${path} holds a "${config.model_type ?? 'unknown'}" model; SingleInsert Studio uses SD 1.x, GroundingDINO, CLIP, DINO and LPIPS.`,
+        `${path} holds a "${config.model_type ?? 'unknown'}" model; SingleInsert Studio uses SD 1.x, GroundingDINO, CLIP, DINO, LPIPS and TAESD.`,
       );
     }
     throw new AppError('unsupported-model', `${path} is neither a diffusers folder (model_index.json) nor a model folder with config.json.`);

@@ -5,6 +5,7 @@ import { GraphError } from '../graph/errors.js';
 import type { ClipTextConfig } from './clip-text.js';
 import type { ClipEncoderConfig } from './layers.js';
 import type { UNetConfig } from './unet.js';
+import type { TaesdConfig } from './taesd.js';
 import type { VaeConfig } from './vae.js';
 import type { VisionConfig, VisionTowerConfig } from './vision.js';
 
@@ -50,6 +51,21 @@ export function checkVaeConfig(cfg: VaeConfig): void {
     ...positiveInts(cfg, ['inChannels', 'latentChannels', 'layersPerBlock', 'normGroups']),
     cfg.blockOutChannels.length === 0 && 'blockOutChannels is empty',
     ...divides('blockOutChannels', cfg.blockOutChannels, 'normGroups', cfg.normGroups),
+    !(cfg.scalingFactor > 0) && `scalingFactor is ${cfg.scalingFactor}, not a positive number`,
+  ]);
+}
+
+export function checkTaesdConfig(cfg: TaesdConfig): void {
+  const same = (field: 'encoderBlockOutChannels' | 'decoderBlockOutChannels'): Problem =>
+    new Set(cfg[field]).size > 1 && `${field} [${cfg[field]}] differ: TAESD keeps one width throughout (as diffusers' AutoencoderTiny does)`;
+  fail('TAESD config', [
+    ...positiveInts(cfg, ['inChannels', 'outChannels', 'latentChannels']),
+    cfg.encoderBlockOutChannels.length !== cfg.numEncoderBlocks.length && 'encoderBlockOutChannels and numEncoderBlocks differ in length',
+    cfg.decoderBlockOutChannels.length !== cfg.numDecoderBlocks.length && 'decoderBlockOutChannels and numDecoderBlocks differ in length',
+    cfg.encoderBlockOutChannels.length === 0 && 'encoderBlockOutChannels is empty',
+    cfg.decoderBlockOutChannels.length === 0 && 'decoderBlockOutChannels is empty',
+    same('encoderBlockOutChannels'),
+    same('decoderBlockOutChannels'),
     !(cfg.scalingFactor > 0) && `scalingFactor is ${cfg.scalingFactor}, not a positive number`,
   ]);
 }

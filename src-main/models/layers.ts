@@ -21,13 +21,17 @@ export function conv(
   inCh: number,
   outCh: number,
   kernel: number,
-  options: { stride?: number; padding?: number } = {},
+  options: { stride?: number; padding?: number; bias?: boolean } = {},
 ): Tensor {
   const g = x.graph;
+  const { bias = true, ...geometry } = options;
   const y = g.scope(name, () =>
-    accumulated(x, (x, [w, b]) => op.conv2d(x, w!, b!, options), [p.weight('weight', [outCh, inCh, kernel, kernel]), p.weight('bias', [outCh])]),
+    accumulated(x, (x, [w, b]) => op.conv2d(x, w!, b ?? null, geometry), [
+      p.weight('weight', [outCh, inCh, kernel, kernel]),
+      ...(bias ? [p.weight('bias', [outCh])] : []),
+    ]),
   );
-  const delta = p.adapters?.length ? loraConvDelta(p.adapters, g.scopedName(name), op.cast(x, 'float32'), inCh, outCh, kernel, options) : null;
+  const delta = p.adapters?.length ? loraConvDelta(p.adapters, g.scopedName(name), op.cast(x, 'float32'), inCh, outCh, kernel, geometry) : null;
   return delta ? op.add(y, op.cast(delta, y.dtype)) : y;
 }
 

@@ -1,4 +1,4 @@
-import { KARRAS_SAMPLERS, karrasRefusal, type SamplerName, STOCHASTIC_SAMPLERS } from '../../src-preload/contract/compose.js';
+import { FEW_STEP_MAX, KARRAS_SAMPLERS, karrasRefusal, type SamplerName, STOCHASTIC_SAMPLERS, stepsRefusal } from '../../src-preload/contract/compose.js';
 import { type NoiseSchedule, scaledLinearSchedule, TRAIN_TIMESTEPS } from './ddpm-schedule.js';
 
 export type { SamplerName };
@@ -61,6 +61,8 @@ type SamplerRule = Pick<Sampler, 'name' | 'timesteps' | 'initNoiseSigma' | 'inpu
 export function createSampler(name: SamplerName, steps: number, schedule: NoiseSchedule = scaledLinearSchedule(), options: SamplerOptions = {}): Sampler {
   if (!Number.isInteger(steps) || steps < 1 || steps > TRAIN_TIMESTEPS) throw new RangeError(`steps must be 1…${TRAIN_TIMESTEPS}, got ${steps}`);
   if (options.karras && !KARRAS_SAMPLERS.includes(name)) throw new RangeError(`Karras sigmas: ${karrasRefusal(name)}`);
+  const tooMany = stepsRefusal(name, steps);
+  if (tooMany) throw new RangeError(tooMany);
   switch (name) {
     case 'ddim':
       return onHost(ddim(steps, schedule));
@@ -73,6 +75,9 @@ export function createSampler(name: SamplerName, steps: number, schedule: NoiseS
       return onHost(unipc(steps, schedule, options.karras === true));
     case 'dpmpp_sde':
       return onHost(dpmppSde(steps, schedule, options.karras === true));
+    case 'lcm':
+    case 'tcd':
+      return onHost(consistency(name, steps, schedule));
   }
 }
 
@@ -131,6 +136,60 @@ function ddim(steps: number, { alphasCumprod }: NoiseSchedule): SamplerRule {
       const [sa, s1, sp, s1p] = [Math.sqrt(at), Math.sqrt(1 - at), Math.sqrt(aPrev), Math.sqrt(1 - aPrev)];
       // x̂0 = (x − √(1−ᾱ)·ε̂)/√ᾱ, x_prev = √ᾱ_prev·x̂0 + √(1−ᾱ_prev)·ε̂
       return { x: sp / sa, eps: s1p - (sp * s1) / sa, prev: 0, x0x: 1 / sa, x0eps: -s1 / sa, noise: 0 };
+    },
+  };
+}
+
+/** TCD's γ (diffusers' eta, 0.3 by default): how much of each step is fresh noise (0: deterministic, 1: as LCM). */
+export const TCD_GAMMA = 0.3;
+
+/**
+ * The consistency model's boundary condition at a timestep (LCM's c_skip and c_out, σ_data = 0.5, the timestep scaled
+ * by 10 as diffusers does): at t = 0 the model returns x itself; from t = 19 on, c_skip < 10⁻⁵.
+ */
+export function lcmBoundary(t: number): { cSkip: number; cOut: number } {
+  const scaled = t * 10;
+  return { cSkip: 0.25 / (scaled ** 2 + 0.25), cOut: scaled / Math.sqrt(scaled ** 2 + 0.25) };
+}
+
+/**
+ * LCM (Luo et al. 2023) and TCD (Zheng et al. 2024), as diffusers' LCMScheduler and TCDScheduler: timesteps evenly
+ * spaced by index over the distillation schedule 19, 39, …, 999 (999, 759, 499, 259 for 4 steps), x kept
+ * variance-preserving. LCM jumps to the consistency model's x̂0 (c_skip·x + c_out·x̂0, the boundary condition at
+ * timestep·10) and noises it back to the next timestep; TCD goes to an earlier point s = ⌊(1−γ)·t_next⌋ along the
+ * DDIM path, then noises from s to t_next. The last step adds no noise; TCD's ends at s = 0 (ᾱ_0, not 1).
+ */
+function consistency(name: 'lcm' | 'tcd', steps: number, { alphasCumprod }: NoiseSchedule): SamplerRule {
+  const k = Math.floor(TRAIN_TIMESTEPS / FEW_STEP_MAX);
+  const origin = Array.from({ length: FEW_STEP_MAX }, (_, i) => (FEW_STEP_MAX - i) * k - 1); // 999 … 19
+  const timesteps = Array.from({ length: steps }, (_, i) => origin[Math.floor((i * FEW_STEP_MAX) / steps)]!);
+  return {
+    name,
+    timesteps,
+    initNoiseSigma: 1,
+    inputScale: () => 1,
+    coefficients: (i) => {
+      const t = timesteps[i]!;
+      const last = i === steps - 1;
+      const at = alphasCumprod[t]!;
+      const [sa, s1] = [Math.sqrt(at), Math.sqrt(1 - at)];
+      // x̂0 = (x − √(1−ᾱ_t)·ε̂)/√ᾱ_t
+      const x0 = { x0x: 1 / sa, x0eps: -s1 / sa };
+      if (name === 'lcm') {
+        const aNext = alphasCumprod[last ? t : timesteps[i + 1]!]!;
+        const { cSkip, cOut } = lcmBoundary(t);
+        // denoised = c_skip·x + c_out·x̂0; x_next = √ᾱ_next·denoised + √(1−ᾱ_next)·z (the last step: denoised)
+        const [dx, deps] = [cSkip + cOut / sa, (-cOut * s1) / sa];
+        const f = last ? 1 : Math.sqrt(aNext);
+        return { x: f * dx, eps: f * deps, prev: 0, x0x: dx, x0eps: deps, noise: last ? 0 : Math.sqrt(1 - aNext) };
+      }
+      const tNext = last ? 0 : timesteps[i + 1]!;
+      const as = alphasCumprod[Math.floor((1 - TCD_GAMMA) * tNext)]!;
+      // x_s = √ᾱ_s·x̂0 + √(1−ᾱ_s)·ε̂; x_next = √(ᾱ_next/ᾱ_s)·x_s + √(1 − ᾱ_next/ᾱ_s)·z (the last step: x_s)
+      const [sx, seps] = [Math.sqrt(as) / sa, Math.sqrt(1 - as) - (Math.sqrt(as) * s1) / sa];
+      const ratio = last ? 1 : alphasCumprod[tNext]! / as;
+      const f = Math.sqrt(ratio);
+      return { x: f * sx, eps: f * seps, prev: 0, ...x0, noise: last ? 0 : Math.sqrt(1 - ratio) };
     },
   };
 }

@@ -33,7 +33,7 @@ interface HfTowerConfig {
 }
 
 /** The .safetensors under `path` (a folder or one file), pickles refused. */
-function safetensorsFiles(path: string, what: string): string[] {
+export function safetensorsFiles(path: string, what: string): string[] {
   if (!existsSync(path)) throw new AppError('not-found', `No ${what} at ${path}.`);
   if (!statSync(path).isDirectory()) {
     if (!path.endsWith('.safetensors')) refusePickle(path);

@@ -4,8 +4,11 @@ import { z } from 'zod';
 import { conceptId, seed } from './common.js';
 import { describeIssue } from './field-issues.js';
 
-/** The samplers a drawing may use, as diffusers has them: DDIM, Euler, Euler ancestral, DPM-Solver++(2M) and its SDE form, UniPC. */
-export const SAMPLERS = ['ddim', 'euler', 'euler_a', 'dpmpp2m', 'dpmpp2m_sde', 'dpmpp_sde', 'unipc'] as const;
+/**
+ * The samplers a drawing may use, as diffusers has them: DDIM, Euler, Euler ancestral, DPM-Solver++(2M) and its SDE
+ * forms, UniPC, and the few-step LCM and TCD (for a model or LoRA distilled for them).
+ */
+export const SAMPLERS = ['ddim', 'euler', 'euler_a', 'dpmpp2m', 'dpmpp2m_sde', 'dpmpp_sde', 'unipc', 'lcm', 'tcd'] as const;
 export type SamplerName = (typeof SAMPLERS)[number];
 
 /** How the screens and messages name each sampler (A1111's names). */
@@ -17,7 +20,27 @@ export const SAMPLER_LABELS: Record<SamplerName, string> = {
   dpmpp2m_sde: 'DPM++ 2M SDE',
   dpmpp_sde: 'DPM++ SDE',
   unipc: 'UniPC',
+  lcm: 'LCM',
+  tcd: 'TCD',
 };
+
+/** The final decoders: SD's own VAE, or the tiny autoencoder TAESD (about 1% of the VAE's work, a little softer). */
+export const DECODERS = ['vae', 'taesd'] as const;
+export type DecoderName = (typeof DECODERS)[number];
+export const DECODER_LABELS: Record<DecoderName, string> = { vae: 'VAE (full quality)', taesd: 'TAESD (fast draft)' };
+
+/**
+ * The few-step samplers: they pick their timesteps from the distillation schedule of 50 steps (diffusers'
+ * original_inference_steps), so they take at most that many; 4 to 8 is what they are made for.
+ */
+export const FEW_STEP_SAMPLERS: readonly SamplerName[] = ['lcm', 'tcd'];
+export const FEW_STEP_MAX = 50;
+
+/** Why a step count does not suit a sampler, in the words every surface uses (null when it does). */
+export const stepsRefusal = (sampler: SamplerName, steps: number): string | null =>
+  FEW_STEP_SAMPLERS.includes(sampler) && steps > FEW_STEP_MAX
+    ? `${SAMPLER_LABELS[sampler]} takes at most ${FEW_STEP_MAX} steps (it is made for 4 to 8); choose fewer steps or another sampler`
+    : null;
 
 /** The samplers Karras σ spacing applies to (diffusers' use_karras_sigmas; its Euler ancestral has none). */
 export const KARRAS_SAMPLERS: readonly SamplerName[] = ['euler', 'dpmpp2m', 'dpmpp2m_sde', 'dpmpp_sde', 'unipc'];
@@ -27,7 +50,7 @@ export const karrasRefusal = (sampler: SamplerName) =>
   `only ${KARRAS_SAMPLERS.map((s) => SAMPLER_LABELS[s]).join(', ')} take Karras sigmas, not ${SAMPLER_LABELS[sampler]}`;
 
 /** The samplers that add fresh noise at each step (each image's from its own seed). */
-export const STOCHASTIC_SAMPLERS: readonly SamplerName[] = ['euler_a', 'dpmpp2m_sde', 'dpmpp_sde'];
+export const STOCHASTIC_SAMPLERS: readonly SamplerName[] = ['euler_a', 'dpmpp2m_sde', 'dpmpp_sde', 'lcm', 'tcd'];
 
 /** "*", "*2", "*3"…: the words concepts stand behind in a prompt. */
 export const placeholder = z.string().regex(/^\*\d*$/, 'a placeholder is * or *N (*2, *3…)');
@@ -116,6 +139,8 @@ export const composition = z
     /** Karras σ spacing (Euler and DPM-Solver++(2M)). */
     karras: z.boolean().default(false),
     steps: z.number().int().min(1).max(1000).default(50),
+    /** What turns the final latents into pixels: SD's VAE, or TAESD (installed in Settings › Models) for quick drafts. */
+    decoder: z.enum(DECODERS).default('vae'),
     guidance: z.number().min(0).max(50).default(7.5),
     seed: seed.default(0),
     count: z.number().int().min(1).max(64).default(1),
@@ -131,6 +156,8 @@ export const composition = z
         path: ['karras'],
         message: karrasRefusal(c.sampler),
       });
+    const tooMany = stepsRefusal(c.sampler, c.steps);
+    if (tooMany) ctx.addIssue({ code: 'custom', path: ['steps'], message: tooMany });
     const placed = new Set(c.concepts.map((x) => x.placeholder));
     if (placed.size !== c.concepts.length)
       ctx.addIssue({ code: 'custom', path: ['concepts'], message: 'two concepts share a placeholder; give each its own (*, *2, *3…)' });
@@ -152,6 +179,7 @@ export const COMPOSITION_LABELS = {
   sampler: 'Sampler',
   karras: 'Karras sigmas',
   steps: 'Steps',
+  decoder: 'Decoder',
   guidance: 'Guidance',
   seed: 'Seed',
   count: 'Images',

@@ -23,6 +23,9 @@ export function describeIssue(issue: z.core.$ZodIssue, label: string): string {
             : i.expected === 'number'
               ? 'must be a number'
               : `must be a ${i.expected}`
-          : `: ${issue.message.charAt(0).toLowerCase()}${issue.message.slice(1)}`;
+          : `: ${lowerFirst(issue.message)}`;
   return `${label}${words.startsWith(':') ? '' : ' '}${words}.`.replace(/\.\.$/, '.');
 }
+
+/** "Too many" → "too many", but "LCM takes…" stays: a name or acronym keeps its capitals. */
+const lowerFirst = (text: string) => (/^[A-Z][a-z]/.test(text) ? text.charAt(0).toLowerCase() + text.slice(1) : text);

@@ -56,11 +56,14 @@ export {
   RUNS_ON,
 } from './training.js';
 export { formatDuration, formatMemory, formatSpeed, memoryOf, runPace, smoothed, stageBoundary } from './run-progress.js';
-export type { Composition, CompositionInput, NovelView, RegionBox } from './compose.js';
+export type { Composition, CompositionInput, DecoderName, NovelView, RegionBox } from './compose.js';
 export {
   boxInPixels,
   COMPOSITION_LABELS,
   composition,
+  DECODER_LABELS,
+  DECODERS,
+  FEW_STEP_SAMPLERS,
   describeCompositionIssue,
   KARRAS_SAMPLERS,
   LORA_STRENGTH,

@@ -17,7 +17,7 @@ export const modelRecord = z.object({
 export type ModelRecord = z.infer<typeof modelRecord>;
 
 /** The kinds of model the app uses: SD 1.x to draw, GroundingDINO to find subjects, CLIP, DINO and LPIPS to measure concepts. */
-export const MODEL_FAMILIES = ['sd1', 'grounding-dino', 'clip', 'dino', 'lpips'] as const;
+export const MODEL_FAMILIES = ['sd1', 'grounding-dino', 'clip', 'dino', 'lpips', 'taesd'] as const;
 export type ModelFamily = (typeof MODEL_FAMILIES)[number];
 const family = z.enum(MODEL_FAMILIES);
 

@@ -162,6 +162,25 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
     await page.getByRole('spinbutton', { name: 'Seed' }).fill('5');
   });
 
+  it('says what LCM needs, and offers TAESD only once it is installed', async () => {
+    await expect(page.getByTestId('few-step-hint').count()).resolves.toBe(0);
+    await page.getByRole('combobox', { name: 'Sampler' }).selectOption('lcm');
+    await expect(page.getByTestId('few-step-hint').textContent()).resolves.toMatch(/LCM is for models distilled for it .*4–8 steps, guidance 1–2/s);
+    // 25 steps are within LCM's 50; 60 are not, and the field says so in words
+    await page.getByLabel('Steps').fill('60');
+    await page
+      .getByRole('alert')
+      .getByText(/^Steps: LCM takes at most 50 steps \(it is made for 4 to 8\); choose fewer steps or another sampler\.$/)
+      .waitFor();
+    await expect(page.getByLabel('Steps').getAttribute('aria-invalid')).resolves.toBe('true');
+    await page.getByLabel('Steps').fill('25');
+    const taesd = page.getByTestId('compose-decoder').locator('option[value=taesd]');
+    await expect(taesd.textContent()).resolves.toBe('TAESD (fast draft) — add TAESD in Settings › Models');
+    await expect(taesd.isDisabled()).resolves.toBe(true);
+    await page.getByRole('complementary', { name: 'Settings' }).screenshot({ path: join(ARTIFACTS, 'compose-lcm-settings.png') });
+    await page.getByRole('combobox', { name: 'Sampler' }).selectOption('ddim');
+  });
+
   it('shows the image in the Gallery with its concepts, sends it back to Compose and draws the same bytes', async () => {
     await page.getByRole('link', { name: 'Gallery', exact: true }).click();
     const card = page.getByTestId('gallery-card').first();

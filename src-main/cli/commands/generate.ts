@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { composition, type CompositionInput, LORA_STRENGTH, NOVEL_VIEWS, regionBox, SAMPLERS } from '../../../src-preload/contract/compose.js';
+import { composition, type CompositionInput, DECODERS, LORA_STRENGTH, NOVEL_VIEWS, regionBox, SAMPLERS } from '../../../src-preload/contract/compose.js';
 import { MAX_SEED, PROVIDER_CHOICES, type ProviderChoice } from '../../../src-preload/contract/common.js';
 import { composeImages } from '../../pipeline/compose/compose-service.js';
 import type { Command } from '../command.js';
@@ -25,6 +25,7 @@ function compositionFrom(values: Record<string, unknown>) {
   if (values.prompt !== undefined) raw.prompt = values.prompt;
   if (values.negative !== undefined) raw.negative = values.negative;
   if (values.sampler !== undefined) raw.sampler = values.sampler;
+  if (values.decoder !== undefined) raw.decoder = values.decoder;
   if (values.view !== undefined) raw.view = values.view;
   for (const [flag, [min, max]] of Object.entries(INT_FLAGS)) {
     const n = intOption(values, flag, min, max);
@@ -75,7 +76,7 @@ export const generateCommand: Command = {
     'with learned concepts at *, *2… (--concept), each confined to a region of the image if given one (--region), ' +
     `seen from a view (--view ${Object.keys(NOVEL_VIEWS).join('|')}); --composition reads all of it from a JSON file (flags override it).`,
   usage:
-    `generate --model <dir|file|model> --prompt "…" [--negative "…"] [--steps 50] [--guidance 7.5] [--seed N] [--count 1] [--sampler ${SAMPLERS.join('|')}] ` +
+    `generate --model <dir|file|model> --prompt "…" [--negative "…"] [--steps 50] [--guidance 7.5] [--seed N] [--count 1] [--sampler ${SAMPLERS.join('|')}] [--decoder ${DECODERS.join('|')}] ` +
     `[--karras] [--width W --height H] [--provider ${PROVIDER_CHOICES.join('|')}] [--concept [*N=]con_id]… [--strength "*N=0.8"]… [--no-token *N]… [--region "*N=x0,y0,x1,y1"]… ` +
     '[--view side] [--composition file.json] [--out dir]',
   options: {
@@ -90,7 +91,18 @@ export const generateCommand: Command = {
     guidance: { type: 'string', value: '<scale>', description: 'Classifier-free guidance scale: how closely the image follows the prompt.', default: '7.5' },
     seed: { type: 'string', value: '<n>', description: 'The starting noise; the same seed and settings draw the same image.', default: 'random, printed' },
     count: { type: 'string', value: '<n>', description: 'How many images to draw (seeds seed, seed+1…).', default: '1' },
-    sampler: { type: 'string', value: SAMPLERS.join('|'), description: 'The sampling method.', default: 'ddim' },
+    sampler: {
+      type: 'string',
+      value: SAMPLERS.join('|'),
+      description: 'The sampling method (lcm and tcd: 4–8 steps, for a model or LoRA distilled for them).',
+      default: 'ddim',
+    },
+    decoder: {
+      type: 'string',
+      value: DECODERS.join('|'),
+      description: 'What turns latents into pixels: the VAE, or TAESD for a quick draft (installed with `models add`).',
+      default: 'vae',
+    },
     width: { type: 'string', value: '<px>', description: 'Image width, a multiple of 64.', default: '512' },
     height: { type: 'string', value: '<px>', description: 'Image height, a multiple of 64.', default: '512' },
     provider: {

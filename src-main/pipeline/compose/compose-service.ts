@@ -12,6 +12,7 @@ import { openStableDiffusion } from '../../weights/sd-loader.js';
 import { readConceptFile } from './concept-file.js';
 import { defaultSettings, generateImages, type GenerateSettings, vaeFactor } from './generate.js';
 import { latentPreview } from './latent-preview.js';
+import { installedTaesd, requireTaesd, taesdPreviewer } from './taesd-decoder.js';
 
 export interface ComposeRequest {
   /** The SD 1.x model: an installed model's id or name, or a path. */
@@ -25,7 +26,7 @@ export interface ComposeProgress {
   step: number;
   total: number;
   etaMs: number;
-  /** The first image's latents as a small PNG (a cheap linear look, no VAE). */
+  /** The first image's latents as a PNG: through TAESD where it is installed, else a cheap linear look (no VAE). */
   preview: () => Promise<Buffer>;
 }
 
@@ -72,7 +73,14 @@ export async function composeImages(library: Library, request: ComposeRequest, h
   const [h, w, channels] = [settings.height / factor, settings.width / factor, model.unet.config.inChannels];
   const device = await chooseDevice(request.provider, library.preferences.get().provider);
   hooks.onNote?.(describeDevice(device));
+  // TAESD, where installed, draws the previews; the final images too when the composition asks for it
+  const taesdNotes: string[] = [];
+  const taesd = c.decoder === 'taesd' ? { model: requireTaesd(library, model, taesdNotes), name: '' } : installedTaesd(library, model, taesdNotes);
+  taesdNotes.forEach((n) => hooks.onNote?.(n));
+  const previewer = taesd && hooks.onProgress ? taesdPreviewer(model, taesd.model, { provider: device.provider, cacheDir: library.graphCacheDir() }) : null;
+  const preview = (latents: Float32Array) => (previewer ? previewer.preview(latents, h, w) : latentPreview(latents, h, w));
   const { images, fallback, notes } = await generateImages(model, settings, {
+    ...(c.decoder === 'taesd' && taesd ? { taesd: taesd.model } : {}),
     concepts,
     provenance: {
       concepts: c.concepts.map((x) => {
@@ -95,11 +103,10 @@ export async function composeImages(library: Library, request: ComposeRequest, h
     ...(hooks.signal ? { signal: hooks.signal } : {}),
     ...(hooks.onProgress
       ? {
-          onProgress: (p) =>
-            hooks.onProgress!({ step: p.step, total: p.total, etaMs: p.etaMs, preview: () => latentPreview(p.latents.subarray(0, channels * h * w), h, w) }),
+          onProgress: (p) => hooks.onProgress!({ step: p.step, total: p.total, etaMs: p.etaMs, preview: () => preview(p.latents.slice(0, channels * h * w)) }),
         }
       : {}),
-  });
+  }).finally(() => previewer?.release());
   for (const note of notes) hooks.onNote?.(note);
   const generations: GenerationRow[] = [];
   for (const image of images) {

@@ -4,12 +4,25 @@ import type { FloatDType } from '../../graph/dtype.js';
 import { Graph } from '../../graph/graph.js';
 import * as op from '../../graph/ops/index.js';
 import { weightsFrom } from '../../models/params.js';
+import { taesdDecode } from '../../models/taesd.js';
 import { vaeDecode } from '../../models/vae.js';
 import type { StableDiffusionModel } from '../../weights/sd-model.js';
+import type { TaesdModel } from '../../weights/taesd-files.js';
 import { withPngText } from '../sample/png-metadata.js';
 import type { SessionLoader } from './sessions.js';
 
-/** Decodes each image's latents [channels, h, w] to an 8-bit RGB PNG carrying `text(i)`. */
+/** The graph that turns one image's latents [1, channels, h, w] into pixels in [−1, 1]: SD's VAE, or TAESD when given. */
+export function decoderGraph(model: StableDiffusionModel, channels: number, h: number, w: number, dtype: FloatDType, taesd?: TaesdModel): Graph {
+  const g = new Graph(taesd ? 'taesd_decoder' : 'vae_decoder');
+  const lat = op.cast(g.input('latents', 'float32', [1, channels, h, w]), dtype);
+  const image = taesd
+    ? taesdDecode(weightsFrom(g, taesd.weights, { dtype }), taesd.config, lat)
+    : vaeDecode(weightsFrom(g, model.vae.source, { dtype, prefix: 'vae.' }), model.vae.config, lat);
+  g.output(op.cast(image, 'float32'), 'image');
+  return g;
+}
+
+/** Decodes each image's latents [channels, h, w] to an 8-bit RGB PNG carrying `text(i)` (through TAESD when given). */
 export async function decodeImages(
   model: StableDiffusionModel,
   latents: Float32Array,
@@ -17,12 +30,10 @@ export async function decodeImages(
   load: SessionLoader,
   dtype: FloatDType,
   text: (i: number) => Record<string, string>,
+  taesd?: TaesdModel,
 ): Promise<Buffer[]> {
   const { count, channels, h, w } = shape;
-  const g = new Graph('vae_decoder');
-  const lat = g.input('latents', 'float32', [1, channels, h, w]);
-  g.output(op.cast(vaeDecode(weightsFrom(g, model.vae.source, { dtype, prefix: 'vae.' }), model.vae.config, op.cast(lat, dtype)), 'float32'), 'image');
-  const session = await load(g);
+  const session = await load(decoderGraph(model, channels, h, w, dtype, taesd));
   const per = channels * h * w;
   const images: Buffer[] = [];
   try {
@@ -37,7 +48,7 @@ export async function decodeImages(
 }
 
 /** [3, H, W] in [−1, 1] → 8-bit RGB PNG. */
-async function toPng(chw: Float32Array, width: number, height: number): Promise<Buffer> {
+export async function toPng(chw: Float32Array, width: number, height: number): Promise<Buffer> {
   const plane = width * height;
   const rgb = Buffer.alloc(plane * 3);
   for (let i = 0; i < plane; i++) {

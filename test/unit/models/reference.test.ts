@@ -138,7 +138,7 @@ describe('models and samplers against diffusers (tiny SD 1.x, seeded random weig
     });
     afterAll(() => unetSession.release());
 
-    it.each(['ddim', 'euler', 'euler_a', 'dpmpp2m', 'dpmpp2m_sde', 'dpmpp_sde', 'unipc'] as SamplerName[])(
+    it.each(['ddim', 'euler', 'euler_a', 'dpmpp2m', 'dpmpp2m_sde', 'dpmpp_sde', 'unipc', 'lcm', 'tcd'] as SamplerName[])(
       '%s: timesteps and every step’s latents',
       async (name) => {
         const steps = stepsOf(name);
@@ -177,32 +177,35 @@ describe('models and samplers against diffusers (tiny SD 1.x, seeded random weig
 
     // the app's own sampling loop (denoise.ts: the step graph, the latents kept where the sessions compute, the
     // multistep samplers' history carried from step to step) lands where diffusers does
-    it.each(['ddim', 'euler_a', 'dpmpp2m', 'dpmpp2m_sde', 'dpmpp_sde', 'unipc'] as SamplerName[])('%s: the sampling loop’s last latents', async (name) => {
-      const steps = stepsOf(name);
-      const sampler = createSampler(name, steps);
-      const n = golden('sample.noise').length;
-      let step = 0;
-      const noise = sampler.stochastic ? golden(`${name}.step_noise`) : null;
-      const { latents } = await denoise(
-        model,
-        sampler,
-        {
-          hidden: golden('text.hidden'), // row 0 the unconditional prompt, row 1 the prompt, as the goldens guide
-          latents: golden('sample.noise').map((v) => v * sampler.initNoiseSigma),
-          count: 1,
-          latentShape: shapeOf('sample.noise').slice(1) as [number, number, number],
-          guidance: 7.5,
-          adapters: [],
-          regions: null,
-          ...(noise ? { stepNoise: () => noise.slice(step * n, ++step * n) } : {}),
-        },
-        sessionLoader({ provider: testProvider(), cacheDir }),
-        'float32',
-      );
-      const all = golden(`${name}.x`);
-      const lastStep = all.slice((sampler.timesteps.length - 1) * n);
-      const scale = Math.max(...lastStep.map(Math.abs));
-      latents.forEach((v, i) => expect(Math.abs(v - lastStep[i]!), `${name} at ${i}`).toBeLessThanOrEqual(1e-4 * scale));
-    });
+    it.each(['ddim', 'euler_a', 'dpmpp2m', 'dpmpp2m_sde', 'dpmpp_sde', 'unipc', 'lcm', 'tcd'] as SamplerName[])(
+      '%s: the sampling loop’s last latents',
+      async (name) => {
+        const steps = stepsOf(name);
+        const sampler = createSampler(name, steps);
+        const n = golden('sample.noise').length;
+        let step = 0;
+        const noise = sampler.stochastic ? golden(`${name}.step_noise`) : null;
+        const { latents } = await denoise(
+          model,
+          sampler,
+          {
+            hidden: golden('text.hidden'), // row 0 the unconditional prompt, row 1 the prompt, as the goldens guide
+            latents: golden('sample.noise').map((v) => v * sampler.initNoiseSigma),
+            count: 1,
+            latentShape: shapeOf('sample.noise').slice(1) as [number, number, number],
+            guidance: 7.5,
+            adapters: [],
+            regions: null,
+            ...(noise ? { stepNoise: () => noise.slice(step * n, ++step * n) } : {}),
+          },
+          sessionLoader({ provider: testProvider(), cacheDir }),
+          'float32',
+        );
+        const all = golden(`${name}.x`);
+        const lastStep = all.slice((sampler.timesteps.length - 1) * n);
+        const scale = Math.max(...lastStep.map(Math.abs));
+        latents.forEach((v, i) => expect(Math.abs(v - lastStep[i]!), `${name} at ${i}`).toBeLessThanOrEqual(1e-4 * scale));
+      },
+    );
   });
 });

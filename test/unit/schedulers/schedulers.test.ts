@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../../src-main/graph/random.js';
 import { addNoise, predictX0, scaledLinearSchedule } from '../../../src-main/schedulers/ddpm-schedule.js';
-import { createSampler, guide, type SamplerName } from '../../../src-main/schedulers/sampler.js';
+import { createSampler, guide, lcmBoundary, type SamplerName } from '../../../src-main/schedulers/sampler.js';
 import { expectCloseToGolden, golden } from '../../helpers/reference-goldens.js';
 
 const schedule = scaledLinearSchedule();
@@ -66,6 +66,8 @@ describe('samplers', () => {
     ['dpmpp2m_sde', true],
     ['dpmpp_sde', false],
     ['dpmpp_sde', true],
+    ['lcm', false],
+    ['tcd', false],
   ] as Array<[SamplerName, boolean]>)("%s (Karras σ: %s) follows diffusers step by step for 10 steps, given diffusers' step noise", (name, karras) => {
     const key = `toy.${name}${karras ? '.karras' : ''}`;
     const sampler = createSampler(name, 10, schedule, { karras });
@@ -121,5 +123,31 @@ describe('samplers', () => {
 
   it('refuses a bad step count', () => {
     expect(() => createSampler('ddim', 0)).toThrow(/steps must be/);
+    expect(() => createSampler('lcm', 51)).toThrow(/^LCM takes at most 50 steps \(it is made for 4 to 8\)/);
+  });
+
+  it('LCM and TCD take diffusers’ timesteps from the 50-step distillation schedule', () => {
+    // diffusers v0.31 LCMScheduler / TCDScheduler .set_timesteps(n).timesteps
+    expect(createSampler('lcm', 4).timesteps).toEqual([999, 759, 499, 259]);
+    expect(createSampler('tcd', 8).timesteps).toEqual([999, 879, 759, 639, 499, 379, 259, 139]);
+    expect(createSampler('lcm', 1).timesteps).toEqual([999]);
+    expect(createSampler('tcd', 50).timesteps.at(-1)).toBe(19);
+    // one step is the consistency model's x̂0 itself: no noise
+    expect(createSampler('lcm', 1).coefficients(0).noise).toBe(0);
+  });
+
+  it('LCM’s boundary condition is diffusers’ (get_scalings_for_boundary_condition_discrete)', () => {
+    // printed by diffusers v0.31 LCMScheduler for t = 0, 1, 19, 259
+    const expected: Array<[number, number, number]> = [
+      [0, 1, 0],
+      [1, 0.0024937655860349127, 0.9987523388778445],
+      [19, 6.92515979806234e-6, 0.9999965374141062],
+      [259, 3.726837564778493e-8, 0.999999981365812],
+    ];
+    for (const [t, cSkip, cOut] of expected) {
+      const got = lcmBoundary(t);
+      expect(got.cSkip).toBeCloseTo(cSkip, 12);
+      expect(got.cOut).toBeCloseTo(cOut, 12);
+    }
   });
 });

@@ -5,6 +5,7 @@ import type {
   Composition,
   CompositionInput,
   ConceptRecord,
+  DecoderName,
   GenerationRecord,
   JobInfo,
   ModelRecord,
@@ -14,6 +15,7 @@ import type {
 } from '../../../../src-preload/contract/index.js';
 import {
   composition as compositionSchema,
+  DECODERS,
   describeCompositionIssue,
   KARRAS_SAMPLERS,
   MAX_SEED,
@@ -63,6 +65,7 @@ const composeDraft = z
     regions: z.record(z.string(), z.union([z.object({ box: z.tuple([z.number(), z.number(), z.number(), z.number()]) }), z.object({ paint: z.string() })])),
     sampler: z.enum(SAMPLERS),
     karras: z.boolean(),
+    decoder: z.enum(DECODERS),
     steps: z.number(),
     guidance: z.number(),
     seedMode: z.enum(['random', 'fixed']),
@@ -93,6 +96,7 @@ export class ComposerState {
   #regions = $state<Record<string, RegionShape>>({});
   sampler = $state<Composition['sampler']>('ddim');
   karras = $state(false);
+  decoder = $state<DecoderName>('vae');
   steps = $state(50);
   guidance = $state(7.5);
   seedMode = $state<'random' | 'fixed'>('random');
@@ -133,6 +137,8 @@ export class ComposerState {
   #stops: Array<() => void> = [];
 
   readonly sdModels = $derived(this.#models.filter((m) => m.family === 'sd1'));
+  /** A TAESD is installed: previews use it, and it can decode drafts. */
+  readonly hasTaesd = $derived(this.#models.some((m) => m.family === 'taesd'));
   readonly chips = $derived(this.#chips);
   readonly regions = $derived(this.#regions);
   /** A drawing of this screen runs or waits. */
@@ -153,6 +159,7 @@ export class ComposerState {
     regions: Object.entries(this.#regions).map(([placeholder, shape]) => ({ placeholder, ...shape })),
     sampler: this.sampler,
     karras: this.karras && KARRAS_SAMPLERS.includes(this.sampler),
+    decoder: this.decoder,
     steps: this.steps,
     guidance: this.guidance,
     seed: this.seed,
@@ -166,6 +173,11 @@ export class ComposerState {
     if (!this.prompt.trim()) return { field: 'prompt', message: 'Write a prompt: what the image shows.' };
     if (this.width % 64) return { field: 'width', message: `Width and height must be multiples of 64 (now ${this.width}×${this.height}).` };
     if (this.height % 64) return { field: 'height', message: `Width and height must be multiples of 64 (now ${this.width}×${this.height}).` };
+    if (this.decoder === 'taesd' && !this.hasTaesd)
+      return {
+        field: 'decoder',
+        message: 'TAESD is not installed: add taesd (madebyollin/taesd, or taesd_decoder.safetensors) in Settings › Models, or choose the VAE.',
+      };
     // a style (a LoRA without a token) acts on the whole picture and needs no placeholder
     const missing = this.#chips.find((c) => this.conceptOf(c)?.kind !== 'style' && !usesPlaceholder(this.prompt, c.placeholder));
     if (missing)
@@ -201,6 +213,7 @@ export class ComposerState {
     regions: this.#regions,
     sampler: this.sampler,
     karras: this.karras,
+    decoder: this.decoder,
     steps: this.steps,
     guidance: this.guidance,
     seedMode: this.seedMode,
@@ -270,6 +283,7 @@ export class ComposerState {
     if (d.regions) this.#regions = d.regions as Record<string, RegionShape>;
     if (d.sampler) this.sampler = d.sampler;
     if (d.karras !== undefined) this.karras = d.karras;
+    if (d.decoder) this.decoder = d.decoder;
     if (d.steps !== undefined) this.steps = d.steps;
     if (d.guidance !== undefined) this.guidance = d.guidance;
     if (d.seedMode) this.seedMode = d.seedMode;
@@ -562,6 +576,7 @@ export class ComposerState {
     this.#regions = Object.fromEntries(c.regions.map((r) => [r.placeholder, 'box' in r ? { box: r.box } : { paint: r.paint }]));
     this.sampler = c.sampler;
     this.karras = c.karras;
+    this.decoder = c.decoder;
     this.steps = c.steps;
     this.guidance = c.guidance;
     this.seed = c.seed;
