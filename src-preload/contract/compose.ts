@@ -24,6 +24,37 @@ export const SAMPLER_LABELS: Record<SamplerName, string> = {
   tcd: 'TCD',
 };
 
+/**
+ * "Draft (LCM)": an image in a few seconds where the full sampler takes minutes. The LCM-LoRA (a style concept) with
+ * LCM's sampler, 4 steps and low guidance, decoded by TAESD where installed (else by the VAE).
+ */
+export const DRAFT_PRESET = { sampler: 'lcm', steps: 4, guidance: 1.5, decoder: 'taesd' } as const;
+
+/** The library's LCM-LoRA: a style concept tagged `lcm-lora`, or named so ("lcm-lora-sdv1-5", "LCM LoRA"). */
+export const isLcmLora = (c: { kind: string; name: string; tags: readonly string[] }) =>
+  c.kind === 'style' && (c.tags.includes('lcm-lora') || /(^|[^a-z])lcm([^a-z]|$)/i.test(c.name));
+
+/** What to add for each part of the draft preset, and where: in the app, and from the CLI (the same words everywhere). */
+export const DRAFT_NEEDS = {
+  lcmLora: {
+    what: 'the LCM-LoRA for SD 1.5 (latent-consistency/lcm-lora-sdv1-5)',
+    inApp: 'import its .safetensors as a style in Library › Import concept…, or find it with Settings › Models › Scan folder and choose "Use as concept"',
+    inCli: '`singleinsert import-concept <file> --name lcm-lora`',
+  },
+  taesd: {
+    what: 'TAESD (madebyollin/taesd, or taesd_decoder.safetensors from A1111 or ComfyUI)',
+    inApp: 'add it in Settings › Models',
+    inCli: '`singleinsert models add <path>`',
+  },
+} as const;
+export type DraftNeed = keyof typeof DRAFT_NEEDS;
+
+/** A need in words for one surface, or for both (a service's error reaches the app and the CLI alike). */
+export const draftNeedText = (need: DraftNeed, surface: 'app' | 'cli' | 'both') => {
+  const n = DRAFT_NEEDS[need];
+  return `${n.what}: ${surface === 'app' ? n.inApp : surface === 'cli' ? n.inCli : `${n.inApp}, or ${n.inCli}`}`;
+};
+
 /** The final decoders: SD's own VAE, or the tiny autoencoder TAESD (about 1% of the VAE's work, a little softer). */
 export const DECODERS = ['vae', 'taesd'] as const;
 export type DecoderName = (typeof DECODERS)[number];

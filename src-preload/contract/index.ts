@@ -56,13 +56,17 @@ export {
   RUNS_ON,
 } from './training.js';
 export { formatDuration, formatMemory, formatSpeed, memoryOf, runPace, smoothed, stageBoundary } from './run-progress.js';
-export type { Composition, CompositionInput, DecoderName, NovelView, RegionBox } from './compose.js';
+export type { Composition, CompositionInput, DecoderName, DraftNeed, NovelView, RegionBox } from './compose.js';
 export {
   boxInPixels,
   COMPOSITION_LABELS,
   composition,
   DECODER_LABELS,
   DECODERS,
+  DRAFT_NEEDS,
+  DRAFT_PRESET,
+  draftNeedText,
+  isLcmLora,
   FEW_STEP_SAMPLERS,
   describeCompositionIssue,
   KARRAS_SAMPLERS,

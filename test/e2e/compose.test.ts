@@ -10,7 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Library } from '../../src-main/library/library.js';
 import { installFromPath } from '../../src-main/model-manager/install.js';
 import { readPngText } from '../../src-main/pipeline/sample/png-metadata.js';
-import { writeRandomConcept } from '../helpers/random-concept.js';
+import { importConcept } from '../../src-main/pipeline/interop/concept-exchange.js';
+import { adaptableLayers } from '../../src-main/models/lora-modules.js';
+import { TINY_CLIP_TEXT, TINY_UNET } from '../../src-main/models/tiny-configs.js';
+import { writeRandomConcept, writeTinyFullLora } from '../helpers/random-concept.js';
 import { writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
 import { type AppSession, openApp } from './app-session.js';
 
@@ -346,6 +349,40 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
     expect(library.generations.boards()).toEqual([{ name: 'keepers', count: 1 }]);
     library.close();
     await page.getByRole('combobox', { name: 'Board' }).selectOption({ label: 'Every board' });
+  });
+
+  it('Draft (LCM) says what it needs; with an LCM-LoRA in the library it sets LCM, 4 steps, guidance 1.5 and adds the LoRA', async () => {
+    await page.getByRole('link', { name: 'Compose', exact: true }).click();
+    await page.getByTestId('draft-preset').click();
+    const needs = page.getByTestId('draft-needs');
+    await expect(needs.locator('li').allTextContents()).resolves.toEqual([
+      'the LCM-LoRA for SD 1.5 (latent-consistency/lcm-lora-sdv1-5): import its .safetensors as a style in Library › Import concept…, or find it with Settings › Models › Scan folder and choose "Use as concept".',
+      'TAESD (madebyollin/taesd, or taesd_decoder.safetensors from A1111 or ComfyUI): add it in Settings › Models.',
+    ]);
+    await expect(needs.getByRole('link', { name: 'Open Settings › Models' }).getAttribute('href')).resolves.toBe('#/settings');
+    await expect(page.getByRole('combobox', { name: 'Sampler' }).inputValue()).resolves.toBe('ddim');
+    await page.getByRole('complementary', { name: 'Settings' }).screenshot({ path: join(ARTIFACTS, 'compose-draft-needs.png') });
+    // the LoRA arrives (as Library › Import concept would put it), the screen is opened again
+    const library = Library.open(dataDir);
+    await importConcept(library, [writeTinyFullLora(join(root, 'lcm-lora-sdv1-5.safetensors'), 11)], {
+      classWord: '',
+      name: 'lcm-lora-sdv1-5',
+      layers: adaptableLayers(TINY_UNET, TINY_CLIP_TEXT),
+    });
+    library.close();
+    await page.reload();
+    await page.getByTestId('draft-preset').click();
+    await page.getByTestId('concept-chips').getByText('lcm-lora-sdv1-5').waitFor();
+    await expect(page.getByRole('combobox', { name: 'Sampler' }).inputValue()).resolves.toBe('lcm');
+    await expect(page.getByRole('spinbutton', { name: 'Steps' }).inputValue()).resolves.toBe('4');
+    await expect(page.getByRole('spinbutton', { name: 'Guidance' }).inputValue()).resolves.toBe('1.5');
+    await expect(page.getByTestId('compose-decoder').inputValue()).resolves.toBe('vae');
+    await expect(page.getByTestId('draft-needs').textContent()).resolves.toMatch(/^\s*Set for a draft\. For a quicker decode, add:\s*TAESD/);
+    await expect(page.getByTestId('draft-needs').locator('li').count()).resolves.toBe(1);
+    // clicked again, the LoRA is not added twice
+    await page.getByTestId('draft-preset').click();
+    await expect(page.getByTestId('concept-chips').getByText('lcm-lora-sdv1-5').count()).resolves.toBe(1);
+    await page.getByRole('complementary', { name: 'Settings' }).screenshot({ path: join(ARTIFACTS, 'compose-draft-set.png') });
   });
 
   it('logged no script errors or CSP violations', () => {

@@ -12,7 +12,11 @@ import { Library } from '../../src-main/library/library.js';
 import { installFromPath } from '../../src-main/model-manager/install.js';
 import { composeImages } from '../../src-main/pipeline/compose/compose-service.js';
 import { readPngText } from '../../src-main/pipeline/sample/png-metadata.js';
+import { importConcept } from '../../src-main/pipeline/interop/concept-exchange.js';
+import { adaptableLayers } from '../../src-main/models/lora-modules.js';
+import { TINY_CLIP_TEXT, TINY_UNET } from '../../src-main/models/tiny-configs.js';
 import { REFERENCE_DIR } from '../helpers/reference-goldens.js';
+import { writeTinyFullLora } from '../helpers/random-concept.js';
 import { writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
 import { writeTinyTaesd } from '../helpers/tiny-taesd.js';
 
@@ -48,7 +52,9 @@ describe('TAESD previews and drafts (tiny SD)', { timeout: 180_000 }, () => {
       await draw(library, {}, previews);
       expect(previews).toHaveLength(2);
       expect(await size(previews[0]!)).toMatchObject({ width: 16, height: 16 });
-      await expect(draw(library, { decoder: 'taesd' })).rejects.toThrow(/Decoding with TAESD needs TAESD \(madebyollin\/taesd.*Settings › Models/);
+      await expect(draw(library, { decoder: 'taesd' })).rejects.toThrow(
+        /Decoding with TAESD needs TAESD \(madebyollin\/taesd.*\): add it in Settings › Models, or `singleinsert models add <path>`\. Or choose the VAE decoder\./,
+      );
     } finally {
       library.close();
     }
@@ -97,5 +103,63 @@ describe('TAESD previews and drafts (tiny SD)', { timeout: 180_000 }, () => {
     expect(err.join('\n')).toMatch(/2 lcm steps, guidance 1\.5/);
     expect(await runCli([...common, '--sampler', 'tcd', '--steps', '60'], io, {})).toBe(2);
     expect(err.at(-1)).toMatch(/TCD takes at most 50 steps \(it is made for 4 to 8\)/);
+  });
+
+  it('--preset draft: the LCM-LoRA with LCM, 4 steps, guidance 1.5 and TAESD; without the LoRA it says what to add', async () => {
+    const data = join(root, 'draft-library');
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+    const draft = [
+      'generate',
+      '--model',
+      model,
+      '--preset',
+      'draft',
+      '--prompt',
+      'a dog',
+      '--width',
+      '32',
+      '--height',
+      '32',
+      '--seed',
+      '3',
+      '--data-dir',
+      data,
+    ];
+    expect(await runCli(draft, io, {})).not.toBe(0);
+    expect(err.join('\n')).toMatch(
+      /--preset draft needs the LCM-LoRA for SD 1\.5 \(latent-consistency\/lcm-lora-sdv1-5\): `singleinsert import-concept <file> --name lcm-lora`\./,
+    );
+    // a LoRA over every layer (as LCM-LoRA is), imported as a style under its usual name
+    const library = Library.open(data);
+    const lora = writeTinyFullLora(join(root, 'lcm-lora-sdv1-5.safetensors'), 11);
+    const { conceptId } = await importConcept(library, [lora], { classWord: '', name: 'lcm-lora-sdv1-5', layers: adaptableLayers(TINY_UNET, TINY_CLIP_TEXT) });
+    library.close();
+    // no TAESD here: the draft is decoded by the VAE, and a note says what would make it quicker
+    expect(await runCli(draft, io, {}), err.join('\n')).toBe(0);
+    expect(err.join('\n')).toMatch(
+      /Note: without TAESD the draft is decoded by the VAE; for a quicker decode, add TAESD \(madebyollin\/taesd, .*\): `singleinsert models add <path>`\./,
+    );
+    expect(err.join('\n')).toMatch(/4 lcm steps, guidance 1\.5/);
+    const reread = Library.open(data);
+    try {
+      const [made] = reread.generations.list();
+      expect(made!.concepts).toEqual([{ conceptId, placeholder: '*', scale: 1 }]);
+      await installFromPath(reread, taesd, {});
+    } finally {
+      reread.close();
+    }
+    // with TAESD and a flag over the preset: 2 steps, the rest as the preset says
+    expect(await runCli([...draft, '--steps', '2'], io, {}), err.join('\n')).toBe(0);
+    expect(err.join('\n')).toMatch(/2 lcm steps, guidance 1\.5/);
+    const last = Library.open(data);
+    try {
+      const png = readFileSync(last.store.pathOf(last.generations.list()[0]!.sha256));
+      expect(JSON.parse(readPngText(png).singleinsert!)).toMatchObject({ composition: { sampler: 'lcm', steps: 2, guidance: 1.5, decoder: 'taesd' } });
+    } finally {
+      last.close();
+    }
+    expect(await runCli([...draft, '--preset', 'fast'], io, {})).toBe(2);
   });
 });

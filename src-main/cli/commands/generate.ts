@@ -1,8 +1,21 @@
 import { randomInt } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { composition, type CompositionInput, DECODERS, LORA_STRENGTH, NOVEL_VIEWS, regionBox, SAMPLERS } from '../../../src-preload/contract/compose.js';
+import {
+  composition,
+  type CompositionInput,
+  DECODERS,
+  draftNeedText,
+  DRAFT_PRESET,
+  isLcmLora,
+  LORA_STRENGTH,
+  NOVEL_VIEWS,
+  regionBox,
+  SAMPLERS,
+} from '../../../src-preload/contract/compose.js';
 import { MAX_SEED, PROVIDER_CHOICES, type ProviderChoice } from '../../../src-preload/contract/common.js';
+import { AppError } from '../../common/app-error.js';
+import type { Library } from '../../library/library.js';
 import { composeImages } from '../../pipeline/compose/compose-service.js';
 import type { Command } from '../command.js';
 import { intOption, UsageError, withLibrary } from '../command.js';
@@ -19,9 +32,33 @@ function parseRegion(arg: string): { placeholder: string; box: [number, number, 
   return { placeholder: m[1]!, box: box.data };
 }
 
-/** The composition the flags describe, over the --composition file's when one is given. */
-function compositionFrom(values: Record<string, unknown>) {
+/**
+ * --preset draft: LCM's settings (under the flags, over the --composition file), TAESD's decode where installed, and
+ * the LCM-LoRA (the library's style concept, see isLcmLora) at the next free placeholder. Without one it stops,
+ * saying what to add and where.
+ */
+function draftPreset(library: Library, note: (line: string) => void) {
+  const lcm = library.concepts.list().find((c) => c.status === 'ready' && isLcmLora(c));
+  if (!lcm) throw new AppError('unavailable', `--preset draft needs ${draftNeedText('lcmLora', 'cli')}.`);
+  const taesd = library.models.list().some((m) => m.family === 'taesd');
+  if (!taesd) note(`without TAESD the draft is decoded by the VAE; for a quicker decode, add ${draftNeedText('taesd', 'cli')}.`);
+  return {
+    settings: { sampler: DRAFT_PRESET.sampler, steps: DRAFT_PRESET.steps, guidance: DRAFT_PRESET.guidance, karras: false, decoder: taesd ? 'taesd' : 'vae' },
+    addLora(concepts: Array<{ placeholder: string; conceptId: string }>) {
+      if (concepts.some((c) => c.conceptId === lcm.id)) return concepts;
+      let n = 1;
+      while (concepts.some((c) => c.placeholder === (n === 1 ? '*' : `*${n}`))) n++;
+      return [...concepts, { placeholder: n === 1 ? '*' : `*${n}`, conceptId: lcm.id }];
+    },
+  };
+}
+
+/** The composition the flags describe, over the preset's and the --composition file's when given. */
+function compositionFrom(values: Record<string, unknown>, library: Library, note: (line: string) => void) {
   const raw: Record<string, unknown> = values.composition ? (JSON.parse(readFileSync(String(values.composition), 'utf8')) as Record<string, unknown>) : {};
+  if (values.preset !== undefined && values.preset !== 'draft') throw new UsageError(`--preset must be draft, got "${String(values.preset)}"`);
+  const preset = values.preset === 'draft' ? draftPreset(library, note) : null;
+  if (preset) Object.assign(raw, preset.settings);
   if (values.prompt !== undefined) raw.prompt = values.prompt;
   if (values.negative !== undefined) raw.negative = values.negative;
   if (values.sampler !== undefined) raw.sampler = values.sampler;
@@ -44,6 +81,7 @@ function compositionFrom(values: Record<string, unknown>) {
       return { placeholder: m ? m[1]! : i === 0 ? '*' : `*${i + 1}`, conceptId: m ? m[2]! : arg };
     });
   }
+  if (preset) raw.concepts = preset.addLora((raw.concepts ?? []) as Array<{ placeholder: string; conceptId: string }>);
   // --strength *2=0.8 and --no-token *2 adjust the concepts placed above (or in the file)
   const chosen = (raw.concepts ?? []) as Array<Record<string, unknown>>;
   const at = (placeholder: string, flag: string) => {
@@ -97,6 +135,11 @@ export const generateCommand: Command = {
       description: 'The sampling method (lcm and tcd: 4–8 steps, for a model or LoRA distilled for them).',
       default: 'ddim',
     },
+    preset: {
+      type: 'string',
+      value: 'draft',
+      description: "Draft (LCM): the library's LCM-LoRA with LCM, 4 steps, guidance 1.5 and TAESD's decode; flags given with it override its settings.",
+    },
     decoder: {
       type: 'string',
       value: DECODERS.join('|'),
@@ -136,6 +179,7 @@ export const generateCommand: Command = {
   },
   examples: [
     'singleinsert generate --model sd15 --prompt "a photo of a dog on a beach" --seed 7',
+    'singleinsert generate --model sd15 --preset draft --concept con_1a2b3c4d --prompt "* dog on a beach"',
     'singleinsert generate --model sd15 --concept con_1a2b3c4d --prompt "* dog as a marble statue" --out renders',
     'singleinsert generate --model sd15 --concept con_1a2b --concept *2=con_5e6f --region "*2=0.5,0,1,1" --prompt "* face with *2 hair"',
   ],
@@ -144,9 +188,8 @@ export const generateCommand: Command = {
     if (!values.prompt && !values.composition) throw new UsageError('generate needs --prompt (or a --composition file)');
     const provider = (values.provider ?? 'auto') as ProviderChoice;
     if (!(PROVIDER_CHOICES as readonly string[]).includes(provider)) throw new UsageError(`--provider must be one of ${PROVIDER_CHOICES.join(', ')}`);
-    const c = compositionFrom(values);
-
     return withLibrary(global, async (library) => {
+      const c = compositionFrom(values, library, (line) => io.err(`Note: ${line}`));
       const { generations, settings, fallback } = await composeImages(
         library,
         { model: String(values.model), composition: c, provider },

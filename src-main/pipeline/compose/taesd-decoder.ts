@@ -1,6 +1,7 @@
 // TAESD where it is installed: the quick decoder for previews while sampling (and training), and for final images
 // when a composition asks for it. One lookup and one preview session per job.
 import type { ExecutionProvider } from '../../../src-preload/contract/common.js';
+import { draftNeedText } from '../../../src-preload/contract/compose.js';
 import { AppError } from '../../common/app-error.js';
 import type { Library } from '../../library/library.js';
 import type { StableDiffusionModel } from '../../weights/sd-model.js';
@@ -9,10 +10,6 @@ import { openTaesd, type TaesdModel } from '../../weights/taesd-files.js';
 import { decoderGraph, toPng } from './decode.js';
 import { vaeFactor } from './generate.js';
 import { type SessionLoader, sessionLoader } from './sessions.js';
-
-/** What to add, and where, for the drafts TAESD makes. */
-export const TAESD_HINT =
-  'TAESD (madebyollin/taesd: its diffusion_pytorch_model.safetensors folder, or taesd_decoder.safetensors from A1111 or ComfyUI) in Settings › Models, or with `singleinsert models add <path>`';
 
 /** The first installed TAESD that opens with a decoder for this model's latents, or null (each one that does not is a note). */
 export function installedTaesd(library: Library, sd: StableDiffusionModel, notes: string[]): { model: TaesdModel; name: string } | null {
@@ -33,7 +30,7 @@ export function installedTaesd(library: Library, sd: StableDiffusionModel, notes
 /** An installed TAESD for final images, or an error saying what to add. */
 export function requireTaesd(library: Library, sd: StableDiffusionModel, notes: string[]): TaesdModel {
   const found = installedTaesd(library, sd, notes);
-  if (!found) throw new AppError('unavailable', `Decoding with TAESD needs ${TAESD_HINT}. Or choose the VAE decoder.`);
+  if (!found) throw new AppError('unavailable', `Decoding with TAESD needs ${draftNeedText('taesd', 'both')}. Or choose the VAE decoder.`);
   return found.model;
 }
 

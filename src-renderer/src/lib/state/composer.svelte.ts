@@ -6,6 +6,7 @@ import type {
   CompositionInput,
   ConceptRecord,
   DecoderName,
+  DraftNeed,
   GenerationRecord,
   JobInfo,
   ModelRecord,
@@ -17,6 +18,9 @@ import {
   composition as compositionSchema,
   DECODERS,
   describeCompositionIssue,
+  draftNeedText,
+  DRAFT_PRESET,
+  isLcmLora,
   KARRAS_SAMPLERS,
   MAX_SEED,
   NOVEL_VIEWS,
@@ -176,7 +180,7 @@ export class ComposerState {
     if (this.decoder === 'taesd' && !this.hasTaesd)
       return {
         field: 'decoder',
-        message: 'TAESD is not installed: add taesd (madebyollin/taesd, or taesd_decoder.safetensors) in Settings › Models, or choose the VAE.',
+        message: `TAESD is not installed (${draftNeedText('taesd', 'app')}); or choose the VAE.`,
       };
     // a style (a LoRA without a token) acts on the whole picture and needs no placeholder
     const missing = this.#chips.find((c) => this.conceptOf(c)?.kind !== 'style' && !usesPlaceholder(this.prompt, c.placeholder));
@@ -565,6 +569,23 @@ export class ComposerState {
     this.savedId = null;
     this.savedName = '';
     this.drawing = null;
+  }
+
+  /**
+   * "Draft (LCM)": the LCM-LoRA's chip (once), LCM with its steps and guidance, TAESD's decode where installed.
+   * Without an LCM-LoRA nothing changes (LCM draws blur without it); what is missing is said, with where to add it.
+   */
+  applyDraftPreset(): { applied: boolean; missing: DraftNeed[] } {
+    const lcm = this.#concepts.find(isLcmLora);
+    const missing: DraftNeed[] = [...(lcm ? [] : ['lcmLora' as const]), ...(this.hasTaesd ? [] : ['taesd' as const])];
+    if (!lcm) return { applied: false, missing };
+    if (!this.#chips.some((c) => c.conceptId === lcm.id)) this.addConcept(lcm);
+    this.sampler = DRAFT_PRESET.sampler;
+    this.karras = false;
+    this.steps = DRAFT_PRESET.steps;
+    this.guidance = DRAFT_PRESET.guidance;
+    this.decoder = this.hasTaesd ? DRAFT_PRESET.decoder : 'vae';
+    return { applied: true, missing };
   }
 
   /** Every setting, concept and region of a composition (a saved one, or a generated image's). */
