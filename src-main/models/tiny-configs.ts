@@ -1,5 +1,6 @@
 // Small configurations with SD 1.x's architecture: the tests' and the CLI's quick models.
 import type { ClipTextConfig } from './clip-text.js';
+import type { TaesdConfig } from './taesd.js';
 import type { UNetConfig } from './unet.js';
 import type { VaeConfig } from './vae.js';
 
@@ -34,4 +35,16 @@ export const TINY_VAE: VaeConfig = {
   layersPerBlock: 1,
   normGroups: 32,
   scalingFactor: 0.18215,
+};
+
+/** TAESD with as many levels as TINY_VAE (latents ×2), so its images are the size the tiny VAE draws. */
+export const TINY_TAESD: TaesdConfig = {
+  inChannels: 3,
+  outChannels: 3,
+  latentChannels: 4,
+  encoderBlockOutChannels: [8, 8],
+  decoderBlockOutChannels: [8, 8],
+  numEncoderBlocks: [1, 1],
+  numDecoderBlocks: [1, 1],
+  scalingFactor: 1,
 };

@@ -5,20 +5,10 @@ import { join } from 'node:path';
 import { Graph } from '../../src-main/graph/graph.js';
 import type { WeightSource } from '../../src-main/models/params.js';
 import { weightsFrom } from '../../src-main/models/params.js';
-import { taesdDecode, taesdEncode, type TaesdConfig } from '../../src-main/models/taesd.js';
+import { taesdDecode, taesdEncode } from '../../src-main/models/taesd.js';
+import { TINY_TAESD } from '../../src-main/models/tiny-configs.js';
 import { writeSafetensors, type TensorToWrite } from '../../src-main/weights/safetensors.js';
 import { RandomSource } from '../../src-main/weights/sources.js';
-
-export const TINY_TAESD: TaesdConfig = {
-  inChannels: 3,
-  outChannels: 3,
-  latentChannels: 4,
-  encoderBlockOutChannels: [8, 8],
-  decoderBlockOutChannels: [8, 8],
-  numEncoderBlocks: [1, 1],
-  numDecoderBlocks: [1, 1],
-  scalingFactor: 1,
-};
 
 export function writeTinyTaesd(folder: string, seed = 7): string {
   // the weights the model asks for, recorded as it is built: no second list of names

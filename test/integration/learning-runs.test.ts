@@ -21,6 +21,8 @@ import { defaultSettings, generateImages } from '../../src-main/pipeline/compose
 import { openStableDiffusion } from '../../src-main/weights/sd-loader.js';
 import { thumbnailOf } from '../../src-main/pipeline/ingest/normalize-photo.js';
 import { WeightPool } from '../../src-main/graph/runtime/weight-pool.js';
+import { installFromPath } from '../../src-main/model-manager/install.js';
+import { writeTinyTaesd } from '../helpers/tiny-taesd.js';
 
 /** The image of a PNG without its text chunks (the settings written into it differ by prompt template only). */
 const stripText = (png: Buffer) => {
@@ -171,6 +173,25 @@ describe('learning runs (tiny SD)', { timeout: 240_000 }, () => {
     expect(removedFiles).toBe(new Set(previews.map((p) => p.sha256)).size);
     expect(library.runs.find(run.id)).toBeNull();
     expect(library.concepts.get(done.conceptId!).thumbSha256).toBe(record.thumbSha256);
+  });
+
+  it('with TAESD installed, decodes the previews along the way by it, and the finished concept’s by the VAE', async () => {
+    const settings = { ...SMALL, steps1: 1, steps2: 1, previewPrompts: ['a photo of * {class}'], previewEvery: 1, previewSteps: 2, previewSeed: 3 };
+    const drawn = async () => {
+      const run = await createRun(library, { imageId, classWord: 'dog', model, settings }, official);
+      const done = await runInThisProcess(library, run.id, official);
+      const previews = library.runs.previews(run.id);
+      return { done, bytes: await Promise.all(previews.map(async (p) => stripText(await library.store.read(p.sha256)))) };
+    };
+    const byVae = await drawn();
+    await installFromPath(library, writeTinyTaesd(join(root, 'taesd')), { name: 'tiny TAESD' });
+    const byTaesd = await drawn();
+    expect(byTaesd.done.log).toContain("Previews along the way are decoded by tiny TAESD (TAESD, quicker); the finished concept's by the VAE.");
+    // the same run drew the same latents: only the decoder of the step-1 preview differs
+    expect(byTaesd.bytes).toHaveLength(2);
+    expect(byTaesd.bytes[0]!.equals(byVae.bytes[0]!)).toBe(false);
+    expect(byTaesd.bytes[1]!.equals(byVae.bytes[1]!)).toBe(true);
+    library.models.delete(library.models.list().find((m) => m.family === 'taesd')!.id);
   });
 
   it('refuses before queuing a run whose step cannot fit the memory, saying what it needs and what to change', async () => {

@@ -38,7 +38,7 @@ import { buildSingleInsertStep, type SingleInsertModels, type StepShape } from '
 import { loadCheckpoint, removeRunDir, saveCheckpoint } from './checkpoint.js';
 import { type ImageEncoderChoice, openImageEncoder } from './encoder.js';
 import { prepareExample } from './example.js';
-import { conceptAt, drawPreviews, previewDue, type PreviewContext } from './previews.js';
+import { conceptAt, drawPreviews, previewDecoder, previewDue, type PreviewContext } from './previews.js';
 import type { TrainingStage } from './stage.js';
 import { STAGE_ONE } from './stage1.js';
 import { STAGE_TWO } from './stage2.js';
@@ -138,7 +138,8 @@ async function learn(library: Library, runId: string, hooks: RunHooks, weights: 
   // 3. The stages; `carried` holds what Stage I hands to Stage II (the trained encoder)
   const schedule = scaledLinearSchedule();
   const meta: ConceptMeta = { classWord: run.classWord, baseModel: sdRef.modelId ?? sd.label, loraRank: s.loraRank };
-  const previews: PreviewContext = { library, run, sd, weights, cacheDir, log, provider: s.provider, ...(hooks.signal ? { signal: hooks.signal } : {}) };
+  const taesd = s.previewPrompts.length ? previewDecoder(library, sd, log) : null;
+  const previews: PreviewContext = { library, run, sd, weights, cacheDir, log, provider: s.provider, taesd, ...(hooks.signal ? { signal: hooks.signal } : {}) };
   const preview = async (at: { step: number; stage: 1 | 2; final: boolean }, trained: Record<string, Float32Array>, token?: Float32Array) => {
     const concept = conceptAt(
       token ?? (await encodeToken(encoder, trained, example, weights, { provider: s.provider, cacheDir })),

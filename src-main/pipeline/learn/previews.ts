@@ -8,9 +8,11 @@ import { toApiError } from '../../common/app-error.js';
 import type { WeightPool } from '../../graph/runtime/weight-pool.js';
 import type { Library } from '../../library/library.js';
 import { MemorySource } from '../../weights/sources.js';
+import type { TaesdModel } from '../../weights/taesd-files.js';
 import type { StableDiffusionModel } from '../../weights/sd-model.js';
 import type { ConceptMeta, LoadedConcept } from '../compose/concept-file.js';
 import { defaultSettings, generateImages, vaeFactor } from '../compose/generate.js';
+import { installedTaesd } from '../compose/taesd-decoder.js';
 
 /** The concept's placeholder in preview prompts (and in the concept file's own prompts). */
 const PLACEHOLDER = '*';
@@ -28,6 +30,17 @@ export interface PreviewContext {
   provider: ExecutionProvider;
   signal?: AbortSignal;
   log: (line: string) => void;
+  /** TAESD where installed: it decodes the previews along the way (the finished concept's are the VAE's). */
+  taesd?: TaesdModel | null;
+}
+
+/** The installed TAESD for the previews along the way (said in the log), or null: the VAE decodes them. */
+export function previewDecoder(library: Library, sd: StableDiffusionModel, log: (line: string) => void): TaesdModel | null {
+  const notes: string[] = [];
+  const found = installedTaesd(library, sd, notes);
+  notes.forEach(log);
+  if (found) log(`Previews along the way are decoded by ${found.name} (TAESD, quicker); the finished concept's by the VAE.`);
+  return found?.model ?? null;
 }
 
 /** Whether the run draws its previews after `step` (the finished concept's are drawn apart). */
@@ -62,6 +75,7 @@ export async function drawPreviews(c: PreviewContext, at: { step: number; stage:
         cacheDir: c.cacheDir,
         weights: c.weights,
         concepts: [{ placeholder: PLACEHOLDER, concept }],
+        ...(c.taesd && !at.final ? { taesd: c.taesd } : {}),
         ...(c.signal ? { signal: c.signal } : {}),
       });
       drawn.push(await c.library.runs.addPreview(c.run.id, { step: at.step, stage: at.stage, promptIndex, prompt, seed, final: at.final }, images[0]!.png));

@@ -1,6 +1,7 @@
-// `npm run bench:sd`: one UNet step (batch 2, as with guidance) and one VAE decode on the CPU EP,
-// for the tiny test configuration and for SD 1.5's real shapes with random weights; then the report card's
-// default set at SD 1.5 scale (evaluate-bench.ts). Prints JSON.
+// `npm run bench:sd`: one UNet step (batch 2, as with guidance), one VAE decode and one TAESD decode on the CPU EP,
+// for the tiny test configuration and for SD 1.5's real shapes with random weights; from them an image's time as a
+// full drawing (DDIM 50 + VAE) and as a draft (LCM 4 + TAESD); then the report card's default set at SD 1.5 scale
+// (evaluate-bench.ts). Prints JSON.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,9 @@ import type { ExecutionProvider } from '../../../src-preload/contract/common.js'
 import { GraphSession, type HostTensor } from '../../graph/runtime/session.js';
 import { numel } from '../../graph/shape.js';
 import { weightsFrom } from '../../models/params.js';
-import { TINY_CLIP_TEXT, TINY_UNET, TINY_VAE } from '../../models/tiny-configs.js';
+import { SD15_TAESD, taesdDecode, type TaesdConfig } from '../../models/taesd.js';
+import { TINY_CLIP_TEXT, TINY_TAESD, TINY_UNET, TINY_VAE } from '../../models/tiny-configs.js';
+import { DRAFT_PRESET } from '../../../src-preload/contract/compose.js';
 import { SD15_CLIP_TEXT } from '../../models/clip-text.js';
 import { SD15_UNET, unet, type UNetConfig } from '../../models/unet.js';
 import { SD15_VAE, vaeDecode, type VaeConfig } from '../../models/vae.js';
@@ -23,14 +26,17 @@ import { benchEvaluate } from '../evaluate/evaluate-bench.js';
 interface Target {
   unet: UNetConfig;
   vae: VaeConfig;
+  taesd: TaesdConfig;
   textDim: number;
 }
 const TARGETS: Record<string, Target> = {
-  tiny: { unet: TINY_UNET, vae: TINY_VAE, textDim: TINY_CLIP_TEXT.hiddenSize },
-  sd15: { unet: SD15_UNET, vae: SD15_VAE, textDim: SD15_CLIP_TEXT.hiddenSize },
+  tiny: { unet: TINY_UNET, vae: TINY_VAE, taesd: TINY_TAESD, textDim: TINY_CLIP_TEXT.hiddenSize },
+  sd15: { unet: SD15_UNET, vae: SD15_VAE, taesd: SD15_TAESD, textDim: SD15_CLIP_TEXT.hiddenSize },
 };
+type Part = 'unet' | 'vae' | 'taesd';
+const PART_NAMES: Record<Part, string> = { unet: 'unet_step_batch2', vae: 'vae_decode', taesd: 'taesd_decode' };
 
-function build(target: Target, part: 'unet' | 'vae'): { graph: Graph; feeds: Record<string, HostTensor> } {
+function build(target: Target, part: Part): { graph: Graph; feeds: Record<string, HostTensor> } {
   const g = new Graph(part);
   const source = new RandomSource(1);
   const rng = new SeededRandom(2);
@@ -53,11 +59,15 @@ function build(target: Target, part: 'unet' | 'vae'): { graph: Graph; feeds: Rec
       },
     };
   }
-  g.output(vaeDecode(weightsFrom(g, source, { prefix: 'vae.' }), target.vae, g.input('latents', 'float32', [1, 4, s, s])), 'image');
+  const latents = g.input('latents', 'float32', [1, 4, s, s]);
+  g.output(
+    part === 'taesd' ? taesdDecode(weightsFrom(g, source), target.taesd, latents) : vaeDecode(weightsFrom(g, source, { prefix: 'vae.' }), target.vae, latents),
+    'image',
+  );
   return { graph: g, feeds: { latents: feed([1, 4, s, s]) } };
 }
 
-async function measure(targetName: string, part: 'unet' | 'vae', provider: ExecutionProvider, runs: number) {
+async function measure(targetName: string, part: Part, provider: ExecutionProvider, runs: number) {
   const t0 = performance.now();
   const { graph, feeds } = build(TARGETS[targetName]!, part);
   const buildMs = performance.now() - t0;
@@ -77,7 +87,7 @@ async function measure(targetName: string, part: 'unet' | 'vae', provider: Execu
     times.sort((a, b) => a - b);
     return {
       target: targetName,
-      part: part === 'unet' ? 'unet_step_batch2' : 'vae_decode',
+      part: PART_NAMES[part],
       provider: session.provider,
       fallback: session.fallback,
       nodes: graph.nodes.length,
@@ -99,19 +109,28 @@ if (target === 'evaluate') {
   // the report card's default set at SD 1.5 scale (tens of minutes on a 2-core CPU)
   process.stdout.write(JSON.stringify(await benchEvaluate(process.env.SINGLEINSERT_BENCH_DIR ?? join(tmpdir(), 'singleinsert-bench'))));
 } else if (target) {
-  process.stdout.write(JSON.stringify(await measure(target, part as 'unet' | 'vae', provider as ExecutionProvider, Number(runs ?? 3))));
+  process.stdout.write(JSON.stringify(await measure(target, part as Part, provider as ExecutionProvider, Number(runs ?? 3))));
 } else {
   const self = fileURLToPath(import.meta.url);
   const wanted = process.env.BENCH_PROVIDER ?? 'cpu';
   const plan: Array<[string, string, number]> = [
     ['tiny', 'unet', 10],
     ['tiny', 'vae', 10],
+    ['tiny', 'taesd', 10],
     ['sd15', 'unet', Number(process.env.BENCH_RUNS ?? 2)],
     ['sd15', 'vae', Number(process.env.BENCH_RUNS ?? 2)],
+    ['sd15', 'taesd', Number(process.env.BENCH_RUNS ?? 2)],
   ];
-  const results = plan.map(([t, p, r]) =>
+  const results: Array<Record<string, unknown>> = plan.map(([t, p, r]) =>
     JSON.parse(execFileSync(process.execPath, [self, t, p, wanted, String(r)], { encoding: 'utf8', maxBuffer: 1 << 24 })),
   );
+  // one 512² image, from the measured parts: the default drawing against the Draft (LCM) preset
+  for (const t of ['tiny', 'sd15']) {
+    const ms = (part: Part) => results.find((r) => r.target === t && r.part === PART_NAMES[part])!.medianMs as number;
+    const full = 50 * ms('unet') + ms('vae');
+    const draft = DRAFT_PRESET.steps * ms('unet') + ms('taesd');
+    results.push({ target: t, part: 'image_full_vs_draft', fullMs: full, draftMs: draft, speedup: Math.round((full / draft) * 10) / 10, draft: DRAFT_PRESET });
+  }
   // BENCH_EVALUATE=0 leaves out the report card's case (the longest)
   if (process.env.BENCH_EVALUATE !== '0')
     results.push(JSON.parse(execFileSync(process.execPath, [self, 'evaluate'], { encoding: 'utf8', maxBuffer: 1 << 24 })));
