@@ -656,6 +656,57 @@ def run_dpmpp_sde(steps, x_T, model, fresh, **config):
     return scheduler.timesteps.to(torch.float32), torch.stack(xs)
 
 
+def run_img2img(name, scheduler, steps, strength, init, noise, model, step_noise=None):
+    """img2img as diffusers' StableDiffusionImg2ImgPipeline drives a scheduler: of `steps`, the last
+    int(steps * strength) run (begin index set), from `init` noised to the first of them by the scheduler's own
+    add_noise. Stochastic samplers get step_noise[k] at their k-th step; DPM++ SDE's Brownian path as in run_dpmpp_sde.
+    x after each step, the multistep samplers' VP x rescaled to the app's sigma-space as run_sampler does."""
+    scheduler.set_timesteps(steps)
+    t_start = steps - min(int(steps * strength), steps)
+    begin = t_start * scheduler.order
+    timesteps = scheduler.timesteps[begin:]
+    if hasattr(scheduler, "set_begin_index"):  # DDIM keeps no step index: add_noise reads the timestep itself
+        scheduler.set_begin_index(begin)
+    x = scheduler.add_noise(init, noise, timesteps[:1])
+    drawn = iter(step_noise if step_noise is not None else [])
+    module = {"euler_a": euler_ancestral_module, "dpmpp2m_sde": dpmsolver_module, "lcm": lcm_module, "tcd": tcd_module}.get(name)
+    original = module.randn_tensor if module else None
+    if module:
+        module.randn_tensor = lambda shape, **_: next(drawn).reshape(shape)
+    if name == "dpmpp_sde":
+        first = {}
+
+        def noise_sampler(sigma, sigma_to):
+            k = scheduler.step_index - begin
+            if scheduler.state_in_first_order:
+                first.update(sigma=float(sigma), mid=float(sigma_to), z=step_noise[k])
+                return step_noise[k]
+            c = math.sqrt((first["sigma"] - first["mid"]) / (first["sigma"] - float(sigma_to)))
+            return c * first["z"] + math.sqrt(1 - c * c) * step_noise[k]
+
+        scheduler.noise_sampler = noise_sampler
+    xs = []
+    try:
+        with torch.no_grad():
+            for t in timesteps:
+                x = scheduler.step(model(scheduler.scale_model_input(x, t), t), t, x).prev_sample
+                xs.append(x)
+    finally:
+        if module:
+            module.randn_tensor = original
+    if name in ("dpmpp2m", "unipc", "dpmpp2m_sde"):
+        xs = [x * math.sqrt(float(sigma) ** 2 + 1) for x, sigma in zip(xs, scheduler.sigmas[begin + 1:])]
+    return timesteps.to(torch.float32), torch.stack(xs)
+
+
+def img2img_schedulers():
+    """Every sampler the app has, configured as in sections 5-12."""
+    made = dict(schedulers())
+    made.update({name: make() for name, (_, make) in STOCHASTIC.items()})
+    made["dpmpp_sde"] = dpmsolver_sde_module.DPMSolverSDEScheduler(**SCHEDULE, timestep_spacing="linspace")
+    return made
+
+
 def toy_eps(x_in, t):
     """An imperfect, nonlinear ε-model: a perfect one would hide DPM-Solver++'s correction and DDIM's ᾱ."""
     return torch.tanh(0.7 * x_in) + 0.1 * math.cos(float(t) / 100)
@@ -754,6 +805,16 @@ def main():
 
     # 13. TAESD (after every draw above)
     taesd_cases(g)
+
+    # 14. img2img (after every draw above): 10 toy steps at strength 0.6 (the last 6 run) from a random image's latents
+    #     for every sampler, and the UNet with guidance for DDIM and DPM++ 2M (3 steps at 0.7: the last 2)
+    g["img2img.toy.init"] = toy_init = torch.randn(1, 4, 2, 2)
+    g["img2img.toy.step_noise"] = toy_img_noise = torch.randn(12, 1, 4, 2, 2)
+    for name, scheduler in img2img_schedulers().items():
+        g[f"img2img.toy.{name}.timesteps"], g[f"img2img.toy.{name}.x"] = run_img2img(name, scheduler, 10, 0.6, toy_init, toy_noise, toy_eps, toy_img_noise)
+    g["img2img.init"] = unet_init = torch.randn(1, 4, 8, 8)
+    for name in ("ddim", "dpmpp2m"):
+        g[f"img2img.{name}.timesteps"], g[f"img2img.{name}.x"] = run_img2img(name, schedulers()[name], STEPS, 0.7, unet_init, noise, guided_unet)
 
     g = {k: v.to(torch.float32) for k, v in g.items()}  # ids too: exact below 2^24, and one reader for all
     meta = {"torch": torch.__version__, "diffusers": diffusers.__version__, "seed": str(SEED), "steps": str(STEPS), "guidance": str(GUIDANCE)}

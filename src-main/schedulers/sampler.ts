@@ -43,6 +43,12 @@ export interface Sampler {
   readonly corrector: boolean;
   readonly timesteps: readonly number[];
   readonly initNoiseSigma: number;
+  /**
+   * Where x stands before UNet call i, as x = signal·x0 + noise·ε (i = timesteps.length: after the last step, x0
+   * itself): img2img starts from an image's latents noised to call 0's level, inpainting puts the kept part back
+   * at each call's.
+   */
+  noiseLevel(i: number): { signal: number; noise: number };
   /** The factor on x of the UNet's input at step i. */
   inputScale(i: number): number;
   coefficients(i: number): StepCoefficients;
@@ -54,32 +60,74 @@ export interface Sampler {
 export interface SamplerOptions {
   /** Karras et al.'s σ spacing (ρ = 7) instead of evenly spaced timesteps: σ-space samplers only. */
   karras?: boolean;
+  /**
+   * img2img: how much of the schedule runs (0 < strength ≤ 1), as diffusers' img2img pipelines cut it: of n steps
+   * the last ⌊n·strength⌋, the multistep samplers starting their history afresh there.
+   */
+  strength?: number;
 }
 
-type SamplerRule = Pick<Sampler, 'name' | 'timesteps' | 'initNoiseSigma' | 'inputScale' | 'coefficients'>;
+type SamplerRule = Pick<Sampler, 'name' | 'timesteps' | 'initNoiseSigma' | 'inputScale' | 'coefficients' | 'noiseLevel'>;
+
+/** The first step an img2img of `strength` runs (0 for 1); throws when no step would run. */
+export function firstStep(steps: number, strength: number): number {
+  if (!(strength > 0 && strength <= 1)) throw new RangeError(`strength must be more than 0 and at most 1, got ${strength}`);
+  const run = Math.min(Math.floor(steps * strength), steps);
+  if (run === 0) throw new RangeError(`strength ${strength} runs no step of ${steps}: raise the strength or the steps (at least 1/${steps})`);
+  return steps - run;
+}
 
 export function createSampler(name: SamplerName, steps: number, schedule: NoiseSchedule = scaledLinearSchedule(), options: SamplerOptions = {}): Sampler {
   if (!Number.isInteger(steps) || steps < 1 || steps > TRAIN_TIMESTEPS) throw new RangeError(`steps must be 1…${TRAIN_TIMESTEPS}, got ${steps}`);
   if (options.karras && !KARRAS_SAMPLERS.includes(name)) throw new RangeError(`Karras sigmas: ${karrasRefusal(name)}`);
   const tooMany = stepsRefusal(name, steps);
   if (tooMany) throw new RangeError(tooMany);
-  switch (name) {
-    case 'ddim':
-      return onHost(ddim(steps, schedule));
-    case 'euler':
-    case 'euler_a':
-    case 'dpmpp2m':
-    case 'dpmpp2m_sde':
-      return onHost(sigmaSampler(name, steps, schedule, options.karras === true));
-    case 'unipc':
-      return onHost(unipc(steps, schedule, options.karras === true));
-    case 'dpmpp_sde':
-      return onHost(dpmppSde(steps, schedule, options.karras === true));
-    case 'lcm':
-    case 'tcd':
-      return onHost(consistency(name, steps, schedule));
-  }
+  const begin = firstStep(steps, options.strength ?? 1);
+  const karras = options.karras === true;
+  const rule = ((): SamplerRule => {
+    switch (name) {
+      case 'ddim':
+        return ddim(steps, schedule);
+      case 'euler':
+      case 'euler_a':
+      case 'dpmpp2m':
+      case 'dpmpp2m_sde':
+        return sigmaSampler(name, steps, schedule, karras, begin);
+      case 'unipc':
+        return unipc(steps, schedule, karras, begin);
+      case 'dpmpp_sde':
+        return dpmppSde(steps, schedule, karras);
+      case 'lcm':
+      case 'tcd':
+        return consistency(name, steps, schedule);
+    }
+  })();
+  // DPM++ SDE makes two UNet calls a step
+  return onHost(begin ? from(rule, name === 'dpmpp_sde' ? 2 * begin : begin) : rule);
 }
+
+/** The rule's calls from `call` on (img2img): call `call` becomes call 0. */
+function from(rule: SamplerRule, call: number): SamplerRule {
+  return {
+    ...rule,
+    timesteps: rule.timesteps.slice(call),
+    inputScale: (i) => rule.inputScale(i + call),
+    coefficients: (i) => rule.coefficients(i + call),
+    noiseLevel: (i) => rule.noiseLevel(i + call),
+  };
+}
+
+/** x = √ᾱ_t·x0 + √(1−ᾱ_t)·ε at the rule's timesteps (the variance-preserving samplers), x0 after the last. */
+const vpLevel =
+  (timesteps: readonly number[], { alphasCumprod }: NoiseSchedule) =>
+  (i: number) => {
+    if (i >= timesteps.length) return { signal: 1, noise: 0 };
+    const a = alphasCumprod[timesteps[i]!]!;
+    return { signal: Math.sqrt(a), noise: Math.sqrt(1 - a) };
+  };
+
+/** x = x0 + σ·ε (the σ-space samplers; the last σ is 0). */
+const sigmaLevel = (sigmaOf: (i: number) => number) => (i: number) => ({ signal: 1, noise: sigmaOf(i) });
 
 /** The rule's host loop: x·scale in, and each step from its coefficients, keeping x̂0 for the next. */
 function onHost(rule: SamplerRule): Sampler {
@@ -128,6 +176,7 @@ function ddim(steps: number, { alphasCumprod }: NoiseSchedule): SamplerRule {
     timesteps,
     initNoiseSigma: 1,
     inputScale: () => 1,
+    noiseLevel: vpLevel(timesteps, { alphasCumprod } as NoiseSchedule),
     coefficients: (i) => {
       const t = timesteps[i]!;
       const prev = t - ratio;
@@ -159,7 +208,8 @@ export function lcmBoundary(t: number): { cSkip: number; cOut: number } {
  * timestep·10) and noises it back to the next timestep; TCD goes to an earlier point s = ⌊(1−γ)·t_next⌋ along the
  * DDIM path, then noises from s to t_next. The last step adds no noise; TCD's ends at s = 0 (ᾱ_0, not 1).
  */
-function consistency(name: 'lcm' | 'tcd', steps: number, { alphasCumprod }: NoiseSchedule): SamplerRule {
+function consistency(name: 'lcm' | 'tcd', steps: number, schedule: NoiseSchedule): SamplerRule {
+  const { alphasCumprod } = schedule;
   const k = Math.floor(TRAIN_TIMESTEPS / FEW_STEP_MAX);
   const origin = Array.from({ length: FEW_STEP_MAX }, (_, i) => (FEW_STEP_MAX - i) * k - 1); // 999 … 19
   const timesteps = Array.from({ length: steps }, (_, i) => origin[Math.floor((i * FEW_STEP_MAX) / steps)]!);
@@ -168,6 +218,7 @@ function consistency(name: 'lcm' | 'tcd', steps: number, { alphasCumprod }: Nois
     timesteps,
     initNoiseSigma: 1,
     inputScale: () => 1,
+    noiseLevel: vpLevel(timesteps, schedule),
     coefficients: (i) => {
       const t = timesteps[i]!;
       const last = i === steps - 1;
@@ -198,7 +249,7 @@ function consistency(name: 'lcm' | 'tcd', steps: number, { alphasCumprod }: Nois
  * Samplers in σ-space (x = x0 + σ·ε, σ = √((1−ᾱ)/ᾱ)) with "linspace" timesteps,
  * σ interpolated at fractional timesteps, as diffusers' Euler and DPM-Solver++ do.
  */
-function sigmaSampler(name: Exclude<SamplerName, 'ddim'>, steps: number, schedule: NoiseSchedule, karras: boolean): SamplerRule {
+function sigmaSampler(name: Exclude<SamplerName, 'ddim'>, steps: number, schedule: NoiseSchedule, karras: boolean, begin: number): SamplerRule {
   const euler = name === 'euler' || name === 'euler_a';
   const { timesteps, sigmas } = sigmaSpacing(steps, schedule, { karras, spacing: euler ? 'euler' : 'dpm' });
   return {
@@ -207,6 +258,7 @@ function sigmaSampler(name: Exclude<SamplerName, 'ddim'>, steps: number, schedul
     // diffusers starts DPM-Solver++ from pure noise in its variance-preserving x, which is noise·√(σ²+1) here
     initNoiseSigma: euler ? sigmas[0]! : Math.sqrt(sigmas[0]! ** 2 + 1),
     inputScale: (i) => 1 / Math.sqrt(sigmas[i]! ** 2 + 1),
+    noiseLevel: sigmaLevel((i) => sigmas[i]!),
     coefficients: (i) => {
       const sigma = sigmas[i]!;
       const next = sigmas[i + 1]!;
@@ -220,7 +272,7 @@ function sigmaSampler(name: Exclude<SamplerName, 'ddim'>, steps: number, schedul
       }
       if (name === 'euler' || next === 0) return { x: 1, eps: next - sigma, prev: 0, ...x0 };
       const [c1, c2] =
-        i > 0 ? ((r) => [1 + 1 / (2 * r), -1 / (2 * r)])((Math.log(sigmas[i - 1]!) - Math.log(sigma)) / (Math.log(sigma) - Math.log(next))) : [1, 0];
+        i > begin ? ((r) => [1 + 1 / (2 * r), -1 / (2 * r)])((Math.log(sigmas[i - 1]!) - Math.log(sigma)) / (Math.log(sigma) - Math.log(next))) : [1, 0];
       if (name === 'dpmpp2m_sde') {
         // DPM-Solver++(2M) SDE (midpoint), diffusers' sde-dpmsolver++ in σ-space: with q = σ_next/σ and E = 1 − q²,
         // x_next = q²·x + E·D + σ_next·√E·z, D as in the 2M rule below
@@ -243,22 +295,23 @@ function sigmaSampler(name: Exclude<SamplerName, 'ddim'>, steps: number, schedul
  * the ends, in σ-space. Each step first corrects the x the UNet just saw (UniC, with this x̂0), then predicts the next
  * (UniP) from the corrected x; x̂0 itself comes from the x before its correction, as diffusers computes it.
  */
-function unipc(steps: number, schedule: NoiseSchedule, karras: boolean): SamplerRule {
+function unipc(steps: number, schedule: NoiseSchedule, karras: boolean, begin: number): SamplerRule {
   const { timesteps, sigmas } = sigmaSpacing(steps, schedule, { karras, spacing: 'dpm' });
   const lambda = (i: number) => -Math.log(sigmas[i]!); // log α − log σ in VP terms
-  // the predictor's order at step i: 1 first (no history), 1 last (lower_order_final), else 2
-  const order = (i: number) => Math.min(2, steps - i, i + 1);
+  // the predictor's order at step i: 1 first (no history; an img2img's first is `begin`), 1 last (lower_order_final), else 2
+  const order = (i: number) => Math.min(2, steps - i, i - begin + 1);
   return {
     name: 'unipc',
     timesteps,
     initNoiseSigma: Math.sqrt(sigmas[0]! ** 2 + 1),
     inputScale: (i) => 1 / Math.sqrt(sigmas[i]! ** 2 + 1),
+    noiseLevel: sigmaLevel((i) => sigmas[i]!),
     coefficients: (i) => {
       const sigma = sigmas[i]!;
       // 1. UniC: x_c = (σ_i/σ_{i−1})·x_last − E·m_prev − E·(ρ0·D1 + ρ1·(m − m_prev)), E = e^(−h) − 1, D1 = (m_prev2 − m_prev)/r
       //    (m = x − σ·ε̂ is this step's x̂0); the first step has nothing to correct
       let corrected = { x: 1, eps: 0, prev: 0, prev2: 0, last: 0 };
-      if (i > 0) {
+      if (i > begin) {
         const h = lambda(i) - lambda(i - 1);
         const e = Math.expm1(-h);
         let [rho0, rho1, r] = [0, 0.5, 1];
@@ -360,6 +413,8 @@ function dpmppSde(steps: number, schedule: NoiseSchedule, karras: boolean): Samp
     timesteps: calls.map(({ j, half }) => (half === 1 ? baseT[j]! : timestepOf(mid(j), trained))),
     initNoiseSigma: sigmas[0]!,
     inputScale: (k) => 1 / Math.sqrt(sigmaOf(k) ** 2 + 1),
+    // the first call of a step sees x at σ, the second at the midpoint (where the first half left it); then 0
+    noiseLevel: sigmaLevel((k) => (k >= calls.length ? 0 : sigmaOf(k))),
     coefficients: (k) => {
       const { j, half } = calls[k]!;
       const [sigma, next] = [sigmas[j]!, sigmas[j + 1]!];

@@ -5,6 +5,7 @@ export const isoDate = z.string();
 
 /** Ids are short, typed and printable: img_…, con_…, msk_…, job_…, run_…, gen_…, mod_… */
 export const imageId = z.string().regex(/^img_[0-9a-z]{6,32}$/, 'expected an image id like img_1a2b3c4d');
+export const generationId = z.string().regex(/^gen_[0-9a-z]{6,32}$/, 'expected a generated image id like gen_1a2b3c4d');
 export const conceptId = z.string().regex(/^con_[0-9a-z]{6,32}$/, 'expected a concept id like con_1a2b3c4d');
 export const jobId = z.string().regex(/^job_[0-9a-z]{6,32}$/, 'expected a job id like job_1a2b3c4d');
 

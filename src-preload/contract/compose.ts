@@ -1,7 +1,7 @@
 // A composition: the prompt with concepts at their placeholders, where each one goes, and the
 // sampling settings. One schema for the CLI's --composition files, the Compose screen and the library.
 import { z } from 'zod';
-import { conceptId, seed } from './common.js';
+import { conceptId, generationId, imageId, seed } from './common.js';
 import { describeIssue } from './field-issues.js';
 
 /**
@@ -54,6 +54,26 @@ export const draftNeedText = (need: DraftNeed, surface: 'app' | 'cli' | 'both') 
   const n = DRAFT_NEEDS[need];
   return `${n.what}: ${surface === 'app' ? n.inApp : surface === 'cli' ? n.inCli : `${n.inApp}, or ${n.inCli}`}`;
 };
+
+/**
+ * The size an img2img draws at: the one asked for, else the start image's shape with its long side `base` (the
+ * model's own size), both sides multiples of `multiple` (64 for SD 1.x); the image is then cropped to fill it.
+ */
+export function startImageSize(
+  image: { width: number; height: number },
+  base: number,
+  multiple: number,
+  asked: { width?: number | undefined; height?: number | undefined } = {},
+): { width: number; height: number } {
+  if (asked.width && asked.height) return { width: asked.width, height: asked.height };
+  const round = (v: number) => Math.max(multiple, Math.round(v / multiple) * multiple);
+  const long = Math.max(image.width, image.height);
+  const [w, h] = [round((base * image.width) / long), round((base * image.height) / long)];
+  // one side given: the other follows the image's shape
+  if (asked.width) return { width: asked.width, height: round((asked.width * image.height) / image.width) };
+  if (asked.height) return { width: round((asked.height * image.width) / image.height), height: asked.height };
+  return { width: w, height: h };
+}
 
 /** The final decoders: SD's own VAE, or the tiny autoencoder TAESD (about 1% of the VAE's work, a little softer). */
 export const DECODERS = ['vae', 'taesd'] as const;
@@ -170,6 +190,27 @@ export const composition = z
     /** Karras σ spacing (Euler and DPM-Solver++(2M)). */
     karras: z.boolean().default(false),
     steps: z.number().int().min(1).max(1000).default(50),
+    /**
+     * img2img: draw over a library photo or a Gallery image instead of from noise. `strength` is how much is redrawn
+     * (A1111's denoising strength: 1 all of it, 0.3 a light touch); `inpaint`, a PNG whose opaque pixels are redrawn
+     * (any size: it is scaled to the image), the rest kept from the start image and blended back at the edge over
+     * `feather` pixels.
+     */
+    start: z
+      .object({
+        imageId: z.union([imageId, generationId]),
+        strength: z.number().gt(0).max(1).default(0.6),
+        inpaint: z
+          .string()
+          .regex(/^data:image\/png;base64,[A-Za-z0-9+/=]+$/, 'an inpainting mask is a PNG data URL')
+          .max(4_000_000)
+          .nullable()
+          .default(null),
+        feather: z.number().int().min(0).max(64).default(8),
+      })
+      .strict()
+      .nullable()
+      .default(null),
     /** What turns the final latents into pixels: SD's VAE, or TAESD (installed in Settings › Models) for quick drafts. */
     decoder: z.enum(DECODERS).default('vae'),
     guidance: z.number().min(0).max(50).default(7.5),
@@ -211,6 +252,7 @@ export const COMPOSITION_LABELS = {
   karras: 'Karras sigmas',
   steps: 'Steps',
   decoder: 'Decoder',
+  start: 'Start image',
   guidance: 'Guidance',
   seed: 'Seed',
   count: 'Images',

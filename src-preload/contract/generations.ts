@@ -1,10 +1,11 @@
 // Generated images (the Gallery) and drawing a composition as a job.
 import { z } from 'zod';
 import { composition } from './compose.js';
-import { conceptId, isoDate, jobId, providerChoice, sha256Hex } from './common.js';
+import { conceptId, generationId, isoDate, jobId, providerChoice, sha256Hex } from './common.js';
+
+export { generationId };
 import { method, service } from './define.js';
 
-export const generationId = z.string().regex(/^gen_[0-9a-z]{6,32}$/, 'expected a generated image id like gen_1a2b3c4d');
 
 export const generationRecord = z.object({
   id: generationId,

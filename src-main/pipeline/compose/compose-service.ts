@@ -13,6 +13,9 @@ import { readConceptFile } from './concept-file.js';
 import { defaultSettings, generateImages, type GenerateSettings, vaeFactor } from './generate.js';
 import { latentPreview } from './latent-preview.js';
 import { installedTaesd, requireTaesd, taesdPreviewer } from './taesd-decoder.js';
+import { sessionLoader } from './sessions.js';
+import { prepareStart } from './start-image.js';
+import { computePrecision } from '../../system/compute-precision.js';
 
 export interface ComposeRequest {
   /** The SD 1.x model: an installed model's id or name, or a path. */
@@ -49,6 +52,20 @@ export async function composeImages(library: Library, request: ComposeRequest, h
   const model = openStableDiffusion(path);
   // a view is said the way the first concept's kind of subject is usually described
   const firstClass = c.concepts[0] ? library.concepts.get(c.concepts[0].conceptId).classWord : undefined;
+  const device = await chooseDevice(request.provider, library.preferences.get().provider);
+  hooks.onNote?.(describeDevice(device));
+  const factor = vaeFactor(model);
+  // img2img: the start image sets the size (unless one is asked for), cropped to fill it
+  const start = c.start
+    ? await prepareStart(
+        library,
+        model,
+        c.start,
+        { base: model.unet.config.sampleSize * factor, multiple: factor * 8, factor, width: c.width, height: c.height },
+        sessionLoader({ provider: device.provider, cacheDir: library.graphCacheDir() }),
+        computePrecision(device.provider).dtype,
+      )
+    : null;
   const settings = defaultSettings(model, {
     prompt: promptWithView(c.prompt, c.view, firstClass),
     negative: c.negative,
@@ -60,6 +77,7 @@ export async function composeImages(library: Library, request: ComposeRequest, h
     count: c.count,
     ...(c.width ? { width: c.width } : {}),
     ...(c.height ? { height: c.height } : {}),
+    ...(start ? { width: start.width, height: start.height, strength: c.start!.strength } : {}),
   });
   const concepts = c.concepts.map((x) => {
     const record = library.concepts.get(x.conceptId);
@@ -69,10 +87,7 @@ export async function composeImages(library: Library, request: ComposeRequest, h
     }
     return { placeholder: x.placeholder, concept: readConceptFile(library.concepts.filePath(x.conceptId), x.conceptId), scale: x.scale, useToken: x.useToken };
   });
-  const factor = vaeFactor(model);
   const [h, w, channels] = [settings.height / factor, settings.width / factor, model.unet.config.inChannels];
-  const device = await chooseDevice(request.provider, library.preferences.get().provider);
-  hooks.onNote?.(describeDevice(device));
   // TAESD, where installed, draws the previews; the final images too when the composition asks for it
   const taesdNotes: string[] = [];
   const taesd = c.decoder === 'taesd' ? { model: requireTaesd(library, model, taesdNotes), name: '' } : installedTaesd(library, model, taesdNotes);
@@ -80,6 +95,8 @@ export async function composeImages(library: Library, request: ComposeRequest, h
   const previewer = taesd && hooks.onProgress ? taesdPreviewer(model, taesd.model, { provider: device.provider, cacheDir: library.graphCacheDir() }) : null;
   const preview = (latents: Float32Array) => (previewer ? previewer.preview(latents, h, w) : latentPreview(latents, h, w));
   const { images, fallback, notes } = await generateImages(model, settings, {
+    ...(start ? { init: start.latents } : {}),
+    ...(start?.inpaint ? { inpaint: { ...start.inpaint, pixels: start.pixels } } : {}),
     ...(c.decoder === 'taesd' && taesd ? { taesd: taesd.model } : {}),
     concepts,
     provenance: {

@@ -31,6 +31,8 @@ export async function decodeImages(
   dtype: FloatDType,
   text: (i: number) => Record<string, string>,
   taesd?: TaesdModel,
+  /** What happens to each decoded image [3, H, W] in [−1, 1] before it is written (inpainting's blend). */
+  finish: (chw: Float32Array) => Float32Array = (chw) => chw,
 ): Promise<Buffer[]> {
   const { count, channels, h, w } = shape;
   const session = await load(decoderGraph(model, channels, h, w, dtype, taesd));
@@ -39,7 +41,7 @@ export async function decodeImages(
   try {
     for (let i = 0; i < count; i++) {
       const out = await session.run({ latents: { dtype: 'float32', shape: [1, channels, h, w], data: latents.slice(i * per, (i + 1) * per) } });
-      images.push(withPngText(await toPng(out.image!.data as Float32Array, shape.width, shape.height), text(i)));
+      images.push(withPngText(await toPng(finish(out.image!.data as Float32Array), shape.width, shape.height), text(i)));
     }
   } finally {
     await session.release();

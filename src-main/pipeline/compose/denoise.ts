@@ -39,6 +39,11 @@ export interface DenoiseInput {
   regions: { labels: string[]; feeds: Record<string, HostTensor> } | null;
   /** An ancestral sampler's fresh noise, one call a step ([count, …latentShape] each; latents.ts stepNoise). */
   stepNoise?: () => Float32Array;
+  /**
+   * Inpainting: where each image is redrawn (mask [count, 1, h, w], 1 redrawn, soft at the edge); elsewhere the start
+   * image's latents come back after every step at its noise level, from the same noise the start was drawn with.
+   */
+  keep?: { mask: Float32Array; latents: Float32Array; noise: Float32Array };
 }
 
 export async function denoise(
@@ -85,7 +90,7 @@ export async function denoise(
   const regionFeeds = Object.fromEntries(Object.entries(input.regions?.feeds ?? {}).filter(([name]) => declared.has(name)));
   const session = await load(g);
   if (sampler.stochastic && !input.stepNoise) throw new Error(`${sampler.name} adds noise at each step: give denoise its stepNoise`);
-  const stepper = await load(samplerStepGraph(n, input.latentShape, { noise: sampler.stochastic, corrector: sampler.corrector }));
+  const stepper = await load(samplerStepGraph(n, input.latentShape, { noise: sampler.stochastic, corrector: sampler.corrector, inpaint: !!input.keep }));
   const steps = sampler.timesteps.length;
   const perLatent = channels * h * w;
   const one = [n, channels, h, w];
@@ -108,6 +113,14 @@ export async function denoise(
     ...regionNames.map((r) => regionFeeds[r]!),
   ]);
   const carried = sampler.corrector ? rest.splice(0, 2) : [];
+  const keep = input.keep
+    ? await tensorsFor(stepper, [
+        { dtype: 'float32', shape: [n, 1, h, w], data: input.keep.mask },
+        { dtype: 'float32', shape: one, data: input.keep.latents },
+        { dtype: 'float32', shape: one, data: input.keep.noise },
+      ])
+    : [];
+  const keepFeeds: Record<string, (typeof keep)[number]> = keep.length ? { keep_mask: keep[0]!, keep_x0: keep[1]!, keep_noise: keep[2]! } : {};
   const regionTensors = rest;
   const regionOnDevice = Object.fromEntries(regionNames.map((r, i) => [r, regionTensors[i]!]));
   let [x, prev, unetInput] = [x0!, prev0!, in0!];
@@ -127,7 +140,7 @@ export async function denoise(
       if (sampler.stochastic) lastNoise = stepNoiseOf(sampler.coefficients(s), input.stepNoise!(), lastNoise);
       const noise: Record<string, HostTensor> = lastNoise ? { noise: { dtype: 'float32', shape: one, data: lastNoise } } : {};
       const history = prev2 && last ? { prev2, last } : ({} as Record<string, never>);
-      const out = await stepper.runTensors({ eps: eps!, x, prev, k: samplerStepK(sampler, s, input.guidance), ...noise, ...history });
+      const out = await stepper.runTensors({ eps: eps!, x, prev, k: samplerStepK(sampler, s, input.guidance), ...noise, ...history, ...keepFeeds });
       if (prev2 && last) {
         // this step's x̂0_prev becomes the next one's x̂0_prev2; its corrected x the next one's x_last
         for (const t of [eps!, x, prev2, last, unetInput]) disposeTensor(t);
@@ -143,7 +156,7 @@ export async function denoise(
     // 3. The final latents, the one readback that is not a preview
     return { latents: Float32Array.from((await hostValues(stepper, x)).data as Float32Array), fallback: session.fallback };
   } finally {
-    for (const t of [x, prev, unetInput, ctx!, ...(prev2 && last ? [prev2, last] : []), ...regionTensors]) disposeTensor(t);
+    for (const t of [x, prev, unetInput, ctx!, ...(prev2 && last ? [prev2, last] : []), ...regionTensors, ...keep]) disposeTensor(t);
     await stepper.release();
     await session.release();
   }

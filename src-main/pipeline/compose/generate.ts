@@ -29,6 +29,8 @@ export interface GenerateSettings {
   karras: boolean;
   width: number;
   height: number;
+  /** img2img: how much of the schedule redraws the start image (1, or absent: all of it, from noise). */
+  strength?: number;
 }
 
 export type GenerateProgress = DenoiseProgress;
@@ -70,6 +72,16 @@ export async function generateImages(
     provenance?: Provenance;
     /** Decode the final images with TAESD instead of the VAE (a draft: quicker, a little softer). */
     taesd?: TaesdModel;
+    /**
+     * img2img: the start image's latents [channels, h, w] (the VAE's mean, × its scaling factor), noised to the first
+     * step `settings.strength` runs; each image's noise still comes from its seed.
+     */
+    init?: Float32Array;
+    /**
+     * Inpainting (with `init`): where to redraw, in latents [h, w] (1 redrawn; soft at the edge), and in pixels the
+     * start image [3, H, W] in [−1, 1] with the feathered mask [H, W] it is blended back through.
+     */
+    inpaint?: { latentMask: Float32Array; pixels: Float32Array; pixelMask: Float32Array };
   } = {},
 ): Promise<{ images: GeneratedImage[]; fallback: string | null; notes: string[] }> {
   const provider = options.provider ?? 'cpu';
@@ -129,8 +141,11 @@ export async function generateImages(
     : null;
 
   // 3. Seeded noise (image i from seed + i) → denoised latents
-  const sampler = createSampler(settings.sampler, settings.steps, undefined, { karras: settings.karras });
-  const start = initialLatents(settings.seed, n, channels * h * w, sampler.initNoiseSigma);
+  const strength = options.init ? (settings.strength ?? 1) : 1;
+  const sampler = createSampler(settings.sampler, settings.steps, undefined, { karras: settings.karras, strength });
+  const start = options.init
+    ? startFromImage(options.init, sampler.noiseLevel(0), settings.seed, n)
+    : initialLatents(settings.seed, n, channels * h * w, sampler.initNoiseSigma);
   const { latents, fallback } = await denoise(
     model,
     sampler,
@@ -143,6 +158,15 @@ export async function generateImages(
       adapters,
       regions: regional,
       ...(sampler.stochastic ? { stepNoise: stepNoise(settings.seed, n, channels * h * w) } : {}),
+      ...(options.init && options.inpaint
+        ? {
+            keep: {
+              mask: repeat(options.inpaint.latentMask, n),
+              latents: repeat(options.init, n),
+              noise: initialLatents(settings.seed, n, channels * h * w, 1),
+            },
+          }
+        : {}),
     },
     load,
     dtype,
@@ -169,8 +193,30 @@ export async function generateImages(
     dtype,
     (i) => pngParameters(settings, settings.seed + i, model.label, options.provenance),
     options.taesd,
+    options.inpaint ? blendInto(options.inpaint.pixels, options.inpaint.pixelMask) : undefined,
   );
   return { images: pngs.map((png, i) => ({ png, seed: settings.seed + i })), fallback, notes };
+}
+
+const repeat = (values: Float32Array, times: number) => {
+  const out = new Float32Array(values.length * times);
+  for (let i = 0; i < times; i++) out.set(values, i * values.length);
+  return out;
+};
+
+/** Inpainting's last step: the drawn pixels inside the (feathered) mask, the start image's outside. */
+const blendInto = (original: Float32Array, mask: Float32Array) => (drawn: Float32Array) => {
+  const plane = mask.length;
+  return drawn.map((v, j) => {
+    const m = mask[j % plane]!;
+    return m * v + (1 - m) * original[j]!;
+  });
+};
+
+/** img2img's first x for each image: the start latents at the first step's noise level, with the image's seeded noise. */
+function startFromImage(init: Float32Array, level: { signal: number; noise: number }, seed: number, count: number): Float32Array {
+  const noise = initialLatents(seed, count, init.length, 1);
+  return noise.map((e, j) => level.signal * init[j % init.length]! + level.noise * e);
 }
 
 /** What made an image beyond its settings: each concept as the person named it, with its strength, and where it went. */
@@ -195,6 +241,7 @@ function pngParameters(s: GenerateSettings, seed: number, model: string, provena
   if (provenance?.regions.length)
     extra.push(`Regions: "${provenance.regions.map((r) => `${r.placeholder} ${r.box ? `box ${r.box.join(' ')}` : 'painted'}`).join('; ')}"`);
   if (provenance?.view) extra.push(`View: ${provenance.view}`);
+  if (s.strength !== undefined && s.strength < 1) extra.push(`Denoising strength: ${s.strength}`);
   const a1111 = `${s.prompt}\nNegative prompt: ${s.negative}\nSteps: ${s.steps}, Sampler: ${s.sampler}${s.karras ? ', Schedule type: Karras' : ''}, CFG scale: ${s.guidance}, Seed: ${seed}, Size: ${s.width}x${s.height}, Model: ${model}${extra.map((e) => `, ${e}`).join('')}`;
   const composition = provenance?.composition && typeof provenance.composition === 'object' ? { ...provenance.composition, seed, count: 1 } : undefined;
   return {

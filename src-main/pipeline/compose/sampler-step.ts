@@ -7,17 +7,42 @@ import type { Sampler } from '../../schedulers/sampler.js';
 import type { HostTensor } from '../../graph/runtime/session.js';
 
 /** Order of the numbers in the step's `k` input. */
-const K = ['guidance', 'x', 'eps', 'prev', 'x0x', 'x0eps', 'nextScale', 'noise', 'prev2', 'last', 'cx', 'ceps', 'cprev', 'cprev2', 'clast'] as const;
+const K = [
+  'guidance',
+  'x',
+  'eps',
+  'prev',
+  'x0x',
+  'x0eps',
+  'nextScale',
+  'noise',
+  'prev2',
+  'last',
+  'cx',
+  'ceps',
+  'cprev',
+  'cprev2',
+  'clast',
+  'keepSignal',
+  'keepNoise',
+] as const;
 
 /** How many numbers a step sends up besides its timestep (the `k` input). */
 export const SAMPLER_STEP_NUMBERS = K.length;
 
 /**
  * eps [2n, …] (unconditional half first), x and prev [n, …], k (and, for an ancestral or SDE sampler, the step's
- * fresh noise [n, …]; for a corrector, prev2 and last [n, …]) → x_next, x0, next_input [2n, …] (and corrected).
+ * fresh noise [n, …]; for a corrector, prev2 and last [n, …]; for inpainting, keep_mask [n, 1, h, w] (1: redrawn),
+ * keep_x0 and keep_noise [n, …]) → x_next, x0, next_input [2n, …] (and corrected).
  */
-export function samplerStepGraph(count: number, latentShape: readonly [number, number, number], options: { noise?: boolean; corrector?: boolean } = {}): Graph {
-  const g = new Graph(['sampler_step', options.noise ? 'noise' : '', options.corrector ? 'corrector' : ''].filter(Boolean).join('_'));
+export function samplerStepGraph(
+  count: number,
+  latentShape: readonly [number, number, number],
+  options: { noise?: boolean; corrector?: boolean; inpaint?: boolean } = {},
+): Graph {
+  const g = new Graph(
+    ['sampler_step', options.noise ? 'noise' : '', options.corrector ? 'corrector' : '', options.inpaint ? 'inpaint' : ''].filter(Boolean).join('_'),
+  );
   const one = [count, ...latentShape];
   const eps = g.input('eps', 'float32', [2 * count, ...latentShape]);
   const x = g.input('x', 'float32', one);
@@ -40,6 +65,14 @@ export function samplerStepGraph(count: number, latentShape: readonly [number, n
     g.output(corrected, 'corrected');
   }
   if (options.noise) next = op.add(next, op.mul(k('noise'), g.input('noise', 'float32', one)));
+  if (options.inpaint) {
+    // outside the mask the start image comes back, noised to where x now stands (diffusers' inpainting with a
+    // text-to-image UNet): x = m·x + (1 − m)·(a·x0_start + b·ε_start)
+    const [h, w] = [latentShape[1], latentShape[2]];
+    const mask = g.input('keep_mask', 'float32', [count, 1, h, w]);
+    const kept = op.add(op.mul(k('keepSignal'), g.input('keep_x0', 'float32', one)), op.mul(k('keepNoise'), g.input('keep_noise', 'float32', one)));
+    next = op.add(op.mul(mask, next), op.mul(op.sub(1, mask), kept));
+  }
   g.output(next, 'x_next');
   g.output(op.add(op.mul(k('x0x'), x), op.mul(k('x0eps'), guided)), 'x0');
   // 3. The next UNet input: both halves of the guidance batch
@@ -53,6 +86,7 @@ export function samplerStepK(sampler: Sampler, i: number, guidance: number): Hos
   const c = sampler.coefficients(i);
   const nextScale = i + 1 < sampler.timesteps.length ? sampler.inputScale(i + 1) : 1;
   const r = c.corrected ?? { x: 1, eps: 0, prev: 0, prev2: 0, last: 0 };
+  const kept = sampler.noiseLevel(i + 1);
   const values: Record<(typeof K)[number], number> = {
     guidance,
     x: c.x,
@@ -69,6 +103,8 @@ export function samplerStepK(sampler: Sampler, i: number, guidance: number): Hos
     cprev: r.prev,
     cprev2: r.prev2,
     clast: r.last,
+    keepSignal: kept.signal,
+    keepNoise: kept.noise,
   };
   return { dtype: 'float32', shape: [K.length], data: Float32Array.from(K.map((n) => values[n])) };
 }

@@ -56,4 +56,43 @@ describe('sampler step graph', () => {
       }
     },
   );
+
+  it('inpainting: outside the mask x is the start image at the next step’s noise level; inside, the plain step', async () => {
+    const [count, shape] = [2, [4, 2, 3] as [number, number, number]];
+    const n = count * 24;
+    const sampler = createSampler('dpmpp2m', 6, undefined, { strength: 0.5 });
+    const [plain, inpaint] = await Promise.all([
+      sessionForGraph(samplerStepGraph(count, shape)),
+      sessionForGraph(samplerStepGraph(count, shape, { inpaint: true })),
+    ]);
+    const r = new SeededRandom(3);
+    const t = (data: Float32Array, dims: number[]) => ({ dtype: 'float32' as const, shape: dims, data });
+    const one = [count, ...shape];
+    // image 0: the left column kept; image 1: all redrawn but one cell half kept
+    const mask = Float32Array.from({ length: count * 6 }, (_, j) => (j < 6 ? (j % 3 === 0 ? 0 : 1) : j === 6 ? 0.5 : 1));
+    const [x0, e] = [r.normalArray(n), r.normalArray(n)];
+    try {
+      for (const i of [0, 1, 2]) {
+        const feeds = {
+          eps: t(r.normalArray(2 * n), [2 * count, ...shape]),
+          x: t(r.normalArray(n), one),
+          prev: t(r.normalArray(n), one),
+          k: samplerStepK(sampler, i, 5),
+        };
+        const a = (await plain.run(feeds)).x_next!.data as Float32Array;
+        const b = (await inpaint.run({ ...feeds, keep_mask: t(mask, [count, 1, 2, 3]), keep_x0: t(x0, one), keep_noise: t(e, one) })).x_next!
+          .data as Float32Array;
+        const level = sampler.noiseLevel(i + 1);
+        b.forEach((v, j) => {
+          const m = mask[Math.floor(j / 24) * 6 + (j % 6)]!;
+          const kept = level.signal * x0[j]! + level.noise * e[j]!;
+          expect(v, `step ${i} at ${j}`).toBeCloseTo(m * a[j]! + (1 - m) * kept, 4);
+        });
+      }
+      // after the last step the kept part is the start image itself
+      expect(sampler.noiseLevel(sampler.timesteps.length)).toEqual({ signal: 1, noise: 0 });
+    } finally {
+      await Promise.all([plain.release(), inpaint.release()]);
+    }
+  });
 });

@@ -207,5 +207,32 @@ describe('models and samplers against diffusers (tiny SD 1.x, seeded random weig
         latents.forEach((v, i) => expect(Math.abs(v - lastStep[i]!), `${name} at ${i}`).toBeLessThanOrEqual(1e-4 * scale));
       },
     );
+
+    // img2img: an image's latents noised to the first step strength 0.7 runs, then the app's loop, as diffusers' img2img pipeline
+    it.each(['ddim', 'dpmpp2m'] as SamplerName[])('%s img2img (3 steps at strength 0.7): the sampling loop’s last latents', async (name) => {
+      const sampler = createSampler(name, 3, undefined, { strength: 0.7 });
+      expectClose(sampler.timesteps, `img2img.${name}.timesteps`);
+      const level = sampler.noiseLevel(0);
+      const noise = golden('sample.noise');
+      const { latents } = await denoise(
+        model,
+        sampler,
+        {
+          hidden: golden('text.hidden'),
+          latents: golden('img2img.init').map((v, j) => level.signal * v + level.noise * noise[j]!),
+          count: 1,
+          latentShape: shapeOf('sample.noise').slice(1) as [number, number, number],
+          guidance: 7.5,
+          adapters: [],
+          regions: null,
+        },
+        sessionLoader({ provider: testProvider(), cacheDir }),
+        'float32',
+      );
+      const all = golden(`img2img.${name}.x`);
+      const lastStep = all.slice(all.length - latents.length);
+      const scale = Math.max(...lastStep.map(Math.abs));
+      latents.forEach((v, i) => expect(Math.abs(v - lastStep[i]!), `${name} at ${i}`).toBeLessThanOrEqual(1e-4 * scale));
+    });
   });
 });

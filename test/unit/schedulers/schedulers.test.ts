@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../../src-main/graph/random.js';
 import { addNoise, predictX0, scaledLinearSchedule } from '../../../src-main/schedulers/ddpm-schedule.js';
+import { SAMPLERS } from '../../../src-preload/contract/compose.js';
 import { createSampler, guide, lcmBoundary, type SamplerName } from '../../../src-main/schedulers/sampler.js';
 import { expectCloseToGolden, golden } from '../../helpers/reference-goldens.js';
 
@@ -115,6 +116,38 @@ describe('samplers', () => {
       trajectory.push(...x);
     });
     expectCloseToGolden(trajectory, `${key}.x`);
+  });
+
+  it.each(SAMPLERS.map((name) => [name]))(
+    "img2img with %s: 10 steps at strength 0.6 follow diffusers' scheduler from the noised image on (the last 6 steps)",
+    (name) => {
+      const sampler = createSampler(name, 10, schedule, { strength: 0.6 });
+      const key = `img2img.toy.${name}`;
+      expectCloseToGolden(sampler.timesteps, `${key}.timesteps`);
+      const init = golden('img2img.toy.init');
+      const noise = golden('toy.noise');
+      const steps = golden('img2img.toy.step_noise');
+      const per = init.length;
+      const start = sampler.noiseLevel(0);
+      let x: Float32Array = init.map((v, j) => start.signal * v + start.noise * noise[j]!);
+      const trajectory: number[] = [];
+      sampler.timesteps.forEach((t, i) => {
+        const fresh = sampler.stochastic ? steps.subarray(i * per, (i + 1) * per) : undefined;
+        x = sampler.step(toyEps(sampler.scaleModelInput(x, i), t), i, x, fresh);
+        trajectory.push(...x);
+      });
+      expectCloseToGolden(trajectory, `${key}.x`);
+      // after the last step x is the image itself: no noise is left
+      expect(sampler.noiseLevel(sampler.timesteps.length)).toEqual({ signal: 1, noise: 0 });
+    },
+  );
+
+  it('img2img: a strength that runs no step is refused, saying how to fix it', () => {
+    expect(() => createSampler('ddim', 10, schedule, { strength: 0.05 })).toThrow(
+      /^strength 0\.05 runs no step of 10: raise the strength or the steps \(at least 1\/10\)$/,
+    );
+    expect(() => createSampler('ddim', 10, schedule, { strength: 0 })).toThrow(/strength must be more than 0/);
+    expect(createSampler('ddim', 10, schedule, { strength: 1 }).timesteps).toEqual(createSampler('ddim', 10, schedule).timesteps);
   });
 
   it('classifier-free guidance extrapolates from the unconditional prediction', () => {
