@@ -6,7 +6,6 @@ import { conceptId, generationId, isoDate, jobId, providerChoice, sha256Hex } fr
 export { generationId };
 import { method, service } from './define.js';
 
-
 export const generationRecord = z.object({
   id: generationId,
   prompt: z.string(),
