@@ -75,5 +75,6 @@ export {
   SAMPLER_LABELS,
   SAMPLERS,
   promptWithView,
+  startImageSize,
   viewPhrase,
 } from './compose.js';

@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
 import { Library } from '../../src-main/library/library.js';
+import { importPhotos, photoFromPath } from '../../src-main/pipeline/ingest/import-photos.js';
+import { fixtureImage } from '../helpers/fixtures.js';
 import { installFromPath } from '../../src-main/model-manager/install.js';
 import { readPngText } from '../../src-main/pipeline/sample/png-metadata.js';
 import { importConcept } from '../../src-main/pipeline/interop/concept-exchange.js';
@@ -383,6 +386,49 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
     await page.getByTestId('draft-preset').click();
     await expect(page.getByTestId('concept-chips').getByText('lcm-lora-sdv1-5').count()).resolves.toBe(1);
     await page.getByRole('complementary', { name: 'Settings' }).screenshot({ path: join(ARTIFACTS, 'compose-draft-set.png') });
+  });
+
+  it('"Draw over" a library photo: the start on the canvas, its shape sets the size, and only the regions are redrawn', async () => {
+    // a 3:2 photo arrives in the library
+    const wide = join(root, 'dog-wide.png');
+    await sharp(fixtureImage('dog_00.jpg')).extract({ left: 0, top: 130, width: 780, height: 520 }).png().toFile(wide);
+    const library = Library.open(dataDir);
+    const [photo] = await importPhotos(library, [photoFromPath(wide)]);
+    const photoId = photo!.status === 'imported' ? photo!.image.id : '';
+    library.close();
+    await page.getByRole('link', { name: 'Library', exact: true }).click();
+    await page.getByTestId('library-card').filter({ hasText: 'dog-wide.png' }).getByRole('button', { name: 'Draw over', exact: true }).click();
+    const start = page.getByTestId('start-image');
+    await start.getByText('dog-wide.png').waitFor();
+    expect(new URL(page.url()).hash).toBe('#/compose');
+    // the size follows the photo: 512 on the long side, 320 (a multiple of 64) on the short
+    await expect(page.getByRole('spinbutton', { name: 'Width' }).inputValue()).resolves.toBe('512');
+    await expect(page.getByRole('spinbutton', { name: 'Height' }).inputValue()).resolves.toBe('320');
+    await expect(page.getByTestId('region-canvas').locator('img.canvas-image').getAttribute('src')).resolves.toMatch(/\/files\//);
+    await page.getByTestId('redraw-regions').check();
+    await page.getByRole('spinbutton', { name: 'Width' }).fill('64');
+    await page.getByRole('spinbutton', { name: 'Height' }).fill('64');
+    await page.getByRole('combobox', { name: 'Sampler' }).selectOption('ddim');
+    await page.getByLabel('Steps').fill('4');
+    await page.getByTestId('compose-problem').waitFor({ state: 'detached' });
+    await page.getByRole('complementary', { name: 'Settings' }).screenshot({ path: join(ARTIFACTS, 'compose-start-image.png') });
+    await page.getByTestId('generate').click();
+    await page.getByTestId('compose-results').waitFor({ timeout: 60_000 });
+    const again = Library.open(dataDir, { reconcile: false });
+    try {
+      const [made] = again.generations.list();
+      expect(made!.composition!.start).toMatchObject({
+        imageId: photoId,
+        strength: 0.6,
+        feather: 8,
+        inpaint: expect.stringMatching(/^data:image\/png;base64,/),
+      });
+    } finally {
+      again.close();
+    }
+    await page.screenshot({ path: join(ARTIFACTS, 'compose-inpainted.png'), fullPage: true });
+    await page.getByTestId('start-clear').click();
+    await page.getByTestId('start-pick').waitFor();
   });
 
   it('logged no script errors or CSP violations', () => {

@@ -8,6 +8,7 @@ import type {
   DecoderName,
   DraftNeed,
   GenerationRecord,
+  ImageRecord,
   JobInfo,
   ModelRecord,
   NovelView,
@@ -18,6 +19,7 @@ import {
   composition as compositionSchema,
   DECODERS,
   describeCompositionIssue,
+  startImageSize,
   draftNeedText,
   DRAFT_PRESET,
   isLcmLora,
@@ -27,7 +29,8 @@ import {
   SAMPLERS,
 } from '../../../../src-preload/contract/index.js';
 import { z } from 'zod';
-import { api, errorMessage, onEvent } from '../api.js';
+import { api, errorMessage, fileUrl, onEvent } from '../api.js';
+import { imageSize, regionsMaskPng } from '../regions-mask.js';
 import { readDraft, writeDraft } from '../drafts.js';
 import { notifications } from './notifications.svelte.js';
 
@@ -42,6 +45,20 @@ export interface Chip {
 
 /** Where a concept goes: a box (fractions of the canvas) or a painted area (a PNG, opaque inside). */
 export type RegionShape = { box: RegionBox } | { paint: string };
+
+/** img2img's start as the form holds it: the image (shown on the canvas), how much is redrawn, and where. */
+export interface StartChoice {
+  imageId: string;
+  sha256: string;
+  name: string;
+  width: number;
+  height: number;
+  /** How much is redrawn (A1111's denoising strength). */
+  strength: number;
+  /** The whole picture, or only inside the concepts' regions ("put * dog here"), the rest kept to the pixel. */
+  redraw: 'all' | 'regions';
+  feather: number;
+}
 
 export const SIZE_PRESETS = [
   { id: 'square', label: 'Square', width: 512, height: 512 },
@@ -70,6 +87,18 @@ const composeDraft = z
     sampler: z.enum(SAMPLERS),
     karras: z.boolean(),
     decoder: z.enum(DECODERS),
+    start: z
+      .object({
+        imageId: z.string(),
+        sha256: z.string(),
+        name: z.string(),
+        width: z.number(),
+        height: z.number(),
+        strength: z.number(),
+        redraw: z.enum(['all', 'regions']),
+        feather: z.number(),
+      })
+      .nullable(),
     steps: z.number(),
     guidance: z.number(),
     seedMode: z.enum(['random', 'fixed']),
@@ -101,6 +130,9 @@ export class ComposerState {
   sampler = $state<Composition['sampler']>('ddim');
   karras = $state(false);
   decoder = $state<DecoderName>('vae');
+  start = $state<StartChoice | null>(null);
+  /** The regions' union as an inpainting mask, made when they change (a canvas draws it). */
+  #inpaintMask = $state<string | null>(null);
   steps = $state(50);
   guidance = $state(7.5);
   seedMode = $state<'random' | 'fixed'>('random');
@@ -120,6 +152,8 @@ export class ComposerState {
 
   // what the library has
   #concepts = $state.raw<ConceptRecord[]>([]);
+  /** The library's photos, to start a drawing from. */
+  #photos = $state.raw<ImageRecord[]>([]);
   #models = $state.raw<ModelRecord[]>([]);
   #saved = $state.raw<SavedComposition[]>([]);
   #history = $state.raw<string[]>(readHistory());
@@ -164,6 +198,14 @@ export class ComposerState {
     sampler: this.sampler,
     karras: this.karras && KARRAS_SAMPLERS.includes(this.sampler),
     decoder: this.decoder,
+    start: this.start
+      ? {
+          imageId: this.start.imageId,
+          strength: this.start.strength,
+          inpaint: this.start.redraw === 'regions' ? this.#inpaintMask : null,
+          feather: this.start.feather,
+        }
+      : null,
     steps: this.steps,
     guidance: this.guidance,
     seed: this.seed,
@@ -177,6 +219,9 @@ export class ComposerState {
     if (!this.prompt.trim()) return { field: 'prompt', message: 'Write a prompt: what the image shows.' };
     if (this.width % 64) return { field: 'width', message: `Width and height must be multiples of 64 (now ${this.width}×${this.height}).` };
     if (this.height % 64) return { field: 'height', message: `Width and height must be multiples of 64 (now ${this.width}×${this.height}).` };
+    if (this.start?.redraw === 'regions' && Object.keys(this.#regions).length === 0)
+      return { field: 'start', message: 'Draw a region where the picture should change (put a concept there), or redraw the whole picture.' };
+    if (this.start?.redraw === 'regions' && !this.#inpaintMask) return { field: 'start', message: 'Preparing the mask of the regions…' };
     if (this.decoder === 'taesd' && !this.hasTaesd)
       return {
         field: 'decoder',
@@ -218,6 +263,7 @@ export class ComposerState {
     sampler: this.sampler,
     karras: this.karras,
     decoder: this.decoder,
+    start: this.start,
     steps: this.steps,
     guidance: this.guidance,
     seedMode: this.seedMode,
@@ -262,6 +308,17 @@ export class ComposerState {
         if (this.#queue.includes(job.id) && (job.state === 'failed' || job.state === 'cancelled')) this.#ended(job.id, []);
       }),
       onEvent('library', 'onChanged', () => void this.load()),
+      // "redraw inside the regions": their union, drawn anew whenever they or the size change
+      $effect.root(() => {
+        $effect(() => {
+          const shapes = this.start?.redraw === 'regions' ? Object.values(this.#regions) : [];
+          const [width, height] = [this.width, this.height];
+          this.#inpaintMask = null;
+          let current = true;
+          void regionsMaskPng(shapes, width, height).then((png) => current && (this.#inpaintMask = png));
+          return () => (current = false);
+        });
+      }),
       // every change is kept as the draft (a screen change or a reload finds it)
       $effect.root(() => {
         $effect(() => {
@@ -288,6 +345,7 @@ export class ComposerState {
     if (d.sampler) this.sampler = d.sampler;
     if (d.karras !== undefined) this.karras = d.karras;
     if (d.decoder) this.decoder = d.decoder;
+    if (d.start !== undefined) this.start = d.start;
     if (d.steps !== undefined) this.steps = d.steps;
     if (d.guidance !== undefined) this.guidance = d.guidance;
     if (d.seedMode) this.seedMode = d.seedMode;
@@ -372,8 +430,9 @@ export class ComposerState {
 
   async load(): Promise<void> {
     try {
-      const [{ concepts }, models, saved] = await Promise.all([api.library.list({}), api.models.list({}), api.compositions.list({})]);
+      const [{ concepts, images }, models, saved] = await Promise.all([api.library.list({}), api.models.list({}), api.compositions.list({})]);
       this.#concepts = concepts.filter((c) => c.status === 'ready');
+      this.#photos = images;
       this.#models = models;
       this.#saved = saved;
       if (this.modelId && !models.some((m) => m.id === this.modelId)) this.modelId = null;
@@ -598,6 +657,14 @@ export class ComposerState {
     this.sampler = c.sampler;
     this.karras = c.karras;
     this.decoder = c.decoder;
+    // a start image comes back by id; the form looks it up again (its size, its picture)
+    this.start = null;
+    if (c.start) {
+      const { strength, feather, inpaint } = c.start;
+      void this.setStart(c.start.imageId).then(() => {
+        if (this.start) this.start = { ...this.start, strength, feather, redraw: inpaint ? 'regions' : 'all' };
+      });
+    }
     this.steps = c.steps;
     this.guidance = c.guidance;
     this.seed = c.seed;
@@ -606,6 +673,36 @@ export class ComposerState {
     if (c.width) this.width = c.width;
     if (c.height) this.height = c.height;
     if (modelRef && this.#models.some((m) => m.id === modelRef)) this.modelId = modelRef;
+  }
+
+  /**
+   * "Draw over this": a library photo (img_…) or a Gallery image (gen_…) becomes the start; the size follows its
+   * shape (long side 512, multiples of 64), as the service would choose it.
+   */
+  async setStart(id: string): Promise<void> {
+    try {
+      const found = id.startsWith('img_')
+        ? (await api.library.list({})).images.find((i) => i.id === id)
+        : (await api.generations.list({})).find((g: GenerationRecord) => g.id === id);
+      if (!found) throw new Error(`${id} is not in the library any more.`);
+      const name = 'name' in found ? found.name : found.prompt.slice(0, 60);
+      const size = await imageSize(fileUrl(found.sha256));
+      const { width, height } = startImageSize(size, 512, 64);
+      this.start = { imageId: id, sha256: found.sha256, name, ...size, strength: this.start?.strength ?? 0.6, redraw: this.start?.redraw ?? 'all', feather: 8 };
+      [this.width, this.height] = [width, height];
+      // the canvas shows the picture to draw over (the last results stay in the Gallery)
+      if (!this.running) this.#results = [];
+    } catch (err) {
+      notifications.push('error', `That image cannot be the start: ${errorMessage(err)}`);
+    }
+  }
+
+  get photos(): ImageRecord[] {
+    return this.#photos;
+  }
+
+  clearStart(): void {
+    this.start = null;
   }
 
   /** "Send to Compose" from the Gallery: the image's own composition, to draw again or change. */
