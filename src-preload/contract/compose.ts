@@ -193,8 +193,9 @@ export const composition = z
     /**
      * img2img: draw over a library photo or a Gallery image instead of from noise. `strength` is how much is redrawn
      * (A1111's denoising strength: 1 all of it, 0.3 a light touch); `inpaint`, a PNG whose opaque pixels are redrawn
-     * (any size: it is scaled to the image), the rest kept from the start image and blended back at the edge over
-     * `feather` pixels.
+     * (any size: it is scaled to the image), or `mask`, a saved mask of the start photo (the mask studio's SAM clicks,
+     * box and brush), cropped as the photo is; `invert` redraws outside it instead (keep the subject, change the
+     * scene). The rest is kept from the start image and blended back at the edge over `feather` pixels.
      */
     start: z
       .object({
@@ -206,9 +207,16 @@ export const composition = z
           .max(4_000_000)
           .nullable()
           .default(null),
+        mask: z
+          .string()
+          .regex(/^msk_[0-9a-z]{6,32}$/, 'expected a saved mask id like msk_1a2b3c4d')
+          .nullable()
+          .default(null),
+        invert: z.boolean().default(false),
         feather: z.number().int().min(0).max(64).default(8),
       })
       .strict()
+      .refine((s) => !(s.inpaint && s.mask), { message: 'inpaint with a painted mask or a saved one, not both', path: ['mask'] })
       .nullable()
       .default(null),
     /** What turns the final latents into pixels: SD's VAE, or TAESD (installed in Settings › Models) for quick drafts. */

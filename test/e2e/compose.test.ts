@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import { Library } from '../../src-main/library/library.js';
 import { importPhotos, photoFromPath } from '../../src-main/pipeline/ingest/import-photos.js';
 import { fixtureImage } from '../helpers/fixtures.js';
+import { discMaskPng } from '../helpers/masks.js';
 import { installFromPath } from '../../src-main/model-manager/install.js';
 import { readPngText } from '../../src-main/pipeline/sample/png-metadata.js';
 import { importConcept } from '../../src-main/pipeline/interop/concept-exchange.js';
@@ -395,6 +396,8 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
     const library = Library.open(dataDir);
     const [photo] = await importPhotos(library, [photoFromPath(wide)]);
     const photoId = photo!.status === 'imported' ? photo!.image.id : '';
+    // saved in the mask studio (a disc in the middle)
+    const mask = await library.masks.save({ imageId: photoId, classWord: 'dog', png: await discMaskPng(780, 520), source: 'sam' });
     library.close();
     await page.getByRole('link', { name: 'Library', exact: true }).click();
     await page.getByTestId('library-card').filter({ hasText: 'dog-wide.png' }).getByRole('button', { name: 'Draw over', exact: true }).click();
@@ -427,6 +430,23 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
       again.close();
     }
     await page.screenshot({ path: join(ARTIFACTS, 'compose-inpainted.png'), fullPage: true });
+    // keep the dog its saved mask covers, redraw the rest
+    await page.getByTestId('redraw-mask').check();
+    await expect(page.getByRole('combobox', { name: 'Saved mask' }).locator('option').allTextContents()).resolves.toEqual(['dog v1']);
+    await page.getByTestId('redraw-invert').check();
+    await page.getByRole('complementary', { name: 'Settings' }).screenshot({ path: join(ARTIFACTS, 'compose-start-mask.png') });
+    await page.getByTestId('generate').click();
+    await page.getByText('Drawn with seed 5.').waitFor();
+    await expect
+      .poll(() => {
+        const lib = Library.open(dataDir, { reconcile: false });
+        try {
+          return lib.generations.list()[0]!.composition!.start;
+        } finally {
+          lib.close();
+        }
+      })
+      .toMatchObject({ imageId: photoId, mask: mask.id, invert: true, inpaint: null });
     await page.getByTestId('start-clear').click();
     await page.getByTestId('start-pick').waitFor();
   });

@@ -14,6 +14,7 @@ import { composeImages } from '../../src-main/pipeline/compose/compose-service.j
 import { importPhotos, photoFromPath } from '../../src-main/pipeline/ingest/import-photos.js';
 import { readPngText } from '../../src-main/pipeline/sample/png-metadata.js';
 import { fixtureImage } from '../helpers/fixtures.js';
+import { discMaskPng } from '../helpers/masks.js';
 import { writeRandomConcept } from '../helpers/random-concept.js';
 import { writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
 
@@ -123,6 +124,48 @@ describe('img2img and inpainting (tiny SD)', { timeout: 180_000 }, () => {
     await expect(draw({ start: { imageId: gen!.id, strength: 0.3 }, width: 32, height: 32 })).resolves.toBeInstanceOf(Buffer);
   });
 
+  it('inside (or, inverted, outside) the photo’s saved mask: the kept part is the start to the byte', async () => {
+    const image = library.images.get(wideId);
+    // a disc in the middle, as the mask studio saves one (white on black, the photo's size)
+    const saved = await library.masks.save({ imageId: wideId, classWord: 'dog', png: await discMaskPng(image.width, image.height), source: 'sam' });
+    const [w, h] = [96, 64];
+    const start = await (async () =>
+      sharp(await library.store.read(image.sha256))
+        .removeAlpha()
+        .resize(w, h, { fit: 'cover', position: 'centre' })
+        .raw()
+        .toBuffer())();
+    // the disc's radius is a third of the photo's width (32 px here): well inside it, and well beyond it (the feather apart)
+    const inside = (x: number, y: number) => (x - w / 2) ** 2 + (y - h / 2) ** 2 < (h / 3 - 6) ** 2;
+    const outside = (x: number, y: number) => (x - w / 2) ** 2 + (y - h / 2) ** 2 > (w / 3 + 6) ** 2;
+    const compare = async (png: Buffer, keptWhere: (x: number, y: number) => boolean, redrawnWhere: (x: number, y: number) => boolean) => {
+      const drawn = await raw(png);
+      let [kept, redrawn, changed] = [0, 0, 0];
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) {
+          const j = (y * w + x) * 3;
+          const same = [0, 1, 2].every((c) => drawn[j + c] === start[j + c]);
+          if (keptWhere(x, y)) {
+            expect(same, `kept pixel ${x},${y}`).toBe(true);
+            kept++;
+          } else if (redrawnWhere(x, y)) {
+            redrawn++;
+            if (!same) changed++;
+          }
+        }
+      expect(kept).toBeGreaterThan(100);
+      expect(changed).toBeGreaterThan(0.9 * redrawn);
+    };
+    // keep the dog, redraw the scene around it
+    await compare(await draw({ width: w, height: h, start: { imageId: wideId, strength: 0.9, mask: saved.id, invert: true, feather: 4 } }), inside, outside);
+    // redraw the dog, keep the scene
+    await compare(await draw({ width: w, height: h, start: { imageId: wideId, strength: 0.9, mask: saved.id, feather: 4 } }), outside, inside);
+    // a mask of another photo is refused, naming it
+    await expect(draw({ start: { imageId: photoId, mask: saved.id } })).rejects.toThrow(
+      new RegExp(`Mask ${saved.id} \\(dog v1\\) belongs to another photo than the start image`),
+    );
+  });
+
   it('refuses an empty mask, a strength that runs no step, and a start that is not in the library', async () => {
     const empty = `data:image/png;base64,${(
       await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
@@ -142,6 +185,7 @@ describe('img2img and inpainting (tiny SD)', { timeout: 180_000 }, () => {
     const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
     const mask = join(root, 'mask.png');
     writeFileSync(mask, Buffer.from((await leftHalf()).split(',')[1]!, 'base64'));
+    const [savedMask] = library.masks.list(wideId);
     const args = [
       'generate',
       '--model',
@@ -166,8 +210,11 @@ describe('img2img and inpainting (tiny SD)', { timeout: 180_000 }, () => {
         err.join('\n'),
       ).toBe(0);
       expect(readPngText(readFileSync(out.at(-1)!)).parameters).toMatch(/Denoising strength: 0\.8/);
+      // a saved mask by its id, the other way round
+      expect(await runCli([...args, '--start', wideId, '--inpaint', savedMask!.id, '--invert', '--out', join(root, 'cli')], io, {}), err.join('\n')).toBe(0);
+      expect(JSON.parse(readPngText(readFileSync(out.at(-1)!)).singleinsert!)).toMatchObject({ composition: { start: { mask: savedMask!.id, invert: true } } });
       expect(await runCli([...args, '--denoise', '0.5'], io, {})).toBe(2);
-      expect(err.at(-1)).toMatch(/--denoise, --inpaint and --feather go with --start <image id>/);
+      expect(err.at(-1)).toMatch(/--denoise, --inpaint, --invert and --feather go with --start <image id>/);
       expect(await runCli([...args, '--start', photoId, '--denoise', '1.5'], io, {})).toBe(2);
       expect(err.at(-1)).toMatch(/--denoise must be more than 0 and at most 1/);
     } finally {

@@ -103,15 +103,21 @@ function compositionFrom(values: Record<string, unknown>, library: Library, note
     const startOf = (raw.start ?? {}) as Record<string, unknown>;
     raw.start = { ...startOf, imageId: String(values.start) };
   }
-  if (values.denoise !== undefined || values.inpaint !== undefined || values.feather !== undefined) {
-    if (!raw.start) throw new UsageError('--denoise, --inpaint and --feather go with --start <image id> (the photo or Gallery image to draw over)');
+  if (values.denoise !== undefined || values.inpaint !== undefined || values.feather !== undefined || values.invert === true) {
+    if (!raw.start) throw new UsageError('--denoise, --inpaint, --invert and --feather go with --start <image id> (the photo or Gallery image to draw over)');
     const st = raw.start as Record<string, unknown>;
     if (values.denoise !== undefined) {
       const d = Number(values.denoise);
       if (!(d > 0 && d <= 1)) throw new UsageError('--denoise must be more than 0 and at most 1 (how much of the start image is redrawn)');
       st.strength = d;
     }
-    if (values.inpaint !== undefined) st.inpaint = `data:image/png;base64,${readFileSync(String(values.inpaint)).toString('base64')}`;
+    // a saved mask of the start photo (msk_…), or a PNG file
+    if (values.inpaint !== undefined) {
+      const inpaint = String(values.inpaint);
+      if (/^msk_[0-9a-z]+$/.test(inpaint)) st.mask = inpaint;
+      else st.inpaint = `data:image/png;base64,${readFileSync(inpaint).toString('base64')}`;
+    }
+    if (values.invert === true) st.invert = true;
     const feather = intOption(values, 'feather', 0, 64);
     if (feather !== undefined) st.feather = feather;
   }
@@ -154,7 +160,12 @@ export const generateCommand: Command = {
     },
     start: { type: 'string', value: 'img_…|gen_…', description: 'Draw over this library photo or Gallery image (img2img) instead of from noise.' },
     denoise: { type: 'string', value: '0.6', description: 'With --start: how much of it is redrawn (0 < d ≤ 1; 1 all of it).', default: '0.6' },
-    inpaint: { type: 'string', value: 'mask.png', description: 'With --start: redraw only where this PNG is opaque (any size; scaled to the image).' },
+    inpaint: {
+      type: 'string',
+      value: 'mask.png|msk_…',
+      description: "With --start: redraw only where this PNG is opaque (any size; scaled to the image), or inside one of the start photo's saved masks.",
+    },
+    invert: { type: 'boolean', description: 'With --inpaint: redraw outside the mask instead (keep the subject, change the scene).' },
     feather: { type: 'string', value: 'px', description: 'With --inpaint: how soft the blend back into the start image is.', default: '8' },
     preset: {
       type: 'string',

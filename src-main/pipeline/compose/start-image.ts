@@ -11,6 +11,7 @@ import type { Library } from '../../library/library.js';
 import { weightsFrom } from '../../models/params.js';
 import { vaeEncode } from '../../models/vae.js';
 import type { StableDiffusionModel } from '../../weights/sd-model.js';
+import { maskFromPng } from '../mask/sam-engine.js';
 import type { SessionLoader } from './sessions.js';
 
 export interface StartImage {
@@ -57,20 +58,41 @@ export async function prepareStart(
   } finally {
     await session.release();
   }
-  // 2. inpainting's masks
-  const inpaint = start.inpaint ? await inpaintMasks(start.inpaint, width, height, size.factor, start.feather) : null;
+  // 2. inpainting's masks: painted on the canvas (the drawing's shape), or the photo's saved one (cropped as the photo)
+  const alpha = start.inpaint ? await paintedAlpha(start.inpaint, width, height) : start.mask ? await savedMaskAlpha(library, start, width, height) : null;
+  if (alpha && start.invert) for (let i = 0; i < alpha.length; i++) alpha[i] = 255 - alpha[i]!;
+  const inpaint = alpha ? inpaintMasks(alpha, width, height, size.factor, start.feather) : null;
   return { width, height, latents, pixels, inpaint };
 }
 
-async function inpaintMasks(dataUrl: string, width: number, height: number, factor: number, feather: number) {
-  let alpha: Buffer;
+async function paintedAlpha(dataUrl: string, width: number, height: number): Promise<Buffer> {
   try {
     const png = Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64');
-    alpha = await sharp(png).ensureAlpha().resize(width, height, { fit: 'fill' }).extractChannel(3).raw().toBuffer();
+    return await sharp(png).ensureAlpha().resize(width, height, { fit: 'fill' }).extractChannel(3).raw().toBuffer();
   } catch (err) {
     throw new AppError('invalid-input', `The inpainting mask could not be read as an image (${(err as Error).message}); draw it again.`);
   }
+}
+
+async function savedMaskAlpha(library: Library, start: Start, width: number, height: number): Promise<Buffer> {
+  const record = library.masks.get(start.mask!);
+  if (record.imageId !== start.imageId)
+    throw new AppError(
+      'invalid-input',
+      `Mask ${record.id} (${record.classWord} v${record.version}) belongs to another photo than the start image; choose one of its own.`,
+    );
+  const saved = await maskFromPng(await library.store.read(record.sha256));
+  return sharp(Buffer.from(saved.mask), { raw: { width: saved.width, height: saved.height, channels: 1 } })
+    .resize(width, height, { fit: 'cover', position: 'centre' })
+    .extractChannel(0) // one value a pixel, whatever colourspace the resize works in
+    .raw()
+    .toBuffer();
+}
+
+function inpaintMasks(alpha: Buffer, width: number, height: number, factor: number, feather: number) {
   if (!alpha.some((v) => v > 0)) throw new AppError('invalid-input', 'The inpainting mask is empty: paint where the picture should change.');
+  if (alpha.every((v) => v === 255))
+    throw new AppError('invalid-input', 'The inpainting mask covers the whole picture: redraw all of it instead, or keep a part.');
   const [h, w] = [height / factor, width / factor];
   const latentMask = new Float32Array(h * w);
   for (let y = 0; y < height; y++)

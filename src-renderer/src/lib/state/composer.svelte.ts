@@ -10,6 +10,7 @@ import type {
   GenerationRecord,
   ImageRecord,
   JobInfo,
+  MaskRecord,
   ModelRecord,
   NovelView,
   RegionBox,
@@ -55,8 +56,13 @@ export interface StartChoice {
   height: number;
   /** How much is redrawn (A1111's denoising strength). */
   strength: number;
-  /** The whole picture, or only inside the concepts' regions ("put * dog here"), the rest kept to the pixel. */
-  redraw: 'all' | 'regions';
+  /**
+   * The whole picture; only inside the concepts' regions ("put * dog here"); or inside the photo's saved mask (the
+   * mask studio's SAM clicks, box and brush). The rest is kept to the pixel; `invert` swaps inside and outside.
+   */
+  redraw: 'all' | 'regions' | 'mask';
+  maskId: string | null;
+  invert: boolean;
   feather: number;
 }
 
@@ -95,7 +101,9 @@ const composeDraft = z
         width: z.number(),
         height: z.number(),
         strength: z.number(),
-        redraw: z.enum(['all', 'regions']),
+        redraw: z.enum(['all', 'regions', 'mask']),
+        maskId: z.string().nullable().default(null),
+        invert: z.boolean().default(false),
         feather: z.number(),
       })
       .nullable(),
@@ -154,6 +162,7 @@ export class ComposerState {
   #concepts = $state.raw<ConceptRecord[]>([]);
   /** The library's photos, to start a drawing from. */
   #photos = $state.raw<ImageRecord[]>([]);
+  #startMasks = $state.raw<MaskRecord[]>([]);
   #models = $state.raw<ModelRecord[]>([]);
   #saved = $state.raw<SavedComposition[]>([]);
   #history = $state.raw<string[]>(readHistory());
@@ -203,6 +212,8 @@ export class ComposerState {
           imageId: this.start.imageId,
           strength: this.start.strength,
           inpaint: this.start.redraw === 'regions' ? this.#inpaintMask : null,
+          mask: this.start.redraw === 'mask' ? this.start.maskId : null,
+          invert: this.start.redraw !== 'all' && this.start.invert,
           feather: this.start.feather,
         }
       : null,
@@ -660,9 +671,10 @@ export class ComposerState {
     // a start image comes back by id; the form looks it up again (its size, its picture)
     this.start = null;
     if (c.start) {
-      const { strength, feather, inpaint } = c.start;
+      const { strength, feather, inpaint, mask, invert } = c.start;
       void this.setStart(c.start.imageId).then(() => {
-        if (this.start) this.start = { ...this.start, strength, feather, redraw: inpaint ? 'regions' : 'all' };
+        if (this.start)
+          this.start = { ...this.start, strength, feather, invert, maskId: mask ?? this.start.maskId, redraw: inpaint ? 'regions' : mask ? 'mask' : 'all' };
       });
     }
     this.steps = c.steps;
@@ -688,7 +700,20 @@ export class ComposerState {
       const name = 'name' in found ? found.name : found.prompt.slice(0, 60);
       const size = await imageSize(fileUrl(found.sha256));
       const { width, height } = startImageSize(size, 512, 64);
-      this.start = { imageId: id, sha256: found.sha256, name, ...size, strength: this.start?.strength ?? 0.6, redraw: this.start?.redraw ?? 'all', feather: 8 };
+      // a photo's saved masks (the newest first) can say where to redraw
+      this.#startMasks = id.startsWith('img_') ? await api.masks.list({ imageId: id }) : [];
+      const redraw = this.start?.redraw === 'mask' && !this.#startMasks.length ? 'all' : (this.start?.redraw ?? 'all');
+      this.start = {
+        imageId: id,
+        sha256: found.sha256,
+        name,
+        ...size,
+        strength: this.start?.strength ?? 0.6,
+        redraw,
+        maskId: this.#startMasks[0]?.id ?? null,
+        invert: this.start?.invert ?? false,
+        feather: 8,
+      };
       [this.width, this.height] = [width, height];
       // the canvas shows the picture to draw over (the last results stay in the Gallery)
       if (!this.running) this.#results = [];
@@ -699,6 +724,10 @@ export class ComposerState {
 
   get photos(): ImageRecord[] {
     return this.#photos;
+  }
+  /** The start photo's saved masks (none for a Gallery image). */
+  get startMasks(): MaskRecord[] {
+    return this.#startMasks;
   }
 
   clearStart(): void {
