@@ -48,7 +48,7 @@ export function sdWeights(cfg: SdConfigs, fill: WeightFill) {
   const unetW = recordWeights(
     (g, src) =>
       unet(weightsFrom(g, src, { prefix: 'unet.' }), cfg.unet, {
-        sample: g.input('s', 'float32', [1, 4, s, s]),
+        sample: g.input('s', 'float32', [1, cfg.unet.inChannels, s, s]),
         timestep: g.input('t', 'float32', [1]),
         encoderHiddenStates: g.input('c', 'float32', [1, 77, cfg.text.hiddenSize]),
       }),

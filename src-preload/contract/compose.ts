@@ -25,10 +25,11 @@ export const SAMPLER_LABELS: Record<SamplerName, string> = {
 };
 
 /**
- * "Draft (LCM)": an image in a few seconds where the full sampler takes minutes. The LCM-LoRA (a style concept) with
- * LCM's sampler, 4 steps and low guidance, decoded by TAESD where installed (else by the VAE).
+ * "Draft (LCM)": an image in seconds where the full sampler takes minutes. The LCM-LoRA (a style concept) with LCM's
+ * sampler, 4 steps and guidance 1 (LCM-LoRA is made for 1–2; at 1 the unconditional half is not drawn at all),
+ * decoded by TAESD where installed (else by the VAE).
  */
-export const DRAFT_PRESET = { sampler: 'lcm', steps: 4, guidance: 1.5, decoder: 'taesd' } as const;
+export const DRAFT_PRESET = { sampler: 'lcm', steps: 4, guidance: 1, decoder: 'taesd' } as const;
 
 /** The library's LCM-LoRA: a style concept tagged `lcm-lora`, or named so ("lcm-lora-sdv1-5", "LCM LoRA"). */
 export const isLcmLora = (c: { kind: string; name: string; tags: readonly string[] }) =>
@@ -192,7 +193,7 @@ export const composition = z
     steps: z.number().int().min(1).max(1000).default(50),
     /**
      * img2img: draw over a library photo or a Gallery image instead of from noise. `strength` is how much is redrawn
-     * (A1111's denoising strength: 1 all of it, 0.3 a light touch); `inpaint`, a PNG whose opaque pixels are redrawn
+     * (A1111's denoising strength: 1 all of it, 0.3 a light touch, 0 none: the start image itself); `inpaint`, a PNG whose opaque pixels are redrawn
      * (any size: it is scaled to the image), or `mask`, a saved mask of the start photo (the mask studio's SAM clicks,
      * box and brush), cropped as the photo is; `invert` redraws outside it instead (keep the subject, change the
      * scene). The rest is kept from the start image and blended back at the edge over `feather` pixels.
@@ -200,7 +201,7 @@ export const composition = z
     start: z
       .object({
         imageId: z.union([imageId, generationId]),
-        strength: z.number().gt(0).max(1).default(0.6),
+        strength: z.number().min(0).max(1).default(0.6),
         inpaint: z
           .string()
           .regex(/^data:image\/png;base64,[A-Za-z0-9+/=]+$/, 'an inpainting mask is a PNG data URL')

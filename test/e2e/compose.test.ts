@@ -355,7 +355,7 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
     await page.getByRole('combobox', { name: 'Board' }).selectOption({ label: 'Every board' });
   });
 
-  it('Draft (LCM) says what it needs; with an LCM-LoRA in the library it sets LCM, 4 steps, guidance 1.5 and adds the LoRA', async () => {
+  it('Draft (LCM) says what it needs; with an LCM-LoRA in the library it sets LCM, 4 steps, guidance 1 and adds the LoRA', async () => {
     await page.getByRole('link', { name: 'Compose', exact: true }).click();
     await page.getByTestId('draft-preset').click();
     const needs = page.getByTestId('draft-needs');
@@ -379,7 +379,7 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
     await page.getByTestId('concept-chips').getByText('lcm-lora-sdv1-5').waitFor();
     await expect(page.getByRole('combobox', { name: 'Sampler' }).inputValue()).resolves.toBe('lcm');
     await expect(page.getByRole('spinbutton', { name: 'Steps' }).inputValue()).resolves.toBe('4');
-    await expect(page.getByRole('spinbutton', { name: 'Guidance' }).inputValue()).resolves.toBe('1.5');
+    await expect(page.getByRole('spinbutton', { name: 'Guidance' }).inputValue()).resolves.toBe('1');
     await expect(page.getByTestId('compose-decoder').inputValue()).resolves.toBe('vae');
     await expect(page.getByTestId('draft-needs').textContent()).resolves.toMatch(/^\s*Set for a draft\. For a quicker decode, add:\s*TAESD/);
     await expect(page.getByTestId('draft-needs').locator('li').count()).resolves.toBe(1);

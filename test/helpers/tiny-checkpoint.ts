@@ -29,6 +29,12 @@ export const writeTinyDiffusers = (dir: string): string => writeDiffusersFolder(
 
 export const writeTinySingleFile = (path: string): string => writeSingleFileCheckpoint(path, TINY, tinyWeights());
 
+/** The tiny model as an inpainting checkpoint has it: a UNet of 9 input channels (latents, mask, masked image). */
+export const writeTinyInpaintingFile = (path: string): string => {
+  const configs: SdConfigs = { ...TINY, unet: { ...TINY_UNET, inChannels: 9 } };
+  return writeSingleFileCheckpoint(path, configs, sdWeights(configs, fill));
+};
+
 /** A tiny CLIP vision model folder (HF CLIPVisionModel layout: config.json + model.safetensors). */
 export const writeTinyClipVision = (dir: string): string =>
   writeClipVisionFolder(

@@ -16,7 +16,7 @@ import { readPngText } from '../../src-main/pipeline/sample/png-metadata.js';
 import { fixtureImage } from '../helpers/fixtures.js';
 import { discMaskPng } from '../helpers/masks.js';
 import { writeRandomConcept } from '../helpers/random-concept.js';
-import { writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
+import { writeTinyInpaintingFile, writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
 
 describe('img2img and inpainting (tiny SD)', { timeout: 180_000 }, () => {
   let root: string;
@@ -166,6 +166,30 @@ describe('img2img and inpainting (tiny SD)', { timeout: 180_000 }, () => {
     );
   });
 
+  it('at strength 0 returns the start image itself, as the drawing shows it', async () => {
+    const png = await draw({ width: 64, height: 48, start: { imageId: wideId, strength: 0 } });
+    const start = await sharp(await library.store.read(library.images.get(wideId).sha256))
+      .removeAlpha()
+      .resize(64, 48, { fit: 'cover', position: 'centre' })
+      .raw()
+      .toBuffer();
+    expect((await raw(png)).equals(start)).toBe(true);
+    expect(readPngText(png).parameters).toMatch(/Denoising strength: 0, Start image: img_/);
+  });
+
+  it('refuses a 9-channel inpainting checkpoint, saying what to use instead', async () => {
+    const inpainting = writeTinyInpaintingFile(join(root, 'sd-inpainting.safetensors'));
+    await expect(
+      composeImages(library, {
+        model: inpainting,
+        composition: composition.parse({ prompt: 'a dog', steps: 2, start: { imageId: photoId } }),
+        provider: 'cpu',
+      }),
+    ).rejects.toThrow(
+      /is an inpainting checkpoint \(its UNet takes 9 channels: latents, mask and masked image\)\. SingleInsert Studio inpaints with the SD 1\.5 base model/,
+    );
+  });
+
   it('refuses an empty mask, a strength that runs no step, and a start that is not in the library', async () => {
     const empty = `data:image/png;base64,${(
       await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
@@ -216,7 +240,7 @@ describe('img2img and inpainting (tiny SD)', { timeout: 180_000 }, () => {
       expect(await runCli([...args, '--denoise', '0.5'], io, {})).toBe(2);
       expect(err.at(-1)).toMatch(/--denoise, --inpaint, --invert and --feather go with --start <image id>/);
       expect(await runCli([...args, '--start', photoId, '--denoise', '1.5'], io, {})).toBe(2);
-      expect(err.at(-1)).toMatch(/--denoise must be more than 0 and at most 1/);
+      expect(err.at(-1)).toMatch(/--denoise must be from 0 to 1/);
     } finally {
       library = Library.open(join(root, 'library'));
     }

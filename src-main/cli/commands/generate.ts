@@ -108,7 +108,7 @@ function compositionFrom(values: Record<string, unknown>, library: Library, note
     const st = raw.start as Record<string, unknown>;
     if (values.denoise !== undefined) {
       const d = Number(values.denoise);
-      if (!(d > 0 && d <= 1)) throw new UsageError('--denoise must be more than 0 and at most 1 (how much of the start image is redrawn)');
+      if (!(d >= 0 && d <= 1)) throw new UsageError('--denoise must be from 0 to 1 (how much of the start image is redrawn; 0 none of it)');
       st.strength = d;
     }
     // a saved mask of the start photo (msk_…), or a PNG file
@@ -159,7 +159,7 @@ export const generateCommand: Command = {
       default: 'ddim',
     },
     start: { type: 'string', value: 'img_…|gen_…', description: 'Draw over this library photo or Gallery image (img2img) instead of from noise.' },
-    denoise: { type: 'string', value: '0.6', description: 'With --start: how much of it is redrawn (0 < d ≤ 1; 1 all of it).', default: '0.6' },
+    denoise: { type: 'string', value: '0.6', description: 'With --start: how much of it is redrawn (0 to 1; 1 all of it, 0 none).', default: '0.6' },
     inpaint: {
       type: 'string',
       value: 'mask.png|msk_…',
@@ -170,7 +170,7 @@ export const generateCommand: Command = {
     preset: {
       type: 'string',
       value: 'draft',
-      description: "Draft (LCM): the library's LCM-LoRA with LCM, 4 steps, guidance 1.5 and TAESD's decode; flags given with it override its settings.",
+      description: `Draft (LCM): the library's LCM-LoRA with LCM, ${DRAFT_PRESET.steps} steps, guidance ${DRAFT_PRESET.guidance} and TAESD's decode; flags given with it override its settings.`,
     },
     decoder: {
       type: 'string',

@@ -95,8 +95,8 @@ export async function composeImages(library: Library, request: ComposeRequest, h
   const previewer = taesd && hooks.onProgress ? taesdPreviewer(model, taesd.model, { provider: device.provider, cacheDir: library.graphCacheDir() }) : null;
   const preview = (latents: Float32Array) => (previewer ? previewer.preview(latents, h, w) : latentPreview(latents, h, w));
   const { images, fallback, notes } = await generateImages(model, settings, {
-    ...(start ? { init: start.latents } : {}),
-    ...(start?.inpaint ? { inpaint: { ...start.inpaint, pixels: start.pixels } } : {}),
+    ...(start ? { init: { latents: start.latents, pixels: start.pixels } } : {}),
+    ...(start?.inpaint ? { inpaint: start.inpaint } : {}),
     ...(c.decoder === 'taesd' && taesd ? { taesd: taesd.model } : {}),
     concepts,
     provenance: {

@@ -15,6 +15,7 @@ import { disposeTensor } from '../../graph/runtime/device-tensors.js';
 import { hostValues, tensorsFor } from '../../graph/runtime/pooled-session.js';
 import { samplerStepGraph, samplerStepK } from './sampler-step.js';
 import type { StableDiffusionModel } from '../../weights/sd-model.js';
+import { unguided } from './guidance.js';
 import { TOKENS } from './prompt.js';
 import type { SessionLoader } from './sessions.js';
 
@@ -65,19 +66,22 @@ export async function denoise(
   const [channels, h, w] = input.latentShape;
   const d = model.textEncoder.config.hiddenSize;
   const perImage = TOKENS * d;
-  const context = new Float32Array(2 * n * perImage);
+  // guidance 1: the prompt's half alone (unguided); else the unconditional half first, then the prompt's
+  const guided = !unguided(input.guidance);
+  const rows = guided ? 2 * n : n;
+  const context = new Float32Array(rows * perImage);
   for (let i = 0; i < n; i++) {
-    context.set(input.hidden.subarray(0, perImage), i * perImage); // unconditional half first
-    context.set(input.hidden.subarray(perImage), (n + i) * perImage);
+    if (guided) context.set(input.hidden.subarray(0, perImage), i * perImage);
+    context.set(input.hidden.subarray(perImage), (rows - n + i) * perImage);
   }
 
   const g = new Graph('unet');
   const limits = [options.lean ? DEFAULT_SCORE_LIMIT : Infinity, options.scoreLimit ?? Infinity];
   if (Math.min(...limits) < Infinity) g.attentionScoreLimit = Math.min(...limits);
-  const sample = g.input('sample', 'float32', [2 * n, channels, h, w]);
-  const timestep = g.input('timestep', 'float32', [2 * n]);
-  const ehs = g.input('encoder_hidden_states', 'float32', [2 * n, TOKENS, d]);
-  const regions = input.regions ? new Regions(g, input.regions.labels, 2 * n) : undefined;
+  const sample = g.input('sample', 'float32', [rows, channels, h, w]);
+  const timestep = g.input('timestep', 'float32', [rows]);
+  const ehs = g.input('encoder_hidden_states', 'float32', [rows, TOKENS, d]);
+  const regions = input.regions ? new Regions(g, input.regions.labels, rows) : undefined;
   const eps = unet(weightsFrom(g, model.unet.source, { dtype, prefix: 'unet.', adapters: input.adapters }), model.unet.config, {
     sample: op.cast(sample, dtype),
     timestep,
@@ -90,7 +94,9 @@ export async function denoise(
   const regionFeeds = Object.fromEntries(Object.entries(input.regions?.feeds ?? {}).filter(([name]) => declared.has(name)));
   const session = await load(g);
   if (sampler.stochastic && !input.stepNoise) throw new Error(`${sampler.name} adds noise at each step: give denoise its stepNoise`);
-  const stepper = await load(samplerStepGraph(n, input.latentShape, { noise: sampler.stochastic, corrector: sampler.corrector, inpaint: !!input.keep }));
+  const stepper = await load(
+    samplerStepGraph(n, input.latentShape, { noise: sampler.stochastic, corrector: sampler.corrector, inpaint: !!input.keep, unguided: !guided }),
+  );
   const steps = sampler.timesteps.length;
   const perLatent = channels * h * w;
   const one = [n, channels, h, w];
@@ -98,17 +104,17 @@ export async function denoise(
   // 1. What every step reads, where the sessions compute (on a GPU: uploaded once): the prompts, the
   //    regions, the latents, the previous x̂0 and the first UNet input (both halves of the guidance batch)
   const scaled = sampler.scaleModelInput(input.latents, 0);
-  const doubled = new Float32Array(2 * n * perLatent);
+  const doubled = new Float32Array(rows * perLatent);
   doubled.set(scaled, 0);
-  doubled.set(scaled, n * perLatent);
+  if (guided) doubled.set(scaled, n * perLatent);
   const regionNames = Object.keys(regionFeeds);
   const zeros = (): HostTensor => ({ dtype: 'float32', shape: one, data: new Float32Array(n * perLatent) });
   // a corrector (UniPC) also carries the x̂0 before last and the last corrected x: two more latents on the device
   const [ctx, x0, prev0, in0, ...rest] = await tensorsFor(session, [
-    { dtype: 'float32', shape: [2 * n, TOKENS, d], data: context },
+    { dtype: 'float32', shape: [rows, TOKENS, d], data: context },
     { dtype: 'float32', shape: one, data: input.latents },
     zeros(),
-    { dtype: 'float32', shape: [2 * n, channels, h, w], data: doubled },
+    { dtype: 'float32', shape: [rows, channels, h, w], data: doubled },
     ...(sampler.corrector ? [zeros(), zeros()] : []),
     ...regionNames.map((r) => regionFeeds[r]!),
   ]);
@@ -132,7 +138,7 @@ export async function denoise(
       if (options.signal?.aborted) throw new AppError('cancelled', `Generation cancelled at step ${s} of ${steps}.`);
       const { eps } = await session.runTensors({
         sample: unetInput,
-        timestep: { dtype: 'float32', shape: [2 * n], data: new Float32Array(2 * n).fill(sampler.timesteps[s]!) },
+        timestep: { dtype: 'float32', shape: [rows], data: new Float32Array(rows).fill(sampler.timesteps[s]!) },
         encoder_hidden_states: ctx!,
         ...regionOnDevice,
       });

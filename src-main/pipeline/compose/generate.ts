@@ -8,12 +8,15 @@ import { frozenLora } from '../../models/lora.js';
 import { createSampler, type SamplerName } from '../../schedulers/sampler.js';
 import type { StableDiffusionModel } from '../../weights/sd-model.js';
 import type { TaesdModel } from '../../weights/taesd-files.js';
-import { decodeImages } from './decode.js';
+import type { Composition } from '../../../src-preload/contract/compose.js';
+import { withPngText } from '../sample/png-metadata.js';
+import { decodeImages, toPng } from './decode.js';
 import { denoise, type DenoiseProgress } from './denoise.js';
 import { initialLatents, stepNoise } from './latents.js';
 import { encodePrompt, type PromptConcept } from './prompt.js';
 import { type ConceptRegion, latentCoverage, overlapNote, regionFeeds } from './regions.js';
 import { sessionLoader } from './sessions.js';
+import { unguided } from './guidance.js';
 import { storageBindingLimitBytes } from '../../system/gpu-adapters.js';
 import { computePrecision } from '../../system/compute-precision.js';
 
@@ -76,12 +79,12 @@ export async function generateImages(
      * img2img: the start image's latents [channels, h, w] (the VAE's mean, × its scaling factor), noised to the first
      * step `settings.strength` runs; each image's noise still comes from its seed.
      */
-    init?: Float32Array;
+    init?: { latents: Float32Array; pixels: Float32Array };
     /**
-     * Inpainting (with `init`): where to redraw, in latents [h, w] (1 redrawn; soft at the edge), and in pixels the
-     * start image [3, H, W] in [−1, 1] with the feathered mask [H, W] it is blended back through.
+     * Inpainting (with `init`, whose pixels [3, H, W] in [−1, 1] it blends back): where to redraw, in latents [h, w]
+     * (1 redrawn; soft at the edge), and in pixels, feathered [H, W].
      */
-    inpaint?: { latentMask: Float32Array; pixels: Float32Array; pixelMask: Float32Array };
+    inpaint?: { latentMask: Float32Array; pixelMask: Float32Array };
   } = {},
 ): Promise<{ images: GeneratedImage[]; fallback: string | null; notes: string[] }> {
   const provider = options.provider ?? 'cpu';
@@ -93,7 +96,17 @@ export async function generateImages(
   }
   if (!settings.prompt.trim()) throw new AppError('invalid-input', 'The prompt is empty; say what the image shows.');
   const [h, w] = [settings.height / factor, settings.width / factor];
+  refuseInpaintingUNet(model);
   const channels = model.unet.config.inChannels;
+  // img2img at strength 0 redraws nothing: the start image itself, with its settings written in
+  if (options.init && settings.strength === 0) {
+    const png = await toPng(options.init.pixels, settings.width, settings.height);
+    const images = Array.from({ length: settings.count }, (_, i) => ({
+      png: withPngText(png, pngParameters(settings, settings.seed + i, model.label, options.provenance)),
+      seed: settings.seed + i,
+    }));
+    return { images, fallback: null, notes: ['Strength 0 redraws nothing: the image is the start image as it was.'] };
+  }
   const load = sessionLoader({
     provider,
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
@@ -135,7 +148,8 @@ export async function generateImages(
           h,
           w,
           levels,
-          2 * n,
+          unguided(settings.guidance) ? n : 2 * n,
+          !unguided(settings.guidance),
         ),
       }
     : null;
@@ -144,7 +158,7 @@ export async function generateImages(
   const strength = options.init ? (settings.strength ?? 1) : 1;
   const sampler = createSampler(settings.sampler, settings.steps, undefined, { karras: settings.karras, strength });
   const start = options.init
-    ? startFromImage(options.init, sampler.noiseLevel(0), settings.seed, n)
+    ? startFromImage(options.init.latents, sampler.noiseLevel(0), settings.seed, n)
     : initialLatents(settings.seed, n, channels * h * w, sampler.initNoiseSigma);
   const { latents, fallback } = await denoise(
     model,
@@ -162,7 +176,7 @@ export async function generateImages(
         ? {
             keep: {
               mask: repeat(options.inpaint.latentMask, n),
-              latents: repeat(options.init, n),
+              latents: repeat(options.init.latents, n),
               noise: initialLatents(settings.seed, n, channels * h * w, 1),
             },
           }
@@ -193,9 +207,21 @@ export async function generateImages(
     dtype,
     (i) => pngParameters(settings, settings.seed + i, model.label, options.provenance),
     options.taesd,
-    options.inpaint ? blendInto(options.inpaint.pixels, options.inpaint.pixelMask) : undefined,
+    options.init && options.inpaint ? blendInto(options.init.pixels, options.inpaint.pixelMask) : undefined,
   );
   return { images: pngs.map((png, i) => ({ png, seed: settings.seed + i })), fallback, notes };
+}
+
+/**
+ * SD 1.5's inpainting checkpoints take 9 input channels (latents, mask, masked image); the app inpaints with the base
+ * model instead (the masked latent blend at every step), so such a UNet is refused before anything is drawn.
+ */
+export function refuseInpaintingUNet(model: StableDiffusionModel): void {
+  if (model.unet.config.inChannels === 9)
+    throw new AppError(
+      'unsupported-model',
+      `${model.label} is an inpainting checkpoint (its UNet takes 9 channels: latents, mask and masked image). SingleInsert Studio inpaints with the SD 1.5 base model, blending the kept part back at every step: choose a base SD 1.5 model, and inpaint with a start image and a mask in Compose.`,
+    );
 }
 
 const repeat = (values: Float32Array, times: number) => {
@@ -242,6 +268,11 @@ function pngParameters(s: GenerateSettings, seed: number, model: string, provena
     extra.push(`Regions: "${provenance.regions.map((r) => `${r.placeholder} ${r.box ? `box ${r.box.join(' ')}` : 'painted'}`).join('; ')}"`);
   if (provenance?.view) extra.push(`View: ${provenance.view}`);
   if (s.strength !== undefined && s.strength < 1) extra.push(`Denoising strength: ${s.strength}`);
+  const start = provenance?.composition && typeof provenance.composition === 'object' ? (provenance.composition as Composition).start : null;
+  if (start)
+    extra.push(
+      `Start image: ${start.imageId}${start.inpaint || start.mask ? `, Inpaint: ${start.mask ?? 'painted'}${start.invert ? ' (outside)' : ''}, Mask blur: ${start.feather}` : ''}`,
+    );
   const a1111 = `${s.prompt}\nNegative prompt: ${s.negative}\nSteps: ${s.steps}, Sampler: ${s.sampler}${s.karras ? ', Schedule type: Karras' : ''}, CFG scale: ${s.guidance}, Seed: ${seed}, Size: ${s.width}x${s.height}, Model: ${model}${extra.map((e) => `, ${e}`).join('')}`;
   const composition = provenance?.composition && typeof provenance.composition === 'object' ? { ...provenance.composition, seed, count: 1 } : undefined;
   return {

@@ -77,6 +77,8 @@ export function regionFeeds(
   w: number,
   levels: number,
   batch: number,
+  /** The batch's first half is the unconditional prompt (classifier-free guidance); without guidance every row is the prompt. */
+  guided = true,
 ): Record<string, HostTensor> {
   const c = covers.length;
   const feeds: Record<string, HostTensor> = {};
@@ -88,7 +90,8 @@ export function regionFeeds(
     feeds[regionMaskInput(n)] = { dtype: 'float32', shape: [1, n, c], data };
   }
   const tokens = new Float32Array(batch * c * TOKENS);
-  for (let row = batch / 2; row < batch; row++) owned.forEach((positions, j) => positions.forEach((p) => (tokens[(row * c + j) * TOKENS + p] = 1)));
+  for (let row = guided ? batch / 2 : 0; row < batch; row++)
+    owned.forEach((positions, j) => positions.forEach((p) => (tokens[(row * c + j) * TOKENS + p] = 1)));
   feeds[REGION_TOKENS_INPUT] = { dtype: 'float32', shape: [batch, c, TOKENS], data: tokens };
   return feeds;
 }

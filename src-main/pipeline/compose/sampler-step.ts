@@ -38,20 +38,23 @@ export const SAMPLER_STEP_NUMBERS = K.length;
 export function samplerStepGraph(
   count: number,
   latentShape: readonly [number, number, number],
-  options: { noise?: boolean; corrector?: boolean; inpaint?: boolean } = {},
+  options: { noise?: boolean; corrector?: boolean; inpaint?: boolean; unguided?: boolean } = {},
 ): Graph {
   const g = new Graph(
-    ['sampler_step', options.noise ? 'noise' : '', options.corrector ? 'corrector' : '', options.inpaint ? 'inpaint' : ''].filter(Boolean).join('_'),
+    ['sampler_step', options.noise ? 'noise' : '', options.corrector ? 'corrector' : '', options.inpaint ? 'inpaint' : '', options.unguided ? 'unguided' : '']
+      .filter(Boolean)
+      .join('_'),
   );
   const one = [count, ...latentShape];
-  const eps = g.input('eps', 'float32', [2 * count, ...latentShape]);
+  const eps = g.input('eps', 'float32', [(options.unguided ? 1 : 2) * count, ...latentShape]);
   const x = g.input('x', 'float32', one);
   const prev = g.input('prev', 'float32', one);
   const kIn = g.input('k', 'float32', [K.length]);
   const k = (name: (typeof K)[number]) => op.slice(kIn, 0, K.indexOf(name), K.indexOf(name) + 1);
   // 1. Classifier-free guidance: ε = ε_uncond + g·(ε_cond − ε_uncond)
-  const uncond = op.slice(eps, 0, 0, count);
-  const guided = op.add(uncond, op.mul(k('guidance'), op.sub(op.slice(eps, 0, count, 2 * count), uncond)));
+  //    (unguided: the batch is the prompt's ε̂ alone)
+  const uncond = options.unguided ? null : op.slice(eps, 0, 0, count);
+  const guided = uncond ? op.add(uncond, op.mul(k('guidance'), op.sub(op.slice(eps, 0, count, 2 * count), uncond))) : eps;
   // 2. The step and this step's x̂0
   let next = op.add(op.add(op.mul(k('x'), x), op.mul(k('eps'), guided)), op.mul(k('prev'), prev));
   if (options.corrector) {
@@ -77,7 +80,7 @@ export function samplerStepGraph(
   g.output(op.add(op.mul(k('x0x'), x), op.mul(k('x0eps'), guided)), 'x0');
   // 3. The next UNet input: both halves of the guidance batch
   const scaled = op.mul(k('nextScale'), next);
-  g.output(op.concat([scaled, scaled], 0), 'next_input');
+  g.output(options.unguided ? scaled : op.concat([scaled, scaled], 0), 'next_input');
   return g;
 }
 

@@ -1,6 +1,7 @@
 // The one learning service: the CLI and the app both create runs here and run them through
 // `runInThisProcess` (the app does so on its worker thread); runs are rows in the library, so any
 // process sees, cancels and resumes them.
+import { refuseInpaintingUNet } from '../compose/generate.js';
 import { newRun, type NewRun, type TrainingRun } from '../../../src-preload/contract/training.js';
 import { AppError, toApiError } from '../../common/app-error.js';
 import type { Library } from '../../library/library.js';
@@ -30,6 +31,7 @@ export async function createRun(library: Library, input: NewRun, options: { offi
   }
   const model = resolveModel(library, req.model);
   const sd = openStableDiffusion(model.path);
+  refuseInpaintingUNet(sd); // SingleInsert learns on the base model's UNet
   const encoder = openImageEncoder(library, req.settings, sd.textEncoder.config.hiddenSize, options.officialEncoder);
   const plans = await preflight(sd, encoder, {
     ...req.settings,

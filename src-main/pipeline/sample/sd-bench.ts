@@ -17,6 +17,8 @@ import { weightsFrom } from '../../models/params.js';
 import { SD15_TAESD, taesdDecode, type TaesdConfig } from '../../models/taesd.js';
 import { TINY_CLIP_TEXT, TINY_TAESD, TINY_UNET, TINY_VAE } from '../../models/tiny-configs.js';
 import { DRAFT_PRESET } from '../../../src-preload/contract/compose.js';
+import { learnSettings } from '../../../src-preload/contract/training.js';
+import { unguided } from '../compose/guidance.js';
 import { SD15_CLIP_TEXT } from '../../models/clip-text.js';
 import { SD15_UNET, unet, type UNetConfig } from '../../models/unet.js';
 import { SD15_VAE, vaeDecode, type VaeConfig } from '../../models/vae.js';
@@ -33,8 +35,8 @@ const TARGETS: Record<string, Target> = {
   tiny: { unet: TINY_UNET, vae: TINY_VAE, taesd: TINY_TAESD, textDim: TINY_CLIP_TEXT.hiddenSize },
   sd15: { unet: SD15_UNET, vae: SD15_VAE, taesd: SD15_TAESD, textDim: SD15_CLIP_TEXT.hiddenSize },
 };
-type Part = 'unet' | 'vae' | 'taesd';
-const PART_NAMES: Record<Part, string> = { unet: 'unet_step_batch2', vae: 'vae_decode', taesd: 'taesd_decode' };
+type Part = 'unet' | 'unet1' | 'vae' | 'taesd';
+const PART_NAMES: Record<Part, string> = { unet: 'unet_step_batch2', unet1: 'unet_step_batch1', vae: 'vae_decode', taesd: 'taesd_decode' };
 
 function build(target: Target, part: Part): { graph: Graph; feeds: Record<string, HostTensor> } {
   const g = new Graph(part);
@@ -42,8 +44,10 @@ function build(target: Target, part: Part): { graph: Graph; feeds: Record<string
   const rng = new SeededRandom(2);
   const s = target.unet.sampleSize;
   const feed = (shape: number[]): HostTensor => ({ dtype: 'float32', shape, data: rng.normalArray(numel(shape)) });
-  if (part === 'unet') {
-    const shapes = { sample: [2, 4, s, s], timestep: [2], encoder_hidden_states: [2, 77, target.textDim] };
+  if (part === 'unet' || part === 'unet1') {
+    // batch 2 with guidance; batch 1 at guidance 1 (the draft), where the unconditional half is left out
+    const b = part === 'unet' ? 2 : 1;
+    const shapes = { sample: [b, 4, s, s], timestep: [b], encoder_hidden_states: [b, 77, target.textDim] };
     const eps = unet(weightsFrom(g, source, { prefix: 'unet.' }), target.unet, {
       sample: g.input('sample', 'float32', shapes.sample),
       timestep: g.input('timestep', 'float32', shapes.timestep),
@@ -54,7 +58,7 @@ function build(target: Target, part: Part): { graph: Graph; feeds: Record<string
       graph: g,
       feeds: {
         sample: feed(shapes.sample),
-        timestep: { dtype: 'float32', shape: [2], data: Float32Array.of(500, 500) },
+        timestep: { dtype: 'float32', shape: [b], data: new Float32Array(b).fill(500) },
         encoder_hidden_states: feed(shapes.encoder_hidden_states),
       },
     };
@@ -117,19 +121,26 @@ if (target === 'evaluate') {
     ['tiny', 'unet', 10],
     ['tiny', 'vae', 10],
     ['tiny', 'taesd', 10],
+    ['tiny', 'unet1', 10],
     ['sd15', 'unet', Number(process.env.BENCH_RUNS ?? 2)],
+    ['sd15', 'unet1', Number(process.env.BENCH_RUNS ?? 2)],
     ['sd15', 'vae', Number(process.env.BENCH_RUNS ?? 2)],
     ['sd15', 'taesd', Number(process.env.BENCH_RUNS ?? 2)],
   ];
   const results: Array<Record<string, unknown>> = plan.map(([t, p, r]) =>
     JSON.parse(execFileSync(process.execPath, [self, t, p, wanted, String(r)], { encoding: 'utf8', maxBuffer: 1 << 24 })),
   );
-  // one 512² image, from the measured parts: the default drawing against the Draft (LCM) preset
+  // one 512² image, from the measured parts: the default drawing against the Draft (LCM) preset (guidance 1: one
+  // batch); and a training preview (its default steps, guidance 7.5) decoded by the VAE against TAESD
   for (const t of ['tiny', 'sd15']) {
     const ms = (part: Part) => results.find((r) => r.target === t && r.part === PART_NAMES[part])!.medianMs as number;
+    const ratio = (a: number, b: number) => Math.round((a / b) * 10) / 10;
     const full = 50 * ms('unet') + ms('vae');
-    const draft = DRAFT_PRESET.steps * ms('unet') + ms('taesd');
-    results.push({ target: t, part: 'image_full_vs_draft', fullMs: full, draftMs: draft, speedup: Math.round((full / draft) * 10) / 10, draft: DRAFT_PRESET });
+    const draft = DRAFT_PRESET.steps * ms(unguided(DRAFT_PRESET.guidance) ? 'unet1' : 'unet') + ms('taesd');
+    results.push({ target: t, part: 'image_full_vs_draft', fullMs: full, draftMs: draft, speedup: ratio(full, draft), draft: DRAFT_PRESET });
+    const steps = learnSettings.parse({}).previewSteps;
+    const [byVae, byTaesd] = [steps * ms('unet') + ms('vae'), steps * ms('unet') + ms('taesd')];
+    results.push({ target: t, part: 'training_preview_vae_vs_taesd', previewSteps: steps, vaeMs: byVae, taesdMs: byTaesd, speedup: ratio(byVae, byTaesd) });
   }
   // BENCH_EVALUATE=0 leaves out the report card's case (the longest)
   if (process.env.BENCH_EVALUATE !== '0')
