@@ -18,6 +18,7 @@ import { importConcept } from '../../src-main/pipeline/interop/concept-exchange.
 import { adaptableLayers } from '../../src-main/models/lora-modules.js';
 import { TINY_CLIP_TEXT, TINY_UNET } from '../../src-main/models/tiny-configs.js';
 import { writeRandomConcept, writeTinyFullLora } from '../helpers/random-concept.js';
+import { writeTinyTaesd } from '../helpers/tiny-taesd.js';
 import { writeTinySingleFile } from '../helpers/tiny-checkpoint.js';
 import { type AppSession, openApp } from './app-session.js';
 
@@ -52,6 +53,41 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
     await session?.close();
     rmSync(root, { recursive: true, force: true });
   });
+
+  /** The newest generated image's id (null before any). */
+  const newestId = () => {
+    const lib = Library.open(dataDir, { reconcile: false });
+    try {
+      return lib.generations.list()[0]?.id ?? null;
+    } finally {
+      lib.close();
+    }
+  };
+  /** The newest generated image's RGB bytes. */
+  const newestPixels = async () => {
+    const lib = Library.open(dataDir, { reconcile: false });
+    try {
+      return await sharp(await lib.store.read(lib.generations.list()[0]!.sha256))
+        .removeAlpha()
+        .raw()
+        .toBuffer();
+    } finally {
+      lib.close();
+    }
+  };
+  /** A library photo cropped to fill width × height, as the start image is. */
+  const croppedStart = async (imageId: string, width: number, height: number) => {
+    const lib = Library.open(dataDir, { reconcile: false });
+    try {
+      return await sharp(await lib.store.read(lib.images.get(imageId).sha256))
+        .removeAlpha()
+        .resize(width, height, { fit: 'cover', position: 'centre' })
+        .raw()
+        .toBuffer();
+    } finally {
+      lib.close();
+    }
+  };
 
   /** Drags on the canvas from one point to another, in fractions of its size. */
   async function dragBox(from: [number, number], to: [number, number]) {
@@ -387,6 +423,30 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
     await page.getByTestId('draft-preset').click();
     await expect(page.getByTestId('concept-chips').getByText('lcm-lora-sdv1-5').count()).resolves.toBe(1);
     await page.getByRole('complementary', { name: 'Settings' }).screenshot({ path: join(ARTIFACTS, 'compose-draft-set.png') });
+    // with TAESD installed the preset decodes by it, and the draft is drawn: LCM, 4 steps, guidance 1, TAESD
+    const withTaesd = Library.open(dataDir);
+    await installFromPath(withTaesd, writeTinyTaesd(join(root, 'tiny-taesd')), { name: 'tiny TAESD' });
+    withTaesd.close();
+    await page.reload();
+    await page.getByTestId('draft-preset').click();
+    await expect(page.getByTestId('compose-decoder').inputValue()).resolves.toBe('taesd');
+    await expect(page.getByTestId('draft-needs').count()).resolves.toBe(0);
+    await page.getByRole('spinbutton', { name: 'Width' }).fill('64');
+    await page.getByRole('spinbutton', { name: 'Height' }).fill('64');
+    await page.getByTestId('compose-problem').waitFor({ state: 'detached' });
+    const before = await newestId();
+    await page.getByTestId('generate').click();
+    await expect.poll(newestId, { timeout: 60_000 }).not.toBe(before);
+    const drawn = Library.open(dataDir, { reconcile: false });
+    try {
+      const [made] = drawn.generations.list();
+      expect(made!.composition).toMatchObject({ sampler: 'lcm', steps: 4, guidance: 1, decoder: 'taesd' });
+      expect(made!.concepts.map((c) => c.conceptId)).toContain(drawn.concepts.list().find((c) => c.name === 'lcm-lora-sdv1-5')!.id);
+    } finally {
+      drawn.close();
+    }
+    await page.getByTestId('compose-results').waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'compose-draft-drawn.png'), fullPage: true });
   });
 
   it('"Draw over" a library photo: the start on the canvas, its shape sets the size, and only the regions are redrawn', async () => {
@@ -430,6 +490,14 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
       again.close();
     }
     await page.screenshot({ path: join(ARTIFACTS, 'compose-inpainted.png'), fullPage: true });
+    // strength 0 redraws nothing: the start photo as the drawing shows it
+    await page.getByLabel('Redraw strength').fill('0');
+    const beforeZero = await newestId();
+    await page.getByTestId('generate').click();
+    await expect.poll(newestId, { timeout: 60_000 }).not.toBe(beforeZero);
+    const photoCrop = await croppedStart(photoId, 64, 64);
+    expect((await newestPixels()).equals(photoCrop)).toBe(true);
+    await page.getByLabel('Redraw strength').fill('0.6');
     // keep the dog its saved mask covers, redraw the rest
     await page.getByTestId('redraw-mask').check();
     await expect(page.getByRole('combobox', { name: 'Saved mask' }).locator('option').allTextContents()).resolves.toEqual(['dog v1']);
@@ -447,6 +515,23 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
         }
       })
       .toMatchObject({ imageId: photoId, mask: mask.id, invert: true, inpaint: null });
+    // measured: inside the disc (its radius 32 px here, less the feather) every pixel is the photo's; beyond it, redrawn
+    const pixels = await newestPixels();
+    let [kept, outside, changed] = [0, 0, 0];
+    for (let y = 0; y < 64; y++)
+      for (let x = 0; x < 64; x++) {
+        const r = Math.hypot(x + 0.5 - 32, y + 0.5 - 32);
+        const same = [0, 1, 2].every((c) => pixels[(y * 64 + x) * 3 + c] === photoCrop[(y * 64 + x) * 3 + c]);
+        if (r < 32 - 6) {
+          expect(same, `kept pixel ${x},${y}`).toBe(true);
+          kept++;
+        } else if (r > 32 + 6) {
+          outside++;
+          if (!same) changed++;
+        }
+      }
+    expect(kept).toBeGreaterThan(1500);
+    expect(changed).toBeGreaterThan(0.9 * outside);
     await page.getByTestId('start-clear').click();
     await page.getByTestId('start-pick').waitFor();
   });
