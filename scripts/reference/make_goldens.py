@@ -630,23 +630,29 @@ def run_stochastic(name, steps, x_T, model, step_noise, **config):
         module.randn_tensor = original
 
 
-def run_dpmpp_sde(steps, x_T, model, fresh, **config):
-    """DPM++ SDE (DPMSolverSDEScheduler): two model calls a step, its noise given. Its Brownian tree is replaced by
-    the same path the engine draws: z over sigma->sigma_mid is fresh[k]; z over sigma->sigma_next shares it,
-    z = sqrt(d_m/d)*z_mid + sqrt(1 - d_m/d)*fresh[k] (d: the interval's length in sigma)."""
-    scheduler = dpmsolver_sde_module.DPMSolverSDEScheduler(**SCHEDULE, timestep_spacing="linspace", **config)
-    scheduler.set_timesteps(steps)
+def brownian_path(scheduler, fresh, begin=0):
+    """DPM++ SDE's noise on the engine's Brownian path: z over sigma->sigma_mid is fresh[k] (k: the call, counted
+    from `begin`); z over sigma->sigma_next shares it, z = sqrt(d_m/d)*z_mid + sqrt(1 - d_m/d)*fresh[k]."""
     first = {}
 
     def noise_sampler(sigma, sigma_to):
-        k = scheduler.step_index
+        k = scheduler.step_index - begin
         if scheduler.state_in_first_order:
             first.update(sigma=float(sigma), mid=float(sigma_to), z=fresh[k])
             return fresh[k]
         c = math.sqrt((first["sigma"] - first["mid"]) / (first["sigma"] - float(sigma_to)))
         return c * first["z"] + math.sqrt(1 - c * c) * fresh[k]
 
-    scheduler.noise_sampler = noise_sampler
+    return noise_sampler
+
+
+def run_dpmpp_sde(steps, x_T, model, fresh, **config):
+    """DPM++ SDE (DPMSolverSDEScheduler): two model calls a step, its noise given. Its Brownian tree is replaced by
+    the same path the engine draws: z over sigma->sigma_mid is fresh[k]; z over sigma->sigma_next shares it,
+    z = sqrt(d_m/d)*z_mid + sqrt(1 - d_m/d)*fresh[k] (d: the interval's length in sigma)."""
+    scheduler = dpmsolver_sde_module.DPMSolverSDEScheduler(**SCHEDULE, timestep_spacing="linspace", **config)
+    scheduler.set_timesteps(steps)
+    scheduler.noise_sampler = brownian_path(scheduler, fresh)
     x = x_T * scheduler.init_noise_sigma
     xs = []
     with torch.no_grad():
@@ -674,17 +680,7 @@ def run_img2img(name, scheduler, steps, strength, init, noise, model, step_noise
     if module:
         module.randn_tensor = lambda shape, **_: next(drawn).reshape(shape)
     if name == "dpmpp_sde":
-        first = {}
-
-        def noise_sampler(sigma, sigma_to):
-            k = scheduler.step_index - begin
-            if scheduler.state_in_first_order:
-                first.update(sigma=float(sigma), mid=float(sigma_to), z=step_noise[k])
-                return step_noise[k]
-            c = math.sqrt((first["sigma"] - first["mid"]) / (first["sigma"] - float(sigma_to)))
-            return c * first["z"] + math.sqrt(1 - c * c) * step_noise[k]
-
-        scheduler.noise_sampler = noise_sampler
+        scheduler.noise_sampler = brownian_path(scheduler, step_noise, begin)
     xs = []
     try:
         with torch.no_grad():
