@@ -532,6 +532,18 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
       }
     expect(kept).toBeGreaterThan(1500);
     expect(changed).toBeGreaterThan(0.9 * outside);
+    // the Gallery says what it was drawn over, and how
+    await page.getByRole('link', { name: 'Gallery', exact: true }).click();
+    await page
+      .getByTestId('gallery-card')
+      .first()
+      .getByRole('button', { name: /^View / })
+      .click();
+    await expect(page.getByRole('dialog').getByTestId('viewer-start').textContent()).resolves.toMatch(
+      new RegExp(`${photoId}, redrawn 60%, outside mask ${mask.id}`),
+    );
+    await page.keyboard.press('Escape');
+    await page.getByRole('link', { name: 'Compose', exact: true }).click();
     await page.getByTestId('start-clear').click();
     await page.getByTestId('start-pick').waitFor();
   });
