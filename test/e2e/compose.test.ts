@@ -542,8 +542,13 @@ describe('Compose and Gallery in Chromium (tiny SD, two concepts)', { timeout: 1
     await expect(page.getByRole('dialog').getByTestId('viewer-start').textContent()).resolves.toMatch(
       new RegExp(`${photoId}, redrawn 60%, outside mask ${mask.id}`),
     );
-    await page.keyboard.press('Escape');
-    await page.getByRole('link', { name: 'Compose', exact: true }).click();
+    // reused, the drawing comes back as it was: over the photo, inside-out of its mask, at its own size
+    await page.getByRole('dialog').getByRole('button', { name: 'Reuse settings' }).click();
+    await page.getByTestId('start-image').getByText('dog-wide.png').waitFor();
+    await expect(page.getByTestId('redraw-mask').isChecked()).resolves.toBe(true);
+    await expect(page.getByTestId('redraw-invert').isChecked()).resolves.toBe(true);
+    await expect(page.getByRole('spinbutton', { name: 'Width' }).inputValue()).resolves.toBe('64');
+    await expect(page.getByRole('spinbutton', { name: 'Height' }).inputValue()).resolves.toBe('64');
     await page.getByTestId('start-clear').click();
     await page.getByTestId('start-pick').waitFor();
   });

@@ -675,6 +675,9 @@ export class ComposerState {
       void this.setStart(c.start.imageId).then(() => {
         if (this.start)
           this.start = { ...this.start, strength, feather, invert, maskId: mask ?? this.start.maskId, redraw: inpaint ? 'regions' : mask ? 'mask' : 'all' };
+        // the composition's own size, not the start image's default
+        if (c.width) this.width = c.width;
+        if (c.height) this.height = c.height;
       });
     }
     this.steps = c.steps;
