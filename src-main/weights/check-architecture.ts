@@ -55,6 +55,18 @@ export function checkArchitecture(model: StableDiffusionModel): void {
 }
 
 /**
+ * SD 1.5's inpainting checkpoints take 9 input channels (latents, mask, masked image); the app inpaints with the base
+ * model instead (the masked latent blend at every step) and learns on it, so such a UNet is refused before any work.
+ */
+export function refuseInpaintingUNet(model: StableDiffusionModel): void {
+  if (model.unet.config.inChannels === 9)
+    throw new AppError(
+      'unsupported-model',
+      `${model.label} is an inpainting checkpoint (its UNet takes 9 channels: latents, mask and masked image). SingleInsert Studio inpaints with the SD 1.5 base model, blending the kept part back at every step: choose a base SD 1.5 model, and inpaint with a start image and a mask in Compose.`,
+    );
+}
+
+/**
  * Every weight file of the model read once for NaN and infinities (when it is installed: a drawing
  * with such weights comes out as nothing but NaN).
  */

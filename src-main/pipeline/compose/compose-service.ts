@@ -12,7 +12,7 @@ import { openStableDiffusion } from '../../weights/sd-loader.js';
 import { readConceptFile } from './concept-file.js';
 import { defaultSettings, generateImages, type GenerateSettings, vaeFactor } from './generate.js';
 import { latentPreview } from './latent-preview.js';
-import { installedTaesd, requireTaesd, taesdPreviewer } from './taesd-decoder.js';
+import { installedTaesd, noTaesdError, taesdPreviewer } from './taesd-decoder.js';
 import { sessionLoader } from './sessions.js';
 import { prepareStart } from './start-image.js';
 import { computePrecision } from '../../system/compute-precision.js';
@@ -90,14 +90,15 @@ export async function composeImages(library: Library, request: ComposeRequest, h
   const [h, w, channels] = [settings.height / factor, settings.width / factor, model.unet.config.inChannels];
   // TAESD, where installed, draws the previews; the final images too when the composition asks for it
   const taesdNotes: string[] = [];
-  const taesd = c.decoder === 'taesd' ? { model: requireTaesd(library, model, taesdNotes), name: '' } : installedTaesd(library, model, taesdNotes);
+  const taesd = installedTaesd(library, model, taesdNotes)?.model ?? null;
   taesdNotes.forEach((n) => hooks.onNote?.(n));
-  const previewer = taesd && hooks.onProgress ? taesdPreviewer(model, taesd.model, { provider: device.provider, cacheDir: library.graphCacheDir() }) : null;
+  if (c.decoder === 'taesd' && !taesd) throw noTaesdError();
+  const previewer = taesd && hooks.onProgress ? taesdPreviewer(model, taesd, { provider: device.provider, cacheDir: library.graphCacheDir() }) : null;
   const preview = (latents: Float32Array) => (previewer ? previewer.preview(latents, h, w) : latentPreview(latents, h, w));
   const { images, fallback, notes } = await generateImages(model, settings, {
     ...(start ? { init: { latents: start.latents, pixels: start.pixels } } : {}),
     ...(start?.inpaint ? { inpaint: start.inpaint } : {}),
-    ...(c.decoder === 'taesd' && taesd ? { taesd: taesd.model } : {}),
+    ...(c.decoder === 'taesd' && taesd ? { taesd } : {}),
     concepts,
     provenance: {
       concepts: c.concepts.map((x) => {

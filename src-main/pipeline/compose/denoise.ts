@@ -102,11 +102,11 @@ export async function denoise(
   const one = [n, channels, h, w];
   const started = performance.now();
   // 1. What every step reads, where the sessions compute (on a GPU: uploaded once): the prompts, the
-  //    regions, the latents, the previous x̂0 and the first UNet input (both halves of the guidance batch)
+  //    regions, the latents, the previous x̂0 and the first UNet input (both halves of the guidance batch, or the one)
   const scaled = sampler.scaleModelInput(input.latents, 0);
-  const doubled = new Float32Array(rows * perLatent);
-  doubled.set(scaled, 0);
-  if (guided) doubled.set(scaled, n * perLatent);
+  const firstInput = new Float32Array(rows * perLatent);
+  firstInput.set(scaled, 0);
+  if (guided) firstInput.set(scaled, n * perLatent);
   const regionNames = Object.keys(regionFeeds);
   const zeros = (): HostTensor => ({ dtype: 'float32', shape: one, data: new Float32Array(n * perLatent) });
   // a corrector (UniPC) also carries the x̂0 before last and the last corrected x: two more latents on the device
@@ -114,7 +114,7 @@ export async function denoise(
     { dtype: 'float32', shape: [rows, TOKENS, d], data: context },
     { dtype: 'float32', shape: one, data: input.latents },
     zeros(),
-    { dtype: 'float32', shape: [rows, channels, h, w], data: doubled },
+    { dtype: 'float32', shape: [rows, channels, h, w], data: firstInput },
     ...(sampler.corrector ? [zeros(), zeros()] : []),
     ...regionNames.map((r) => regionFeeds[r]!),
   ]);

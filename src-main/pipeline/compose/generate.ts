@@ -19,6 +19,7 @@ import { sessionLoader } from './sessions.js';
 import { unguided } from './guidance.js';
 import { storageBindingLimitBytes } from '../../system/gpu-adapters.js';
 import { computePrecision } from '../../system/compute-precision.js';
+import { refuseInpaintingUNet } from '../../weights/check-architecture.js';
 
 export interface GenerateSettings {
   prompt: string;
@@ -157,9 +158,12 @@ export async function generateImages(
   // 3. Seeded noise (image i from seed + i) → denoised latents
   const strength = options.init ? (settings.strength ?? 1) : 1;
   const sampler = createSampler(settings.sampler, settings.steps, undefined, { karras: settings.karras, strength });
-  const start = options.init
-    ? startFromImage(options.init.latents, sampler.noiseLevel(0), settings.seed, n)
-    : initialLatents(settings.seed, n, channels * h * w, sampler.initNoiseSigma);
+  // img2img: the start latents at the first step's noise level; inpainting puts its kept part back with the same noise
+  const startNoise = options.init ? initialLatents(settings.seed, n, channels * h * w, 1) : null;
+  const start =
+    options.init && startNoise
+      ? startFromImage(options.init.latents, sampler.noiseLevel(0), startNoise)
+      : initialLatents(settings.seed, n, channels * h * w, sampler.initNoiseSigma);
   const { latents, fallback } = await denoise(
     model,
     sampler,
@@ -172,14 +176,8 @@ export async function generateImages(
       adapters,
       regions: regional,
       ...(sampler.stochastic ? { stepNoise: stepNoise(settings.seed, n, channels * h * w) } : {}),
-      ...(options.init && options.inpaint
-        ? {
-            keep: {
-              mask: repeat(options.inpaint.latentMask, n),
-              latents: repeat(options.init.latents, n),
-              noise: initialLatents(settings.seed, n, channels * h * w, 1),
-            },
-          }
+      ...(options.init && options.inpaint && startNoise
+        ? { keep: { mask: repeat(options.inpaint.latentMask, n), latents: repeat(options.init.latents, n), noise: startNoise } }
         : {}),
     },
     load,
@@ -212,18 +210,6 @@ export async function generateImages(
   return { images: pngs.map((png, i) => ({ png, seed: settings.seed + i })), fallback, notes };
 }
 
-/**
- * SD 1.5's inpainting checkpoints take 9 input channels (latents, mask, masked image); the app inpaints with the base
- * model instead (the masked latent blend at every step), so such a UNet is refused before anything is drawn.
- */
-export function refuseInpaintingUNet(model: StableDiffusionModel): void {
-  if (model.unet.config.inChannels === 9)
-    throw new AppError(
-      'unsupported-model',
-      `${model.label} is an inpainting checkpoint (its UNet takes 9 channels: latents, mask and masked image). SingleInsert Studio inpaints with the SD 1.5 base model, blending the kept part back at every step: choose a base SD 1.5 model, and inpaint with a start image and a mask in Compose.`,
-    );
-}
-
 const repeat = (values: Float32Array, times: number) => {
   const out = new Float32Array(values.length * times);
   for (let i = 0; i < times; i++) out.set(values, i * values.length);
@@ -239,9 +225,8 @@ const blendInto = (original: Float32Array, mask: Float32Array) => (drawn: Float3
   });
 };
 
-/** img2img's first x for each image: the start latents at the first step's noise level, with the image's seeded noise. */
-function startFromImage(init: Float32Array, level: { signal: number; noise: number }, seed: number, count: number): Float32Array {
-  const noise = initialLatents(seed, count, init.length, 1);
+/** img2img's first x for each image: signal·x0 + noise·ε, ε each image's seeded noise. */
+function startFromImage(init: Float32Array, level: { signal: number; noise: number }, noise: Float32Array): Float32Array {
   return noise.map((e, j) => level.signal * init[j % init.length]! + level.noise * e);
 }
 

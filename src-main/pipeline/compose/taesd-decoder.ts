@@ -27,12 +27,8 @@ export function installedTaesd(library: Library, sd: StableDiffusionModel, notes
   return null;
 }
 
-/** An installed TAESD for final images, or an error saying what to add. */
-export function requireTaesd(library: Library, sd: StableDiffusionModel, notes: string[]): TaesdModel {
-  const found = installedTaesd(library, sd, notes);
-  if (!found) throw new AppError('unavailable', `Decoding with TAESD needs ${draftNeedText('taesd', 'both')}. Or choose the VAE decoder.`);
-  return found.model;
-}
+/** Why final images cannot be decoded by TAESD here, and what to add. */
+export const noTaesdError = () => new AppError('unavailable', `Decoding with TAESD needs ${draftNeedText('taesd', 'both')}. Or choose the VAE decoder.`);
 
 /** Previews through TAESD: the session is made at the first preview and kept until `release`. */
 export function taesdPreviewer(

@@ -1,7 +1,7 @@
 // The one learning service: the CLI and the app both create runs here and run them through
 // `runInThisProcess` (the app does so on its worker thread); runs are rows in the library, so any
 // process sees, cancels and resumes them.
-import { refuseInpaintingUNet } from '../compose/generate.js';
+import { refuseInpaintingUNet } from '../../weights/check-architecture.js';
 import { newRun, type NewRun, type TrainingRun } from '../../../src-preload/contract/training.js';
 import { AppError, toApiError } from '../../common/app-error.js';
 import type { Library } from '../../library/library.js';
